@@ -1,0 +1,1 @@
+//! payments-core (skeleton; filled in below).
