@@ -1,1 +1,207 @@
-fn main() {}
+//! Repository automation for the payments workspace, run as `cargo xtask`.
+//!
+//! Commands:
+//!
+//! - `cargo xtask test-contracts [--provider NAME]` runs every contract test
+//!   target (a `[[test]]` target whose name starts with `contract`) of every
+//!   workspace package, one `cargo test` per target, and prints a
+//!   per-provider table of passed/failed counts and wall time, followed by
+//!   the names of failing tests. A provider is a package name without its
+//!   `payments-` prefix (`payments-core` -> `core`).
+//! - `cargo xtask help` prints usage.
+//!
+//! Exit codes: 0 when every contract test passed (and at least one ran),
+//! 1 on failures or when no contract test exists, 2 on usage errors
+//! (including an unknown `--provider`).
+
+// Printing the report to stdout is this binary's whole job.
+#![allow(clippy::print_stdout)]
+
+mod discovery;
+mod libtest;
+mod report;
+mod runner;
+
+use std::process::ExitCode;
+
+/// Usage text printed by `help` and on usage errors.
+const USAGE: &str = "\
+Usage: cargo xtask <COMMAND>
+
+Commands:
+  test-contracts [--provider NAME]
+      Run every `contract*` test target of every workspace package and
+      print passed/failed counts and wall time per provider. With
+      --provider, run only that provider (e.g. `core` for payments-core).
+  help
+      Print this message.
+
+Exit status: 0 all contract tests passed, 1 failures or no contract tests,
+2 usage error.
+";
+
+/// Exit code for usage errors.
+const USAGE_ERROR: u8 = 2;
+
+/// A parsed command line.
+#[derive(Debug, PartialEq, Eq)]
+enum Cli {
+    /// Print usage.
+    Help,
+    /// Run contract tests, optionally of a single provider.
+    TestContracts {
+        /// Provider selected with `--provider`.
+        provider: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match parse_args(&args) {
+        Ok(Cli::Help) => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok(Cli::TestContracts { provider }) => test_contracts(provider.as_deref()),
+        Err(message) => {
+            eprintln!("error: {message}\n");
+            eprint!("{USAGE}");
+            ExitCode::from(USAGE_ERROR)
+        }
+    }
+}
+
+/// Parses the arguments after the program name.
+fn parse_args(args: &[String]) -> Result<Cli, String> {
+    let mut args = args.iter().map(String::as_str);
+    match args.next() {
+        None => Err("missing command".to_owned()),
+        Some("help" | "--help" | "-h") => Ok(Cli::Help),
+        Some("test-contracts") => parse_test_contracts(args),
+        Some(other) => Err(format!("unknown command `{other}`")),
+    }
+}
+
+/// Parses the options of `test-contracts`.
+fn parse_test_contracts<'a>(mut args: impl Iterator<Item = &'a str>) -> Result<Cli, String> {
+    let mut provider = None;
+    while let Some(arg) = args.next() {
+        let value = match arg {
+            "--help" | "-h" => return Ok(Cli::Help),
+            "--provider" => args
+                .next()
+                .ok_or("`--provider` needs a provider name")?
+                .to_owned(),
+            _ => match arg.strip_prefix("--provider=") {
+                Some(value) => value.to_owned(),
+                None => return Err(format!("unexpected argument `{arg}` for test-contracts")),
+            },
+        };
+        if value.is_empty() {
+            return Err("`--provider` needs a provider name".to_owned());
+        }
+        if provider.replace(value).is_some() {
+            return Err("`--provider` given more than once".to_owned());
+        }
+    }
+    Ok(Cli::TestContracts { provider })
+}
+
+/// Runs `test-contracts`: discover, filter, run, print, and decide the
+/// exit code.
+fn test_contracts(provider: Option<&str>) -> ExitCode {
+    let workspace = match runner::cargo_metadata().and_then(|json| discovery::discover(&json)) {
+        Ok(workspace) => workspace,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let providers = match discovery::select(workspace.providers, provider) {
+        Ok(providers) => providers,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    if providers.is_empty() {
+        eprintln!(
+            "error: no contract tests found: no workspace package has a test target \
+             whose name starts with `contract` (e.g. tests/contract_http.rs)"
+        );
+        return ExitCode::FAILURE;
+    }
+
+    let mut reports = Vec::with_capacity(providers.len());
+    for provider in &providers {
+        eprintln!(
+            "running contract tests of {} ({})",
+            provider.name,
+            provider.targets.join(", ")
+        );
+        match runner::run_provider(&workspace.root, provider) {
+            Ok(report) => reports.push(report),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+
+    print!("{}", report::render_table(&reports));
+    print!("{}", report::render_failures(&reports));
+    match report::verdict(report::total_counts(&reports)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("\nerror: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, String> {
+        let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+        parse_args(&args)
+    }
+
+    fn contracts(provider: Option<&str>) -> Cli {
+        Cli::TestContracts {
+            provider: provider.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn parses_commands() {
+        assert_eq!(parse(&["help"]), Ok(Cli::Help));
+        assert_eq!(parse(&["--help"]), Ok(Cli::Help));
+        assert_eq!(parse(&["test-contracts", "--help"]), Ok(Cli::Help));
+        assert_eq!(parse(&["test-contracts"]), Ok(contracts(None)));
+        assert_eq!(
+            parse(&["test-contracts", "--provider", "core"]),
+            Ok(contracts(Some("core")))
+        );
+        assert_eq!(
+            parse(&["test-contracts", "--provider=payconiq"]),
+            Ok(contracts(Some("payconiq")))
+        );
+    }
+
+    #[test]
+    fn rejects_bad_command_lines() {
+        for args in [
+            &[][..],
+            &["frobnicate"],
+            &["test-contracts", "--provider"],
+            &["test-contracts", "--provider="],
+            &["test-contracts", "--provider", "a", "--provider", "b"],
+            &["test-contracts", "--verbose"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! Framework-agnostic webhook verification plumbing.
+//!
+//! A web framework hands the handler a method, a URL, headers and the body. Build a
+//! [`WebhookRequest`] over exactly those raw bytes — *before* anything parses the body — and give it
+//! to the provider's [`WebhookVerifier`]. Only a [`VerifiedEvent`] comes out; a forged, altered,
+//! replayed or misdirected request becomes a [`WebhookRejection`] naming the reason.
+//!
+//! None of this needs an HTTP client or an async runtime.
+//!
+//! ```
+//! use std::time::Duration;
+//! use payments_core::webhook::{DedupStore, InMemoryDedupStore, WebhookRequest};
+//!
+//! let body = br#"{"paymentId":"5bdaf066b93d1c000bde9683","status":"SUCCEEDED"}"#;
+//! let request = WebhookRequest::new("POST", "https://shop.example/payconiq/callback", body)
+//!     .header("Content-Type", "application/json")
+//!     .header("Signature", "eyJ...");
+//! assert_eq!(request.header_value("content-type").unwrap(), Some("application/json"));
+//!
+//! // De-duplicate on the verified event id; forget it again if processing fails so the
+//! // provider's retry is processed.
+//! let seen = InMemoryDedupStore::new();
+//! assert!(seen.insert_if_new("payconiq:jti-1", Duration::from_secs(48 * 3600)));
+//! assert!(!seen.insert_if_new("payconiq:jti-1", Duration::from_secs(48 * 3600)));
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+use crate::status::PaymentStatus;
+
+/// An incoming webhook as raw bytes: method, full URL, headers, body.
+///
+/// Header names compare case-insensitively; a header sent twice is ambiguous and is refused by
+/// [`WebhookRequest::header_value`].
+#[derive(Clone)]
+pub struct WebhookRequest<'a> {
+    method: &'a str,
+    url: &'a str,
+    headers: Vec<(&'a str, &'a [u8])>,
+    body: &'a [u8],
+}
+
+impl<'a> WebhookRequest<'a> {
+    /// A request with no headers yet.
+    pub fn new(method: &'a str, url: &'a str, body: &'a [u8]) -> Self {
+        WebhookRequest {
+            method,
+            url,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// Adds a header (value as text).
+    pub fn header(self, name: &'a str, value: &'a str) -> Self {
+        self.header_bytes(name, value.as_bytes())
+    }
+
+    /// Adds a header (value as raw bytes, as most frameworks hold them).
+    pub fn header_bytes(mut self, name: &'a str, value: &'a [u8]) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Adds every header of an iterator of `(name, value)` pairs.
+    pub fn headers<I, V>(mut self, headers: I) -> Self
+    where
+        I: IntoIterator<Item = (&'a str, &'a V)>,
+        V: AsRef<[u8]> + ?Sized + 'a,
+    {
+        self.headers
+            .extend(headers.into_iter().map(|(n, v)| (n, v.as_ref())));
+        self
+    }
+
+    /// The HTTP method.
+    pub fn method(&self) -> &'a str {
+        self.method
+    }
+
+    /// The full URL the request was sent to, as the merchant's server received it.
+    pub fn url(&self) -> &'a str {
+        self.url
+    }
+
+    /// The raw body bytes.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// The value of a header sent at most once, as UTF-8 text.
+    ///
+    /// `Ok(None)` when absent; [`WebhookRejection::DuplicateHeader`] when sent more than once;
+    /// [`WebhookRejection::MalformedHeader`] when not UTF-8.
+    pub fn header_value(&self, name: &str) -> Result<Option<&'a str>, WebhookRejection> {
+        let mut found = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        let Some((_, value)) = found.next() else {
+            return Ok(None);
+        };
+        if found.next().is_some() {
+            return Err(WebhookRejection::DuplicateHeader(name.to_string()));
+        }
+        std::str::from_utf8(value)
+            .map(|v| Some(v.trim()))
+            .map_err(|_| WebhookRejection::MalformedHeader {
+                header: name.to_string(),
+                reason: "not UTF-8".into(),
+            })
+    }
+
+    /// Like [`WebhookRequest::header_value`], but absence is [`WebhookRejection::MissingHeader`].
+    pub fn require_header(&self, name: &str) -> Result<&'a str, WebhookRejection> {
+        self.header_value(name)?
+            .ok_or_else(|| WebhookRejection::MissingHeader(name.to_string()))
+    }
+
+    /// Refuses any method but `expected` (providers deliver with POST).
+    pub fn require_method(&self, expected: &str) -> Result<(), WebhookRejection> {
+        if self.method.eq_ignore_ascii_case(expected) {
+            Ok(())
+        } else {
+            Err(WebhookRejection::MethodNotAllowed(
+                self.method.chars().take(16).collect(),
+            ))
+        }
+    }
+}
+
+impl fmt::Debug for WebhookRequest<'_> {
+    /// Shows header names and sizes, never values or the body: a signature header is a
+    /// credential-like value and the body may carry personal data.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            )
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// Why a webhook was refused. Each check has its own reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookRejection {
+    /// A required header is absent.
+    #[error("missing header {0}")]
+    MissingHeader(String),
+    /// A header that must be unique was sent more than once.
+    #[error("header {0} sent more than once")]
+    DuplicateHeader(String),
+    /// A header could not be parsed.
+    #[error("malformed header {header}: {reason}")]
+    MalformedHeader {
+        /// The header.
+        header: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The HTTP method is not the provider's.
+    #[error("method {0} not allowed")]
+    MethodNotAllowed(String),
+    /// The signature algorithm is not the one the provider uses (`none`, `HS256`, ...).
+    #[error("signature algorithm {0:?} not allowed")]
+    AlgorithmNotAllowed(String),
+    /// The set of critical header parameters is not exactly the expected one.
+    #[error("critical header parameters do not match: {0}")]
+    CriticalHeaders(String),
+    /// The signing key id is not in the key set (even after a refresh).
+    #[error("unknown signing key {0:?}")]
+    UnknownKey(String),
+    /// The key set could not be obtained; answer 5xx so the provider retries.
+    #[error("signing keys unavailable: {0}")]
+    KeysUnavailable(String),
+    /// The key's certificate thumbprint differs from the one the signature names.
+    #[error("certificate thumbprint mismatch")]
+    ThumbprintMismatch,
+    /// The signature does not verify over the raw body.
+    #[error("signature does not verify")]
+    BadSignature,
+    /// A signed claim differs from the configured value (issuer, subject, path, key id, ...).
+    #[error("signed claim {claim} does not match the configuration")]
+    ClaimMismatch {
+        /// The claim (`iss`, `sub`, `path`, ...).
+        claim: String,
+    },
+    /// The signature's timestamp is older than the allowed window.
+    #[error("signature is {age:?} old, more than the allowed {max:?}")]
+    TooOld {
+        /// Age of the signature.
+        age: Duration,
+        /// Window allowed.
+        max: Duration,
+    },
+    /// The signature's timestamp is further in the future than the allowed skew.
+    #[error("signature is {ahead:?} in the future, more than the allowed {max:?}")]
+    FromTheFuture {
+        /// How far ahead.
+        ahead: Duration,
+        /// Skew allowed.
+        max: Duration,
+    },
+    /// The body digest differs from the signed one.
+    #[error("body digest mismatch")]
+    DigestMismatch,
+    /// The signature could not be decrypted with the merchant's key.
+    #[error("signature could not be decrypted")]
+    Undecryptable,
+    /// The body passed verification but is not the provider's documented format.
+    #[error("malformed payload: {0}")]
+    MalformedPayload(String),
+}
+
+impl WebhookRejection {
+    /// The HTTP status to answer the provider with: 503 when our side could not check (the
+    /// provider will retry), 401 for authentication failures, 400 for malformed requests.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            WebhookRejection::KeysUnavailable(_) => 503,
+            WebhookRejection::MethodNotAllowed(_) => 405,
+            WebhookRejection::MissingHeader(_)
+            | WebhookRejection::DuplicateHeader(_)
+            | WebhookRejection::MalformedHeader { .. }
+            | WebhookRejection::MalformedPayload(_) => 400,
+            _ => 401,
+        }
+    }
+}
+
+/// How a [`VerifiedEvent`]'s content was established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Authenticity {
+    /// The provider's signature over the raw body verified.
+    Signed,
+    /// The provider does not sign its webhooks; the content was confirmed by fetching it back.
+    FetchedBack,
+}
+
+/// A webhook that passed verification, with the fields every provider has.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VerifiedEvent<T> {
+    /// The provider (`"payconiq"`).
+    pub provider: &'static str,
+    /// A unique id of this delivery's event, for de-duplication (see [`VerifiedEvent::dedup_key`]).
+    pub event_id: String,
+    /// The provider's event type, when it has one.
+    pub event_type: Option<String>,
+    /// The provider's payment id.
+    pub payment_id: Option<String>,
+    /// The unified status the event reports.
+    pub status: Option<PaymentStatus>,
+    /// The provider's own status value.
+    pub raw_status: Option<String>,
+    /// When the provider says the event happened (signed time where the scheme has one).
+    pub occurred_at: Option<OffsetDateTime>,
+    /// How the content was established.
+    pub authenticity: Authenticity,
+    /// The provider's typed payload.
+    pub data: T,
+    /// The raw body bytes that were verified.
+    pub raw_body: Vec<u8>,
+}
+
+impl<T> VerifiedEvent<T> {
+    /// A verified event with the required fields; the optional ones start empty.
+    pub fn new(
+        provider: &'static str,
+        event_id: impl Into<String>,
+        authenticity: Authenticity,
+        data: T,
+        raw_body: Vec<u8>,
+    ) -> Self {
+        VerifiedEvent {
+            provider,
+            event_id: event_id.into(),
+            event_type: None,
+            payment_id: None,
+            status: None,
+            raw_status: None,
+            occurred_at: None,
+            authenticity,
+            data,
+            raw_body,
+        }
+    }
+
+    /// `"<provider>:<event id>"`, the key for a [`DedupStore`].
+    pub fn dedup_key(&self) -> String {
+        format!("{}:{}", self.provider, self.event_id)
+    }
+}
+
+/// A provider's webhook verification scheme, synchronous and runtime-free.
+pub trait WebhookVerifier {
+    /// The provider's typed payload.
+    type Payload;
+
+    /// Verifies the request over its raw bytes and, only then, parses it.
+    fn verify(
+        &self,
+        request: &WebhookRequest<'_>,
+    ) -> Result<VerifiedEvent<Self::Payload>, WebhookRejection>;
+}
+
+/// A verification scheme that may need I/O (fetching a key set when an unknown key id appears).
+/// Every [`WebhookVerifier`] is one.
+#[async_trait::async_trait]
+pub trait AsyncWebhookVerifier: Send + Sync {
+    /// The provider's typed payload.
+    type Payload: Send;
+
+    /// Verifies the request over its raw bytes and, only then, parses it.
+    async fn verify(
+        &self,
+        request: &WebhookRequest<'_>,
+    ) -> Result<VerifiedEvent<Self::Payload>, WebhookRejection>;
+}
+
+#[async_trait::async_trait]
+impl<V> AsyncWebhookVerifier for V
+where
+    V: WebhookVerifier + Send + Sync,
+    V::Payload: Send,
+{
+    type Payload = V::Payload;
+
+    async fn verify(
+        &self,
+        request: &WebhookRequest<'_>,
+    ) -> Result<VerifiedEvent<Self::Payload>, WebhookRejection> {
+        WebhookVerifier::verify(self, request)
+    }
+}
+
+/// Compares two byte strings in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// The current time, injectable so tests can fix it.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Now, in UTC.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A clock that stands still until told to move. For tests.
+#[derive(Debug, Clone)]
+pub struct FixedClock {
+    now: Arc<Mutex<OffsetDateTime>>,
+}
+
+impl FixedClock {
+    /// A clock showing `now`.
+    pub fn new(now: OffsetDateTime) -> Self {
+        FixedClock {
+            now: Arc::new(Mutex::new(now)),
+        }
+    }
+
+    /// Sets the time (all clones see it).
+    pub fn set(&self, now: OffsetDateTime) {
+        *lock(&self.now) = now;
+    }
+
+    /// Moves the time forward.
+    pub fn advance(&self, by: Duration) {
+        let mut now = lock(&self.now);
+        *now = now.saturating_add(by.try_into().unwrap_or(time::Duration::MAX));
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        *lock(&self.now)
+    }
+}
+
+/// Locks a mutex, recovering the data if a previous holder panicked (the data here is always
+/// consistent between statements).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Remembers which events were already processed.
+///
+/// Use it around processing: `insert_if_new` before, `remove` if processing failed (so the
+/// provider's retry is processed), and answer 2xx only after the outcome is durably stored.
+/// Back it with the merchant's database in production; [`InMemoryDedupStore`] suits one process.
+pub trait DedupStore: Send + Sync {
+    /// Records `key` for `ttl`; true when it was not already recorded (first delivery).
+    fn insert_if_new(&self, key: &str, ttl: Duration) -> bool;
+    /// Forgets `key`.
+    fn remove(&self, key: &str);
+}
+
+/// An in-process [`DedupStore`] with per-entry expiry and a size bound.
+#[derive(Debug)]
+pub struct InMemoryDedupStore {
+    entries: Mutex<HashMap<String, OffsetDateTime>>,
+    clock: Arc<dyn Clock>,
+    max_entries: usize,
+}
+
+impl Default for InMemoryDedupStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InMemoryDedupStore {
+    /// Default bound on remembered keys; past it the entry closest to expiry is dropped.
+    pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
+
+    /// A store on the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// A store on a given clock (tests).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        InMemoryDedupStore {
+            entries: Mutex::new(HashMap::new()),
+            clock,
+            max_entries: Self::DEFAULT_MAX_ENTRIES,
+        }
+    }
+
+    /// Sets the bound on remembered keys (at least 1).
+    pub fn max_entries(mut self, max: usize) -> Self {
+        self.max_entries = max.max(1);
+        self
+    }
+
+    /// Number of keys currently remembered (expired ones included until purged).
+    pub fn len(&self) -> usize {
+        lock(&self.entries).len()
+    }
+
+    /// True when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl DedupStore for InMemoryDedupStore {
+    fn insert_if_new(&self, key: &str, ttl: Duration) -> bool {
+        let now = self.clock.now();
+        let expires = now.saturating_add(ttl.try_into().unwrap_or(time::Duration::MAX));
+        let mut entries = lock(&self.entries);
+        if let Some(existing) = entries.get(key)
+            && *existing > now
+        {
+            return false;
+        }
+        if entries.len() >= self.max_entries {
+            entries.retain(|_, exp| *exp > now);
+        }
+        if entries.len() >= self.max_entries {
+            let oldest = entries
+                .iter()
+                .min_by_key(|(_, exp)| **exp)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                entries.remove(&oldest);
+            }
+        }
+        entries.insert(key.to_string(), expires);
+        true
+    }
+
+    fn remove(&self, key: &str) {
+        lock(&self.entries).remove(key);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn headers_are_case_insensitive_unique_and_utf8() {
+        let req = WebhookRequest::new("POST", "https://x/cb", b"{}")
+            .header("Signature", "abc")
+            .header("X-Twice", "1")
+            .header("x-twice", "2")
+            .header_bytes("X-Bin", &[0xff, 0xfe]);
+        assert_eq!(req.header_value("signature").unwrap(), Some("abc"));
+        assert_eq!(req.header_value("absent").unwrap(), None);
+        assert_eq!(
+            req.require_header("absent"),
+            Err(WebhookRejection::MissingHeader("absent".into()))
+        );
+        assert_eq!(
+            req.header_value("X-TWICE"),
+            Err(WebhookRejection::DuplicateHeader("X-TWICE".into()))
+        );
+        assert!(matches!(
+            req.header_value("x-bin"),
+            Err(WebhookRejection::MalformedHeader { .. })
+        ));
+        assert!(req.require_method("post").is_ok());
+        assert!(req.clone().require_method("GET").is_err());
+    }
+
+    #[test]
+    fn headers_from_an_iterator() {
+        let pairs = [("A".to_string(), b"1".to_vec())];
+        let req = WebhookRequest::new("POST", "u", b"")
+            .headers(pairs.iter().map(|(n, v)| (n.as_str(), v.as_slice())));
+        assert_eq!(req.header_value("a").unwrap(), Some("1"));
+    }
+
+    #[test]
+    fn debug_never_shows_header_values_or_body() {
+        let req = WebhookRequest::new("POST", "https://x/cb", b"SECRET-BODY")
+            .header("Signature", "SECRET-SIG");
+        let shown = format!("{req:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("Signature"));
+    }
+
+    #[test]
+    fn constant_time_eq_compares_content_and_length() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
+    fn fixed_clock_moves_only_when_told() {
+        let clock = FixedClock::new(datetime!(2026-01-01 0:00 UTC));
+        let other = clock.clone();
+        clock.advance(Duration::from_secs(90));
+        assert_eq!(other.now(), datetime!(2026-01-01 0:01:30 UTC));
+        clock.set(datetime!(2030-01-01 0:00 UTC));
+        assert_eq!(other.now(), datetime!(2030-01-01 0:00 UTC));
+    }
+
+    #[test]
+    fn dedup_store_forgets_after_ttl_and_on_remove() {
+        let clock = FixedClock::new(datetime!(2026-01-01 0:00 UTC));
+        let store = InMemoryDedupStore::with_clock(Arc::new(clock.clone()));
+        let ttl = Duration::from_secs(3600);
+        assert!(store.insert_if_new("p:1", ttl));
+        assert!(!store.insert_if_new("p:1", ttl));
+        assert!(store.insert_if_new("p:2", ttl));
+        clock.advance(Duration::from_secs(3599));
+        assert!(!store.insert_if_new("p:1", ttl));
+        clock.advance(Duration::from_secs(2));
+        assert!(
+            store.insert_if_new("p:1", ttl),
+            "expired entries are new again"
+        );
+        store.remove("p:2");
+        assert!(
+            store.insert_if_new("p:2", ttl),
+            "removed entries are new again"
+        );
+    }
+
+    #[test]
+    fn dedup_store_is_bounded() {
+        let clock = FixedClock::new(datetime!(2026-01-01 0:00 UTC));
+        let store = InMemoryDedupStore::with_clock(Arc::new(clock.clone())).max_entries(3);
+        for i in 0..10u64 {
+            clock.advance(Duration::from_secs(1));
+            assert!(store.insert_if_new(&format!("k{i}"), Duration::from_secs(3600)));
+        }
+        assert_eq!(store.len(), 3);
+        // The newest keys are still remembered.
+        assert!(!store.insert_if_new("k9", Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn rejections_map_to_http_statuses() {
+        assert_eq!(
+            WebhookRejection::KeysUnavailable("down".into()).http_status(),
+            503
+        );
+        assert_eq!(WebhookRejection::BadSignature.http_status(), 401);
+        assert_eq!(
+            WebhookRejection::MissingHeader("Signature".into()).http_status(),
+            400
+        );
+    }
+
+    #[test]
+    fn dedup_key_is_namespaced_by_provider() {
+        let ev = VerifiedEvent::new("payconiq", "jti-1", Authenticity::Signed, (), vec![]);
+        assert_eq!(ev.dedup_key(), "payconiq:jti-1");
+    }
+}
