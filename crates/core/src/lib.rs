@@ -34,6 +34,10 @@ pub mod secret;
 pub mod status;
 pub mod webhook;
 
+#[cfg(feature = "client")]
+pub mod http;
+#[cfg(feature = "client")]
+pub mod token;
 
 pub use error::{Delivery, Error, ProviderError, Result};
 pub use money::{Currency, Decimal, Money, MoneyError};
