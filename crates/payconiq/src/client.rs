@@ -1,0 +1,293 @@
+//! The Merchant Payment API v3, one method per endpoint.
+
+use std::sync::Arc;
+
+use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
+use payments_core::http::{ApiRequest, ApiResponse, Auth, HttpClient, Method, Url, join_path};
+use payments_core::{
+    Capabilities, Capability, Checkout, CreatePayment, Error, Payment, PaymentProvider, Refund,
+    RefundRequest, Result,
+};
+
+use crate::config::{Environment, PayconiqConfig};
+use crate::convert::{money, provider_error, unified_status};
+use crate::request::{AcknowledgeRequest, CreatePaymentRequest};
+use crate::wire::{PayconiqPayment, RefundIban, SearchPage, SearchQuery};
+
+/// What the provider-neutral [`PaymentProvider`] implementation supports. Refunds are not in it:
+/// Payconiq moves no refund money (see [`PayconiqClient::refund_iban`]).
+pub const CAPABILITIES: Capabilities = Capabilities::new(&[
+    Capability::CreatePayment,
+    Capability::GetPayment,
+    Capability::CancelPayment,
+    Capability::SignedWebhooks,
+]);
+
+/// Longest payment id accepted in a path (Payconiq's are 24 characters).
+const MAX_PAYMENT_ID: usize = 64;
+
+/// Largest page size requested (the API's default is 50).
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// A Payconiq client. Cheap to clone; clones share the connection pool.
+#[derive(Debug, Clone)]
+pub struct PayconiqClient {
+    http: HttpClient,
+    base: Url,
+    auth: Auth,
+    environment: Environment,
+    default_callback_url: Option<String>,
+    max_amount_cents: i64,
+}
+
+impl PayconiqClient {
+    /// A client for `config`. Fails only on a malformed configuration.
+    pub fn new(config: PayconiqConfig) -> Result<Self> {
+        config.check()?;
+        let base = Url::parse(config.effective_base_url())
+            .map_err(|e| Error::Config(format!("invalid Payconiq base URL: {e}")))?;
+        let http = HttpClient::new(
+            crate::webhook::PROVIDER,
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+            &config.http,
+        )?;
+        Ok(PayconiqClient {
+            http,
+            base,
+            auth: Auth::Bearer(Arc::new(config.api_key)),
+            environment: config.environment,
+            default_callback_url: config.default_callback_url,
+            max_amount_cents: config.max_amount_cents,
+        })
+    }
+
+    /// The environment this client talks to.
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<Url> {
+        join_path(&self.base, segments)
+    }
+
+    fn request(&self, operation: &'static str, method: Method, url: Url) -> ApiRequest {
+        ApiRequest::new(operation, method, url).auth(self.auth.clone())
+    }
+
+    async fn send(&self, request: ApiRequest) -> Result<ApiResponse> {
+        self.http
+            .send(request)
+            .await?
+            .error_for_status(provider_error)
+    }
+
+    /// `POST /payments`, or `POST /payments/pos` when the request has a POS id. Validated first;
+    /// never retried once it may have reached Payconiq (see [`Error::OutcomeUnknown`]: search by
+    /// reference before creating again).
+    pub async fn create_payment(&self, request: &CreatePaymentRequest) -> Result<PayconiqPayment> {
+        request.validate(self.environment, self.max_amount_cents)?;
+        let url = if request.pos_id.is_some() {
+            self.url(&["payments", "pos"])?
+        } else {
+            self.url(&["payments"])?
+        };
+        let call = self
+            .request("create_payment", Method::POST, url)
+            .json(&request.body())?;
+        self.send(call).await?.json()
+    }
+
+    /// `GET /payments/{paymentId}`.
+    pub async fn get_payment(&self, payment_id: &str) -> Result<PayconiqPayment> {
+        Ok(self.get_payment_raw(payment_id).await?.0)
+    }
+
+    async fn get_payment_raw(&self, payment_id: &str) -> Result<(PayconiqPayment, ApiResponse)> {
+        check_payment_id(payment_id)?;
+        let call = self.request(
+            "get_payment",
+            Method::GET,
+            self.url(&["payments", payment_id])?,
+        );
+        let response = self.send(call).await?;
+        Ok((response.json()?, response))
+    }
+
+    /// `DELETE /payments/{paymentId}`: cancels a `PENDING` or `IDENTIFIED` payment. Otherwise
+    /// Payconiq answers 422 `PAYMENT_NOT_PENDING` (an [`Error::Provider`] with that code).
+    pub async fn cancel_payment(&self, payment_id: &str) -> Result<()> {
+        check_payment_id(payment_id)?;
+        let call = self.request(
+            "cancel_payment",
+            Method::DELETE,
+            self.url(&["payments", payment_id])?,
+        );
+        self.send(call).await.map(drop)
+    }
+
+    /// `POST /payments/search?page=&size=`: one page, newest first.
+    pub async fn search_payments(
+        &self,
+        query: &SearchQuery,
+        page: u32,
+        size: u32,
+    ) -> Result<SearchPage> {
+        if !(1..=MAX_PAGE_SIZE).contains(&size) {
+            return Err(Error::invalid(
+                "size",
+                format!("page size must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
+        }
+        if let Some(reference) = &query.reference
+            && reference.chars().count() > crate::request::MAX_REFERENCE
+        {
+            return Err(Error::invalid("reference", "at most 35 characters"));
+        }
+        let mut url = self.url(&["payments", "search"])?;
+        url.query_pairs_mut()
+            .append_pair("page", &page.to_string())
+            .append_pair("size", &size.to_string());
+        // A search reads; sending it twice is harmless, so it is retried like a GET.
+        let call = self
+            .request("search_payments", Method::POST, url)
+            .idempotent(true)
+            .json(query)?;
+        self.send(call).await?.json()
+    }
+
+    /// Every payment matching `query`, page after page (`size` per request), as a stream.
+    /// Stops after the last page, or at the first error (which it yields).
+    pub fn search_all<'a>(
+        &'a self,
+        query: &'a SearchQuery,
+        size: u32,
+    ) -> impl Stream<Item = Result<PayconiqPayment>> + Send + 'a {
+        stream::try_unfold(Some(0u32), move |page| async move {
+            let Some(page) = page else {
+                return Ok::<_, Error>(None);
+            };
+            let result = self.search_payments(query, page, size).await?;
+            let next = page
+                .checked_add(1)
+                .filter(|next| *next < result.total_pages && !result.details.is_empty());
+            Ok(Some((
+                stream::iter(result.details).map(Ok::<_, Error>),
+                next,
+            )))
+        })
+        .try_flatten()
+    }
+
+    /// `GET /payments/{paymentId}/debtor/refundIban`: the IBAN to send a refund to. Payconiq does
+    /// not move refund money itself; the merchant transfers it. 422 `REFUND_NOT_ALLOWED` /
+    /// `REFUND_NOT_AVAILABLE` when there is none.
+    pub async fn refund_iban(&self, payment_id: &str) -> Result<RefundIban> {
+        check_payment_id(payment_id)?;
+        let call = self.request(
+            "refund_iban",
+            Method::GET,
+            self.url(&["payments", payment_id, "debtor", "refundIban"])?,
+        );
+        self.send(call).await?.json()
+    }
+
+    /// `POST /payments/{paymentId}/acknowledge`: confirms a `PENDING_MERCHANT_ACKNOWLEDGEMENT`
+    /// payment.
+    pub async fn acknowledge(&self, payment_id: &str, request: &AcknowledgeRequest) -> Result<()> {
+        check_payment_id(payment_id)?;
+        request.validate(self.max_amount_cents)?;
+        let call = self
+            .request(
+                "acknowledge",
+                Method::POST,
+                self.url(&["payments", payment_id, "acknowledge"])?,
+            )
+            .json(&request.body())?;
+        self.send(call).await.map(drop)
+    }
+}
+
+fn check_payment_id(payment_id: &str) -> Result<()> {
+    if payment_id.is_empty() || payment_id.len() > MAX_PAYMENT_ID {
+        return Err(Error::invalid(
+            "paymentId",
+            format!("must be 1 to {MAX_PAYMENT_ID} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The core's view of a Payconiq payment.
+pub fn to_payment(payment: &PayconiqPayment, raw: serde_json::Value) -> Payment {
+    let mut out = Payment::new(
+        payment.payment_id.clone(),
+        unified_status(&payment.status),
+        payment.status.as_str(),
+    );
+    out.amount = money(payment.amount, payment.currency.as_deref());
+    out.reference = payment.reference.clone();
+    out.created_at = payment.created_at;
+    out.raw = raw;
+    out
+}
+
+/// The core's checkout for a freshly created Payconiq payment.
+pub fn to_checkout(payment: &PayconiqPayment, raw: serde_json::Value) -> Checkout {
+    let mut out = Checkout::new(payment.payment_id.clone(), unified_status(&payment.status));
+    let href = |link: &Option<crate::wire::Link>| link.as_ref().map(|l| l.href.clone());
+    out.redirect_url = href(&payment.links.checkout);
+    out.deeplink = href(&payment.links.deeplink);
+    out.qr_code_url = href(&payment.links.qrcode);
+    out.expires_at = payment.expire_at;
+    out.raw = raw;
+    out
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for PayconiqClient {
+    fn name(&self) -> &'static str {
+        crate::webhook::PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+
+    async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout> {
+        let mut native = CreatePaymentRequest::new(request.amount).reference(&request.reference);
+        native.description = request.description.clone();
+        native.return_url = request.return_url.clone();
+        native.callback_url = request
+            .webhook_url
+            .clone()
+            .or_else(|| self.default_callback_url.clone());
+        native.validate(self.environment, self.max_amount_cents)?;
+        let url = self.url(&["payments"])?;
+        let call = self
+            .request("create_payment", Method::POST, url)
+            .json(&native.body())?;
+        let response = self.send(call).await?;
+        let payment: PayconiqPayment = response.json()?;
+        Ok(to_checkout(&payment, response.json()?))
+    }
+
+    async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
+        let (payment, response) = self.get_payment_raw(payment_id).await?;
+        Ok(to_payment(&payment, response.json()?))
+    }
+
+    async fn cancel_payment(&self, payment_id: &str) -> Result<()> {
+        PayconiqClient::cancel_payment(self, payment_id).await
+    }
+
+    async fn refund(&self, _request: &RefundRequest) -> Result<Refund> {
+        Err(Error::Unsupported {
+            provider: crate::webhook::PROVIDER,
+            operation: "refund",
+            hint: "Payconiq moves no refund money: get the payer's IBAN with \
+                   PayconiqClient::refund_iban and transfer the refund yourself"
+                .into(),
+        })
+    }
+}

@@ -1,0 +1,3 @@
+//! One harness per provider crate.
+
+pub mod payconiq;

@@ -1,0 +1,166 @@
+//! Payconiq's harness: documented fixtures from `crates/payconiq/tests/fixtures/` and callbacks
+//! signed with a P-256 key generated for the test.
+
+use std::time::Duration;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use payments_core::http::{HttpConfig, RetryPolicy};
+use payments_core::webhook::{WebhookRejection, WebhookVerifier};
+use payments_core::{CreatePayment, Currency, Money, PaymentProvider, PaymentStatus};
+use payments_payconiq::convert::unified_status;
+use payments_payconiq::webhook::{CallbackSettings, CallbackVerifier, JwkSet};
+use payments_payconiq::{Environment, PayconiqClient, PayconiqConfig, PayconiqStatus};
+use serde_json::{Value, json};
+use wiremock::MockServer;
+
+use crate::{Delivery, Harness, Op, fixture};
+
+const PROFILE_ID: &str = "5b71369f5832fd22658e0ef4";
+const CALLBACK_URL: &str = "https://shop.example/payconiq/callback";
+const KID: &str = "es.signature.conformance";
+
+/// The Payconiq harness; holds the signing key of its callbacks.
+pub struct PayconiqHarness {
+    key: EcdsaKeyPair,
+}
+
+impl Default for PayconiqHarness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PayconiqHarness {
+    /// A harness with a fresh signing key.
+    pub fn new() -> Self {
+        PayconiqHarness {
+            key: EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap(),
+        }
+    }
+
+    fn jwks(&self) -> Vec<u8> {
+        let point = self.key.public_key().as_ref();
+        let (x, y) = point[1..].split_at(32);
+        serde_json::to_vec(&json!({"keys": [{
+            "kty": "EC", "crv": "P-256", "use": "sig", "kid": KID,
+            "x": B64URL.encode(x), "y": B64URL.encode(y)
+        }]}))
+        .unwrap()
+    }
+}
+
+impl Harness for PayconiqHarness {
+    fn name(&self) -> &'static str {
+        "payconiq"
+    }
+
+    fn client(&self, server: &MockServer) -> Box<dyn PaymentProvider> {
+        let http = HttpConfig::default()
+            .retry(
+                RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)),
+            )
+            .request_timeout(Duration::from_millis(700));
+        Box::new(
+            PayconiqClient::new(
+                PayconiqConfig::new("conformance-key", Environment::Production)
+                    .base_url(format!("{}/v3", server.uri()))
+                    .http(http),
+            )
+            .unwrap(),
+        )
+    }
+
+    fn create_request(&self) -> CreatePayment {
+        CreatePayment::new(Money::from_minor(112, Currency::EUR), "987456264")
+            .description("Sample description")
+            .webhook_url(CALLBACK_URL)
+    }
+
+    fn route(&self, op: Op, payment_id: &str) -> (&'static str, String) {
+        match op {
+            Op::Create => ("POST", "/v3/payments".into()),
+            Op::Get => ("GET", format!("/v3/payments/{payment_id}")),
+            Op::Cancel => ("DELETE", format!("/v3/payments/{payment_id}")),
+        }
+    }
+
+    fn created(&self) -> (Value, String) {
+        let body = fixture("payconiq", "create_201.json");
+        let id = body["paymentId"].as_str().unwrap().to_string();
+        (body, id)
+    }
+
+    fn payment_with_status(&self, raw_status: &str) -> Value {
+        let mut body = fixture("payconiq", "get_200.json");
+        body["status"] = json!(raw_status);
+        body
+    }
+
+    fn cancelled(&self) -> (u16, Option<Value>) {
+        (204, None)
+    }
+
+    fn paid_status(&self) -> &'static str {
+        "SUCCEEDED"
+    }
+
+    fn not_found(&self) -> (u16, Value, &'static str) {
+        let body = json!({"traceId": "b2586833395d4750", "spanId": "c235e54376fab4b9",
+            "code": "PAYMENT_NOT_FOUND", "message": "Payment could not be found"});
+        (404, body, "PAYMENT_NOT_FOUND")
+    }
+
+    fn status_table(&self) -> Vec<(String, PaymentStatus)> {
+        PayconiqStatus::DOCUMENTED
+            .iter()
+            .map(|s| (s.as_str().to_string(), unified_status(s)))
+            .collect()
+    }
+
+    fn docs_heading(&self) -> &'static str {
+        "## Payconiq"
+    }
+
+    fn signed_delivery(&self) -> Option<Delivery> {
+        let body = serde_json::to_vec(&fixture("payconiq", "callback_succeeded.json")).unwrap();
+        let iat = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let header = json!({
+            "typ": "JOSE+JSON", "kid": KID, "alg": "ES256",
+            "crit": ["https://payconiq.com/sub", "https://payconiq.com/iss", "https://payconiq.com/iat",
+                     "https://payconiq.com/jti", "https://payconiq.com/path"],
+            "https://payconiq.com/sub": PROFILE_ID,
+            "https://payconiq.com/iss": "Payconiq",
+            "https://payconiq.com/iat": iat,
+            "https://payconiq.com/jti": "conformance-jti-1",
+            "https://payconiq.com/path": CALLBACK_URL,
+        });
+        let header = B64URL.encode(serde_json::to_vec(&header).unwrap());
+        let input = format!("{header}.{}", B64URL.encode(&body));
+        let signature = self
+            .key
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .unwrap();
+        Some(Delivery {
+            url: CALLBACK_URL.into(),
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                (
+                    "Signature".into(),
+                    format!("{header}..{}", B64URL.encode(signature.as_ref())),
+                ),
+            ],
+            body,
+        })
+    }
+
+    fn verify(&self, delivery: &Delivery) -> Result<Option<PaymentStatus>, WebhookRejection> {
+        let keys = JwkSet::from_json(&self.jwks()).unwrap();
+        let verifier = CallbackVerifier::new(CallbackSettings::new(PROFILE_ID, CALLBACK_URL), keys);
+        crate::with_request(delivery, |request| verifier.verify(request)).map(|event| event.status)
+    }
+}

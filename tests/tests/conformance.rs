@@ -1,0 +1,6 @@
+//! Runs every conformance scenario against every provider crate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use payments_conformance::providers;
+
+payments_conformance::scenarios!(payconiq, providers::payconiq::PayconiqHarness::new());
