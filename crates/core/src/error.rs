@@ -233,6 +233,13 @@ impl Error {
     }
 }
 
+impl From<crate::money::MoneyError> for Error {
+    /// An amount that cannot be built is invalid input, caught before anything is sent.
+    fn from(e: crate::money::MoneyError) -> Self {
+        Error::invalid("amount", e.to_string())
+    }
+}
+
 /// Longest provider-supplied text kept in an error.
 const MAX_FIELD: usize = 512;
 /// Longest body excerpt kept in a decode error.
