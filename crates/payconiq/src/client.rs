@@ -86,6 +86,13 @@ impl PayconiqClient {
     /// never retried once it may have reached Payconiq (see [`Error::OutcomeUnknown`]: search by
     /// reference before creating again).
     pub async fn create_payment(&self, request: &CreatePaymentRequest) -> Result<PayconiqPayment> {
+        Ok(self.create_payment_raw(request).await?.0)
+    }
+
+    async fn create_payment_raw(
+        &self,
+        request: &CreatePaymentRequest,
+    ) -> Result<(PayconiqPayment, ApiResponse)> {
         request.validate(self.environment, self.max_amount_cents)?;
         let url = if request.pos_id.is_some() {
             self.url(&["payments", "pos"])?
@@ -95,7 +102,8 @@ impl PayconiqClient {
         let call = self
             .request("create_payment", Method::POST, url)
             .json(&request.body())?;
-        self.send(call).await?.json()
+        let response = self.send(call).await?;
+        Ok((response.json()?, response))
     }
 
     /// `GET /payments/{paymentId}`.
@@ -262,13 +270,7 @@ impl PaymentProvider for PayconiqClient {
             .webhook_url
             .clone()
             .or_else(|| self.default_callback_url.clone());
-        native.validate(self.environment, self.max_amount_cents)?;
-        let url = self.url(&["payments"])?;
-        let call = self
-            .request("create_payment", Method::POST, url)
-            .json(&native.body())?;
-        let response = self.send(call).await?;
-        let payment: PayconiqPayment = response.json()?;
+        let (payment, response) = self.create_payment_raw(&native).await?;
         Ok(to_checkout(&payment, response.json()?))
     }
 

@@ -83,6 +83,7 @@
 pub mod config;
 pub mod convert;
 pub mod request;
+pub mod testing;
 pub mod webhook;
 pub mod wire;
 

@@ -10,14 +10,11 @@
 
 use std::time::Duration;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use payments_core::PaymentStatus;
 use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::webhook::{AsyncWebhookVerifier, WebhookRejection, WebhookRequest};
 use payments_payconiq::jwks::{JwksCallbackVerifier, JwksFetcher};
+use payments_payconiq::testing::CallbackSigner;
 use payments_payconiq::webhook::CallbackSettings;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -27,50 +24,31 @@ const PROFILE: &str = "5b71369f5832fd22658e0ef4";
 const URL: &str = "https://shop.example/payconiq/callback";
 const BODY: &[u8] = br#"{"paymentId":"5ba37c3d0989e3000758b9d8","amount":122,"currency":"EUR","status":"SUCCEEDED"}"#;
 
-struct Key {
-    kid: &'static str,
-    pair: EcdsaKeyPair,
+/// A signing key under `kid`.
+fn key(kid: &str) -> CallbackSigner {
+    CallbackSigner::generate(kid, PROFILE, URL).unwrap()
 }
 
-impl Key {
-    fn new(kid: &'static str) -> Self {
-        Key {
-            kid,
-            pair: EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap(),
-        }
-    }
-
-    fn jwk(&self) -> Value {
-        let point = self.pair.public_key().as_ref();
-        json!({"kty": "EC", "crv": "P-256", "use": "sig", "kid": self.kid,
-               "x": B64URL.encode(&point[1..33]), "y": B64URL.encode(&point[33..])})
-    }
-
-    /// A Signature header for BODY, naming `kid`.
-    fn sign(&self, kid: &str) -> String {
-        let iat = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap();
-        let header = json!({
-            "typ": "JOSE+JSON", "kid": kid, "alg": "ES256",
-            "crit": ["https://payconiq.com/sub", "https://payconiq.com/iss", "https://payconiq.com/iat",
-                     "https://payconiq.com/jti", "https://payconiq.com/path"],
-            "https://payconiq.com/sub": PROFILE, "https://payconiq.com/iss": "Payconiq",
-            "https://payconiq.com/iat": iat, "https://payconiq.com/jti": "jti-1",
-            "https://payconiq.com/path": URL,
-        });
-        let header = B64URL.encode(serde_json::to_vec(&header).unwrap());
-        let input = format!("{header}.{}", B64URL.encode(BODY));
-        let sig = self
-            .pair
-            .sign(&SystemRandom::new(), input.as_bytes())
-            .unwrap();
-        format!("{header}..{}", B64URL.encode(sig.as_ref()))
-    }
+/// A Signature header for BODY made with `key` but naming `kid` (which may be forged).
+fn sign_as(key: &CallbackSigner, kid: &str) -> String {
+    let renamed = if kid == key.kid() {
+        None
+    } else {
+        Some(CallbackSigner::generate(kid, PROFILE, URL).unwrap())
+    };
+    renamed
+        .as_ref()
+        .unwrap_or(key)
+        .sign(BODY, "jti-1", time::OffsetDateTime::now_utc())
+        .unwrap()
 }
 
-fn set(keys: &[&Key]) -> Value {
-    json!({"keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>()})
+fn set(keys: &[&CallbackSigner]) -> Value {
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|k| serde_json::from_str::<Value>(&k.jwks_json()).unwrap()["keys"][0].clone())
+        .collect();
+    json!({ "keys": keys })
 }
 
 fn fetcher(server: &MockServer) -> JwksFetcher {
@@ -90,7 +68,7 @@ async fn verify(
 #[tokio::test]
 async fn the_key_set_is_fetched_once_and_cached() {
     let server = MockServer::start().await;
-    let key = Key::new("es.signature.payconiq.com");
+    let key = key("es.signature.payconiq.com");
     Mock::given(method("GET"))
         .and(path("/jwks"))
         .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&key])))
@@ -100,7 +78,7 @@ async fn the_key_set_is_fetched_once_and_cached() {
     let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
     for _ in 0..3 {
         assert_eq!(
-            verify(&verifier, &key.sign(key.kid)).await,
+            verify(&verifier, &sign_as(&key, "es.signature.payconiq.com")).await,
             Ok(Some(PaymentStatus::Succeeded))
         );
     }
@@ -109,8 +87,8 @@ async fn the_key_set_is_fetched_once_and_cached() {
 #[tokio::test]
 async fn an_unknown_kid_causes_exactly_one_refetch_then_verifies() {
     let server = MockServer::start().await;
-    let old = Key::new("old");
-    let new = Key::new("new");
+    let old = key("old");
+    let new = key("new");
     Mock::given(path("/jwks"))
         .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&old])))
         .up_to_n_times(1)
@@ -124,21 +102,21 @@ async fn an_unknown_kid_causes_exactly_one_refetch_then_verifies() {
         .await;
     let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
     assert_eq!(
-        verify(&verifier, &old.sign("old")).await,
+        verify(&verifier, &sign_as(&old, "old")).await,
         Ok(Some(PaymentStatus::Succeeded))
     );
     // Payconiq rotated its key: one refetch brings it.
     assert_eq!(
-        verify(&verifier, &new.sign("new")).await,
+        verify(&verifier, &sign_as(&new, "new")).await,
         Ok(Some(PaymentStatus::Succeeded))
     );
     // Both keys are now cached: no more fetches.
     assert_eq!(
-        verify(&verifier, &new.sign("new")).await,
+        verify(&verifier, &sign_as(&new, "new")).await,
         Ok(Some(PaymentStatus::Succeeded))
     );
     assert_eq!(
-        verify(&verifier, &old.sign("old")).await,
+        verify(&verifier, &sign_as(&old, "old")).await,
         Ok(Some(PaymentStatus::Succeeded))
     );
 }
@@ -146,9 +124,9 @@ async fn an_unknown_kid_causes_exactly_one_refetch_then_verifies() {
 #[tokio::test]
 async fn forged_key_ids_cannot_turn_the_endpoint_into_a_jwks_hammer() {
     let server = MockServer::start().await;
-    let key = Key::new("real");
+    let real = key("real");
     Mock::given(path("/jwks"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&key])))
+        .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&real])))
         // One initial fetch plus one refetch for the first unknown kid; none for the others.
         .expect(2)
         .mount(&server)
@@ -156,7 +134,7 @@ async fn forged_key_ids_cannot_turn_the_endpoint_into_a_jwks_hammer() {
     let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
     for i in 0..20 {
         let kid = format!("forged-{i}");
-        let result = verify(&verifier, &key.sign(&kid)).await;
+        let result = verify(&verifier, &sign_as(&real, &kid)).await;
         assert_eq!(result, Err(WebhookRejection::UnknownKey(kid)));
     }
 }
@@ -168,9 +146,9 @@ async fn an_unreachable_key_set_is_a_503_worthy_rejection() {
         .respond_with(ResponseTemplate::new(500))
         .mount(&server)
         .await;
-    let key = Key::new("k");
+    let key = key("k");
     let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
-    let err = verify(&verifier, &key.sign("k")).await.unwrap_err();
+    let err = verify(&verifier, &sign_as(&key, "k")).await.unwrap_err();
     assert!(
         matches!(err, WebhookRejection::KeysUnavailable(_)),
         "{err:?}"
@@ -189,16 +167,16 @@ async fn a_garbage_key_set_is_a_503_worthy_rejection() {
         .respond_with(ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"))
         .mount(&server)
         .await;
-    let key = Key::new("k");
+    let key = key("k");
     let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
-    let err = verify(&verifier, &key.sign("k")).await.unwrap_err();
+    let err = verify(&verifier, &sign_as(&key, "k")).await.unwrap_err();
     assert_eq!(err.http_status(), 503);
 }
 
 #[tokio::test]
 async fn an_expired_cache_is_fetched_again() {
     let server = MockServer::start().await;
-    let key = Key::new("k");
+    let key = key("k");
     Mock::given(path("/jwks"))
         .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&key])))
         .expect(2)
@@ -208,14 +186,14 @@ async fn an_expired_cache_is_fetched_again() {
         CallbackSettings::new(PROFILE, URL),
         fetcher(&server).ttl(Duration::ZERO),
     );
-    verify(&verifier, &key.sign("k")).await.unwrap();
-    verify(&verifier, &key.sign("k")).await.unwrap();
+    verify(&verifier, &sign_as(&key, "k")).await.unwrap();
+    verify(&verifier, &sign_as(&key, "k")).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_tampered_body_is_rejected_even_with_fetched_keys() {
     let server = MockServer::start().await;
-    let key = Key::new("k");
+    let key = key("k");
     Mock::given(path("/jwks"))
         .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&key])))
         .mount(&server)
@@ -223,7 +201,7 @@ async fn a_tampered_body_is_rejected_even_with_fetched_keys() {
     let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
     let mut body = BODY.to_vec();
     body[20] ^= 1;
-    let signature = key.sign("k");
+    let signature = sign_as(&key, "k");
     let request = WebhookRequest::new("POST", URL, &body).header("Signature", &signature);
     assert_eq!(
         verifier.verify(&request).await.unwrap_err(),

@@ -3,15 +3,12 @@
 
 use std::time::Duration;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::webhook::{WebhookRejection, WebhookVerifier};
 use payments_core::{CreatePayment, Currency, Money, PaymentProvider, PaymentStatus};
 use payments_payconiq::convert::unified_status;
-use payments_payconiq::webhook::{CallbackSettings, CallbackVerifier, JwkSet};
+use payments_payconiq::testing::CallbackSigner;
+use payments_payconiq::webhook::{CallbackSettings, CallbackVerifier};
 use payments_payconiq::{Environment, PayconiqClient, PayconiqConfig, PayconiqStatus};
 use serde_json::{Value, json};
 use wiremock::MockServer;
@@ -20,11 +17,10 @@ use crate::{Delivery, Harness, Op, fixture};
 
 const PROFILE_ID: &str = "5b71369f5832fd22658e0ef4";
 const CALLBACK_URL: &str = "https://shop.example/payconiq/callback";
-const KID: &str = "es.signature.conformance";
 
 /// The Payconiq harness; holds the signing key of its callbacks.
 pub struct PayconiqHarness {
-    key: EcdsaKeyPair,
+    signer: CallbackSigner,
 }
 
 impl Default for PayconiqHarness {
@@ -37,18 +33,9 @@ impl PayconiqHarness {
     /// A harness with a fresh signing key.
     pub fn new() -> Self {
         PayconiqHarness {
-            key: EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap(),
+            signer: CallbackSigner::generate("es.signature.conformance", PROFILE_ID, CALLBACK_URL)
+                .unwrap(),
         }
-    }
-
-    fn jwks(&self) -> Vec<u8> {
-        let point = self.key.public_key().as_ref();
-        let (x, y) = point[1..].split_at(32);
-        serde_json::to_vec(&json!({"keys": [{
-            "kty": "EC", "crv": "P-256", "use": "sig", "kid": KID,
-            "x": B64URL.encode(x), "y": B64URL.encode(y)
-        }]}))
-        .unwrap()
     }
 }
 
@@ -126,40 +113,22 @@ impl Harness for PayconiqHarness {
 
     fn signed_delivery(&self) -> Option<Delivery> {
         let body = serde_json::to_vec(&fixture("payconiq", "callback_succeeded.json")).unwrap();
-        let iat = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap();
-        let header = json!({
-            "typ": "JOSE+JSON", "kid": KID, "alg": "ES256",
-            "crit": ["https://payconiq.com/sub", "https://payconiq.com/iss", "https://payconiq.com/iat",
-                     "https://payconiq.com/jti", "https://payconiq.com/path"],
-            "https://payconiq.com/sub": PROFILE_ID,
-            "https://payconiq.com/iss": "Payconiq",
-            "https://payconiq.com/iat": iat,
-            "https://payconiq.com/jti": "conformance-jti-1",
-            "https://payconiq.com/path": CALLBACK_URL,
-        });
-        let header = B64URL.encode(serde_json::to_vec(&header).unwrap());
-        let input = format!("{header}.{}", B64URL.encode(&body));
         let signature = self
-            .key
-            .sign(&SystemRandom::new(), input.as_bytes())
+            .signer
+            .sign(&body, "conformance-jti-1", time::OffsetDateTime::now_utc())
             .unwrap();
         Some(Delivery {
             url: CALLBACK_URL.into(),
             headers: vec![
                 ("Content-Type".into(), "application/json".into()),
-                (
-                    "Signature".into(),
-                    format!("{header}..{}", B64URL.encode(signature.as_ref())),
-                ),
+                ("Signature".into(), signature),
             ],
             body,
         })
     }
 
     fn verify(&self, delivery: &Delivery) -> Result<Option<PaymentStatus>, WebhookRejection> {
-        let keys = JwkSet::from_json(&self.jwks()).unwrap();
+        let keys = self.signer.key_set().unwrap();
         let verifier = CallbackVerifier::new(CallbackSettings::new(PROFILE_ID, CALLBACK_URL), keys);
         crate::with_request(delivery, |request| verifier.verify(request)).map(|event| event.status)
     }
