@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
-use payments_core::http::{ApiRequest, ApiResponse, Auth, HttpClient, Method, Url, join_path};
+use payments_core::http::{
+    ApiRequest, ApiResponse, Auth, HttpClient, Method, Url, header, join_path,
+};
 use payments_core::{
     Capabilities, Capability, Checkout, CreatePayment, Error, Payment, PaymentProvider, Refund,
     RefundRequest, Result,
@@ -12,7 +14,7 @@ use payments_core::{
 use crate::config::{Environment, PayconiqConfig};
 use crate::convert::{money, provider_error, unified_status};
 use crate::request::{AcknowledgeRequest, CreatePaymentRequest};
-use crate::wire::{PayconiqPayment, RefundIban, SearchPage, SearchQuery};
+use crate::wire::{PayconiqPayment, PayconiqStatus, RefundIban, SearchPage, SearchQuery};
 
 /// What the provider-neutral [`PaymentProvider`] implementation supports. Refunds are not in it:
 /// Payconiq moves no refund money (see [`PayconiqClient::refund_iban`]).
@@ -72,7 +74,14 @@ impl PayconiqClient {
     }
 
     fn request(&self, operation: &'static str, method: Method, url: Url) -> ApiRequest {
-        ApiRequest::new(operation, method, url).auth(self.auth.clone())
+        // The specification requires `Content-Type: application/json` on every call, bodiless
+        // GET and DELETE included.
+        ApiRequest::new(operation, method, url)
+            .auth(self.auth.clone())
+            .header(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            )
     }
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse> {
@@ -122,8 +131,12 @@ impl PayconiqClient {
         Ok((response.json()?, response))
     }
 
-    /// `DELETE /payments/{paymentId}`: cancels a `PENDING` or `IDENTIFIED` payment. Otherwise
-    /// Payconiq answers 422 `PAYMENT_NOT_PENDING` (an [`Error::Provider`] with that code).
+    /// `DELETE /payments/{paymentId}`: cancels a `PENDING` or `IDENTIFIED` payment.
+    ///
+    /// Idempotent for the caller: when Payconiq answers 422 `PAYMENT_NOT_PENDING` (which is also
+    /// what a retried DELETE gets after the first one went through), the payment is fetched, and a
+    /// payment that is `CANCELLED` is success. In any other state the 422 is returned as an
+    /// [`Error::Provider`] with that code.
     pub async fn cancel_payment(&self, payment_id: &str) -> Result<()> {
         check_payment_id(payment_id)?;
         let call = self.request(
@@ -131,7 +144,16 @@ impl PayconiqClient {
             Method::DELETE,
             self.url(&["payments", payment_id])?,
         );
-        self.send(call).await.map(drop)
+        match self.send(call).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.provider_code() == Some("PAYMENT_NOT_PENDING") => {
+                match self.get_payment(payment_id).await {
+                    Ok(p) if p.status == PayconiqStatus::Cancelled => Ok(()),
+                    _ => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// `POST /payments/search?page=&size=`: one page, newest first.
@@ -165,24 +187,41 @@ impl PayconiqClient {
     }
 
     /// Every payment matching `query`, page after page (`size` per request), as a stream.
-    /// Stops after the last page, or at the first error (which it yields).
+    ///
+    /// The time window is pinned before the first page (`to` defaults to now, `from` to a day
+    /// earlier, as Payconiq's own defaults) so payments created meanwhile do not shift the pages.
+    /// Stops after the last page announced by the *first* page, on an empty page, when the server
+    /// answers a different page than asked, or at the first error (which it yields).
     pub fn search_all<'a>(
         &'a self,
-        query: &'a SearchQuery,
+        query: &SearchQuery,
         size: u32,
     ) -> impl Stream<Item = Result<PayconiqPayment>> + Send + 'a {
-        stream::try_unfold(Some(0u32), move |page| async move {
+        let mut query = query.clone();
+        let to = *query.to.get_or_insert_with(time::OffsetDateTime::now_utc);
+        query
+            .from
+            .get_or_insert_with(|| to.saturating_sub(time::Duration::days(1)));
+        // State: the next page, the page count announced by the first page, the pinned query.
+        let start = (Some(0u32), None::<u32>, query);
+        stream::try_unfold(start, move |(page, pages, query)| async move {
             let Some(page) = page else {
                 return Ok::<_, Error>(None);
             };
-            let result = self.search_payments(query, page, size).await?;
+            let result = self.search_payments(&query, page, size).await?;
+            let pages = pages.unwrap_or(result.total_pages);
+            if result.number != page {
+                // The server ignored the page asked for: what it sent was already yielded.
+                return Ok(Some((
+                    stream::iter(Vec::new()).map(Ok::<_, Error>),
+                    (None, None, query),
+                )));
+            }
             let next = page
                 .checked_add(1)
-                .filter(|next| *next < result.total_pages && !result.details.is_empty());
-            Ok(Some((
-                stream::iter(result.details).map(Ok::<_, Error>),
-                next,
-            )))
+                .filter(|next| *next < pages && !result.details.is_empty());
+            let items = stream::iter(result.details).map(Ok::<_, Error>);
+            Ok(Some((items, (next, Some(pages), query))))
         })
         .try_flatten()
     }
@@ -262,7 +301,17 @@ impl PaymentProvider for PayconiqClient {
         CAPABILITIES
     }
 
+    /// Creates a payment at `/payments`. `webhook_url` (or the configured default callback URL)
+    /// becomes `callbackUrl`, `return_url` gives a hosted checkout page. `customer` is not sent
+    /// (Payconiq takes no payer details); `expires_in` is refused, because Payconiq sets the
+    /// expiry itself.
     async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout> {
+        if request.expires_in.is_some() {
+            return Err(Error::invalid(
+                "expires_in",
+                "Payconiq sets the payment expiry itself; leave expires_in unset",
+            ));
+        }
         let mut native = CreatePaymentRequest::new(request.amount).reference(&request.reference);
         native.description = request.description.clone();
         native.return_url = request.return_url.clone();

@@ -3,7 +3,13 @@
 //! The key set is cached for [`JwksFetcher::DEFAULT_TTL`] (12 hours). When a callback names a key id
 //! the cached set lacks (Payconiq rotated its key), the set is fetched again exactly once; to keep
 //! forged key ids from turning the merchant's endpoint into a JWKS hammer, such refetches happen at
-//! most once per [`JwksFetcher::min_refetch_interval`].
+//! most once per [`JwksFetcher::min_refetch_interval`], and only for requests that passed every
+//! check that needs no key ([`crate::webhook::signing_key_id`]): junk never causes a fetch.
+//!
+//! When a fetch fails, a previously fetched set keeps being used (Payconiq's keys rotate rarely; an
+//! outage of the key endpoint should not drop callbacks), and without one no new fetch is tried for
+//! [`JwksFetcher::DEFAULT_FAILURE_BACKOFF`]: callbacks are answered 503 and Payconiq retries them.
+//! Fetches use short timeouts (5 s, two attempts) because Payconiq waits only 15 s for an answer.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,10 +24,13 @@ use tokio::sync::Mutex;
 use crate::config::Environment;
 use crate::webhook::{Callback, CallbackSettings, JwkSet};
 
+const DEFAULT_FAILURE_BACKOFF: Duration = JwksFetcher::DEFAULT_FAILURE_BACKOFF;
+
 #[derive(Default)]
 struct State {
     keys: Option<(Arc<JwkSet>, Instant)>,
     last_unknown_kid_refetch: Option<Instant>,
+    last_failure: Option<Instant>,
 }
 
 /// Fetches and caches a JWK set. Clones share the cache.
@@ -48,10 +57,20 @@ impl JwksFetcher {
     pub const DEFAULT_TTL: Duration = Duration::from_secs(12 * 3600);
     /// Shortest time between two refetches caused by unknown key ids.
     pub const DEFAULT_MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+    /// How long to wait after a failed fetch before trying again (when no set is cached).
+    pub const DEFAULT_FAILURE_BACKOFF: Duration = Duration::from_secs(10);
+
+    /// The HTTP settings used by [`JwksFetcher::for_environment`]: 5 s per request, two attempts.
+    pub fn default_http() -> HttpConfig {
+        HttpConfig::default()
+            .connect_timeout(Duration::from_secs(3))
+            .request_timeout(Duration::from_secs(5))
+            .retry(payments_core::http::RetryPolicy::default().max_attempts(2))
+    }
 
     /// A fetcher for the environment's published key set.
     pub fn for_environment(environment: Environment) -> Result<Self> {
-        Self::new(environment.jwks_url(), &HttpConfig::default())
+        Self::new(environment.jwks_url(), &Self::default_http())
     }
 
     /// A fetcher for the key set at `url`.
@@ -93,7 +112,34 @@ impl JwksFetcher {
         Ok(Arc::new(JwkSet::from_json(response.body())?))
     }
 
-    /// The cached key set, fetched when absent or older than the TTL.
+    /// Fetches into `state`; on failure keeps (and returns) the previous set if there is one.
+    async fn refresh(&self, state: &mut State) -> Result<Arc<JwkSet>> {
+        if let (None, Some(failed)) = (&state.keys, state.last_failure)
+            && failed.elapsed() < DEFAULT_FAILURE_BACKOFF
+        {
+            return Err(Error::NotSent {
+                operation: "fetch_jwks",
+                reason: "the key set could not be fetched moments ago; not retrying yet".into(),
+            });
+        }
+        match self.fetch().await {
+            Ok(keys) => {
+                state.keys = Some((keys.clone(), Instant::now()));
+                state.last_failure = None;
+                Ok(keys)
+            }
+            Err(e) => {
+                state.last_failure = Some(Instant::now());
+                match &state.keys {
+                    Some((stale, _)) => Ok(stale.clone()),
+                    None => Err(e),
+                }
+            }
+        }
+    }
+
+    /// The cached key set, fetched when absent or older than the TTL (a stale set is kept when the
+    /// fetch fails).
     pub async fn keys(&self) -> Result<Arc<JwkSet>> {
         let mut state = self.state.lock().await;
         if let Some((keys, fetched)) = &state.keys
@@ -101,9 +147,7 @@ impl JwksFetcher {
         {
             return Ok(keys.clone());
         }
-        let keys = self.fetch().await?;
-        state.keys = Some((keys.clone(), Instant::now()));
-        Ok(keys)
+        self.refresh(&mut state).await
     }
 
     /// Called when `kid` is not in `seen` (the set the caller verified with): returns a set that may
@@ -123,9 +167,7 @@ impl JwksFetcher {
             return Ok(seen.clone());
         }
         state.last_unknown_kid_refetch = Some(Instant::now());
-        let keys = self.fetch().await?;
-        state.keys = Some((keys.clone(), Instant::now()));
-        Ok(keys)
+        self.refresh(&mut state).await
     }
 }
 
@@ -155,6 +197,8 @@ impl AsyncWebhookVerifier for JwksCallbackVerifier {
         &self,
         request: &WebhookRequest<'_>,
     ) -> std::result::Result<VerifiedEvent<Callback>, WebhookRejection> {
+        // Refuse anything malformed before touching the network.
+        crate::webhook::signing_key_id(request)?;
         let keys = self.fetcher.keys().await.map_err(unavailable)?;
         match self.settings.verify(&keys, request) {
             Err(WebhookRejection::UnknownKey(kid)) => {

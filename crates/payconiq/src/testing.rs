@@ -91,7 +91,8 @@ impl CallbackSigner {
     /// The `Signature` header value for `body`, with `jti` and the signing time `iat`.
     pub fn sign(&self, body: &[u8], jti: &str, iat: OffsetDateTime) -> Result<String, Error> {
         let iat = iat
-            .to_offset(time::UtcOffset::UTC)
+            .checked_to_offset(time::UtcOffset::UTC)
+            .ok_or_else(|| Error::Config("iat out of range".into()))?
             .format(&Rfc3339)
             .map_err(|e| Error::Config(format!("cannot format iat: {e}")))?;
         let header = serde_json::json!({

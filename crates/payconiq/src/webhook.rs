@@ -516,52 +516,25 @@ impl CallbackSettings {
         keys: &JwkSet,
         request: &WebhookRequest<'_>,
     ) -> Result<(VerifiedEvent<Callback>, SignatureClaims), WebhookRejection> {
-        // 1. One Signature header, POST.
-        let signature_header = request.require_header(SIGNATURE_HEADER)?;
-        request.require_method("POST")?;
-
-        // 2. Detached compact JWS, bounded header.
-        let jws = split_detached(signature_header)?;
-        let header = decode_header(jws.header_b64)?;
-
-        // 3. alg.
-        match &header.alg {
-            Some(Value::String(alg)) if alg == ALG => {}
-            Some(Value::String(alg)) => {
-                return Err(WebhookRejection::AlgorithmNotAllowed(echo(alg)));
-            }
-            Some(other) => {
-                return Err(WebhookRejection::AlgorithmNotAllowed(echo(
-                    &other.to_string(),
-                )));
-            }
-            None => return Err(malformed("no alg")),
-        }
-
-        // 4. typ.
-        match &header.typ {
-            None => {}
-            Some(Value::String(typ)) if typ.eq_ignore_ascii_case(TYP) => {}
-            Some(_) => return Err(malformed("typ is not JOSE+JSON")),
-        }
-
-        // 5. crit, and the five parameters it names.
-        check_crit(header.crit.as_ref())?;
-        let sub = critical_string(header.sub.as_ref(), CLAIM_SUB)?;
-        let iss = critical_string(header.iss.as_ref(), CLAIM_ISS)?;
-        let iat = critical_string(header.iat.as_ref(), CLAIM_IAT)?;
-        let jti = critical_string(header.jti.as_ref(), CLAIM_JTI)?;
-        let path = critical_string(header.path.as_ref(), CLAIM_PATH)?;
-
-        // 6. kid.
-        let kid = match &header.kid {
-            Some(Value::String(kid)) => kid.as_str(),
-            Some(_) => return Err(malformed("kid is not a string")),
-            None => return Err(malformed("no kid")),
-        };
-        if kid.len() > MAX_KID_LEN {
-            return Err(malformed("kid longer than 256 bytes"));
-        }
+        // 1-6: everything that needs no key.
+        let Unverified {
+            jws,
+            header,
+            sub,
+            iss,
+            iat,
+            jti,
+            path,
+            kid,
+        } = Unverified::parse(request)?;
+        let (sub, iss, iat, jti, path, kid) = (
+            sub.as_str(),
+            iss.as_str(),
+            iat.as_str(),
+            jti.as_str(),
+            path.as_str(),
+            kid.as_str(),
+        );
         if !keys.contains(kid) {
             return Err(WebhookRejection::UnknownKey(kid.to_string()));
         }
@@ -663,6 +636,87 @@ impl CallbackSettings {
         }
         Ok(())
     }
+}
+
+/// The result of the checks that need no key (steps 1 to 6): a well-formed detached ES256 JWS
+/// with the critical parameters, not yet verified.
+struct Unverified<'r> {
+    jws: DetachedJws<'r>,
+    header: JoseHeader,
+    sub: String,
+    iss: String,
+    iat: String,
+    jti: String,
+    path: String,
+    kid: String,
+}
+
+impl<'r> Unverified<'r> {
+    fn parse(request: &WebhookRequest<'r>) -> Result<Self, WebhookRejection> {
+        // 1. One Signature header, POST.
+        let signature_header = request.require_header(SIGNATURE_HEADER)?;
+        request.require_method("POST")?;
+
+        // 2. Detached compact JWS, bounded header.
+        let jws = split_detached(signature_header)?;
+        let header = decode_header(jws.header_b64)?;
+
+        // 3. alg.
+        match &header.alg {
+            Some(Value::String(alg)) if alg == ALG => {}
+            Some(Value::String(alg)) => {
+                return Err(WebhookRejection::AlgorithmNotAllowed(echo(alg)));
+            }
+            Some(other) => {
+                return Err(WebhookRejection::AlgorithmNotAllowed(echo(
+                    &other.to_string(),
+                )));
+            }
+            None => return Err(malformed("no alg")),
+        }
+
+        // 4. typ.
+        match &header.typ {
+            None => {}
+            Some(Value::String(typ)) if typ.eq_ignore_ascii_case(TYP) => {}
+            Some(_) => return Err(malformed("typ is not JOSE+JSON")),
+        }
+
+        // 5. crit, and the five parameters it names.
+        check_crit(header.crit.as_ref())?;
+        let sub = critical_string(header.sub.as_ref(), CLAIM_SUB)?;
+        let iss = critical_string(header.iss.as_ref(), CLAIM_ISS)?;
+        let iat = critical_string(header.iat.as_ref(), CLAIM_IAT)?;
+        let jti = critical_string(header.jti.as_ref(), CLAIM_JTI)?;
+        let path = critical_string(header.path.as_ref(), CLAIM_PATH)?;
+
+        // 6. kid.
+        let kid = match &header.kid {
+            Some(Value::String(kid)) => kid.as_str(),
+            Some(_) => return Err(malformed("kid is not a string")),
+            None => return Err(malformed("no kid")),
+        };
+        if kid.len() > MAX_KID_LEN {
+            return Err(malformed("kid longer than 256 bytes"));
+        }
+        Ok(Unverified {
+            sub: sub.to_string(),
+            iss: iss.to_string(),
+            iat: iat.to_string(),
+            jti: jti.to_string(),
+            path: path.to_string(),
+            kid: kid.to_string(),
+            jws,
+            header,
+        })
+    }
+}
+
+/// Runs the checks that need no key (one `Signature` header, POST, a detached ES256 JWS with the
+/// five critical parameters) and returns the key id it names. Lets a key-fetching verifier refuse
+/// malformed requests before it fetches anything.
+pub fn signing_key_id(request: &WebhookRequest<'_>) -> Result<String, WebhookRejection> {
+    Unverified::parse(request).map(|u| u.kid)
 }
 
 /// The parts of a detached compact JWS.

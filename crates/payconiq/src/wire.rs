@@ -312,7 +312,8 @@ fn search_time<S: Serializer>(value: &Option<OffsetDateTime>, s: S) -> Result<S:
     match value {
         Some(t) => {
             let text = t
-                .to_offset(time::UtcOffset::UTC)
+                .checked_to_offset(time::UtcOffset::UTC)
+                .ok_or_else(|| serde::ser::Error::custom("search date out of range"))?
                 .format(FORMAT)
                 .map_err(serde::ser::Error::custom)?;
             s.serialize_str(&text)

@@ -282,6 +282,7 @@ async fn create_answered_429_is_retried_then_succeeds() {
 async fn get_parses_the_documented_payment_with_legacy_fields() {
     let server = MockServer::start().await;
     authenticated(Mock::given(method("GET")).and(path(format!("/v3/payments/{PAYMENT_ID}"))))
+        .and(header("content-type", "application/json"))
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_200.json")))
         .expect(1)
         .mount(&server)
@@ -472,6 +473,7 @@ async fn payment_ids_cannot_escape_the_path() {
 async fn cancel_sends_delete_and_accepts_204() {
     let server = MockServer::start().await;
     authenticated(Mock::given(method("DELETE")).and(path(format!("/v3/payments/{PAYMENT_ID}"))))
+        .and(header("content-type", "application/json"))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&server)
@@ -504,6 +506,51 @@ async fn cancel_errors_are_the_documented_ones() {
         assert_eq!(err.provider_code(), Some(code), "{status}");
         assert_eq!(err.http_status(), Some(status));
     }
+}
+
+#[tokio::test]
+async fn cancelling_an_already_cancelled_payment_succeeds() {
+    // A retried DELETE after the first one went through gets 422 PAYMENT_NOT_PENDING.
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(
+            ResponseTemplate::new(422)
+                .set_body_json(error_body("PAYMENT_NOT_PENDING", "not pending")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut cancelled = fixture("get_200.json");
+    cancelled["status"] = json!("CANCELLED");
+    Mock::given(method("GET"))
+        .and(path(format!("/v3/payments/{PAYMENT_ID}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(cancelled))
+        .expect(1)
+        .mount(&server)
+        .await;
+    client(&server).cancel_payment(PAYMENT_ID).await.unwrap();
+}
+
+#[tokio::test]
+async fn cancelling_a_paid_payment_reports_payment_not_pending() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(
+            ResponseTemplate::new(422)
+                .set_body_json(error_body("PAYMENT_NOT_PENDING", "not pending")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_200.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .cancel_payment(PAYMENT_ID)
+        .await
+        .unwrap_err();
+    assert_eq!(err.provider_code(), Some("PAYMENT_NOT_PENDING"));
 }
 
 // ---------------------------------------------------------------- search
@@ -578,6 +625,36 @@ async fn search_all_walks_every_page_in_order() {
     let all: Vec<_> = c.search_all(&query, 2).try_collect().await.unwrap();
     let ids: Vec<_> = all.iter().map(|p| p.payment_id.as_str()).collect();
     assert_eq!(ids, ["a", "b", "c", "d", "e"]);
+}
+
+#[tokio::test]
+async fn search_all_pins_the_window_and_survives_a_server_that_ignores_the_page() {
+    let server = MockServer::start().await;
+    // Claims four billion pages but always answers page 0.
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "size": 1, "totalPages": 4_000_000_000u32, "totalElements": 4_000_000_000u64,
+            "number": 0, "details": [fixture("get_200.json")]
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let query = SearchQuery::new().status(PayconiqStatus::Succeeded);
+    let all: Vec<_> = c.search_all(&query, 1).try_collect().await.unwrap();
+    assert_eq!(all.len(), 1, "the repeated page is not yielded twice");
+    let bodies: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert!(bodies[0]["from"].is_string() && bodies[0]["to"].is_string());
+    assert_eq!(
+        bodies[0], bodies[1],
+        "every page asks for the same pinned window"
+    );
 }
 
 #[tokio::test]
@@ -756,6 +833,21 @@ async fn neutral_get_maps_status_amount_and_reference() {
     assert_eq!(payment.raw_status, "SUCCEEDED");
     assert_eq!(payment.amount, Some(eur(10)));
     assert_eq!(payment.raw["creditor"]["name"], "Merchant Name");
+}
+
+#[tokio::test]
+async fn neutral_create_refuses_an_expiry_payconiq_cannot_honour() {
+    let server = MockServer::start().await;
+    let request =
+        payments_core::CreatePayment::new(eur(100), "order-1").expires_in(Duration::from_secs(900));
+    let err = PaymentProvider::create_payment(&client(&server), &request)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput { ref field, .. } if field == "expires_in"),
+        "{err:?}"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
 }
 
 #[tokio::test]

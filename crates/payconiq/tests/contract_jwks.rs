@@ -144,20 +144,71 @@ async fn an_unreachable_key_set_is_a_503_worthy_rejection() {
     let server = MockServer::start().await;
     Mock::given(path("/jwks"))
         .respond_with(ResponseTemplate::new(500))
+        // The second callback comes within the failure backoff: no second fetch.
+        .expect(1)
         .mount(&server)
         .await;
     let key = key("k");
     let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
-    let err = verify(&verifier, &sign_as(&key, "k")).await.unwrap_err();
-    assert!(
-        matches!(err, WebhookRejection::KeysUnavailable(_)),
-        "{err:?}"
-    );
+    for _ in 0..2 {
+        let err = verify(&verifier, &sign_as(&key, "k")).await.unwrap_err();
+        assert!(
+            matches!(err, WebhookRejection::KeysUnavailable(_)),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.http_status(),
+            503,
+            "answer 503 so that Payconiq retries"
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_requests_are_refused_without_fetching_keys() {
+    let server = MockServer::start().await;
+    Mock::given(path("/jwks"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
+    let no_signature = WebhookRequest::new("POST", URL, BODY);
     assert_eq!(
-        err.http_status(),
-        503,
-        "answer 503 so that Payconiq retries"
+        verifier.verify(&no_signature).await.unwrap_err(),
+        WebhookRejection::MissingHeader("Signature".into())
     );
+    let junk = WebhookRequest::new("POST", URL, BODY).header("Signature", "not.a.jws");
+    assert!(matches!(
+        verifier.verify(&junk).await.unwrap_err(),
+        WebhookRejection::MalformedHeader { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_stale_key_set_is_kept_when_a_refresh_fails() {
+    let server = MockServer::start().await;
+    let key = key("k");
+    Mock::given(path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&key])))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/jwks"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let verifier = JwksCallbackVerifier::new(
+        CallbackSettings::new(PROFILE, URL),
+        fetcher(&server).ttl(Duration::ZERO),
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            verify(&verifier, &sign_as(&key, "k")).await,
+            Ok(Some(PaymentStatus::Succeeded))
+        );
+    }
 }
 
 #[tokio::test]
