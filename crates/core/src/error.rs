@@ -278,19 +278,30 @@ const SENSITIVE_KEYS: &[&str] = &[
 
 /// A bounded, redacted start of a response body, safe to put in an error or a log line.
 ///
-/// The values of JSON string fields and `key=value` form fields whose key looks sensitive
-/// (`access_token`, `password`, `iban`, ...) are replaced by `***`; control characters become
-/// spaces; the result is at most [`MAX_EXCERPT`] bytes (plus an ellipsis).
+/// A JSON body has the value of every key that looks sensitive (`access_token`, `password`,
+/// `iban`, ...) replaced by `"***"`, whatever the value's type, at any depth. A body that is not
+/// valid JSON (an HTML error page, a truncated document) is scanned string by string: the value
+/// after a sensitive key is masked up to the end of that value, and a sensitive `key=value` form
+/// field is masked. Control characters become spaces; the result is at most [`MAX_EXCERPT`] bytes
+/// (plus an ellipsis).
 pub fn redacted_excerpt(body: &[u8]) -> String {
-    // Look at a little more than we keep, so a key just before the cut is still redacted.
-    let window = body.get(..MAX_EXCERPT * 4).unwrap_or(body);
-    let text = String::from_utf8_lossy(window);
-    let redacted = redact_values(&text);
+    let (redacted, cut_short) = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            redact_json(&mut value);
+            (value.to_string(), false)
+        }
+        Err(_) => {
+            // Look at a little more than we keep, so a key just before the cut is still seen.
+            let window = body.get(..MAX_EXCERPT * 4).unwrap_or(body);
+            let text = redact_form(&redact_text(&String::from_utf8_lossy(window)));
+            (text, window.len() < body.len())
+        }
+    };
     let mut out: String = redacted
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let truncated = out.len() > MAX_EXCERPT || body.len() > window.len();
+    let truncated = cut_short || out.len() > MAX_EXCERPT;
     if out.len() > MAX_EXCERPT {
         let mut cut = MAX_EXCERPT;
         while !out.is_char_boundary(cut) {
@@ -304,63 +315,142 @@ pub fn redacted_excerpt(body: &[u8]) -> String {
     out
 }
 
+/// A serde_json error as text that repeats nothing from the input: values in quotes or backticks
+/// (`invalid type: string "…"`, ``unknown variant `…` ``) are elided; positions are kept, and so
+/// are the field names of `missing field` / `duplicate field`, which come from our own types.
+pub fn describe_json_error(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    if message.starts_with("missing field") || message.starts_with("duplicate field") {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut open: Option<char> = None;
+    for c in message.chars() {
+        match (open, c) {
+            (None, '"' | '`') => {
+                open = Some(c);
+                out.push(c);
+                out.push('…');
+            }
+            (Some(q), c) if c == q => {
+                open = None;
+                out.push(c);
+            }
+            (Some(_), _) => {}
+            (None, c) => out.push(c),
+        }
+    }
+    out
+}
+
 fn is_sensitive(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     SENSITIVE_KEYS.iter().any(|s| key.contains(s))
 }
 
-/// Replaces sensitive values in JSON (`"key": "value"`) and form (`key=value&`) text.
-fn redact_values(text: &str) -> String {
+fn redact_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if is_sensitive(key) {
+                    *v = serde_json::Value::String("***".into());
+                } else {
+                    redact_json(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        _ => {}
+    }
+}
+
+/// Redacts JSON-looking text that does not parse. Strings are read with their escapes, so a `\"`
+/// inside a value cannot shift what is taken for a key; after a sensitive key, the whole value
+/// (string, number, or nested object/array up to its matching bracket) becomes `"***"`.
+fn redact_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    // JSON: scan quoted keys followed by a colon and a quoted value.
-    while let Some(start) = rest.find('"') {
-        let (before, after_quote) = rest.split_at(start);
-        out.push_str(before);
-        let after_quote = after_quote.get(1..).unwrap_or("");
-        let Some(end) = after_quote.find('"') else {
-            out.push('"');
-            out.push_str(after_quote);
-            rest = "";
-            break;
-        };
-        let key = after_quote.get(..end).unwrap_or("");
-        let after_key = after_quote.get(end + 1..).unwrap_or("");
+    let mut i = 0;
+    // Reads a string starting at the opening quote at `start`; returns (content, index after it).
+    let read_string = |start: usize| -> (String, usize) {
+        let mut content = String::new();
+        let mut j = start + 1;
+        while let Some(&c) = chars.get(j) {
+            match c {
+                '\\' => {
+                    content.push(c);
+                    if let Some(&next) = chars.get(j + 1) {
+                        content.push(next);
+                    }
+                    j += 2;
+                }
+                '"' => return (content, j + 1),
+                _ => {
+                    content.push(c);
+                    j += 1;
+                }
+            }
+        }
+        (content, j)
+    };
+    while let Some(&c) = chars.get(i) {
+        if c != '"' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let (content, after) = read_string(i);
         out.push('"');
-        out.push_str(key);
+        out.push_str(&content);
         out.push('"');
-        let trimmed = after_key.trim_start();
-        if is_sensitive(key)
-            && let Some(value_part) = trimmed.strip_prefix(':')
-        {
-            let value_part = value_part.trim_start();
-            if let Some(value) = value_part.strip_prefix('"') {
-                // Skip the string value, honouring escapes.
-                let mut escaped = false;
-                let mut close = None;
-                for (i, c) in value.char_indices() {
-                    match (escaped, c) {
-                        (true, _) => escaped = false,
-                        (false, '\\') => escaped = true,
-                        (false, '"') => {
-                            close = Some(i);
-                            break;
+        i = after;
+        // A key is a string followed by a colon.
+        let mut j = i;
+        while chars.get(j).is_some_and(|c| c.is_whitespace()) {
+            j += 1;
+        }
+        if chars.get(j) != Some(&':') || !is_sensitive(&content) {
+            continue;
+        }
+        out.push(':');
+        j += 1;
+        while chars.get(j).is_some_and(|c| c.is_whitespace()) {
+            j += 1;
+        }
+        // Skip the value, whatever it is.
+        match chars.get(j) {
+            Some('"') => j = read_string(j).1,
+            Some('{') | Some('[') => {
+                let mut depth = 0usize;
+                while let Some(&c) = chars.get(j) {
+                    match c {
+                        '"' => {
+                            j = read_string(j).1;
+                            continue;
+                        }
+                        '{' | '[' => depth += 1,
+                        '}' | ']' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                j += 1;
+                                break;
+                            }
                         }
                         _ => {}
                     }
+                    j += 1;
                 }
-                out.push_str(":\"***\"");
-                rest = match close {
-                    Some(i) => value.get(i + 1..).unwrap_or(""),
-                    None => "",
-                };
-                continue;
+            }
+            _ => {
+                while chars.get(j).is_some_and(|c| !matches!(c, ',' | '}' | ']')) {
+                    j += 1;
+                }
             }
         }
-        rest = after_key;
+        out.push_str("\"***\"");
+        i = j;
     }
-    out.push_str(rest);
-    redact_form(&out)
+    out
 }
 
 fn redact_form(text: &str) -> String {
@@ -393,6 +483,23 @@ mod tests {
         let form = b"grant_type=password&password=hunter2&username=bob";
         let excerpt = redacted_excerpt(form);
         assert_eq!(excerpt, "grant_type=password&password=***&username=bob");
+    }
+
+    #[test]
+    fn escaped_quotes_and_nested_values_cannot_defeat_redaction() {
+        for body in [
+            &br#"{"note":"a\"b","password":"hunter2"}"#[..],
+            br#"{"description":"5\" screen","debtor":{"iban":"BE71096123456769"}}"#,
+            br#"{"access_token":{"value":"hunter2"},"ok":1}"#,
+            br#"{"secret":["hunter2"],"ok":1}"#,
+            // Truncated JSON goes through the text scanner.
+            br#"{"note":"a\"b","password":"hunter2","debtor":{"iban":"BE71096123456769"},"x":"#,
+            br#"{"description":"5\" screen","token":{"v":"hunter2", "w":["BE71096123456769"]},"#,
+        ] {
+            let excerpt = redacted_excerpt(body);
+            assert!(!excerpt.contains("hunter2"), "{excerpt}");
+            assert!(!excerpt.contains("BE71096123456769"), "{excerpt}");
+        }
     }
 
     #[test]
@@ -445,6 +552,34 @@ mod tests {
             limited.to_string(),
             "get_payment: rate limited (retry after Some(3s))"
         );
+    }
+
+    #[test]
+    fn json_errors_repeat_no_input() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        enum Kind {
+            A,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Wire {
+            amount: i64,
+            kind: Option<Kind>,
+        }
+        let describe =
+            |json: &str| describe_json_error(&serde_json::from_str::<Wire>(json).unwrap_err());
+        let shown = describe(r#"{"amount":"hunter2"}"#);
+        assert!(
+            !shown.contains("hunter2") && shown.starts_with("invalid type"),
+            "{shown}"
+        );
+        let shown = describe(r#"{"amount":1,"kind":"hunter2"}"#);
+        assert!(
+            !shown.contains("hunter2") && shown.starts_with("unknown variant"),
+            "{shown}"
+        );
+        assert!(describe(r#"{}"#).starts_with("missing field `amount`"));
     }
 
     #[test]

@@ -189,7 +189,7 @@ impl fmt::Debug for Auth {
 }
 
 /// One API call, described before it is sent.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiRequest {
     operation: &'static str,
     method: Method,
@@ -270,7 +270,7 @@ impl ApiRequest {
 }
 
 /// A provider's answer (any status), after retries.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiResponse {
     operation: &'static str,
     idempotent: bool,
@@ -278,6 +278,35 @@ pub struct ApiResponse {
     headers: HeaderMap,
     body: Vec<u8>,
 }
+
+impl fmt::Debug for ApiRequest {
+    /// Shows no body and no header values: a token request's body holds credentials.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiRequest")
+            .field("operation", &self.operation)
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .field("idempotent", &self.idempotent)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ApiResponse {
+    /// Shows no body: a token response's body holds the token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiResponse")
+            .field("operation", &self.operation)
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Largest response body read; a larger one is an [`Error::Decode`].
+pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
 impl ApiResponse {
     /// HTTP status.
@@ -302,7 +331,8 @@ impl ApiResponse {
 
     /// Decodes a JSON body; a body that does not match is an [`Error::Decode`] with a redacted excerpt.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| self.decode_error(e.to_string()))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| self.decode_error(crate::error::describe_json_error(&e)))
     }
 
     /// An [`Error::Decode`] for this response.
@@ -418,7 +448,8 @@ impl HttpClient {
             .user_agent(user_agent)
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
-            .https_only(false)
+            // Payment APIs do not redirect; following one could carry credentials to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("cannot build HTTP client: {e}")))?;
         Ok(HttpClient {
@@ -474,8 +505,19 @@ impl HttpClient {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
-                    let body = match response.bytes().await {
-                        Ok(body) => body.to_vec(),
+                    let body = match read_body(response).await {
+                        Ok(Some(body)) => body,
+                        Ok(None) => {
+                            record(attempt, Some(status.as_u16()));
+                            return Err(Error::Decode {
+                                operation: request.operation,
+                                status: status.as_u16(),
+                                reason: format!(
+                                    "response body larger than {MAX_RESPONSE_BODY} bytes"
+                                ),
+                                excerpt: String::new(),
+                            });
+                        }
                         Err(e) if request.idempotent && attempt < self.retry.max_attempts => {
                             tracing::debug!(attempt, error = %e.without_url(), "body read failed; retrying");
                             tokio::time::sleep(self.retry.backoff_for(attempt)).await;
@@ -604,6 +646,18 @@ impl HttpClient {
             .build()
             .map_err(|e| Error::Config(format!("cannot build request: {}", e.without_url())))
     }
+}
+
+/// Reads a body up to [`MAX_RESPONSE_BODY`]; `None` when it is larger.
+async fn read_body(mut response: reqwest::Response) -> reqwest::Result<Option<Vec<u8>>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BODY {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
 }
 
 /// A short description of a transport error without its URL (which may carry a token).

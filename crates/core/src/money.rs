@@ -155,9 +155,15 @@ impl<'de> Deserialize<'de> for Currency {
 /// An exact decimal number as a provider writes it: `"550.60"`, `5100.00`, `-3`.
 ///
 /// It remembers the digits it was given (`5100.00` keeps its two decimals), so it serializes back
-/// exactly. In JSON it deserializes from a number *or* a string without ever passing through `f64`,
-/// and serializes as a JSON number. Use [`Money::from_decimal`] to turn it into money.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// exactly; equality and hashing compare values (`5100.00 == 5100`). Use [`Money::from_decimal`]
+/// to turn it into money.
+///
+/// In JSON it deserializes from a number *or* a string without ever passing through `f64`, and
+/// serializes as a JSON number — when serde_json reads or writes **text** (`from_slice`,
+/// `from_str`, `to_vec`, `to_string`). Going through `serde_json::Value` (`json!`, `to_value`,
+/// `from_value`) converts numbers to `f64` and loses that exactness, and `#[serde(flatten)]` or
+/// untagged enums cannot carry it: decode provider bodies straight from their bytes.
+#[derive(Debug, Clone, Copy)]
 pub struct Decimal {
     /// All digits as one integer (`550.60` -> 55060).
     mantissa: i128,
@@ -169,8 +175,24 @@ pub struct Decimal {
 const MAX_DECIMAL_LEN: usize = 40;
 
 impl Decimal {
-    /// Builds `mantissa × 10^-scale`.
-    pub const fn new(mantissa: i128, scale: u32) -> Self {
+    /// Most digits after the point (an `i128` holds at most 38 significant digits).
+    pub const MAX_SCALE: u32 = 38;
+
+    /// Builds `mantissa × 10^-scale`; a scale above [`Decimal::MAX_SCALE`] is an error.
+    pub const fn new(mantissa: i128, scale: u32) -> Result<Self, MoneyError> {
+        if scale > Self::MAX_SCALE {
+            return Err(MoneyError::Overflow);
+        }
+        Ok(Decimal { mantissa, scale })
+    }
+
+    /// The same value without trailing zeros after the point (`5100.00` → `5100`).
+    pub const fn normalized(self) -> Self {
+        let (mut mantissa, mut scale) = (self.mantissa, self.scale);
+        while scale > 0 && mantissa % 10 == 0 {
+            mantissa /= 10;
+            scale -= 1;
+        }
         Decimal { mantissa, scale }
     }
 
@@ -220,7 +242,24 @@ impl Decimal {
             mantissa = -mantissa;
         }
         let scale = u32::try_from(frac.len()).map_err(|_| syntax())?;
-        Ok(Decimal { mantissa, scale })
+        Decimal::new(mantissa, scale)
+    }
+}
+
+impl PartialEq for Decimal {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.normalized(), other.normalized());
+        a.mantissa == b.mantissa && a.scale == b.scale
+    }
+}
+
+impl Eq for Decimal {}
+
+impl std::hash::Hash for Decimal {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let n = self.normalized();
+        n.mantissa.hash(state);
+        n.scale.hash(state);
     }
 }
 
@@ -341,7 +380,10 @@ impl Money {
 
     /// The amount in major units with exactly the currency's decimals (`"550.60"`, `"5100"` for XOF).
     pub fn to_decimal(self) -> Decimal {
-        Decimal::new(i128::from(self.minor), u32::from(self.currency.exponent()))
+        Decimal {
+            mantissa: i128::from(self.minor),
+            scale: self.currency.exponent() as u32,
+        }
     }
 
     /// [`Money::to_decimal`] as text.
@@ -532,7 +574,13 @@ mod tests {
         }
         // 0.1 + 0.2 style values and long mantissas survive exactly.
         let w: Wire = serde_json::from_str(r#"{"amount": 5100.00}"#).unwrap();
-        assert_eq!(w.amount, Decimal::new(510_000, 2));
+        assert_eq!(w.amount, Decimal::new(510_000, 2).unwrap());
+        assert_eq!(
+            w.amount,
+            Decimal::new(5100, 0).unwrap(),
+            "equality compares values"
+        );
+        assert_eq!(w.amount.to_string(), "5100.00", "while the digits are kept");
         assert_eq!(serde_json::to_string(&w).unwrap(), r#"{"amount":5100.00}"#);
         let w: Wire = serde_json::from_str(r#"{"amount": 90071992547409.93}"#).unwrap();
         assert_eq!(

@@ -105,13 +105,13 @@ impl PaymentStatus {
     const fn rank(&self) -> Option<u8> {
         Some(match self {
             PaymentStatus::Pending => 0,
-            // The payer acting, the merchant acting and the provider processing can alternate
-            // (an OTP after a first processing step): they share a rank so either may follow.
-            PaymentStatus::RequiresAction
-            | PaymentStatus::RequiresMerchantAction
-            | PaymentStatus::Processing => 1,
+            // The payer acting and the provider processing can alternate (an OTP after a first
+            // processing step): they share a rank so either may follow the other.
+            PaymentStatus::RequiresAction | PaymentStatus::Processing => 1,
             PaymentStatus::Authorized => 2,
-            PaymentStatus::PartiallyPaid => 3,
+            // The merchant is asked to act once the payer is done (Payconiq's acknowledgement
+            // comes after authorisation): a late "payer must act" never overwrites it.
+            PaymentStatus::RequiresMerchantAction | PaymentStatus::PartiallyPaid => 3,
             PaymentStatus::Succeeded
             | PaymentStatus::Overpaid
             | PaymentStatus::Failed
@@ -257,6 +257,20 @@ mod tests {
             Transition::Stale
         );
         assert_eq!(S::Processing.transition_to(&S::Pending), Transition::Stale);
+        // Callbacks arrive out of order: a late "scanned" after "acknowledge me".
+        assert_eq!(
+            S::RequiresMerchantAction.transition_to(&S::RequiresAction),
+            Transition::Stale
+        );
+        assert_eq!(
+            S::RequiresMerchantAction.transition_to(&S::Authorized),
+            Transition::Stale
+        );
+        assert!(
+            S::Authorized
+                .transition_to(&S::RequiresMerchantAction)
+                .applies()
+        );
     }
 
     #[test]

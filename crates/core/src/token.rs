@@ -78,6 +78,22 @@ impl fmt::Debug for TokenLease {
 struct Cached {
     token: AccessToken,
     generation: u64,
+    /// When to stop handing the token out: `margin` before expiry, but never more than half of
+    /// the token's lifetime (a 30 s token with a 60 s margin is still used for 15 s).
+    refresh_at: Option<Instant>,
+}
+
+impl Cached {
+    fn lease(&self) -> TokenLease {
+        TokenLease {
+            secret: self.token.secret.clone(),
+            generation: self.generation,
+        }
+    }
+
+    fn not_expired(&self, now: Instant) -> bool {
+        self.token.expires_at.is_none_or(|at| now < at)
+    }
 }
 
 struct Inner {
@@ -129,19 +145,21 @@ impl TokenCache {
         }
     }
 
-    fn fresh(&self) -> Option<TokenLease> {
+    /// The cached token if it is before its refresh point (`until_expiry`: before its expiry).
+    fn cached(&self, until_expiry: bool) -> Option<TokenLease> {
         let current = self.inner.current.read().unwrap_or_else(|p| p.into_inner());
         let cached = current.as_ref()?;
-        let usable = match cached.token.expires_at {
-            None => true,
-            Some(at) => Instant::now()
-                .checked_add(self.inner.margin)
-                .is_some_and(|deadline| deadline < at),
+        let now = Instant::now();
+        let usable = if until_expiry {
+            cached.not_expired(now)
+        } else {
+            cached.refresh_at.is_none_or(|at| now < at)
         };
-        usable.then(|| TokenLease {
-            secret: cached.token.secret.clone(),
-            generation: cached.generation,
-        })
+        usable.then(|| cached.lease())
+    }
+
+    fn fresh(&self) -> Option<TokenLease> {
+        self.cached(false)
     }
 
     /// A valid token: the cached one, or a new one fetched by exactly one of the concurrent callers.
@@ -155,8 +173,12 @@ impl TokenCache {
             return Ok(lease);
         }
         if self.inner.fetches.load(Ordering::Acquire) != fetches_before {
-            // A fetch finished while we waited and left no token: it failed. Do not hammer the
-            // token endpoint with every waiter; the next call tries again.
+            // A fetch finished while we waited. Its token may already be inside the refresh
+            // margin (a short-lived token) yet still valid: use it. If it left none, it failed:
+            // do not hammer the token endpoint with every waiter; the next call tries again.
+            if let Some(lease) = self.cached(true) {
+                return Ok(lease);
+            }
             return Err(Error::NotSent {
                 operation: "access_token",
                 reason: "the token request made by a concurrent call just failed".into(),
@@ -166,15 +188,22 @@ impl TokenCache {
         self.inner.fetches.fetch_add(1, Ordering::AcqRel);
         let token = result?;
         let generation = self.inner.generation.fetch_add(1, Ordering::AcqRel) + 1;
-        let lease = TokenLease {
-            secret: token.secret.clone(),
+        let now = Instant::now();
+        let refresh_at = token.expires_at.map(|at| {
+            let margin = self.inner.margin.min(at.saturating_duration_since(now) / 2);
+            at.checked_sub(margin).unwrap_or(now)
+        });
+        let cached = Cached {
+            token,
             generation,
+            refresh_at,
         };
+        let lease = cached.lease();
         *self
             .inner
             .current
             .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(Cached { token, generation });
+            .unwrap_or_else(|p| p.into_inner()) = Some(cached);
         Ok(lease)
     }
 

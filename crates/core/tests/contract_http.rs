@@ -312,3 +312,62 @@ async fn undecodable_bodies_give_a_bounded_redacted_excerpt_and_no_secret() {
     assert!(!shown.contains("SECRET"));
     assert!(!shown.contains("LEAKED"));
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed_so_credentials_stay_with_the_provider() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{}/steal", elsewhere.uri())),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let request = get(&server).auth(Auth::Header(
+        payments_core::http::header::HeaderName::from_static("apikey"),
+        Arc::new(SecretString::from("key_SECRET")),
+    ));
+    let response = client(fast()).send(request).await.unwrap();
+    assert_eq!(response.status(), 302);
+    assert!(response.error_for_status(parse_nothing).is_err());
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_a_decode_error_not_an_allocation() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'x'; 2 * 1024 * 1024]))
+        .mount(&server)
+        .await;
+    let err = client(fast()).send(get(&server)).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { status: 200, .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn decode_errors_do_not_quote_values_from_the_body() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Wire {
+        amount: i64,
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"amount":"hunter2"}"#))
+        .mount(&server)
+        .await;
+    let response = client(fast()).send(get(&server)).await.unwrap();
+    let err = response.json::<Wire>().unwrap_err();
+    let Error::Decode { reason, .. } = &err else {
+        panic!("expected Decode, got {err:?}");
+    };
+    // The excerpt shows the (non-sensitive) body; the serde message does not repeat values.
+    assert!(!reason.contains("hunter2"), "{reason}");
+    assert!(reason.contains("invalid type"), "{reason}");
+}

@@ -113,14 +113,18 @@ async fn clones_share_one_cache_and_api_calls_carry_the_token() {
 async fn a_token_inside_the_margin_is_refreshed_and_one_outside_is_reused() {
     let server = MockServer::start().await;
     Mock::given(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_body("short", 30)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_body("short", 2)))
         .expect(2)
         .mount(&server)
         .await;
-    // Expires in 30 s, margin 60 s: it is already due for refresh, so each call fetches.
+    // Expires in 2 s with a 60 s margin: the margin is capped at half the lifetime, so the token
+    // is used for 1 s and then refreshed.
     let cache = TokenCache::with_margin(source(&server), Duration::from_secs(60));
     cache.get().await.unwrap();
     cache.get().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    cache.get().await.unwrap();
+    drop(server);
 
     let server = MockServer::start().await;
     Mock::given(path("/oauth/token"))
@@ -221,5 +225,33 @@ async fn waiters_behind_a_failed_fetch_do_not_each_retry_it() {
         .collect();
     for call in calls {
         assert!(call.await.unwrap().is_err());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn short_lived_tokens_are_shared_by_concurrent_callers() {
+    let server = MockServer::start().await;
+    Mock::given(path("/oauth/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(token_body("short", 30))
+                .set_delay(Duration::from_millis(200)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    // A 30 s token with a 60 s margin: every waiter gets the one fetched token.
+    let cache = TokenCache::with_margin(source(&server), Duration::from_secs(60));
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.get().await })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(
+            call.await.unwrap().unwrap().secret().expose_secret(),
+            "short"
+        );
     }
 }

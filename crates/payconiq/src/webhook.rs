@@ -880,25 +880,7 @@ fn echo(text: &str) -> String {
 /// A JSON error without the document's content: the category, the position, and for a data
 /// error only the serde message when it names a field (`missing field`), never a value.
 fn describe_json_error(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Eof => "truncated JSON".into(),
-        Category::Syntax | Category::Io => {
-            format!("not JSON (line {}, column {})", e.line(), e.column())
-        }
-        Category::Data => {
-            let message = e.to_string();
-            if message.starts_with("missing field") || message.starts_with("duplicate field") {
-                echo(&message)
-            } else {
-                format!(
-                    "unexpected value (line {}, column {})",
-                    e.line(),
-                    e.column()
-                )
-            }
-        }
-    }
+    echo(&payments_core::error::describe_json_error(e))
 }
 
 // ---------------------------------------------------------------------------------------------
