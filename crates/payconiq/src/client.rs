@@ -212,10 +212,7 @@ impl PayconiqClient {
             let pages = pages.unwrap_or(result.total_pages);
             if result.number != page {
                 // The server ignored the page asked for: what it sent was already yielded.
-                return Ok(Some((
-                    stream::iter(Vec::new()).map(Ok::<_, Error>),
-                    (None, None, query),
-                )));
+                return Ok(None);
             }
             let next = page
                 .checked_add(1)

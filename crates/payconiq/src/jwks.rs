@@ -24,8 +24,6 @@ use tokio::sync::Mutex;
 use crate::config::Environment;
 use crate::webhook::{Callback, CallbackSettings, JwkSet};
 
-const DEFAULT_FAILURE_BACKOFF: Duration = JwksFetcher::DEFAULT_FAILURE_BACKOFF;
-
 #[derive(Default)]
 struct State {
     keys: Option<(Arc<JwkSet>, Instant)>,
@@ -115,7 +113,7 @@ impl JwksFetcher {
     /// Fetches into `state`; on failure keeps (and returns) the previous set if there is one.
     async fn refresh(&self, state: &mut State) -> Result<Arc<JwkSet>> {
         if let (None, Some(failed)) = (&state.keys, state.last_failure)
-            && failed.elapsed() < DEFAULT_FAILURE_BACKOFF
+            && failed.elapsed() < Self::DEFAULT_FAILURE_BACKOFF
         {
             return Err(Error::NotSent {
                 operation: "fetch_jwks",
