@@ -221,15 +221,26 @@ pub enum WebhookRejection {
     /// The body passed verification but is not the provider's documented format.
     #[error("malformed payload: {0}")]
     MalformedPayload(String),
+    /// For providers that do not sign: the request did not carry the merchant's configured
+    /// shared secret or credentials (URL token, HTTP basic auth). The reason never contains the
+    /// expected value.
+    #[error("sender not authenticated: {0}")]
+    Unauthenticated(String),
+    /// For providers that do not sign: the sender's address is outside the configured
+    /// allow-list.
+    #[error("source address {0} not allowed")]
+    SourceNotAllowed(String),
 }
 
 impl WebhookRejection {
     /// The HTTP status to answer the provider with: 503 when our side could not check (the
-    /// provider will retry), 401 for authentication failures, 400 for malformed requests.
+    /// provider will retry), 401 for authentication failures, 403 for a sender outside the
+    /// allow-list, 405 for a wrong method, 400 for malformed requests.
     pub fn http_status(&self) -> u16 {
         match self {
             WebhookRejection::KeysUnavailable(_) => 503,
             WebhookRejection::MethodNotAllowed(_) => 405,
+            WebhookRejection::SourceNotAllowed(_) => 403,
             WebhookRejection::MissingHeader(_)
             | WebhookRejection::DuplicateHeader(_)
             | WebhookRejection::MalformedHeader { .. }
@@ -247,6 +258,13 @@ pub enum Authenticity {
     Signed,
     /// The provider does not sign its webhooks; the content was confirmed by fetching it back.
     FetchedBack,
+    /// The provider does not sign its webhooks and the content could not be fetched back; the
+    /// sender passed the merchant's guards (shared secret, basic auth, source address). Treat
+    /// the content as a claim: good enough to trigger a status check, not to ship goods.
+    Guarded,
+    /// The provider does not sign its webhooks and no guard was configured: nothing about the
+    /// content is established. Use it only to trigger a status check.
+    Unverified,
 }
 
 /// A webhook that passed verification, with the fields every provider has.
@@ -608,6 +626,14 @@ mod tests {
         assert_eq!(
             WebhookRejection::MissingHeader("Signature".into()).http_status(),
             400
+        );
+        assert_eq!(
+            WebhookRejection::Unauthenticated("wrong URL token".into()).http_status(),
+            401
+        );
+        assert_eq!(
+            WebhookRejection::SourceNotAllowed("192.0.2.7".into()).http_status(),
+            403
         );
     }
 
