@@ -258,6 +258,12 @@ impl RefundRequest {
             reference: None,
         }
     }
+
+    /// Sets the merchant's reference for the refund.
+    pub fn reference(mut self, reference: impl Into<String>) -> Self {
+        self.reference = Some(reference.into());
+        self
+    }
 }
 
 /// A refund as the provider reports it.
@@ -274,6 +280,19 @@ pub struct Refund {
     pub amount: Option<Money>,
     /// The provider's full answer.
     pub raw: serde_json::Value,
+}
+
+impl Refund {
+    /// A refund of `payment_id` in `status`; the optional fields start empty.
+    pub fn new(payment_id: impl Into<String>, status: RefundStatus) -> Self {
+        Refund {
+            id: None,
+            payment_id: payment_id.into(),
+            status,
+            amount: None,
+            raw: serde_json::Value::Null,
+        }
+    }
 }
 
 /// The common flow every provider crate implements.
