@@ -4,3 +4,4 @@
 use payments_conformance::providers;
 
 payments_conformance::scenarios!(payconiq, providers::payconiq::PayconiqHarness::new());
+payments_conformance::scenarios!(banq, providers::banq::BanqHarness::new());

@@ -1,3 +1,4 @@
 //! One harness per provider crate.
 
+pub mod banq;
 pub mod payconiq;

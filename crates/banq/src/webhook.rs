@@ -1,0 +1,548 @@
+//! Banq webhooks: unsigned notices, and the fetch-back that turns one into a trusted event.
+//!
+//! # Banq does not sign its webhooks
+//!
+//! Banq `POST`s a JSON event to the URL registered with `webhook-config`:
+//!
+//! ```json
+//! {"action": "completed", "resourceType": "Payment", "resourceId": "<payment id>", ...}
+//! ```
+//!
+//! Nothing in the request proves it comes from Banq: anyone who learns the URL can post
+//! `{"action":"completed",...}` for any payment. **Never act on the raw event.** Banq's documented
+//! integrity check is the *fetch-back*: when `action` is `completed` and `resourceType` is
+//! `Payment`, call `GET /payments/{resourceId}` and trust only that answer.
+//!
+//! This module keeps the two apart in the types:
+//!
+//! - [`WebhookReceiver::receive`] checks the request (method, size, the optional shared secret)
+//!   and parses it into an [`UnconfirmedNotice`]. A notice has **no payment status**: only the
+//!   claimed `action`, `resourceType` and `resourceId`. It needs no HTTP client.
+//! - `BanqClient::confirm` (feature `client`) fetches the payment for a `completed` Payment
+//!   notice and returns [`Confirmation::Confirmed`] with a [`ConfirmedPayment`] — a core
+//!   [`VerifiedEvent`] whose [`Authenticity`] is [`Authenticity::FetchedBack`] and whose status is
+//!   the one the API reports, whatever the notice claimed. Every other notice comes back as
+//!   [`Confirmation::Notice`], unconfirmed.
+//!
+//! A [`ConfirmedPayment`] can only be made by fetching: there is no conversion from a notice.
+//!
+//! # The optional shared secret
+//!
+//! Register the webhook URL with a long random token in its query
+//! (`https://shop.example/banq/webhook?token=<secret>`) and give the receiver a
+//! [`SharedSecretGuard`]: a request without the token, with it twice, or with another value is
+//! rejected with [`WebhookRejection::Unauthenticated`] (401) before the body is read. The
+//! comparison is constant-time and the rejection never contains the expected value. The guard
+//! stops strangers from making you call Banq; it does not make the event trustworthy (the URL
+//! travels in logs and proxies), so the fetch-back stays the only source of truth.
+//!
+//! # Answering Banq
+//!
+//! Answer 2xx once the outcome is stored. A [`WebhookRejection`] is answered with its
+//! [`WebhookRejection::http_status`]. If the fetch-back fails (`Error::NotSent`,
+//! `Error::OutcomeUnknown`, 5xx, rate limit) answer 5xx so Banq retries (the configuration's
+//! `retryCount`); a 404 from the fetch-back means the payment is not yours: answer 2xx or 4xx, and
+//! do not process it.
+//!
+//! ```
+//! use payments_banq::webhook::{SharedSecretGuard, WebhookReceiver};
+//! use payments_core::webhook::WebhookRequest;
+//!
+//! let guard = SharedSecretGuard::query_param("token", "9f3c1d0e7b2a4c58a1e6d4b3c2f1a0e9")?;
+//! let receiver = WebhookReceiver::new().with_guard(guard);
+//!
+//! let body = br#"{"action":"completed","resourceType":"Payment","resourceId":"pay-123"}"#;
+//! let url = "https://shop.example/banq/webhook?token=9f3c1d0e7b2a4c58a1e6d4b3c2f1a0e9";
+//! let notice = receiver.receive(&WebhookRequest::new("POST", url, body))?;
+//! assert!(notice.needs_fetch_back());
+//! assert_eq!(notice.payment_id(), Some("pay-123"));
+//! // With the `client` feature: `client.confirm(notice).await?` fetches the payment.
+//!
+//! let forged = WebhookRequest::new("POST", "https://shop.example/banq/webhook?token=guess", body);
+//! assert_eq!(receiver.receive(&forged).unwrap_err().http_status(), 401);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+use payments_core::secret::{ExposeSecret, SecretString};
+use payments_core::webhook::{
+    Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest, constant_time_eq,
+};
+use serde_json::Value;
+
+use crate::wire::BanqPayment;
+
+/// The provider name on every event.
+pub const PROVIDER: &str = "banq";
+
+/// Largest webhook body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Shortest shared secret accepted by [`SharedSecretGuard`].
+pub const MIN_SECRET_LEN: usize = 16;
+
+/// A Banq webhook event as posted: what it *claims*. Never trust it without the fetch-back.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct WebhookEvent {
+    /// `action` (`completed`, ...).
+    pub action: String,
+    /// `resourceType` (`Payment`, `Transaction`, ...).
+    pub resource_type: String,
+    /// `resourceId` (a string, or an integer as text), when present.
+    pub resource_id: Option<String>,
+    /// The event's own id (`id` / `eventId`), when present.
+    pub id: Option<String>,
+    /// The whole body as parsed.
+    pub raw: Value,
+}
+
+impl WebhookEvent {
+    /// Parses an event body. The body must be a JSON object with non-empty `action` and
+    /// `resourceType` strings; `resourceId` may be a string or an integer.
+    pub fn parse(body: &[u8]) -> Result<Self, WebhookRejection> {
+        let malformed = |reason: &str| WebhookRejection::MalformedPayload(reason.to_string());
+        let raw: Value =
+            serde_json::from_slice(body).map_err(|_| malformed("the body is not JSON"))?;
+        let Some(map) = raw.as_object() else {
+            return Err(malformed("the body is not a JSON object"));
+        };
+        let text = |name: &str| -> Result<Option<String>, WebhookRejection> {
+            match map.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
+                Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
+                Some(_) => Err(WebhookRejection::MalformedPayload(format!(
+                    "{name} is not a non-empty string"
+                ))),
+            }
+        };
+        let action = text("action")?.ok_or_else(|| malformed("no action"))?;
+        let resource_type = text("resourceType")?.ok_or_else(|| malformed("no resourceType"))?;
+        let resource_id = text("resourceId")?;
+        let id = match text("id")? {
+            Some(id) => Some(id),
+            None => text("eventId")?,
+        };
+        let event = WebhookEvent {
+            action,
+            resource_type,
+            resource_id,
+            id,
+            raw,
+        };
+        if event.is_payment_completed() && event.resource_id.is_none() {
+            return Err(malformed("a completed Payment event without resourceId"));
+        }
+        Ok(event)
+    }
+
+    /// True for a `Payment` event (compared case-insensitively).
+    pub fn is_payment(&self) -> bool {
+        self.resource_type.trim().eq_ignore_ascii_case("payment")
+    }
+
+    /// True for the event Banq documents as the trigger of the fetch-back: `action` `completed`
+    /// on a `Payment` (compared case-insensitively).
+    pub fn is_payment_completed(&self) -> bool {
+        self.is_payment() && self.action.trim().eq_ignore_ascii_case("completed")
+    }
+}
+
+/// A webhook that passed the receiver's checks but whose content is **not established**.
+///
+/// It carries the claim only; the status of a payment comes from `BanqClient::confirm` (the
+/// fetch-back) or `BanqClient::get_payment`.
+#[derive(Clone, PartialEq)]
+pub struct UnconfirmedNotice {
+    event: WebhookEvent,
+    authenticity: Authenticity,
+    raw_body: Vec<u8>,
+}
+
+impl fmt::Debug for UnconfirmedNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnconfirmedNotice")
+            .field("action", &self.event.action)
+            .field("resource_type", &self.event.resource_type)
+            .field("resource_id", &self.event.resource_id)
+            .field("authenticity", &self.authenticity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UnconfirmedNotice {
+    /// The event as claimed.
+    pub fn event(&self) -> &WebhookEvent {
+        &self.event
+    }
+
+    /// [`Authenticity::Guarded`] when a [`SharedSecretGuard`] passed, else
+    /// [`Authenticity::Unverified`]. Neither is enough to ship goods.
+    pub fn authenticity(&self) -> Authenticity {
+        self.authenticity
+    }
+
+    /// The raw body as received.
+    pub fn raw_body(&self) -> &[u8] {
+        &self.raw_body
+    }
+
+    /// True when this notice is confirmed by fetching the payment back (`completed` Payment).
+    pub fn needs_fetch_back(&self) -> bool {
+        self.event.is_payment_completed()
+    }
+
+    /// The claimed payment id of a `Payment` event.
+    pub fn payment_id(&self) -> Option<&str> {
+        self.event
+            .is_payment()
+            .then_some(self.event.resource_id.as_deref())
+            .flatten()
+    }
+
+    /// A key to de-duplicate notices: the event id when Banq sends one, else
+    /// `resourceType:resourceId:action`.
+    pub fn dedup_key(&self) -> String {
+        match &self.event.id {
+            Some(id) => format!("{PROVIDER}:event:{id}"),
+            None => format!(
+                "{PROVIDER}:{}:{}:{}",
+                self.event.resource_type,
+                self.event.resource_id.as_deref().unwrap_or("-"),
+                self.event.action
+            ),
+        }
+    }
+
+    #[cfg(feature = "client")]
+    pub(crate) fn into_parts(self) -> (WebhookEvent, Vec<u8>) {
+        (self.event, self.raw_body)
+    }
+}
+
+/// A payment event confirmed by fetching the payment from Banq's API: `authenticity` is
+/// [`Authenticity::FetchedBack`], `status`/`raw_status` are the API's, `data` is the fetched
+/// payment, `raw_body` the webhook body. `event_id` is `<payment id>:<status>`, so de-duplicating
+/// on [`VerifiedEvent::dedup_key`] processes each confirmed status of a payment once.
+pub type ConfirmedPayment = VerifiedEvent<BanqPayment>;
+
+/// The outcome of confirming a notice: exactly two cases, so a `match` must handle both.
+#[derive(Debug, Clone)]
+pub enum Confirmation {
+    /// A `completed` Payment notice, fetched back: trust this.
+    Confirmed(Box<ConfirmedPayment>),
+    /// Any other notice: nothing confirmed. Fetch the resource yourself if you need its state.
+    Notice(UnconfirmedNotice),
+}
+
+impl Confirmation {
+    /// The confirmed payment, if this is one.
+    pub fn confirmed(&self) -> Option<&ConfirmedPayment> {
+        match self {
+            Confirmation::Confirmed(event) => Some(event),
+            Confirmation::Notice(_) => None,
+        }
+    }
+}
+
+/// A shared secret in the webhook URL's query, compared in constant time.
+#[derive(Clone)]
+pub struct SharedSecretGuard {
+    param: String,
+    secret: SecretString,
+}
+
+impl fmt::Debug for SharedSecretGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedSecretGuard")
+            .field("param", &self.param)
+            .field("secret", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl SharedSecretGuard {
+    /// Requires the query parameter `param` to equal `secret` (at least [`MIN_SECRET_LEN`]
+    /// bytes; use a random value).
+    pub fn query_param(
+        param: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Result<Self, payments_core::Error> {
+        let param = param.into();
+        let secret = secret.into();
+        if param.is_empty() || param.contains(['&', '=', '#', '?']) {
+            return Err(payments_core::Error::Config(
+                "the shared-secret parameter name must be non-empty, without & = # ?".into(),
+            ));
+        }
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(payments_core::Error::Config(format!(
+                "the webhook shared secret must be at least {MIN_SECRET_LEN} bytes"
+            )));
+        }
+        Ok(SharedSecretGuard {
+            param,
+            secret: SecretString::from(secret),
+        })
+    }
+
+    /// The query parameter's name.
+    pub fn param(&self) -> &str {
+        &self.param
+    }
+
+    /// Checks `url` (full URL or path with query, as the server received it).
+    pub fn check(&self, url: &str) -> Result<(), WebhookRejection> {
+        let query = url
+            .split('#')
+            .next()
+            .unwrap_or_default()
+            .split_once('?')
+            .map(|(_, q)| q)
+            .unwrap_or_default();
+        let mut found: Option<Vec<u8>> = None;
+        for pair in query.split('&') {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if percent_decode(name).as_deref() != Some(self.param.as_bytes()) {
+                continue;
+            }
+            if found.is_some() {
+                return Err(WebhookRejection::Unauthenticated(format!(
+                    "query parameter {} given more than once",
+                    self.param
+                )));
+            }
+            found = Some(percent_decode(value).ok_or_else(|| {
+                WebhookRejection::Unauthenticated(format!(
+                    "query parameter {} is not valid percent-encoding",
+                    self.param
+                ))
+            })?);
+        }
+        let Some(given) = found else {
+            return Err(WebhookRejection::Unauthenticated(format!(
+                "no {} query parameter",
+                self.param
+            )));
+        };
+        if constant_time_eq(&given, self.secret.expose_secret().as_bytes()) {
+            Ok(())
+        } else {
+            Err(WebhookRejection::Unauthenticated(format!(
+                "query parameter {} does not match",
+                self.param
+            )))
+        }
+    }
+}
+
+/// Decodes `%XX` escapes and `+` (form encoding); `None` on a malformed escape.
+fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'%' => {
+                let hex = |j: usize| bytes.get(j).and_then(|c| (*c as char).to_digit(16));
+                let (hi, lo) = (hex(i + 1)?, hex(i + 2)?);
+                out.push(u8::try_from(hi * 16 + lo).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Checks and parses incoming Banq webhooks into [`UnconfirmedNotice`]s. No HTTP client needed.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookReceiver {
+    guard: Option<SharedSecretGuard>,
+}
+
+impl WebhookReceiver {
+    /// A receiver without a shared-secret guard.
+    pub fn new() -> Self {
+        WebhookReceiver { guard: None }
+    }
+
+    /// Requires the shared secret in the URL.
+    pub fn with_guard(mut self, guard: SharedSecretGuard) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// Checks, in order: the method is `POST`; the shared secret (when configured); the body is
+    /// at most [`MAX_BODY`] bytes; only then parses the body ([`WebhookEvent::parse`]).
+    pub fn receive(
+        &self,
+        request: &WebhookRequest<'_>,
+    ) -> Result<UnconfirmedNotice, WebhookRejection> {
+        request.require_method("POST")?;
+        if let Some(guard) = &self.guard {
+            guard.check(request.url())?;
+        }
+        let body = request.body();
+        if body.len() > MAX_BODY {
+            return Err(WebhookRejection::MalformedPayload(format!(
+                "body larger than {MAX_BODY} bytes"
+            )));
+        }
+        let event = WebhookEvent::parse(body)?;
+        Ok(UnconfirmedNotice {
+            event,
+            authenticity: if self.guard.is_some() {
+                Authenticity::Guarded
+            } else {
+                Authenticity::Unverified
+            },
+            raw_body: body.to_vec(),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "s3cr3t-0123456789abcdef";
+
+    fn guard() -> SharedSecretGuard {
+        SharedSecretGuard::query_param("token", SECRET).unwrap()
+    }
+
+    #[test]
+    fn the_guard_accepts_only_the_exact_secret_once() {
+        let g = guard();
+        g.check(&format!("https://s.example/hook?token={SECRET}"))
+            .unwrap();
+        g.check(&format!("/hook?a=1&token={SECRET}&b=2#frag"))
+            .unwrap();
+        // Percent-encoded form of the same value.
+        g.check("/hook?token=s3cr3t%2D0123456789abcdef").unwrap();
+        for url in [
+            "https://s.example/hook".to_string(),
+            "https://s.example/hook?token=".to_string(),
+            "https://s.example/hook?token=s3cr3t-0123456789abcde".to_string(),
+            format!("https://s.example/hook?token={SECRET}x"),
+            format!("https://s.example/hook?tok={SECRET}"),
+            format!("https://s.example/hook?token={SECRET}&token={SECRET}"),
+            "https://s.example/hook?token=%zz".to_string(),
+            format!("https://s.example/hook#token={SECRET}"),
+        ] {
+            let err = g.check(&url).unwrap_err();
+            assert!(matches!(err, WebhookRejection::Unauthenticated(_)), "{url}");
+            assert_eq!(err.http_status(), 401);
+            assert!(!err.to_string().contains(SECRET), "{err}");
+        }
+    }
+
+    #[test]
+    fn guard_rejects_short_secrets_and_hides_them() {
+        assert!(SharedSecretGuard::query_param("token", "short").is_err());
+        assert!(SharedSecretGuard::query_param("a&b", SECRET).is_err());
+        assert!(!format!("{:?}", guard()).contains(SECRET));
+        let receiver = WebhookReceiver::new().with_guard(guard());
+        assert!(!format!("{receiver:?}").contains(SECRET));
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b+c").unwrap(), b"a b c");
+        assert_eq!(percent_decode("%41%4a%4A").unwrap(), b"AJJ");
+        assert!(percent_decode("%4").is_none());
+        assert!(percent_decode("%").is_none());
+        assert!(percent_decode("%g1").is_none());
+    }
+
+    #[test]
+    fn events_parse_strictly_enough() {
+        let e = WebhookEvent::parse(
+            br#"{"action":"completed","resourceType":"Payment","resourceId":12,"id":"ev-1"}"#,
+        )
+        .unwrap();
+        assert!(e.is_payment_completed());
+        assert_eq!(e.resource_id.as_deref(), Some("12"));
+        assert_eq!(e.id.as_deref(), Some("ev-1"));
+        let e = WebhookEvent::parse(
+            br#"{"action":"Completed","resourceType":"payment","resourceId":"p"}"#,
+        )
+        .unwrap();
+        assert!(e.is_payment_completed());
+        let e = WebhookEvent::parse(
+            br#"{"action":"created","resourceType":"Transaction","resourceId":"t"}"#,
+        )
+        .unwrap();
+        assert!(!e.is_payment_completed() && !e.is_payment());
+        for body in [
+            &b""[..],
+            b"garbage",
+            b"[]",
+            b"null",
+            br#"{"resourceType":"Payment","resourceId":"p"}"#,
+            br#"{"action":"completed","resourceId":"p"}"#,
+            br#"{"action":"completed","resourceType":"Payment"}"#,
+            br#"{"action":"completed","resourceType":"Payment","resourceId":""}"#,
+            br#"{"action":["completed"],"resourceType":"Payment","resourceId":"p"}"#,
+            br#"{"action":"completed","resourceType":"Payment","resourceId":1.5}"#,
+        ] {
+            assert!(
+                matches!(
+                    WebhookEvent::parse(body),
+                    Err(WebhookRejection::MalformedPayload(_))
+                ),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn the_receiver_checks_method_guard_and_size_before_parsing() {
+        let body = br#"{"action":"completed","resourceType":"Payment","resourceId":"p-1"}"#;
+        let url = format!("https://s.example/hook?token={SECRET}");
+        let open = WebhookReceiver::new();
+        let notice = open
+            .receive(&WebhookRequest::new("POST", "https://s.example/hook", body))
+            .unwrap();
+        assert_eq!(notice.authenticity(), Authenticity::Unverified);
+        assert_eq!(notice.payment_id(), Some("p-1"));
+        assert_eq!(notice.raw_body(), body);
+        assert_eq!(notice.dedup_key(), "banq:Payment:p-1:completed");
+
+        let guarded = WebhookReceiver::new().with_guard(guard());
+        let notice = guarded
+            .receive(&WebhookRequest::new("POST", &url, body))
+            .unwrap();
+        assert_eq!(notice.authenticity(), Authenticity::Guarded);
+        // The guard runs before the body is looked at: garbage with a wrong token is a 401.
+        let err = guarded
+            .receive(&WebhookRequest::new(
+                "POST",
+                "https://s.example/hook",
+                b"garbage",
+            ))
+            .unwrap_err();
+        assert!(matches!(err, WebhookRejection::Unauthenticated(_)));
+        let err = guarded
+            .receive(&WebhookRequest::new("GET", &url, body))
+            .unwrap_err();
+        assert_eq!(err.http_status(), 405);
+        let big = vec![b' '; MAX_BODY + 1];
+        let err = open
+            .receive(&WebhookRequest::new("POST", &url, &big))
+            .unwrap_err();
+        assert!(matches!(err, WebhookRejection::MalformedPayload(_)));
+    }
+}

@@ -1,0 +1,64 @@
+//! Webhook reception without the `client` feature: the documented event is parsed into an
+//! unconfirmed notice, from any web framework's raw request, with no HTTP stack.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use payments_banq::testing::{WebhookEventBuilder, guarded_url};
+use payments_banq::webhook::{SharedSecretGuard, WebhookReceiver};
+use payments_core::webhook::{Authenticity, WebhookRejection, WebhookRequest};
+
+const URL: &str = "https://shop.example/your-web-hooks/payment-status";
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[test]
+fn the_documented_event_becomes_a_notice_that_needs_a_fetch_back() {
+    let body = fixture("webhook_payment_completed.json");
+    let headers = [("Content-Type", "application/json")];
+    let request =
+        WebhookRequest::new("POST", URL, &body).headers(headers.iter().map(|(n, v)| (*n, *v)));
+    let notice = WebhookReceiver::new().receive(&request).unwrap();
+    assert!(notice.needs_fetch_back());
+    assert_eq!(
+        notice.payment_id(),
+        Some("8b1e4f0c-2a57-4c3e-b6d9-71f0a2c4e5b3")
+    );
+    assert_eq!(notice.authenticity(), Authenticity::Unverified);
+    assert_eq!(notice.event().action, "completed");
+    assert_eq!(notice.event().resource_type, "Payment");
+}
+
+#[test]
+fn builders_match_the_documented_event() {
+    let built = WebhookEventBuilder::payment_completed("8b1e4f0c-2a57-4c3e-b6d9-71f0a2c4e5b3");
+    let documented: serde_json::Value =
+        serde_json::from_slice(&fixture("webhook_payment_completed.json")).unwrap();
+    assert_eq!(built.to_value(), documented);
+}
+
+#[test]
+fn a_guarded_receiver_marks_notices_guarded_and_refuses_strangers() {
+    let secret = "0123456789abcdef-0123456789abcdef";
+    let receiver =
+        WebhookReceiver::new().with_guard(SharedSecretGuard::query_param("key", secret).unwrap());
+    let body = WebhookEventBuilder::payment("failed", "p-1").to_vec();
+    let url = guarded_url(URL, "key", secret);
+    let notice = receiver
+        .receive(&WebhookRequest::new("POST", &url, &body))
+        .unwrap();
+    assert_eq!(notice.authenticity(), Authenticity::Guarded);
+    assert!(!notice.needs_fetch_back());
+    let err = receiver
+        .receive(&WebhookRequest::new("POST", URL, &body))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        WebhookRejection::Unauthenticated("no key query parameter".into())
+    );
+    assert_eq!(err.http_status(), 401);
+}
