@@ -72,6 +72,15 @@ pub trait Harness: Send + Sync {
     fn docs_heading(&self) -> &'static str;
     /// A signed "paid" webhook delivery, for providers that sign webhooks.
     fn signed_delivery(&self) -> Option<Delivery>;
+    /// HTTP method and path of a refund of `payment_id`, for providers whose neutral API
+    /// declares [`payments_core::Capability::Refund`].
+    fn refund_route(&self, _payment_id: &str) -> Option<(&'static str, String)> {
+        None
+    }
+    /// The provider's documented answer to a refund (for providers that declare refunds).
+    fn refunded(&self) -> Option<Value> {
+        None
+    }
     /// Verifies a delivery with the provider's verifier; returns the event's unified status.
     fn verify(&self, delivery: &Delivery) -> Result<Option<PaymentStatus>, WebhookRejection>;
 }
@@ -315,7 +324,9 @@ pub mod scenario {
         }
     }
 
-    /// Refund is `Unsupported` without a request when not declared.
+    /// Refund is `Unsupported` without a request when not declared. When declared, a full
+    /// refund of a paid payment is sent exactly once and reported with a known status, and a
+    /// refund answered 500 is never re-sent and reports an unknown outcome.
     pub async fn refund_works_or_is_declared_unsupported(h: &dyn Harness) {
         let server = MockServer::start().await;
         let client = h.client(&server);
@@ -323,7 +334,45 @@ pub mod scenario {
             let err = client.refund(&RefundRequest::full("p1")).await.unwrap_err();
             assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
             assert!(server.received_requests().await.unwrap().is_empty());
+            return;
         }
+        let (m, p) = h
+            .refund_route("p1")
+            .expect("a harness declaring refunds gives their route");
+        let answer = h
+            .refunded()
+            .expect("a harness declaring refunds gives their answer");
+        let paid = ResponseTemplate::new(200).set_body_json(h.payment_with_status(h.paid_status()));
+        mount(&server, h, Op::Get, "p1", paid.clone(), None, None).await;
+        Mock::given(method(m))
+            .and(path(p.clone()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let refund = client.refund(&RefundRequest::full("p1")).await.unwrap();
+        assert_eq!(refund.payment_id, "p1");
+        assert!(refund.amount.is_some(), "a full refund says how much");
+        assert!(
+            !matches!(refund.status, payments_core::RefundStatus::Unknown(_)),
+            "the documented refund answer maps to a known status: {:?}",
+            refund.status
+        );
+
+        let failing = MockServer::start().await;
+        mount(&failing, h, Op::Get, "p1", paid, None, None).await;
+        Mock::given(method(m))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(1)
+            .mount(&failing)
+            .await;
+        let err = h
+            .client(&failing)
+            .refund(&RefundRequest::full("p1"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.delivery(), Sent::Unknown, "{err:?}");
     }
 
     /// `docs/status-mapping.md` has exactly the code's mapping for every documented value.

@@ -1,4 +1,5 @@
 //! One harness per provider crate.
 
 pub mod banq;
+pub mod fintecture;
 pub mod payconiq;

@@ -1,0 +1,567 @@
+//! The PIS v2 API, one method per endpoint, every call signed.
+
+use std::fmt;
+use std::sync::Arc;
+
+use payments_core::http::{
+    ApiRequest, ApiResponse, Auth, HttpClient, Method, RequestSigner, Url, header, join_path,
+};
+use payments_core::secret::SecretString;
+use payments_core::token::{OAuth2TokenSource, TokenCache, TokenRequestFormat};
+use payments_core::webhook::Clock;
+use payments_core::{
+    Capabilities, Capability, Checkout, CreatePayment, Error, Money, Payment, PaymentProvider,
+    PaymentStatus, Refund, RefundRequest, RefundStatus, Result,
+};
+
+use crate::callback::RedirectCallback;
+use crate::config::{Environment, FintectureConfig};
+use crate::convert::{money, provider_error, unified_status};
+use crate::keys::AppPrivateKey;
+use crate::request::{ConnectRequest, ListPaymentsQuery, RefundPaymentRequest, check_session_id};
+use crate::signing::{RequestIdSource, http_date, sign_request};
+use crate::webhook::PROVIDER;
+use crate::wire::{
+    ConnectSession, FintecturePayment, PaymentList, RefundBody, RefundBodyAttributes,
+    RefundBodyData, RefundBodyMeta, RefundResponse, SessionStatus, SettlementEnvelope,
+    SettlementList, StatusPatch, StatusPatchMeta,
+};
+
+/// What the provider-neutral [`PaymentProvider`] implementation supports. Refunds are not in it
+/// (see [`PaymentProvider::refund`] below): use the native [`FintectureClient::refund`].
+pub const CAPABILITIES: Capabilities = Capabilities::new(&[
+    Capability::CreatePayment,
+    Capability::GetPayment,
+    Capability::CancelPayment,
+    Capability::Refund,
+    Capability::SignedWebhooks,
+]);
+
+const X_REQUEST_ID: &str = "x-request-id";
+
+/// Signs each attempt of a request: a fresh `Date` from the clock, the `X-Request-ID` the client
+/// set once for the logical request (so retries of one call share it), `Digest` over exactly the
+/// bytes sent, and the `Signature`.
+struct FintectureSigner {
+    key: Arc<AppPrivateKey>,
+    app_id: String,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn RequestIdSource>,
+}
+
+impl fmt::Debug for FintectureSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FintectureSigner")
+            .field("app_id", &self.app_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestSigner for FintectureSigner {
+    fn sign(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: &[u8],
+        headers: &mut header::HeaderMap,
+    ) -> Result<()> {
+        let request_id = headers
+            .get(X_REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .unwrap_or_else(|| self.ids.next_id());
+        let target = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        };
+        let date = http_date(self.clock.now());
+        let signed = sign_request(
+            &self.key,
+            &self.app_id,
+            method.as_str(),
+            &target,
+            body,
+            &date,
+            &request_id,
+        )?;
+        let value = |v: &str| {
+            header::HeaderValue::from_str(v)
+                .map_err(|_| Error::Config("signature header has invalid characters".into()))
+        };
+        headers.insert(header::DATE, value(&signed.date)?);
+        if let Some(digest) = &signed.digest {
+            headers.insert(header::HeaderName::from_static("digest"), value(digest)?);
+        }
+        headers.insert(
+            header::HeaderName::from_static(X_REQUEST_ID),
+            value(&signed.request_id)?,
+        );
+        headers.insert(
+            header::HeaderName::from_static("signature"),
+            value(&signed.signature)?,
+        );
+        Ok(())
+    }
+}
+
+/// A Fintecture PIS client. Cheap to clone; clones share the connection pool and token cache.
+#[derive(Clone)]
+pub struct FintectureClient {
+    http: HttpClient,
+    base: Url,
+    auth: Auth,
+    signer: Option<Arc<dyn RequestSigner>>,
+    ids: Arc<dyn RequestIdSource>,
+    clock: Arc<dyn Clock>,
+    key: Arc<AppPrivateKey>,
+    app_id: String,
+    environment: Environment,
+    default_redirect_uri: Option<String>,
+}
+
+impl fmt::Debug for FintectureClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FintectureClient")
+            .field("base", &self.base.as_str())
+            .field("app_id", &self.app_id)
+            .field("environment", &self.environment)
+            .field("signed", &self.signer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FintectureClient {
+    /// A client for `config`: parses the private key and prepares the token cache. Fails only on
+    /// a malformed configuration.
+    pub fn new(config: FintectureConfig) -> Result<Self> {
+        Self::build(config, None)
+    }
+
+    /// A client that uses `access_token` instead of requesting tokens (a token obtained
+    /// elsewhere; tests). A 401 is returned as is.
+    pub fn with_access_token(config: FintectureConfig, access_token: SecretString) -> Result<Self> {
+        Self::build(config, Some(access_token))
+    }
+
+    fn build(config: FintectureConfig, access_token: Option<SecretString>) -> Result<Self> {
+        config.check()?;
+        let key = config.load_private_key()?;
+        let base = Url::parse(config.effective_base_url())
+            .map_err(|e| Error::Config(format!("invalid Fintecture base URL: {e}")))?;
+        let http = HttpClient::new(
+            PROVIDER,
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+            &config.http,
+        )?;
+        let auth = match access_token {
+            Some(token) => Auth::Bearer(Arc::new(token)),
+            None => {
+                let token_url = match &config.token_url {
+                    Some(url) => Url::parse(url)
+                        .map_err(|e| Error::Config(format!("invalid token URL: {e}")))?,
+                    None => join_path(&base, &["oauth", "accesstoken"])?,
+                };
+                let source =
+                    OAuth2TokenSource::new(http.clone(), token_url, TokenRequestFormat::Form)
+                        .basic_auth(config.app_id.clone(), config.app_secret.clone())
+                        .param("grant_type", "client_credentials")
+                        .param("app_id", config.app_id.clone())
+                        .param("scope", "PIS");
+                Auth::Token(TokenCache::new(source))
+            }
+        };
+        let signer: Option<Arc<dyn RequestSigner>> = config.sign_requests.then(|| {
+            Arc::new(FintectureSigner {
+                key: key.clone(),
+                app_id: config.app_id.clone(),
+                clock: config.clock.clone(),
+                ids: config.request_ids.clone(),
+            }) as Arc<dyn RequestSigner>
+        });
+        Ok(FintectureClient {
+            http,
+            base,
+            auth,
+            signer,
+            ids: config.request_ids,
+            clock: config.clock,
+            key,
+            app_id: config.app_id,
+            environment: config.environment,
+            default_redirect_uri: config.default_redirect_uri,
+        })
+    }
+
+    /// The environment this client talks to.
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+
+    /// The parsed private key (share it with a [`crate::webhook::WebhookSettings`]).
+    pub fn private_key(&self) -> Arc<AppPrivateKey> {
+        self.key.clone()
+    }
+
+    /// The application id.
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<Url> {
+        join_path(&self.base, segments)
+    }
+
+    /// A request with auth, `Accept`, one `X-Request-ID` for all its attempts, and the signer.
+    fn request(&self, operation: &'static str, method: Method, url: Url) -> Result<ApiRequest> {
+        let id = header::HeaderValue::from_str(&self.ids.next_id())
+            .map_err(|_| Error::Config("request id has invalid characters".into()))?;
+        let mut request = ApiRequest::new(operation, method, url)
+            .auth(self.auth.clone())
+            .header(
+                header::ACCEPT,
+                header::HeaderValue::from_static("application/json"),
+            )
+            .header(header::HeaderName::from_static(X_REQUEST_ID), id);
+        if let Some(signer) = &self.signer {
+            request = request.signer(signer.clone());
+        }
+        Ok(request)
+    }
+
+    async fn send(&self, request: ApiRequest) -> Result<ApiResponse> {
+        self.http
+            .send(request)
+            .await?
+            .error_for_status(provider_error)
+    }
+
+    /// `POST /pis/v2/connect?state=..&redirect_uri=..[&origin_uri=..]`: creates a payment
+    /// session and returns its id and the Connect URL. Validated first; never retried once it
+    /// may have reached Fintecture (on [`Error::OutcomeUnknown`], list payments before creating
+    /// again).
+    pub async fn connect(&self, request: &ConnectRequest) -> Result<ConnectSession> {
+        Ok(self.connect_raw(request).await?.0)
+    }
+
+    async fn connect_raw(&self, request: &ConnectRequest) -> Result<(ConnectSession, ApiResponse)> {
+        request.validate()?;
+        let mut url = self.url(&["pis", "v2", "connect"])?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("state", &request.state)
+                .append_pair("redirect_uri", &request.redirect_uri);
+            if let Some(origin) = &request.origin_uri {
+                query.append_pair("origin_uri", origin);
+            }
+        }
+        let call = self
+            .request("connect", Method::POST, url)?
+            .json(&request.body())?;
+        let response = self.send(call).await?;
+        Ok((response.json()?, response))
+    }
+
+    /// `GET /pis/v2/payments/{session_id}`: the payment's real status.
+    pub async fn get_payment(&self, session_id: &str) -> Result<FintecturePayment> {
+        Ok(self.get_payment_raw(session_id).await?.0)
+    }
+
+    async fn get_payment_raw(&self, session_id: &str) -> Result<(FintecturePayment, ApiResponse)> {
+        check_session_id(session_id)?;
+        let call = self.request(
+            "get_payment",
+            Method::GET,
+            self.url(&["pis", "v2", "payments", session_id])?,
+        )?;
+        let response = self.send(call).await?;
+        Ok((response.json()?, response))
+    }
+
+    /// `GET /pis/v2/payments` with optional filters and paging.
+    pub async fn list_payments(&self, query: &ListPaymentsQuery) -> Result<PaymentList> {
+        let mut url = self.url(&["pis", "v2", "payments"])?;
+        let pairs = query.pairs();
+        if !pairs.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in &pairs {
+                q.append_pair(k, v);
+            }
+        }
+        let call = self.request("list_payments", Method::GET, url)?;
+        self.send(call).await?.json()
+    }
+
+    /// `PATCH /pis/v2/payments/{session_id}` with `{"meta":{"status":"payment_cancelled"}}`.
+    ///
+    /// Setting the same status twice is harmless, so the call is retried like a read. When
+    /// Fintecture refuses it, the payment is fetched: one already `payment_cancelled` is success.
+    pub async fn cancel_payment(&self, session_id: &str) -> Result<()> {
+        check_session_id(session_id)?;
+        let body = StatusPatch {
+            meta: StatusPatchMeta {
+                status: "payment_cancelled",
+            },
+        };
+        let call = self
+            .request(
+                "cancel_payment",
+                Method::PATCH,
+                self.url(&["pis", "v2", "payments", session_id])?,
+            )?
+            .idempotent(true)
+            .json(&body)?;
+        match self.send(call).await {
+            Ok(_) => Ok(()),
+            Err(e @ Error::Provider { .. }) => match self.get_payment(session_id).await {
+                Ok(p) if p.meta.status == SessionStatus::PaymentCancelled => Ok(()),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /pis/v2/refund[?state=..]`: refunds part or all of a paid session. Repeated
+    /// refunds are allowed; when the request carries the refund history (or the paid amount),
+    /// a refund that would take the total above what was paid is refused before sending (the
+    /// paid amount is fetched when not given). Never retried once it may have reached
+    /// Fintecture.
+    pub async fn refund(&self, request: &RefundPaymentRequest) -> Result<RefundResponse> {
+        Ok(self.refund_raw(request).await?.0)
+    }
+
+    /// [`FintectureClient::refund`], also returning Fintecture's answer as JSON.
+    async fn refund_raw(
+        &self,
+        request: &RefundPaymentRequest,
+    ) -> Result<(RefundResponse, serde_json::Value)> {
+        request.validate()?;
+        if request.previous_refunds.is_some() || request.paid.is_some() {
+            let paid = match request.paid {
+                Some(paid) => paid,
+                None => self.paid_amount(&request.session_id).await?,
+            };
+            request.check_total(paid)?;
+        }
+        self.refund_unchecked(request).await
+    }
+
+    async fn refund_unchecked(
+        &self,
+        request: &RefundPaymentRequest,
+    ) -> Result<(RefundResponse, serde_json::Value)> {
+        let mut url = self.url(&["pis", "v2", "refund"])?;
+        if let Some(state) = &request.state {
+            url.query_pairs_mut().append_pair("state", state);
+        }
+        let body = RefundBody {
+            meta: RefundBodyMeta {
+                session_id: &request.session_id,
+            },
+            data: RefundBodyData {
+                attributes: RefundBodyAttributes {
+                    amount: request.amount.to_decimal_string(),
+                    communication: request.communication.as_deref(),
+                },
+            },
+        };
+        let call = self.request("refund", Method::POST, url)?.json(&body)?;
+        let response = self.send(call).await?;
+        Ok((response.json()?, response.json()?))
+    }
+
+    /// What the payer paid on `session_id`: `received_amount` when reported, else `amount`.
+    async fn paid_amount(&self, session_id: &str) -> Result<Money> {
+        let payment = self.get_payment(session_id).await?;
+        let a = &payment.data.attributes;
+        money(a.received_amount.or(a.amount), a.currency.as_deref()).ok_or_else(|| {
+            Error::invalid(
+                "amount",
+                "the payment reports no exact amount and currency; cannot bound the refund",
+            )
+        })
+    }
+
+    /// `GET /pis/v2/settlements`, with extra query parameters passed as given.
+    pub async fn list_settlements(&self, query: &[(&str, &str)]) -> Result<SettlementList> {
+        let mut url = self.url(&["pis", "v2", "settlements"])?;
+        if !query.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
+        let call = self.request("list_settlements", Method::GET, url)?;
+        self.send(call).await?.json()
+    }
+
+    /// `GET /pis/v2/settlements/{id}`.
+    pub async fn get_settlement(&self, settlement_id: &str) -> Result<SettlementEnvelope> {
+        check_session_id(settlement_id).map_err(|_| {
+            Error::invalid("settlement_id", "must be 1 to 128 printable characters")
+        })?;
+        let call = self.request(
+            "get_settlement",
+            Method::GET,
+            self.url(&["pis", "v2", "settlements", settlement_id])?,
+        )?;
+        self.send(call).await?.json()
+    }
+
+    /// Handles the payer's return: parses the redirect `query`, checks its `state` against
+    /// `expected_state` (what the merchant stored for the order), and fetches the payment by
+    /// `session_id`. The query's `status` is ignored; the returned payment is Fintecture's
+    /// answer. A state mismatch is [`Error::InvalidInput`] and sends nothing.
+    pub async fn confirm_redirect(
+        &self,
+        query: &str,
+        expected_state: &str,
+    ) -> Result<ConfirmedRedirect> {
+        let callback = RedirectCallback::from_query(query)?;
+        callback.check_state(expected_state)?;
+        let payment = self.get_payment(&callback.session_id).await?;
+        if payment.meta.session_id != callback.session_id {
+            return Err(Error::invalid(
+                "session_id",
+                "Fintecture answered for another session",
+            ));
+        }
+        let status = unified_status(
+            &payment.meta.status,
+            payment.data.attributes.transfer_state.as_ref(),
+        );
+        Ok(ConfirmedRedirect {
+            callback,
+            status,
+            payment,
+        })
+    }
+}
+
+/// A redirect whose `state` matched, with the payment as Fintecture reports it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ConfirmedRedirect {
+    /// The (untrusted) query, for logging.
+    pub callback: RedirectCallback,
+    /// The unified status of the fetched payment.
+    pub status: PaymentStatus,
+    /// The fetched payment.
+    pub payment: FintecturePayment,
+}
+
+/// The core's view of a Fintecture payment.
+pub fn to_payment(payment: &FintecturePayment, raw: serde_json::Value) -> Payment {
+    let attributes = &payment.data.attributes;
+    let mut out = Payment::new(
+        payment.meta.session_id.clone(),
+        unified_status(&payment.meta.status, attributes.transfer_state.as_ref()),
+        payment.meta.status.as_str(),
+    );
+    out.amount = money(attributes.amount, attributes.currency.as_deref());
+    out.reference = attributes.communication.clone();
+    out.raw = raw;
+    out
+}
+
+/// The refund status of a refund answer's `meta.status` (`refund_waiting` is the documented
+/// value; anything else is kept as `Unknown`).
+pub fn refund_status(raw: &str) -> RefundStatus {
+    match raw {
+        "refund_waiting" => RefundStatus::Pending,
+        other => RefundStatus::Unknown(other.to_string()),
+    }
+}
+
+#[payments_core::async_trait]
+impl PaymentProvider for FintectureClient {
+    fn name(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+
+    /// Creates a payment session. `reference` becomes both `communication` (reconciliation) and
+    /// `state`; `return_url` (or the configured default) is the `redirect_uri`; `customer`
+    /// fills `psu_name`/`psu_email`/`psu_phone`; `expires_in` becomes `expiry`. `webhook_url` is
+    /// refused: Fintecture webhooks are configured in the console.
+    async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout> {
+        if request.webhook_url.is_some() {
+            return Err(Error::invalid(
+                "webhook_url",
+                "Fintecture webhooks are configured in the Fintecture console; leave it unset",
+            ));
+        }
+        let redirect_uri = request
+            .return_url
+            .clone()
+            .or_else(|| self.default_redirect_uri.clone())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "return_url",
+                    "Fintecture needs a redirect URI: set return_url or default_redirect_uri",
+                )
+            })?;
+        let mut native = ConnectRequest::new(
+            request.amount,
+            &request.reference,
+            &request.reference,
+            redirect_uri,
+        );
+        if let Some(customer) = &request.customer {
+            native.psu_name = customer.name.clone();
+            native.psu_email = customer.email.clone();
+            native.psu_phone = customer.phone.clone();
+        }
+        native.expiry = request.expires_in.map(|d| d.as_secs());
+        let (session, response) = self.connect_raw(&native).await?;
+        let mut checkout = Checkout::new(session.meta.session_id.clone(), PaymentStatus::Pending);
+        checkout.redirect_url = Some(session.meta.url.clone());
+        checkout.expires_at = request
+            .expires_in
+            .and_then(|d| time::Duration::try_from(d).ok())
+            .map(|d| self.clock.now().saturating_add(d));
+        checkout.raw = response.json()?;
+        Ok(checkout)
+    }
+
+    async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
+        let (payment, response) = self.get_payment_raw(payment_id).await?;
+        Ok(to_payment(&payment, response.json()?))
+    }
+
+    async fn cancel_payment(&self, payment_id: &str) -> Result<()> {
+        FintectureClient::cancel_payment(self, payment_id).await
+    }
+
+    /// Refunds through [`FintectureClient::refund`], bounded by what was paid: the session is
+    /// fetched first for its paid amount (`received_amount`, else `amount`), which is also the
+    /// amount of a full refund (`amount: None`). `reference` becomes the refund's
+    /// `communication` and `state`. Fintecture allows repeated partial refunds; the neutral
+    /// request carries no history, so a full refund after partial ones is refused by Fintecture
+    /// (use the native call with `previous_refunds` to check locally). Never retried once it
+    /// may have reached Fintecture.
+    async fn refund(&self, request: &RefundRequest) -> Result<Refund> {
+        let paid = self.paid_amount(&request.payment_id).await?;
+        let mut native =
+            RefundPaymentRequest::new(request.payment_id.clone(), request.amount.unwrap_or(paid))
+                .paid(paid);
+        if let Some(reference) = &request.reference {
+            native = native
+                .communication(reference.clone())
+                .state(reference.clone());
+        }
+        let (answer, raw) = self.refund_raw(&native).await?;
+        let mut refund = Refund::new(
+            request.payment_id.clone(),
+            refund_status(&answer.meta.status),
+        );
+        refund.id = answer.meta.session_id.clone();
+        refund.amount = Some(native.amount);
+        refund.raw = raw;
+        Ok(refund)
+    }
+}

@@ -1,0 +1,530 @@
+//! Fintecture webhook verification: RSA-OAEP-encrypted signing strings, checked on the raw body.
+//!
+//! Fintecture "signs with your public key": the `signature="..."` value of the `Signature`
+//! header is the signing string `date: <Date>\ndigest: SHA-256=<b64>[\nx-request-id: <id>]`
+//! (in the order of `headers="..."`) **encrypted** with the application's public key using
+//! RSA-OAEP (SHA-1, MGF1-SHA-1, empty label). [`FintectureWebhookVerifier`] accepts a delivery
+//! only when, in this order:
+//!
+//! 1. the method is POST and the `Signature` header parses (`k="v"` pairs) —
+//!    [`WebhookRejection::MalformedHeader`];
+//! 2. `algorithm` is `rsa-sha256` — [`WebhookRejection::AlgorithmNotAllowed`];
+//! 3. `keyId` is the application id — [`WebhookRejection::ClaimMismatch`] `keyId`;
+//! 4. `headers` lists `date` and `digest` (and optionally `x-request-id`), nothing else;
+//! 5. the `Digest` header equals `SHA-256=` + base64(sha256(raw body)), in constant time —
+//!    [`WebhookRejection::DigestMismatch`];
+//! 6. `Date` is within the freshness window of the injectable clock —
+//!    [`WebhookRejection::TooOld`] / [`WebhookRejection::FromTheFuture`];
+//! 7. the signature is base64 ([`WebhookRejection::MalformedHeader`]) and decrypts with the
+//!    private key ([`WebhookRejection::Undecryptable`]);
+//! 8. the plaintext has exactly the listed lines in order ([`WebhookRejection::BadSignature`]);
+//! 9. its `digest` line equals the body's digest (constant time; `ClaimMismatch` `digest`), its
+//!    `date` and `x-request-id` lines equal the request's headers (`ClaimMismatch` `date` /
+//!    `x-request-id`);
+//!
+//! and only then parses the body (form-urlencoded by default, JSON when configured) into a
+//! [`FintectureEvent`]. Steps 1–6 are cheap public checks done before the private key is used,
+//! so most forged deliveries never reach the RSA decryption.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use payments_core::webhook::{WebhookRequest, WebhookVerifier};
+//! use payments_fintecture::keys::AppPrivateKey;
+//! use payments_fintecture::testing::WebhookSigner;
+//! use payments_fintecture::webhook::{FintectureWebhookVerifier, WebhookSettings};
+//!
+//! let key = Arc::new(AppPrivateKey::generate()?);
+//! let verifier = FintectureWebhookVerifier::new(WebhookSettings::new("my-app-id", key.clone()));
+//!
+//! // What Fintecture sends (here produced with the public key, as Fintecture does).
+//! let body = b"session_id=b2bca2bcd3b64a32a7da0766df59a7d2&status=payment_created&state=order-42";
+//! let signed = WebhookSigner::new("my-app-id", key.public_key().clone())
+//!     .sign(body, time::OffsetDateTime::now_utc(), "88c414df-6895-48db-8ef3-1fd1ce4272c6")?;
+//! let mut request = WebhookRequest::new("POST", "https://shop.example/fintecture/webhook", body)
+//!     .header("Content-Type", "application/x-www-form-urlencoded");
+//! for (name, value) in &signed.headers {
+//!     request = request.header(name, value);
+//! }
+//! let event = verifier.verify(&request)?;
+//! assert_eq!(event.data.state.as_deref(), Some("order-42"));
+//! assert!(event.status.is_some_and(|s| s.is_success()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use payments_core::webhook::{
+    Authenticity, Clock, SystemClock, VerifiedEvent, WebhookRejection, WebhookRequest,
+    WebhookVerifier, constant_time_eq,
+};
+use payments_core::{Decimal, Money};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+
+use crate::convert::unified_status;
+use crate::keys::AppPrivateKey;
+use crate::signing::{ALGORITHM, SignatureHeader, digest_header, parse_http_date};
+use crate::wire::{SessionStatus, TransferState};
+
+/// The provider's name.
+pub const PROVIDER: &str = "fintecture";
+
+/// Largest webhook body accepted (Fintecture's are a few hundred bytes).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// What the verifier needs: the application id, its private key, a freshness window and a clock.
+#[derive(Clone)]
+pub struct WebhookSettings {
+    app_id: String,
+    key: Arc<AppPrivateKey>,
+    max_age: Duration,
+    max_future_skew: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("app_id", &self.app_id)
+            .field("key", &self.key)
+            .field("max_age", &self.max_age)
+            .field("max_future_skew", &self.max_future_skew)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookSettings {
+    /// Default freshness window of `Date`: 15 minutes (Fintecture retries with backoff and a
+    /// 20 s timeout; a retry is expected to carry a new `Date`).
+    pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(15 * 60);
+    /// Default allowance for a `Date` ahead of our clock.
+    pub const DEFAULT_MAX_FUTURE_SKEW: Duration = Duration::from_secs(60);
+
+    /// Settings for `app_id` with its private key, on the system clock.
+    pub fn new(app_id: impl Into<String>, key: Arc<AppPrivateKey>) -> Self {
+        WebhookSettings {
+            app_id: app_id.into(),
+            key,
+            max_age: Self::DEFAULT_MAX_AGE,
+            max_future_skew: Self::DEFAULT_MAX_FUTURE_SKEW,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Sets how old a `Date` may be.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// Sets how far ahead of our clock a `Date` may be.
+    pub fn max_future_skew(mut self, skew: Duration) -> Self {
+        self.max_future_skew = skew;
+        self
+    }
+
+    /// Sets the clock (tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+/// Verifies Fintecture webhooks. Synchronous; needs no HTTP client or runtime.
+#[derive(Debug, Clone)]
+pub struct FintectureWebhookVerifier {
+    settings: WebhookSettings,
+}
+
+impl FintectureWebhookVerifier {
+    /// A verifier with `settings`.
+    pub fn new(settings: WebhookSettings) -> Self {
+        FintectureWebhookVerifier { settings }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &WebhookSettings {
+        &self.settings
+    }
+}
+
+/// A verified webhook's content. Every field is as Fintecture sent it; `fields` keeps all of
+/// them (JSON numbers as their exact text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FintectureEvent {
+    /// The payment session.
+    pub session_id: Option<String>,
+    /// The session status.
+    pub status: Option<SessionStatus>,
+    /// The money's state.
+    pub transfer_state: Option<TransferState>,
+    /// The `state` given when the session was created (the merchant's order link).
+    pub state: Option<String>,
+    /// Event name (`payment_session.status.payment_created`).
+    pub event: Option<String>,
+    /// The payer's id.
+    pub customer_id: Option<String>,
+    /// The payer's bank.
+    pub provider: Option<String>,
+    /// `type` (`PayByBank`, `RequestToPay`, `Refund`, ...).
+    pub payment_type: Option<String>,
+    /// Requested amount, exact.
+    #[serde(serialize_with = "crate::wire::decimal_string")]
+    pub amount: Option<Decimal>,
+    /// Amount received, exact.
+    #[serde(serialize_with = "crate::wire::decimal_string")]
+    pub received_amount: Option<Decimal>,
+    /// Currency code.
+    pub currency: Option<String>,
+    /// For refund events: the session that was refunded.
+    pub refunded_session_id: Option<String>,
+    /// The delivery's `X-Request-ID` (signed when listed in `headers=`).
+    pub request_id: Option<String>,
+    /// Every field of the body.
+    pub fields: BTreeMap<String, String>,
+}
+
+impl FintectureEvent {
+    /// `amount` as money, when amount and currency are present and exact.
+    pub fn amount_money(&self) -> Option<Money> {
+        crate::convert::money(self.amount, self.currency.as_deref())
+    }
+
+    /// `received_amount` as money.
+    pub fn received_money(&self) -> Option<Money> {
+        crate::convert::money(self.received_amount, self.currency.as_deref())
+    }
+}
+
+fn malformed(header: &str, reason: impl Into<String>) -> WebhookRejection {
+    WebhookRejection::MalformedHeader {
+        header: header.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn claim(name: &str) -> WebhookRejection {
+    WebhookRejection::ClaimMismatch {
+        claim: name.to_string(),
+    }
+}
+
+impl WebhookVerifier for FintectureWebhookVerifier {
+    type Payload = FintectureEvent;
+
+    fn verify(
+        &self,
+        request: &WebhookRequest<'_>,
+    ) -> Result<VerifiedEvent<FintectureEvent>, WebhookRejection> {
+        let s = &self.settings;
+        request.require_method("POST")?;
+        let body = request.body();
+        if body.len() > MAX_BODY {
+            return Err(WebhookRejection::MalformedPayload(format!(
+                "body larger than {MAX_BODY} bytes"
+            )));
+        }
+        let signature = SignatureHeader::parse(request.require_header("Signature")?)
+            .map_err(|reason| malformed("Signature", reason))?;
+        if signature.algorithm != ALGORITHM {
+            return Err(WebhookRejection::AlgorithmNotAllowed(
+                signature.algorithm.chars().take(32).collect(),
+            ));
+        }
+        if signature.key_id != s.app_id {
+            return Err(claim("keyId"));
+        }
+        check_signed_headers(&signature.headers)?;
+
+        // Public checks first: the body digest and freshness, before the private key is used.
+        let computed = digest_header(body);
+        let digest = request.require_header("Digest")?;
+        if !constant_time_eq(digest.as_bytes(), computed.as_bytes()) {
+            return Err(WebhookRejection::DigestMismatch);
+        }
+        let date_header = request.require_header("Date")?;
+        let date =
+            parse_http_date(date_header).ok_or_else(|| malformed("Date", "not an HTTP date"))?;
+        check_freshness(date, s.clock.now(), s.max_age, s.max_future_skew)?;
+        let request_id = request.header_value("X-Request-ID")?;
+        let signs_request_id = signature.headers.iter().any(|h| h == "x-request-id");
+        if signs_request_id && request_id.is_none() {
+            return Err(WebhookRejection::MissingHeader("X-Request-ID".into()));
+        }
+
+        let ciphertext = B64
+            .decode(signature.signature.as_bytes())
+            .map_err(|_| malformed("Signature", "signature is not base64"))?;
+        let plaintext = s
+            .key
+            .decrypt_oaep_sha1(&ciphertext)
+            .ok_or(WebhookRejection::Undecryptable)?;
+        let plaintext =
+            std::str::from_utf8(&plaintext).map_err(|_| WebhookRejection::BadSignature)?;
+        let lines: Vec<&str> = plaintext.split('\n').collect();
+        if lines.len() != signature.headers.len() {
+            return Err(WebhookRejection::BadSignature);
+        }
+        for (line, name) in lines.iter().zip(&signature.headers) {
+            let (line_name, value) = line
+                .split_once(": ")
+                .ok_or(WebhookRejection::BadSignature)?;
+            if !line_name.eq_ignore_ascii_case(name) {
+                return Err(WebhookRejection::BadSignature);
+            }
+            let ok = match name.as_str() {
+                "digest" => constant_time_eq(value.trim().as_bytes(), computed.as_bytes()),
+                "date" => value.trim() == date_header,
+                "x-request-id" => Some(value.trim()) == request_id,
+                _ => false,
+            };
+            if !ok {
+                return Err(claim(name));
+            }
+        }
+
+        let fields = parse_body(request)?;
+        let event = build_event(fields, request_id)?;
+        let digest_hex: String = Sha256::digest(body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let event_id = format!(
+            "{}:{}",
+            event.session_id.as_deref().unwrap_or("-"),
+            digest_hex.get(..32).unwrap_or(&digest_hex)
+        );
+        let mut verified = VerifiedEvent::new(
+            PROVIDER,
+            event_id,
+            Authenticity::Signed,
+            event,
+            body.to_vec(),
+        );
+        verified.event_type = verified.data.event.clone();
+        verified.payment_id = verified.data.session_id.clone();
+        verified.raw_status = verified
+            .data
+            .status
+            .as_ref()
+            .map(|s| s.as_str().to_string());
+        verified.status = verified
+            .data
+            .status
+            .as_ref()
+            .map(|st| unified_status(st, verified.data.transfer_state.as_ref()));
+        verified.occurred_at = Some(date);
+        Ok(verified)
+    }
+}
+
+fn check_signed_headers(headers: &[String]) -> Result<(), WebhookRejection> {
+    let count = |n: &str| headers.iter().filter(|h| *h == n).count();
+    let known = headers
+        .iter()
+        .all(|h| matches!(h.as_str(), "date" | "digest" | "x-request-id"));
+    if !known || count("date") != 1 || count("digest") != 1 || count("x-request-id") > 1 {
+        return Err(malformed(
+            "Signature",
+            "headers must list date and digest (and optionally x-request-id), each once",
+        ));
+    }
+    Ok(())
+}
+
+fn check_freshness(
+    date: OffsetDateTime,
+    now: OffsetDateTime,
+    max_age: Duration,
+    max_skew: Duration,
+) -> Result<(), WebhookRejection> {
+    if date <= now {
+        let age: Duration = (now - date).try_into().unwrap_or(Duration::MAX);
+        if age > max_age {
+            return Err(WebhookRejection::TooOld { age, max: max_age });
+        }
+    } else {
+        let ahead: Duration = (date - now).try_into().unwrap_or(Duration::MAX);
+        if ahead > max_skew {
+            return Err(WebhookRejection::FromTheFuture {
+                ahead,
+                max: max_skew,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reads the body's fields: JSON when the content type says so (or the body is an object and
+/// no content type was sent), form-urlencoded otherwise.
+fn parse_body(request: &WebhookRequest<'_>) -> Result<BTreeMap<String, String>, WebhookRejection> {
+    let content_type = request
+        .header_value("Content-Type")?
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let body = request.body();
+    let json = if content_type.is_empty() {
+        body.iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{')
+    } else {
+        content_type.contains("json")
+    };
+    if json {
+        parse_json_fields(body)
+    } else {
+        parse_form(body)
+    }
+}
+
+/// A flat JSON object as text fields: strings unescaped, numbers and other values as their exact
+/// JSON text (a number never passes through a float), `null` dropped.
+pub fn parse_json_fields(body: &[u8]) -> Result<BTreeMap<String, String>, WebhookRejection> {
+    let map: BTreeMap<String, Box<serde_json::value::RawValue>> = serde_json::from_slice(body)
+        .map_err(|e| {
+            WebhookRejection::MalformedPayload(format!(
+                "not a JSON object: {}",
+                payments_core::error::describe_json_error(&e)
+            ))
+        })?;
+    let mut fields = BTreeMap::new();
+    for (key, raw) in map {
+        let text = raw.get();
+        if text == "null" {
+            continue;
+        }
+        let value = if text.starts_with('"') {
+            serde_json::from_str::<String>(text)
+                .map_err(|_| WebhookRejection::MalformedPayload(format!("field {key}")))?
+        } else {
+            text.to_string()
+        };
+        fields.insert(key, value);
+    }
+    Ok(fields)
+}
+
+/// An `application/x-www-form-urlencoded` body as fields. A field sent twice is ambiguous and
+/// refused; bad percent-encoding or non-UTF-8 text is refused.
+pub fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, WebhookRejection> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| WebhookRejection::MalformedPayload("form body is not UTF-8".into()))?;
+    let mut fields = BTreeMap::new();
+    for pair in text.trim().split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode(key)?;
+        let value = percent_decode(value)?;
+        if fields.insert(key.clone(), value).is_some() {
+            return Err(WebhookRejection::MalformedPayload(format!(
+                "field {key} sent twice"
+            )));
+        }
+    }
+    Ok(fields)
+}
+
+fn percent_decode(text: &str) -> Result<String, WebhookRejection> {
+    let bad = || WebhookRejection::MalformedPayload("invalid percent-encoding".into());
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out)
+        .map_err(|_| WebhookRejection::MalformedPayload("form field is not UTF-8".into()))
+}
+
+fn build_event(
+    fields: BTreeMap<String, String>,
+    request_id: Option<&str>,
+) -> Result<FintectureEvent, WebhookRejection> {
+    let get = |k: &str| fields.get(k).filter(|v| !v.is_empty()).cloned();
+    let amount = |k: &str| {
+        get(k)
+            .map(|v| {
+                Decimal::parse(&v).map_err(|_| {
+                    WebhookRejection::MalformedPayload(format!("{k} is not a decimal"))
+                })
+            })
+            .transpose()
+    };
+    Ok(FintectureEvent {
+        session_id: get("session_id"),
+        status: get("status").map(|s| SessionStatus::parse(&s)),
+        transfer_state: get("transfer_state").map(|s| TransferState::parse(&s)),
+        state: get("state"),
+        event: get("event"),
+        customer_id: get("customer_id"),
+        provider: get("provider"),
+        payment_type: get("type"),
+        amount: amount("amount")?,
+        received_amount: amount("received_amount")?,
+        currency: get("currency"),
+        refunded_session_id: get("refunded_session_id"),
+        request_id: request_id.map(str::to_string),
+        fields,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies_decode() {
+        let f = parse_form(b"a=1&b=x+y%26z&c=&d").unwrap();
+        assert_eq!(f["a"], "1");
+        assert_eq!(f["b"], "x y&z");
+        assert_eq!(f["c"], "");
+        assert_eq!(f["d"], "");
+        assert!(parse_form(b"a=%zz").is_err());
+        assert!(parse_form(b"a=%4").is_err());
+        assert!(parse_form(b"a=1&a=2").is_err());
+        assert!(parse_form(&[0xff]).is_err());
+    }
+
+    #[test]
+    fn json_fields_keep_numbers_exact() {
+        let f = parse_json_fields(br#"{"amount": 550.60, "s": "a\"b", "n": null}"#).unwrap();
+        assert_eq!(f["amount"], "550.60");
+        assert_eq!(f["s"], "a\"b");
+        assert!(!f.contains_key("n"));
+        assert!(parse_json_fields(b"[1]").is_err());
+    }
+
+    #[test]
+    fn freshness_window() {
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let w = Duration::from_secs(600);
+        let skew = Duration::from_secs(60);
+        assert!(check_freshness(now, now, w, skew).is_ok());
+        assert!(check_freshness(now - time::Duration::seconds(600), now, w, skew).is_ok());
+        assert!(matches!(
+            check_freshness(now - time::Duration::seconds(601), now, w, skew),
+            Err(WebhookRejection::TooOld { .. })
+        ));
+        assert!(matches!(
+            check_freshness(now + time::Duration::seconds(61), now, w, skew),
+            Err(WebhookRejection::FromTheFuture { .. })
+        ));
+    }
+}
