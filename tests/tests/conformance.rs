@@ -4,5 +4,6 @@
 use payments_conformance::providers;
 
 payments_conformance::scenarios!(payconiq, providers::payconiq::PayconiqHarness::new());
+payments_conformance::scenarios!(paylican, providers::paylican::PaylicanHarness::new());
 payments_conformance::scenarios!(banq, providers::banq::BanqHarness::new());
 payments_conformance::scenarios!(fintecture, providers::fintecture::FintectureHarness::new());

@@ -3,3 +3,4 @@
 pub mod banq;
 pub mod fintecture;
 pub mod payconiq;
+pub mod paylican;

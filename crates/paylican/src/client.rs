@@ -1,0 +1,285 @@
+//! The Payment Creation API: token, create payment, payment-page URL, and (when configured) an
+//! invoice status endpoint.
+
+use payments_core::http::{ApiRequest, ApiResponse, Auth, HttpClient, Method, Url};
+use payments_core::token::TokenCache;
+use payments_core::{
+    Capabilities, Capability, Checkout, CreatePayment, Currency, Error, Payment, PaymentProvider,
+    PaymentStatus, Refund, RefundRequest, Result,
+};
+
+use crate::auth::KeycloakTokenSource;
+use crate::config::{PaylicanConfig, parse_base};
+use crate::convert::{money, provider_error, unified_status};
+use crate::payment_page::{PaymentPage, check_segment, encode_segment};
+use crate::request::CreatePaymentRequest;
+use crate::webhook::PROVIDER;
+use crate::wire::{CreatePaymentResponse, Invoice};
+
+/// What the provider-neutral [`PaymentProvider`] implementation supports without a status
+/// endpoint: creation, and webhooks that are not signed.
+pub const CAPABILITIES: Capabilities =
+    Capabilities::new(&[Capability::CreatePayment, Capability::UnsignedWebhooks]);
+
+/// The same with a status endpoint configured ([`PaylicanConfig::status_path`]).
+pub const CAPABILITIES_WITH_STATUS: Capabilities = Capabilities::new(&[
+    Capability::CreatePayment,
+    Capability::GetPayment,
+    Capability::UnsignedWebhooks,
+]);
+
+/// A created payment and where to send the payer.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CreatedPayment {
+    /// Paylican's invoice id: store it with the order (webhooks carry it as `data.id`).
+    pub invoice_id: String,
+    /// The merchant reference (as Paylican echoed it, or as sent when it echoed none).
+    pub merchant_reference: String,
+    /// The payment type.
+    pub payment_type: String,
+    /// The payment-page URL: redirect the payer's browser there (`GET`).
+    pub payment_page_url: String,
+    /// Paylican's answer.
+    pub raw: serde_json::Value,
+}
+
+/// A Paylican client. Cheap to clone; clones share the connection pool and the access token.
+#[derive(Debug, Clone)]
+pub struct PaylicanClient {
+    http: HttpClient,
+    payment_base: Url,
+    auth: Auth,
+    page: PaymentPage,
+    status_path: Option<String>,
+    payment_type: Option<String>,
+    currency: Option<Currency>,
+}
+
+impl PaylicanClient {
+    /// A client for `config`, with a [`KeycloakTokenSource`] behind a shared token cache. Fails only
+    /// on a malformed configuration; nothing is sent until the first call.
+    pub fn new(config: PaylicanConfig) -> Result<Self> {
+        config.check()?;
+        let http = HttpClient::new(
+            PROVIDER,
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+            &config.http,
+        )?;
+        let source = KeycloakTokenSource::new(
+            http.clone(),
+            config.effective_token_url()?,
+            config.client_id.clone(),
+            config.username.clone(),
+            config.password.clone(),
+        );
+        Self::with_token_cache(config, TokenCache::new(source), http)
+    }
+
+    /// A client that takes its access tokens from `tokens` (a cache over your own
+    /// [`KeycloakTokenSource`], e.g. with an injected clock, or shared with other clients).
+    pub fn with_token_cache(
+        config: PaylicanConfig,
+        tokens: TokenCache,
+        http: HttpClient,
+    ) -> Result<Self> {
+        config.check()?;
+        Ok(PaylicanClient {
+            http,
+            payment_base: parse_base("payment_url", &config.payment_url)?,
+            auth: Auth::Token(tokens),
+            page: config.payment_page()?,
+            status_path: config.status_path,
+            payment_type: config.payment_type,
+            currency: config.currency,
+        })
+    }
+
+    /// The payment-page URL builder.
+    pub fn payment_page(&self) -> &PaymentPage {
+        &self.page
+    }
+
+    /// True when a status endpoint is configured.
+    pub fn has_status_endpoint(&self) -> bool {
+        self.status_path.is_some()
+    }
+
+    fn url(&self, encoded_path: &str) -> Url {
+        let mut url = self.payment_base.clone();
+        let path = format!(
+            "{}/{}",
+            url.path().trim_end_matches('/'),
+            encoded_path.trim_start_matches('/')
+        );
+        url.set_path(&path);
+        url
+    }
+
+    async fn send(&self, request: ApiRequest) -> Result<ApiResponse> {
+        self.http
+            .send(request.auth(self.auth.clone()))
+            .await?
+            .error_for_status(provider_error)
+    }
+
+    /// `POST {payment}/api/v1/payment` with a Keycloak bearer token. Validated first (amount
+    /// positive and, with a configured currency, representable in it; `redirectionUrl` at most
+    /// 900 characters; the URL segments usable). Never sent twice once it may have reached
+    /// Paylican: on [`Error::OutcomeUnknown`] (timeout, 5xx) the invoice may exist.
+    pub async fn create_payment(&self, request: &CreatePaymentRequest) -> Result<CreatedPayment> {
+        request.validate(self.currency)?;
+        let call = ApiRequest::new("create_payment", Method::POST, self.url("api/v1/payment"))
+            .json(request)?;
+        let response = self.send(call).await?;
+        let created: CreatePaymentResponse = response.json()?;
+        if let Err(e) = check_segment("invoiceId", &created.invoice_id) {
+            return Err(response.decode_error(format!("unusable invoiceId: {e}")));
+        }
+        let merchant_reference = created
+            .merchant_reference
+            .filter(|r| check_segment("merchantReference", r).is_ok())
+            .unwrap_or_else(|| request.merchant_reference.clone());
+        let payment_page_url = self.page.url(
+            &request.payment_type,
+            &merchant_reference,
+            &created.invoice_id,
+        )?;
+        Ok(CreatedPayment {
+            invoice_id: created.invoice_id,
+            merchant_reference,
+            payment_type: request.payment_type.clone(),
+            payment_page_url,
+            raw: response.json()?,
+        })
+    }
+
+    /// `GET` the configured status endpoint for `invoice_id`; [`Error::Unsupported`] when none is
+    /// configured (Paylican's Payment Creation API documents none).
+    pub async fn get_invoice(&self, invoice_id: &str) -> Result<Invoice> {
+        Ok(self.get_invoice_raw(invoice_id).await?.0)
+    }
+
+    async fn get_invoice_raw(&self, invoice_id: &str) -> Result<(Invoice, ApiResponse)> {
+        let Some(template) = &self.status_path else {
+            return Err(Error::Unsupported {
+                provider: PROVIDER,
+                operation: "get_payment",
+                hint: "Paylican's Payment Creation API has no status endpoint: rely on webhooks, \
+                       or configure one with PaylicanConfig::status_path if Paylican gave you one"
+                    .into(),
+            });
+        };
+        check_segment("invoiceId", invoice_id)?;
+        let path = template.replace("{invoiceId}", &encode_segment(invoice_id));
+        let call = ApiRequest::new("get_payment", Method::GET, self.url(&path));
+        let response = self.send(call).await?;
+        Ok((response.json()?, response))
+    }
+}
+
+/// The core's view of an invoice (amount only with the account currency).
+pub fn to_payment(
+    invoice: &Invoice,
+    currency: Option<Currency>,
+    raw: serde_json::Value,
+) -> Payment {
+    let mut out = Payment::new(
+        invoice.id.clone(),
+        unified_status(&invoice.status),
+        invoice.status.as_str(),
+    );
+    out.amount = match (invoice.total_amount, currency) {
+        (Some(amount), Some(currency)) => money(amount, currency).ok(),
+        _ => None,
+    };
+    out.reference = invoice.document_no.clone();
+    out.raw = raw;
+    out
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for PaylicanClient {
+    fn name(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        if self.status_path.is_some() {
+            CAPABILITIES_WITH_STATUS
+        } else {
+            CAPABILITIES
+        }
+    }
+
+    /// Creates a payment: `reference` → `merchantReference`, `description` → `itemName`,
+    /// `return_url` → `redirectionUrl`, the configured payment type → `type`. Needs the account
+    /// currency in the configuration (Paylican's API carries none) and refuses money in another
+    /// one. `webhook_url` and `expires_in` are refused (Paylican's webhook URL is set at onboarding
+    /// and it sets no expiry); `customer` is not sent (Paylican takes a customer code, not payer
+    /// details: use the native API).
+    async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout> {
+        let currency = self.currency.ok_or_else(|| {
+            Error::Config(
+                "set PaylicanConfig::currency: Paylican's API carries no currency, so the \
+                 provider-neutral API needs to know the account's"
+                    .into(),
+            )
+        })?;
+        if request.amount.currency() != currency {
+            return Err(Error::invalid(
+                "amount",
+                format!(
+                    "the Paylican account is in {currency}, not {}",
+                    request.amount.currency()
+                ),
+            ));
+        }
+        let payment_type = self.payment_type.as_deref().ok_or_else(|| {
+            Error::Config("set PaylicanConfig::payment_type for the provider-neutral API".into())
+        })?;
+        if request.webhook_url.is_some() {
+            return Err(Error::invalid(
+                "webhook_url",
+                "Paylican's webhook URL is configured per merchant at onboarding; leave it unset",
+            ));
+        }
+        if request.expires_in.is_some() {
+            return Err(Error::invalid(
+                "expires_in",
+                "Paylican takes no payment expiry; leave it unset",
+            ));
+        }
+        let mut native =
+            CreatePaymentRequest::from_money(request.amount, payment_type, &request.reference);
+        native.item_name = request.description.clone();
+        native.redirection_url = request.return_url.clone();
+        let created = PaylicanClient::create_payment(self, &native).await?;
+        let mut checkout = Checkout::new(created.invoice_id, PaymentStatus::Pending);
+        checkout.redirect_url = Some(created.payment_page_url);
+        checkout.raw = created.raw;
+        Ok(checkout)
+    }
+
+    async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
+        let (invoice, response) = self.get_invoice_raw(payment_id).await?;
+        Ok(to_payment(&invoice, self.currency, response.json()?))
+    }
+
+    async fn cancel_payment(&self, _payment_id: &str) -> Result<()> {
+        Err(Error::Unsupported {
+            provider: PROVIDER,
+            operation: "cancel_payment",
+            hint: "Paylican's Payment Creation API has no cancellation".into(),
+        })
+    }
+
+    async fn refund(&self, _request: &RefundRequest) -> Result<Refund> {
+        Err(Error::Unsupported {
+            provider: PROVIDER,
+            operation: "refund",
+            hint: "Paylican's Payment Creation API has no refunds".into(),
+        })
+    }
+}

@@ -1,0 +1,117 @@
+//! # payments-paylican
+//!
+//! [Paylican](https://paylican.com)'s payment gateway for Rust: Keycloak authentication (password
+//! grant, then refresh tokens), payment creation with exact decimal amounts, the payment-page
+//! redirect URL, and its invoice webhooks — which Paylican does not sign — behind guards the
+//! merchant turns on.
+//!
+//! The flow: create a payment (an invoice), redirect the payer to the payment page, receive the
+//! webhook when the invoice is paid.
+//!
+//!
+//! (The example needs the default `client` feature.)
+#![cfg_attr(feature = "client", doc = "```no_run")]
+#![cfg_attr(not(feature = "client"), doc = "```ignore")]
+//! use std::net::IpAddr;
+//! use payments_core::webhook::{Authenticity, DedupStore, InMemoryDedupStore, WebhookRequest};
+//! use payments_core::{Decimal, PaymentStatus};
+//! use payments_paylican::webhook::{PaylicanWebhookVerifier, WebhookGuards};
+//! use payments_paylican::{CreatePaymentRequest, PaylicanClient, PaylicanConfig};
+//!
+//! # async fn run(password: String, raw_body: Vec<u8>, peer: IpAddr) -> Result<(), Box<dyn std::error::Error>> {
+//! let client = PaylicanClient::new(
+//!     PaylicanConfig::new("https://sso.paylican.example", "https://pay.paylican.example", "shop-user", password)
+//!         .openid_code_flow(),
+//! )?;
+//!
+//! // 1. Create the payment: the amount is an exact decimal in major units (5100.00 stays 5100.00).
+//! let created = client
+//!     .create_payment(
+//!         &CreatePaymentRequest::new(Decimal::parse("5100.00")?, "XYZ", "REF-1234")
+//!             .customer_code("ABC123")
+//!             .item_name("Item name")
+//!             .redirection_url("https://merchant-url.com/")
+//!             .additional_field("documentNo", "TST1201901260"),
+//!     )
+//!     .await?;
+//! // Store created.invoice_id with the order.
+//!
+//! // 2. Redirect the payer's browser (HTTP 303 / Location) to the payment page.
+//! let location = &created.payment_page_url;
+//! # let _ = location;
+//!
+//! // 3. In the webhook handler: guards first (Paylican does not sign), then the typed event.
+//! let verifier = PaylicanWebhookVerifier::new(
+//!     WebhookGuards::new()
+//!         .secret_in_path("9f2c1e7a4b6d8f0a2c4e6a8b0d2f4a6c")?
+//!         .allow_source("203.0.113.0/24")?,
+//! );
+//! let url = "https://shop.example/paylican/webhook/9f2c1e7a4b6d8f0a2c4e6a8b0d2f4a6c";
+//! let request = WebhookRequest::new("POST", url, &raw_body);
+//! let seen = InMemoryDedupStore::new();
+//! match verifier.verify_from(&request, peer) {
+//!     Ok(event) if seen.insert_if_new(&event.dedup_key(), std::time::Duration::from_secs(7 * 86400)) => {
+//!         assert_eq!(event.authenticity, Authenticity::Guarded);
+//!         if event.payment_id.as_deref() == Some(created.invoice_id.as_str())
+//!             && event.status == Some(PaymentStatus::Succeeded)
+//!         {
+//!             // A *claim* that the invoice is paid, from a guarded sender: record it durably,
+//!             // confirm out of band before shipping, then answer 2xx.
+//!         }
+//!     }
+//!     Ok(_duplicate) => { /* already recorded: answer 200 */ }
+//!     Err(rejection) => { /* answer rejection.http_status(); Paylican retries */ }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## What is where
+//! - [`PaylicanClient`]: `create_payment` (`POST {payment}/api/v1/payment`), the payment-page URL,
+//!   and `get_invoice` when a status endpoint is configured. It also implements the
+//!   provider-neutral [`payments_core::PaymentProvider`] (create → invoice id + payment-page URL;
+//!   get is `Unsupported` unless [`PaylicanConfig::status_path`] is set; cancel and refund are
+//!   `Unsupported`).
+//! - [`auth`]: the Keycloak token source (password grant + refresh token) behind the core token
+//!   cache.
+//! - [`payment_page`]: the redirect URL builder, usable without the client.
+//! - [`webhook`]: guards (URL secret, basic auth, source-IP allow-list), typed events, and what
+//!   each [`Authenticity`](payments_core::webhook::Authenticity) proves.
+//! - [`convert`]: the status mapping table (also in `docs/status-mapping.md`).
+//! - [`wire`]: the JSON as Paylican sends it; [`testing`]: documented webhook bodies and
+//!   deliveries for tests and sandboxes.
+//!
+//! ## Errors
+//! Every method returns [`payments_core::Error`]. On a creation,
+//! [`payments_core::Error::OutcomeUnknown`] (timeout, 5xx) means the invoice may exist: Paylican
+//! has no search endpoint, so check its back office (or wait for a webhook carrying your
+//! `merchantReference` as `documentNo`) before creating it again.
+//!
+//! ## Features
+//! - `client` (default): the HTTP client and the token source (reqwest with rustls, tokio, via
+//!   `payments-core`). Without it, webhook guards and parsing, the payment-page builder and the
+//!   types remain — no HTTP stack, no async runtime.
+
+pub mod config;
+pub mod convert;
+pub mod payment_page;
+pub mod request;
+pub mod testing;
+pub mod webhook;
+pub mod wire;
+
+#[cfg(feature = "client")]
+pub mod auth;
+#[cfg(feature = "client")]
+mod client;
+
+#[cfg(feature = "client")]
+pub use client::{
+    CAPABILITIES, CAPABILITIES_WITH_STATUS, CreatedPayment, PaylicanClient, to_payment,
+};
+pub use config::PaylicanConfig;
+pub use request::CreatePaymentRequest;
+pub use wire::{
+    AdditionalField, CreatePaymentResponse, EventType, Invoice, InvoiceStatus, PaymentMode,
+    WebhookEvent,
+};

@@ -1,0 +1,387 @@
+//! Paylican's JSON exactly as the Payment Creation API and the invoice webhooks carry it.
+//!
+//! Response and webhook types ignore unknown fields; enumerations keep values this crate does not
+//! know verbatim (`Other(raw)`), so a new Paylican value is never a decode failure and never
+//! mistaken for a known one. Amounts are [`Decimal`]s read from the raw JSON token (never through
+//! `f64`): decode bodies straight from their bytes with `serde_json::from_slice`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use payments_core::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
+
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $wire:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )*
+            /// A value this crate does not know, kept verbatim.
+            Other(String),
+        }
+
+        impl $name {
+            /// Every documented value.
+            pub const DOCUMENTED: &'static [$name] = &[$($name::$variant),*];
+
+            /// Reads a wire value; an unknown one becomes `Other` (compared exactly, case-sensitive).
+            pub fn parse(raw: &str) -> Self {
+                match raw {
+                    $( $wire => $name::$variant, )*
+                    other => $name::Other(other.to_string()),
+                }
+            }
+
+            /// The wire value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( $name::$variant => $wire, )*
+                    $name::Other(raw) => raw,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <Cow<'de, str>>::deserialize(d)?;
+                Ok($name::parse(&raw))
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// `data.status`: the invoice's status. Paid-ness is decided from this value alone.
+    InvoiceStatus {
+        /// Not paid (yet). Also the status of a failed or rejected payment attempt.
+        Unpaid = "UNPAID",
+        /// Paid.
+        Paid = "PAID",
+    }
+}
+
+wire_enum! {
+    /// The webhook `type`.
+    ///
+    /// The seed documents `invoice.payment_initiated`, `invoice.payment_error` and
+    /// `invoice.payment_rejected` by example (its "Payment Executed" example reuses
+    /// `invoice.payment_initiated` with `status: PAID`); `invoice.paid` is seen in production
+    /// integrations; "invoice created" and "invoice viewed" are named in prose only, and their wire
+    /// names `invoice.created` / `invoice.viewed` are inferred.
+    EventType {
+        /// A payment was started (and, with `status: PAID`, executed).
+        PaymentInitiated = "invoice.payment_initiated",
+        /// A payment attempt failed.
+        PaymentError = "invoice.payment_error",
+        /// A payment attempt was rejected.
+        PaymentRejected = "invoice.payment_rejected",
+        /// The invoice was paid.
+        Paid = "invoice.paid",
+        /// The invoice was created (wire name inferred).
+        Created = "invoice.created",
+        /// The invoice was viewed by the payer (wire name inferred).
+        Viewed = "invoice.viewed",
+    }
+}
+
+wire_enum! {
+    /// `data.paymentMode`: how the payer paid.
+    PaymentMode {
+        /// Cash at a counter.
+        Cash = "CASH",
+        /// Direct payment.
+        DirectPayment = "DIRECT_PAYMENT",
+        /// Mobile money.
+        MobileMoney = "MOBILE_MONEY",
+        /// Bank transfer.
+        BankTransfer = "BANK_TRANSFER",
+    }
+}
+
+/// A code/value pair: meta information sent at creation and echoed in webhooks. Both parts are
+/// optional in Paylican's documentation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AdditionalField {
+    /// The field's code (`documentNo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The field's value (`TST1201901260`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl AdditionalField {
+    /// A field with both a code and a value.
+    pub fn new(code: impl Into<String>, value: impl Into<String>) -> Self {
+        AdditionalField {
+            code: Some(code.into()),
+            value: Some(value.into()),
+        }
+    }
+}
+
+/// The answer to `POST /api/v1/payment`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatePaymentResponse {
+    /// Paylican's invoice id (`XYZ2024-ade08`): store it with the order.
+    pub invoice_id: String,
+    /// The merchant reference, echoed.
+    #[serde(default)]
+    pub merchant_reference: Option<String>,
+}
+
+/// An invoice as the webhook's `data` carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invoice {
+    /// The invoice id (the `invoiceId` returned at creation).
+    pub id: String,
+    /// The invoice status.
+    pub status: InvoiceStatus,
+    /// Total amount to be paid, in major units, exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_amount: Option<Decimal>,
+    /// The merchant reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_no: Option<String>,
+    /// The transaction reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_no: Option<String>,
+    /// When the payment was executed.
+    #[serde(
+        default,
+        with = "zoned_date_time",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payment_date: Option<OffsetDateTime>,
+    /// How the payer paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_mode: Option<PaymentMode>,
+    /// The bank that processed the transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collector: Option<String>,
+    /// The bank that processed the transaction (code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank_code: Option<String>,
+    /// The additional fields sent at creation (`null` reads as empty).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub additional_fields: Vec<AdditionalField>,
+}
+
+impl Invoice {
+    /// True when the invoice is paid: decided from `status`, never from the event type.
+    pub fn is_paid(&self) -> bool {
+        self.status == InvoiceStatus::Paid
+    }
+
+    /// The value of the first additional field with `code`.
+    pub fn additional_field(&self, code: &str) -> Option<&str> {
+        self.additional_fields
+            .iter()
+            .find(|f| f.code.as_deref() == Some(code))
+            .and_then(|f| f.value.as_deref())
+    }
+}
+
+/// A webhook body, as Paylican posts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEvent {
+    /// The webhook id (a Java `Long`): the key to de-duplicate on.
+    pub id: i64,
+    /// The event type.
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// When the webhook was sent (nanosecond precision).
+    #[serde(
+        default,
+        with = "zoned_date_time",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub created_at: Option<OffsetDateTime>,
+    /// How many delivery attempts are left after this one (maximum retries minus calls made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_webhooks: Option<u32>,
+    /// The invoice.
+    pub data: Invoice,
+}
+
+impl WebhookEvent {
+    /// True when the invoice is paid (`data.status == PAID`), whatever the event type.
+    pub fn is_paid(&self) -> bool {
+        self.data.is_paid()
+    }
+}
+
+/// An error body; Paylican documents only "JSON with the error message", so the usual field
+/// names of Spring and Keycloak answers are all read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ErrorBody {
+    pub(crate) message: Option<String>,
+    pub(crate) error_message: Option<String>,
+    pub(crate) detail: Option<String>,
+    pub(crate) error: Option<String>,
+    #[serde(rename = "error_description")]
+    pub(crate) error_description: Option<String>,
+    pub(crate) code: Option<serde_json::Value>,
+    pub(crate) error_code: Option<serde_json::Value>,
+    pub(crate) trace_id: Option<String>,
+    pub(crate) request_id: Option<String>,
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Java `ZonedDateTime` as Jackson writes it: RFC 3339 text with up to nanosecond precision,
+/// optionally followed by a `[Region/City]` zone id; or a number of seconds since the epoch with a
+/// decimal fraction (Jackson's `WRITE_DATES_AS_TIMESTAMPS`).
+pub mod zoned_date_time {
+    use payments_core::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    /// Longest text parsed.
+    const MAX_LEN: usize = 80;
+
+    /// Parses one timestamp text (see the module docs).
+    pub fn parse(text: &str) -> Result<OffsetDateTime, String> {
+        if text.len() > MAX_LEN {
+            return Err("timestamp too long".into());
+        }
+        let without_zone = match text.split_once('[') {
+            Some((head, zone)) if zone.ends_with(']') => head,
+            Some(_) => return Err("malformed zone id".into()),
+            None => text,
+        };
+        OffsetDateTime::parse(without_zone, &Rfc3339)
+            .map_err(|_| "not an RFC 3339 timestamp".to_string())
+    }
+
+    fn from_epoch(value: Decimal) -> Result<OffsetDateTime, String> {
+        let scale = value.scale();
+        if scale > 9 {
+            return Err("more than nanosecond precision".into());
+        }
+        let factor = 10i128.pow(9 - scale);
+        let nanos = value
+            .mantissa()
+            .checked_mul(factor)
+            .ok_or("timestamp out of range")?;
+        OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .map_err(|_| "timestamp out of range".into())
+    }
+
+    /// Serializes as RFC 3339 (`None` as `null`).
+    pub fn serialize<S: Serializer>(
+        value: &Option<OffsetDateTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            None => s.serialize_none(),
+            Some(at) => {
+                let text = at
+                    .format(&Rfc3339)
+                    .map_err(|e| serde::ser::Error::custom(e.to_string()))?;
+                s.serialize_str(&text)
+            }
+        }
+    }
+
+    /// Deserializes text or an epoch number; `null` is `None`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
+        let Some(raw) = Option::<Box<serde_json::value::RawValue>>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let token = raw.get();
+        if token == "null" {
+            return Ok(None);
+        }
+        let parsed = if token.starts_with('"') {
+            let text: String = serde_json::from_str(token).map_err(serde::de::Error::custom)?;
+            parse(&text)
+        } else {
+            Decimal::parse(token)
+                .map_err(|_| "not a timestamp".to_string())
+                .and_then(from_epoch)
+        };
+        parsed.map(Some).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn enums_keep_unknown_values_verbatim() {
+        assert_eq!(InvoiceStatus::parse("PAID"), InvoiceStatus::Paid);
+        assert_eq!(
+            InvoiceStatus::parse("paid"),
+            InvoiceStatus::Other("paid".into()),
+            "case-sensitive: a lowercase value is not assumed to be PAID"
+        );
+        assert_eq!(
+            EventType::parse("invoice.payment_error"),
+            EventType::PaymentError
+        );
+        assert_eq!(
+            EventType::parse("invoice.refunded").as_str(),
+            "invoice.refunded"
+        );
+        for mode in PaymentMode::DOCUMENTED {
+            assert_eq!(&PaymentMode::parse(mode.as_str()), mode);
+        }
+    }
+
+    #[test]
+    fn timestamps_keep_nanoseconds_and_accept_zone_ids_and_epochs() {
+        let at = zoned_date_time::parse("2024-03-28T14:32:47.238686329Z").unwrap();
+        assert_eq!(at, datetime!(2024-03-28 14:32:47.238686329 UTC));
+        let zoned = zoned_date_time::parse("2024-03-28T15:32:47.5+01:00[Europe/Paris]").unwrap();
+        assert_eq!(zoned, datetime!(2024-03-28 14:32:47.5 UTC));
+        assert!(zoned_date_time::parse("2024-03-28 14:32:47").is_err());
+        assert!(zoned_date_time::parse("2024-03-28T14:32:47Z[Europe").is_err());
+        #[derive(Deserialize)]
+        struct W {
+            #[serde(default, with = "zoned_date_time")]
+            at: Option<OffsetDateTime>,
+        }
+        let w: W = serde_json::from_str(r#"{"at": 1711636367.238686329}"#).unwrap();
+        assert_eq!(w.at, Some(datetime!(2024-03-28 14:32:47.238686329 UTC)));
+        let w: W = serde_json::from_str(r#"{"at": null}"#).unwrap();
+        assert_eq!(w.at, None);
+        let w: W = serde_json::from_str(r#"{}"#).unwrap();
+        assert_eq!(w.at, None);
+        assert!(serde_json::from_str::<W>(r#"{"at": 1.0000000001}"#).is_err());
+        assert!(serde_json::from_str::<W>(r#"{"at": 1e400}"#).is_err());
+        assert!(serde_json::from_str::<W>(r#"{"at": true}"#).is_err());
+    }
+}
