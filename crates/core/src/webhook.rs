@@ -94,7 +94,9 @@ impl<'a> WebhookRequest<'a> {
         self.body
     }
 
-    /// The value of a header sent at most once, as UTF-8 text.
+    /// The value of a header sent at most once, as UTF-8 text, with leading and trailing
+    /// whitespace removed (HTTP's optional whitespace around a field value is not part of it;
+    /// frameworks differ in whether they strip it).
     ///
     /// `Ok(None)` when absent; [`WebhookRejection::DuplicateHeader`] when sent more than once;
     /// [`WebhookRejection::MalformedHeader`] when not UTF-8.
