@@ -280,12 +280,17 @@ pub struct ApiResponse {
 }
 
 impl fmt::Debug for ApiRequest {
-    /// Shows no body and no header values: a token request's body holds credentials.
+    /// Shows no body, no header values and no query values: a token request's body holds
+    /// credentials, and some providers take a token in the query (HUB2's payer status call).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut url = self.url.clone();
+        if url.query().is_some() {
+            url.set_query(Some("[REDACTED]"));
+        }
         f.debug_struct("ApiRequest")
             .field("operation", &self.operation)
             .field("method", &self.method)
-            .field("url", &self.url.as_str())
+            .field("url", &url.as_str())
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("body_len", &self.body.as_ref().map(Vec::len))
             .field("idempotent", &self.idempotent)
@@ -699,6 +704,29 @@ pub fn join_path(base: &Url, segments: &[&str]) -> Result<Url> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_debug_shows_no_query_body_or_header_values() {
+        let url = Url::parse("https://api.example/payment-intents/pi_1/status?token=eyJsecret")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let request = ApiRequest::new("status", Method::GET, url)
+            .header(
+                header::AUTHORIZATION,
+                HeaderValue::from_static("Bearer hdr-secret"),
+            )
+            .body(
+                b"password=body-secret".to_vec(),
+                "application/x-www-form-urlencoded",
+            );
+        let shown = format!("{request:?}");
+        for secret in ["eyJsecret", "hdr-secret", "body-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(
+            shown.contains("/payment-intents/pi_1/status?[REDACTED]"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn retry_after_accepts_seconds_and_http_dates() {
