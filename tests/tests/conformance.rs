@@ -7,3 +7,4 @@ payments_conformance::scenarios!(payconiq, providers::payconiq::PayconiqHarness:
 payments_conformance::scenarios!(paylican, providers::paylican::PaylicanHarness::new());
 payments_conformance::scenarios!(banq, providers::banq::BanqHarness::new());
 payments_conformance::scenarios!(fintecture, providers::fintecture::FintectureHarness::new());
+payments_conformance::scenarios!(hub2, providers::hub2::Hub2Harness::new());

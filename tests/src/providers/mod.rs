@@ -2,5 +2,6 @@
 
 pub mod banq;
 pub mod fintecture;
+pub mod hub2;
 pub mod payconiq;
 pub mod paylican;

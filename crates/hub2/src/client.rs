@@ -1,0 +1,669 @@
+//! The PaymentIntent API, one method per endpoint: [`Hub2Client`] on the merchant's server (API
+//! key) and [`PayerClient`] for the payer side (intent token only).
+
+use std::fmt;
+use std::sync::Arc;
+
+use payments_core::http::{
+    ApiRequest, ApiResponse, Auth, HttpClient, HttpConfig, Method, RetryPolicy, Url, header,
+    join_path,
+};
+use payments_core::secret::{ExposeSecret, SecretString};
+use payments_core::{
+    Capabilities, Capability, Checkout, CreatePayment, Error, Payment, PaymentProvider, Refund,
+    RefundRequest, Result,
+};
+use serde_json::Value;
+
+use crate::config::{DEFAULT_BASE_URL, Environment, Hub2Config};
+use crate::convert::{provider_error, unified_intent_status};
+use crate::request::{
+    AttemptRequest, AuthenticationBody, CreateIntentRequest, CreateWebhookRequest, check_code,
+    is_header_safe,
+};
+use crate::webhook::PROVIDER;
+use crate::wire::{IntentStatusResponse, PaymentIntent, Webhook, WebhookList};
+
+/// What the provider-neutral [`PaymentProvider`] implementation supports. HUB2 documents no
+/// cancellation and no refund endpoint.
+pub const CAPABILITIES: Capabilities = Capabilities::new(&[
+    Capability::CreatePayment,
+    Capability::GetPayment,
+    Capability::SignedWebhooks,
+]);
+
+/// Where the intent id goes in [`Hub2Config::payer_page_url`].
+pub const INTENT_ID_PLACEHOLDER: &str = "{intent_id}";
+
+/// Longest id accepted in a path (HUB2's intent ids are about 24 characters).
+const MAX_ID: usize = 128;
+
+const API_KEY_HEADER: header::HeaderName = header::HeaderName::from_static("apikey");
+const MERCHANT_ID_HEADER: header::HeaderName = header::HeaderName::from_static("merchantid");
+const ENVIRONMENT_HEADER: header::HeaderName = header::HeaderName::from_static("environment");
+
+/// Transport shared by the merchant and payer clients: HTTP policy, base URL, environment.
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    http: HttpClient,
+    /// The same without retries, for the poller, which paces status calls itself.
+    poll_http: HttpClient,
+    base: Url,
+    environment: Environment,
+}
+
+impl Transport {
+    fn new(base_url: &str, environment: Environment, http: &HttpConfig) -> Result<Self> {
+        let base = Url::parse(base_url)
+            .map_err(|e| Error::Config(format!("invalid HUB2 base URL: {e}")))?;
+        let client = |config: &HttpConfig| {
+            HttpClient::new(
+                PROVIDER,
+                env!("CARGO_PKG_NAME"),
+                env!("CARGO_PKG_VERSION"),
+                config,
+            )
+        };
+        Ok(Transport {
+            http: client(http)?,
+            poll_http: client(&http.clone().retry(RetryPolicy::none()))?,
+            base,
+            environment,
+        })
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<Url> {
+        join_path(&self.base, segments)
+    }
+
+    fn request(&self, operation: &'static str, method: Method, url: Url) -> ApiRequest {
+        ApiRequest::new(operation, method, url).header(
+            ENVIRONMENT_HEADER,
+            header::HeaderValue::from_static(self.environment.as_str()),
+        )
+    }
+
+    async fn send(&self, request: ApiRequest) -> Result<ApiResponse> {
+        self.http
+            .send(request)
+            .await?
+            .error_for_status(provider_error)
+    }
+
+    async fn send_once(&self, request: ApiRequest) -> Result<ApiResponse> {
+        self.poll_http
+            .send(request)
+            .await?
+            .error_for_status(provider_error)
+    }
+}
+
+fn check_id(field: &str, id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("must be 1 to {MAX_ID} letters, digits, '_' or '-'"),
+        ))
+    }
+}
+
+/// The JSON of a response with the intent token (and any webhook secret) replaced by
+/// `"[REDACTED]"`, for the neutral types' `raw` field, whose `Debug` a merchant may log.
+fn redacted_raw(response: &ApiResponse) -> Result<Value> {
+    let mut value: Value = response.json()?;
+    if let Some(object) = value.as_object_mut() {
+        for key in ["token", "secret"] {
+            if let Some(v) = object.get_mut(key) {
+                *v = Value::from("[REDACTED]");
+            }
+        }
+    }
+    Ok(value)
+}
+
+/// A HUB2 merchant client (API key). Cheap to clone; clones share the connection pool.
+///
+/// Every call sends `ApiKey`, `MerchantId` and `Environment`. Creations, attempts and
+/// authentications are never retried once they may have reached HUB2 (see
+/// [`Error::OutcomeUnknown`]): fetch the intent before trying again.
+#[derive(Clone)]
+pub struct Hub2Client {
+    transport: Transport,
+    auth: Auth,
+    merchant_id: header::HeaderValue,
+    payer_page_url: Option<String>,
+}
+
+impl fmt::Debug for Hub2Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub2Client")
+            .field("base", &self.transport.base.as_str())
+            .field("environment", &self.transport.environment)
+            .field("merchant_id", &self.merchant_id)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hub2Client {
+    /// A client for `config`. Fails only on a malformed configuration.
+    pub fn new(config: Hub2Config) -> Result<Self> {
+        config.check()?;
+        let transport = Transport::new(
+            config.effective_base_url(),
+            config.environment,
+            &config.http,
+        )?;
+        let merchant_id = header::HeaderValue::from_str(&config.merchant_id)
+            .map_err(|_| Error::Config("the HUB2 merchant id is not a valid header".into()))?;
+        Ok(Hub2Client {
+            transport,
+            auth: Auth::Header(API_KEY_HEADER, Arc::new(config.api_key)),
+            merchant_id,
+            payer_page_url: config.payer_page_url,
+        })
+    }
+
+    /// The environment this client talks to.
+    pub fn environment(&self) -> Environment {
+        self.transport.environment
+    }
+
+    fn request(&self, operation: &'static str, method: Method, url: Url) -> ApiRequest {
+        self.transport
+            .request(operation, method, url)
+            .auth(self.auth.clone())
+            .header(MERCHANT_ID_HEADER, self.merchant_id.clone())
+    }
+
+    /// `POST /payment-intents`. Validated first (references, positive amount); never retried once
+    /// it may have reached HUB2. Store the returned `id` and `token`.
+    pub async fn create_intent(&self, request: &CreateIntentRequest) -> Result<PaymentIntent> {
+        Ok(self.create_intent_raw(request).await?.0)
+    }
+
+    async fn create_intent_raw(
+        &self,
+        request: &CreateIntentRequest,
+    ) -> Result<(PaymentIntent, ApiResponse)> {
+        request.validate()?;
+        let call = self
+            .request(
+                "create_intent",
+                Method::POST,
+                self.transport.url(&["payment-intents"])?,
+            )
+            .json(&request.body())?;
+        let response = self.transport.send(call).await?;
+        Ok((response.json()?, response))
+    }
+
+    /// `GET /payment-intents/{id}`: the whole intent with its attempts. Rate limited to about one
+    /// call per 5 seconds per intent: prefer webhooks, or [`Hub2Client::get_intent_status`].
+    pub async fn get_intent(&self, intent_id: &str) -> Result<PaymentIntent> {
+        Ok(self.get_intent_raw(intent_id).await?.0)
+    }
+
+    async fn get_intent_raw(&self, intent_id: &str) -> Result<(PaymentIntent, ApiResponse)> {
+        check_id("intentId", intent_id)?;
+        let call = self.request(
+            "get_intent",
+            Method::GET,
+            self.transport.url(&["payment-intents", intent_id])?,
+        );
+        let response = self.transport.send(call).await?;
+        Ok((response.json()?, response))
+    }
+
+    /// `GET /payment-intents/{id}/status` with the API key: `{id, status}`. Rate limited to about
+    /// five calls per 5 seconds per intent; poll with [`Hub2Client::poll_status`].
+    pub async fn get_intent_status(&self, intent_id: &str) -> Result<IntentStatusResponse> {
+        self.intent_status(intent_id, false).await
+    }
+
+    pub(crate) async fn intent_status(
+        &self,
+        intent_id: &str,
+        once: bool,
+    ) -> Result<IntentStatusResponse> {
+        check_id("intentId", intent_id)?;
+        let call = self.request(
+            "get_intent_status",
+            Method::GET,
+            self.transport
+                .url(&["payment-intents", intent_id, "status"])?,
+        );
+        let response = if once {
+            self.transport.send_once(call).await?
+        } else {
+            self.transport.send(call).await?
+        };
+        response.json()
+    }
+
+    /// A payer-side client for one intent, sharing this client's connection pool but holding no
+    /// API key (it cannot send one).
+    pub fn payer(&self, credentials: PayerCredentials) -> Result<PayerClient> {
+        check_id("intentId", &credentials.intent_id)?;
+        Ok(PayerClient {
+            transport: self.transport.clone(),
+            intent_id: credentials.intent_id,
+            token: Arc::new(credentials.token),
+        })
+    }
+
+    /// `POST /webhooks`: registers `request.url`. The answer holds the signing `secret`: give it
+    /// to a [`crate::webhook::Hub2WebhookVerifier`]. Not retried once it may have reached HUB2.
+    pub async fn create_webhook(&self, request: &CreateWebhookRequest) -> Result<Webhook> {
+        request.validate(self.transport.environment)?;
+        let call = self
+            .request(
+                "create_webhook",
+                Method::POST,
+                self.transport.url(&["webhooks"])?,
+            )
+            .json(request)?;
+        self.transport.send(call).await?.json()
+    }
+
+    /// `GET /webhooks`.
+    pub async fn list_webhooks(&self) -> Result<Vec<Webhook>> {
+        let call = self.request(
+            "list_webhooks",
+            Method::GET,
+            self.transport.url(&["webhooks"])?,
+        );
+        let list: WebhookList = self.transport.send(call).await?.json()?;
+        Ok(list.into_vec())
+    }
+
+    /// `DELETE /webhooks/{id}`.
+    pub async fn delete_webhook(&self, webhook_id: &str) -> Result<()> {
+        check_id("webhookId", webhook_id)?;
+        let call = self.request(
+            "delete_webhook",
+            Method::DELETE,
+            self.transport.url(&["webhooks", webhook_id])?,
+        );
+        self.transport.send(call).await.map(drop)
+    }
+
+    /// The provider-neutral creation, also returning what the payer side needs (the intent id and
+    /// token) for the attempt step through [`PayerClient`].
+    ///
+    /// `reference` becomes both `purchaseReference` and `customerReference` (HUB2 requires both;
+    /// use [`Hub2Client::create_intent`] to set them apart). `webhook_url` and `expires_in` are
+    /// refused: HUB2 registers webhooks per merchant ([`Hub2Client::create_webhook`]) and sets no
+    /// expiry. `description`, `return_url` and `customer` have no field at intent creation and
+    /// are not sent (redirection URLs go in the attempt: [`AttemptRequest::redirection_urls`]).
+    pub async fn create_checkout(
+        &self,
+        request: &CreatePayment,
+    ) -> Result<(Checkout, PayerCredentials)> {
+        if request.webhook_url.is_some() {
+            return Err(Error::invalid(
+                "webhook_url",
+                "HUB2 has no per-payment webhook URL: register one with Hub2Client::create_webhook",
+            ));
+        }
+        if request.expires_in.is_some() {
+            return Err(Error::invalid(
+                "expires_in",
+                "HUB2 sets no payment expiry; leave expires_in unset",
+            ));
+        }
+        let native = CreateIntentRequest::new(
+            request.amount,
+            request.reference.clone(),
+            request.reference.clone(),
+        );
+        let (intent, response) = self.create_intent_raw(&native).await?;
+        let credentials = PayerCredentials::from_intent(&intent).ok_or_else(|| {
+            response.decode_error("the created intent has no token for the payer side")
+        })?;
+        let mut checkout = Checkout::new(intent.id.clone(), unified_intent_status(&intent.status));
+        checkout.redirect_url = self
+            .payer_page_url
+            .as_ref()
+            .map(|t| payer_page(t, &intent.id));
+        checkout.raw = redacted_raw(&response)?;
+        Ok((checkout, credentials))
+    }
+}
+
+/// The merchant's payer page for `intent_id` (percent-encoded into the template).
+fn payer_page(template: &str, intent_id: &str) -> String {
+    let encoded: String = intent_id
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    template.replace(INTENT_ID_PLACEHOLDER, &encoded)
+}
+
+/// The core's view of an intent (the neutral "payment" is the intent).
+pub fn to_payment(intent: &PaymentIntent, raw: Value) -> Payment {
+    let mut out = Payment::new(
+        intent.id.clone(),
+        unified_intent_status(&intent.status),
+        intent.status.as_str(),
+    );
+    out.amount = intent.money();
+    out.reference = intent.purchase_reference.clone();
+    out.created_at = intent.created_at;
+    out.raw = raw;
+    out
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for Hub2Client {
+    fn name(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+
+    /// See [`Hub2Client::create_checkout`]; the token is not in the neutral checkout (its `raw`
+    /// has it redacted): fetch it with [`Hub2Client::get_intent`] or use `create_checkout`.
+    async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout> {
+        Ok(self.create_checkout(request).await?.0)
+    }
+
+    async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
+        let (intent, response) = self.get_intent_raw(payment_id).await?;
+        Ok(to_payment(&intent, redacted_raw(&response)?))
+    }
+
+    async fn cancel_payment(&self, _payment_id: &str) -> Result<()> {
+        Err(Error::Unsupported {
+            provider: PROVIDER,
+            operation: "cancel_payment",
+            hint: "HUB2 documents no cancellation of a payment intent; an unpaid intent simply \
+                   stays payment_required"
+                .into(),
+        })
+    }
+
+    async fn refund(&self, _request: &RefundRequest) -> Result<Refund> {
+        Err(Error::Unsupported {
+            provider: PROVIDER,
+            operation: "refund",
+            hint: "the HUB2 PaymentIntent API has no refund endpoint; refund through HUB2's \
+                   dashboard or a transfer"
+                .into(),
+        })
+    }
+}
+
+/// What a front end needs to pay one intent: its id and token. Hand exactly this to the payer
+/// side; it cannot do anything but attempt, authenticate and read the status of this intent.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct PayerCredentials {
+    /// The intent (`pi_...`).
+    pub intent_id: String,
+    /// The intent's JWT.
+    pub token: SecretString,
+}
+
+impl fmt::Debug for PayerCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PayerCredentials")
+            .field("intent_id", &self.intent_id)
+            .field("token", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl PayerCredentials {
+    /// Credentials for `intent_id` with its `token`.
+    pub fn new(intent_id: impl Into<String>, token: impl Into<String>) -> Self {
+        PayerCredentials {
+            intent_id: intent_id.into(),
+            token: SecretString::from(token.into()),
+        }
+    }
+
+    /// The id and token of a created (or fetched) intent; `None` when it carries no token.
+    pub fn from_intent(intent: &PaymentIntent) -> Option<Self> {
+        Some(PayerCredentials {
+            intent_id: intent.id.clone(),
+            token: intent.token.clone()?,
+        })
+    }
+}
+
+/// Everything a standalone [`PayerClient`] needs: no API key, by construction.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PayerConfig {
+    /// The intent and its token.
+    pub credentials: PayerCredentials,
+    /// Sandbox or live (sent as `Environment`).
+    pub environment: Environment,
+    /// Overrides [`DEFAULT_BASE_URL`].
+    pub base_url: Option<String>,
+    /// Timeouts and retries.
+    pub http: HttpConfig,
+}
+
+impl PayerConfig {
+    /// A configuration for one intent.
+    pub fn new(credentials: PayerCredentials, environment: Environment) -> Self {
+        PayerConfig {
+            credentials,
+            environment,
+            base_url: None,
+            http: HttpConfig::default(),
+        }
+    }
+
+    /// Sends requests to `url` instead of [`DEFAULT_BASE_URL`].
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Sets timeouts and retries.
+    pub fn http(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
+    }
+}
+
+/// The payer side of one intent: attempt, authenticate, read the status. It holds the intent id
+/// and token and **no API key**: there is no field for one and no way to give it one, so it can
+/// run on a payer-facing service without merchant credentials.
+///
+/// Calls send `Environment` (HUB2 answers 401 without it) but neither `ApiKey` nor
+/// `MerchantId`: the token names the merchant.
+#[derive(Clone)]
+pub struct PayerClient {
+    transport: Transport,
+    intent_id: String,
+    token: Arc<SecretString>,
+}
+
+impl fmt::Debug for PayerClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PayerClient")
+            .field("base", &self.transport.base.as_str())
+            .field("environment", &self.transport.environment)
+            .field("intent_id", &self.intent_id)
+            .field("token", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl PayerClient {
+    /// A standalone payer client.
+    pub fn new(config: PayerConfig) -> Result<Self> {
+        check_id("intentId", &config.credentials.intent_id)?;
+        let token = config.credentials.token.expose_secret();
+        if token.is_empty() || !is_header_safe(token) {
+            return Err(Error::Config(
+                "the intent token is empty or malformed".into(),
+            ));
+        }
+        let transport = Transport::new(
+            config.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
+            config.environment,
+            &config.http,
+        )?;
+        Ok(PayerClient {
+            transport,
+            intent_id: config.credentials.intent_id,
+            token: Arc::new(config.credentials.token),
+        })
+    }
+
+    /// The intent this client pays.
+    pub fn intent_id(&self) -> &str {
+        &self.intent_id
+    }
+
+    /// The environment this client talks to.
+    pub fn environment(&self) -> Environment {
+        self.transport.environment
+    }
+
+    async fn attempt_at(
+        &self,
+        operation: &'static str,
+        segments: &[&str],
+        request: &AttemptRequest,
+    ) -> Result<PaymentIntent> {
+        request.validate(self.transport.environment)?;
+        let body = request.body(self.token.expose_secret());
+        let call = self
+            .transport
+            .request(operation, Method::POST, self.transport.url(segments)?)
+            .json(&body)?;
+        self.transport.send(call).await?.json()
+    }
+
+    /// `POST /payment-intents/{id}/payments`: attempts a payment. Answers the whole intent, now
+    /// `processing` (or `action_required`), with the new attempt last in `payments` (keep its
+    /// `id`). Never retried once it may have reached HUB2: on [`Error::OutcomeUnknown`] read the
+    /// status before attempting again.
+    pub async fn attempt(&self, request: &AttemptRequest) -> Result<PaymentIntent> {
+        self.attempt_at(
+            "attempt_payment",
+            &["payment-intents", &self.intent_id, "payments"],
+            request,
+        )
+        .await
+    }
+
+    /// `POST /payment-intents/{id}/payments/sync`: the synchronous variant, answering once the
+    /// provider has answered.
+    pub async fn attempt_sync(&self, request: &AttemptRequest) -> Result<PaymentIntent> {
+        self.attempt_at(
+            "attempt_payment_sync",
+            &["payment-intents", &self.intent_id, "payments", "sync"],
+            request,
+        )
+        .await
+    }
+
+    /// `POST /payment-intents/{id}/authentication`: completes an `otp` next action with the code
+    /// the payer entered.
+    pub async fn authenticate(&self, confirmation_code: &str) -> Result<PaymentIntent> {
+        check_code("confirmationCode", confirmation_code)?;
+        let body = AuthenticationBody {
+            token: self.token.expose_secret(),
+            confirmation_code,
+        };
+        let call = self
+            .transport
+            .request(
+                "authenticate",
+                Method::POST,
+                self.transport
+                    .url(&["payment-intents", &self.intent_id, "authentication"])?,
+            )
+            .json(&body)?;
+        self.transport.send(call).await?.json()
+    }
+
+    /// `GET /payment-intents/{id}/status?token=...`: `{id, status}`. Not rate limited per intent by
+    /// HUB2, but still only worth calling while the intent is `processing` or `action_required`
+    /// (poll with [`PayerClient::poll_status`]).
+    pub async fn status(&self) -> Result<IntentStatusResponse> {
+        self.status_inner(false).await
+    }
+
+    pub(crate) async fn status_inner(&self, once: bool) -> Result<IntentStatusResponse> {
+        let mut url = self
+            .transport
+            .url(&["payment-intents", &self.intent_id, "status"])?;
+        url.query_pairs_mut()
+            .append_pair("token", self.token.expose_secret());
+        let call = self
+            .transport
+            .request("get_intent_status", Method::GET, url);
+        let response = if once {
+            self.transport.send_once(call).await?
+        } else {
+            self.transport.send(call).await?
+        };
+        response.json()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payer_page_urls_encode_the_id() {
+        assert_eq!(
+            payer_page("https://shop.example/pay/{intent_id}?x=1", "pi_abc-1"),
+            "https://shop.example/pay/pi_abc-1?x=1"
+        );
+        assert_eq!(
+            payer_page("https://s/{intent_id}", "a/b"),
+            "https://s/a%2Fb"
+        );
+    }
+
+    #[test]
+    fn ids_are_checked_before_they_reach_a_path() {
+        check_id("intentId", "pi_tffiDaXyWQu203rIXhujW").unwrap();
+        for bad in ["", "a/b", "../x", "a?b", &"x".repeat(129)] {
+            assert!(check_id("intentId", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_credentials() {
+        let client =
+            Hub2Client::new(Hub2Config::new("sk_SECRET_1", "M1", Environment::Sandbox)).unwrap();
+        assert!(!format!("{client:?}").contains("SECRET"));
+        let payer = client
+            .payer(PayerCredentials::new("pi_1", "eyJ.TOKEN_SECRET.x"))
+            .unwrap();
+        let shown = format!("{payer:?}");
+        assert!(
+            !shown.contains("TOKEN_SECRET") && shown.contains("pi_1"),
+            "{shown}"
+        );
+        let creds = PayerCredentials::new("pi_1", "eyJ.TOKEN_SECRET.x");
+        assert!(!format!("{creds:?}").contains("TOKEN_SECRET"));
+    }
+}

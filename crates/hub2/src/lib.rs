@@ -1,0 +1,114 @@
+//! # payments-hub2
+//!
+//! [HUB2](https://hub2.io)'s PaymentIntent API for Rust: mobile money and cards in West and
+//! Central Africa. Every endpoint typed, references checked before sending, a payer-side client
+//! that holds no API key, typed next actions, a status poller that keeps to HUB2's rate limits,
+//! and webhooks verified (HMAC-SHA256, with secret rotation) over the raw body.
+//!
+//! The flow: create an intent on the server, attempt a payment with the intent token (on the
+//! server or the payer side), complete an OTP next action, and learn the outcome from a verified
+//! webhook.
+//!
+//! ```no_run
+//! # #[cfg(feature = "client")]
+//! # async fn run(api_key: String, webhook_secret: String, otp_from_payer: String,
+//! #     raw_body: Vec<u8>, signature: String) -> Result<(), Box<dyn std::error::Error>> {
+//! use payments_core::webhook::{DedupStore, InMemoryDedupStore, WebhookRequest, WebhookVerifier};
+//! use payments_core::{Currency, Money};
+//! use payments_hub2::webhook::Hub2WebhookVerifier;
+//! use payments_hub2::{
+//!     AttemptRequest, CreateIntentRequest, Environment, Hub2Client, Hub2Config, NextAction,
+//!     PayerCredentials,
+//! };
+//!
+//! let client = Hub2Client::new(Hub2Config::new(api_key, "<merchant id>", Environment::Sandbox))?;
+//!
+//! // 1. Create the intent on the server (amount in the currency's smallest unit).
+//! let intent = client
+//!     .create_intent(&CreateIntentRequest::new(
+//!         Money::from_minor(200, Currency::XOF),
+//!         "Test_01",
+//!         "Test_2024_05_01_01",
+//!     ))
+//!     .await?;
+//! // Store intent.id and the token; the payer side needs only these two.
+//! let credentials = PayerCredentials::from_intent(&intent).ok_or("no token")?;
+//!
+//! // 2. Attempt a mobile money payment with the intent token (no API key involved).
+//! let payer = client.payer(credentials)?;
+//! let intent = payer
+//!     .attempt(&AttemptRequest::mobile_money("CI", "orange", "0700000000"))
+//!     .await?;
+//!
+//! // 3. The payer must act: here, an OTP to enter.
+//! if let Some(NextAction::Otp { message, .. }) = intent.next_action() {
+//!     println!("{}", message.as_deref().unwrap_or("Enter the code"));
+//!     payer.authenticate(&otp_from_payer).await?;
+//! }
+//!
+//! // 4. In the webhook handler: verify the raw request before reading it.
+//! let verifier = Hub2WebhookVerifier::new(webhook_secret)?;
+//! let seen = InMemoryDedupStore::new();
+//! let request = WebhookRequest::new("POST", "https://shop.example/hub2/webhook", &raw_body)
+//!     .header("Hub2-Signature", &signature);
+//! match verifier.verify(&request) {
+//!     Ok(event) if seen.insert_if_new(&event.dedup_key(), std::time::Duration::from_secs(48 * 3600)) => {
+//!         // A new, authentic event about intent `event.payment_id`: apply `event.status`
+//!         // (with `PaymentStatus::transition_to`, so a late event never moves it backwards).
+//!     }
+//!     Ok(_duplicate) => { /* already processed: answer 200 */ }
+//!     Err(rejection) => { /* answer rejection.http_status(); do not process */ }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## What is where
+//! - [`Hub2Client`] (API key): create and get intents, read the status, register / list /
+//!   delete webhooks, [`Hub2Client::poll_status`]; it also implements the provider-neutral
+//!   [`payments_core::PaymentProvider`] (create → intent id, get; cancel and refund are
+//!   `Unsupported`) and [`Hub2Client::create_checkout`] returns the payer credentials with it.
+//! - [`PayerClient`] (intent id + token, **no API key**): attempt (mobile money or card), the
+//!   sync attempt, authenticate with a confirmation code, status by token, polling.
+//! - [`poll`]: the poller and HUB2's per-intent rate limits.
+//! - [`webhook`]: `Hub2-Signature` verification and the typed event (no HTTP stack needed).
+//! - [`testing`]: a webhook signer and event builder, for tests and local sandboxes.
+//! - [`request`]: validation rules; [`convert`]: the status mapping tables (also in
+//!   `docs/status-mapping.md`); [`wire`]: the JSON as HUB2 sends it.
+//!
+//! ## Errors
+//! Every method returns [`payments_core::Error`]. On a creation or an attempt,
+//! [`payments_core::Error::OutcomeUnknown`] (timeout, 5xx) means it may have happened: read the
+//! intent before creating or attempting again.
+//!
+//! ## Features
+//! - `client` (default): the HTTP clients and the poller (reqwest with rustls, tokio). Without it,
+//!   only webhook verification ([`webhook::Hub2WebhookVerifier`]), the signer and the types remain.
+
+pub mod config;
+pub mod convert;
+mod hex;
+pub mod request;
+pub mod testing;
+pub mod webhook;
+pub mod wire;
+
+#[cfg(feature = "client")]
+mod client;
+#[cfg(feature = "client")]
+pub mod poll;
+
+#[cfg(feature = "client")]
+pub use client::{
+    CAPABILITIES, Hub2Client, INTENT_ID_PLACEHOLDER, PayerClient, PayerConfig, PayerCredentials,
+    to_payment,
+};
+pub use config::{DEFAULT_BASE_URL, Environment, Hub2Config};
+pub use request::{
+    AttemptRequest, CreateIntentRequest, CreateWebhookRequest, MobileMoney, PaymentMethod,
+};
+pub use webhook::{EventData, EventType, Hub2Event, Hub2WebhookVerifier};
+pub use wire::{
+    Failure, Fee, Hub2Payment, Hub2PaymentStatus, IntentStatus, IntentStatusResponse, NextAction,
+    PaymentIntent, Redirection, Webhook,
+};

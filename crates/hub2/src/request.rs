@@ -1,0 +1,612 @@
+//! Typed requests, validated before anything is sent.
+//!
+//! HUB2 answers 400 when a reference uses characters outside `A-Z a-z 0-9 - _ .` and space; these
+//! checks catch that (and the other mistakes a merchant can make locally) naming the field, so a
+//! payer never learns it from a failed checkout.
+
+use payments_core::{Error, Money};
+use serde::Serialize;
+
+use crate::config::Environment;
+
+/// Longest reference accepted locally. HUB2 documents no limit; this bound only stops absurd input.
+pub const MAX_REFERENCE: usize = 255;
+/// Longest `overrideBusinessName` accepted locally (no documented limit).
+pub const MAX_BUSINESS_NAME: usize = 255;
+
+/// True for a character HUB2 accepts in `customerReference` and `purchaseReference`.
+pub const fn is_reference_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ')
+}
+
+#[cfg(feature = "client")]
+/// True when `value` can travel in an HTTP header (visible ASCII and spaces).
+pub(crate) fn is_header_safe(value: &str) -> bool {
+    value.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+}
+
+/// Checks a reference: non-empty, at most [`MAX_REFERENCE`], only HUB2's allowed characters.
+pub fn check_reference(field: &str, value: &str) -> Result<(), Error> {
+    if value.trim().is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    let count = value.chars().count();
+    if count > MAX_REFERENCE {
+        return Err(Error::invalid(
+            field,
+            format!("{count} characters, at most {MAX_REFERENCE} allowed"),
+        ));
+    }
+    if let Some(bad) = value.chars().find(|c| !is_reference_char(*c)) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "character {bad:?} (U+{:04X}) is not allowed: only A-Z, a-z, 0-9, '-', '_', '.' and space",
+                u32::from(bad)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A payment intent to create with `POST /payment-intents`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CreateIntentRequest {
+    /// What to collect; sent as an integer in the currency's smallest unit.
+    pub amount: Money,
+    /// The merchant's customer reference.
+    pub customer_reference: String,
+    /// The merchant's purchase (order) reference.
+    pub purchase_reference: String,
+    /// A business name shown to the payer instead of the merchant's.
+    pub override_business_name: Option<String>,
+}
+
+#[cfg(feature = "client")]
+/// Body of `POST /payment-intents`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreateIntentBody<'a> {
+    pub(crate) customer_reference: &'a str,
+    pub(crate) purchase_reference: &'a str,
+    pub(crate) amount: i64,
+    pub(crate) currency: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) override_business_name: Option<&'a str>,
+}
+
+impl CreateIntentRequest {
+    /// An intent for `amount`, for the customer and purchase references given.
+    pub fn new(
+        amount: Money,
+        customer_reference: impl Into<String>,
+        purchase_reference: impl Into<String>,
+    ) -> Self {
+        CreateIntentRequest {
+            amount,
+            customer_reference: customer_reference.into(),
+            purchase_reference: purchase_reference.into(),
+            override_business_name: None,
+        }
+    }
+
+    /// Shows `name` to the payer instead of the merchant's business name.
+    pub fn override_business_name(mut self, name: impl Into<String>) -> Self {
+        self.override_business_name = Some(name.into());
+        self
+    }
+
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !self.amount.is_positive() {
+            return Err(Error::invalid(
+                "amount",
+                format!("must be positive, got {}", self.amount.minor_units()),
+            ));
+        }
+        check_reference("customerReference", &self.customer_reference)?;
+        check_reference("purchaseReference", &self.purchase_reference)?;
+        if let Some(name) = &self.override_business_name {
+            let count = name.chars().count();
+            if name.trim().is_empty() || count > MAX_BUSINESS_NAME {
+                return Err(Error::invalid(
+                    "overrideBusinessName",
+                    format!("must be 1 to {MAX_BUSINESS_NAME} characters"),
+                ));
+            }
+            if name.chars().any(char::is_control) {
+                return Err(Error::invalid(
+                    "overrideBusinessName",
+                    "must not contain control characters",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "client")]
+    pub(crate) fn body(&self) -> CreateIntentBody<'_> {
+        CreateIntentBody {
+            customer_reference: &self.customer_reference,
+            purchase_reference: &self.purchase_reference,
+            amount: self.amount.minor_units(),
+            currency: self.amount.currency().code(),
+            override_business_name: self.override_business_name.as_deref(),
+        }
+    }
+}
+
+/// How the payer pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PaymentMethod {
+    /// Mobile money (Orange Money, MTN MoMo, Moov, Wave, ...).
+    MobileMoney,
+    /// A bank card.
+    CreditCard,
+}
+
+/// The `mobileMoney` object of an attempt. The redirection URLs belong inside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct MobileMoney {
+    /// The payer's phone number (digits, optionally a leading `+`).
+    pub msisdn: String,
+    /// An OTP generated beforehand, for providers that take it with the attempt (Orange).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otp: Option<String>,
+    /// Where the payer returns after a success (redirection providers such as Wave).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_success_redirection_url: Option<String>,
+    /// Where the payer returns after a failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failed_redirection_url: Option<String>,
+    /// Where the payer returns after cancelling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_cancel_redirection_url: Option<String>,
+    /// Where the payer returns in any case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_finish_redirection_url: Option<String>,
+}
+
+/// A payment attempt on an intent (`POST /payment-intents/{id}/payments`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AttemptRequest {
+    /// Mobile money or card.
+    pub payment_method: PaymentMethod,
+    /// ISO 3166-1 alpha-2 country (`CI`, `SN`, ...).
+    pub country: String,
+    /// The payment provider (`orange`, `mtn`, `moov`, `wave`, ...).
+    pub provider: String,
+    /// Mobile money details (required for mobile money).
+    pub mobile_money: Option<MobileMoney>,
+}
+
+#[cfg(feature = "client")]
+/// Body of an attempt: the request plus the intent token.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AttemptBody<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) payment_method: PaymentMethod,
+    pub(crate) country: &'a str,
+    pub(crate) provider: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) mobile_money: Option<&'a MobileMoney>,
+}
+
+impl AttemptRequest {
+    /// A mobile money attempt with the payer's `msisdn` at `provider` in `country`.
+    pub fn mobile_money(
+        country: impl Into<String>,
+        provider: impl Into<String>,
+        msisdn: impl Into<String>,
+    ) -> Self {
+        AttemptRequest {
+            payment_method: PaymentMethod::MobileMoney,
+            country: country.into(),
+            provider: provider.into(),
+            mobile_money: Some(MobileMoney {
+                msisdn: msisdn.into(),
+                ..MobileMoney::default()
+            }),
+        }
+    }
+
+    /// A card attempt through `provider` in `country`. No card data is sent: HUB2 answers with a
+    /// `redirection` next action to its card page.
+    pub fn card(country: impl Into<String>, provider: impl Into<String>) -> Self {
+        AttemptRequest {
+            payment_method: PaymentMethod::CreditCard,
+            country: country.into(),
+            provider: provider.into(),
+            mobile_money: None,
+        }
+    }
+
+    fn mm(&mut self) -> &mut MobileMoney {
+        self.mobile_money.get_or_insert_with(MobileMoney::default)
+    }
+
+    /// Sends an OTP the payer generated beforehand with the attempt.
+    pub fn otp(mut self, otp: impl Into<String>) -> Self {
+        self.mm().otp = Some(otp.into());
+        self
+    }
+
+    /// Sets the four redirection URLs (success, failed, cancel, finish); `None` leaves one out.
+    pub fn redirection_urls(
+        mut self,
+        on_success: Option<&str>,
+        on_failed: Option<&str>,
+        on_cancel: Option<&str>,
+        on_finish: Option<&str>,
+    ) -> Self {
+        let mm = self.mm();
+        mm.on_success_redirection_url = on_success.map(str::to_string);
+        mm.on_failed_redirection_url = on_failed.map(str::to_string);
+        mm.on_cancel_redirection_url = on_cancel.map(str::to_string);
+        mm.on_finish_redirection_url = on_finish.map(str::to_string);
+        self
+    }
+
+    /// Checks every field; redirection URLs must be https in live.
+    pub fn validate(&self, environment: Environment) -> Result<(), Error> {
+        let country_ok =
+            self.country.len() == 2 && self.country.bytes().all(|b| b.is_ascii_uppercase());
+        if !country_ok {
+            return Err(Error::invalid(
+                "country",
+                "must be an ISO 3166-1 alpha-2 code in upper case (CI, SN, ...)",
+            ));
+        }
+        let provider_ok = !self.provider.is_empty()
+            && self.provider.len() <= 64
+            && self
+                .provider
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !provider_ok {
+            return Err(Error::invalid(
+                "provider",
+                "must be a lower-case provider name (orange, mtn, moov, wave, ...)",
+            ));
+        }
+        match (self.payment_method, &self.mobile_money) {
+            (PaymentMethod::MobileMoney, None) => {
+                return Err(Error::invalid(
+                    "mobileMoney",
+                    "required for a mobile money attempt",
+                ));
+            }
+            (PaymentMethod::CreditCard, Some(_)) => {
+                return Err(Error::invalid(
+                    "mobileMoney",
+                    "not allowed in a card attempt",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(mm) = &self.mobile_money {
+            let digits = mm.msisdn.strip_prefix('+').unwrap_or(&mm.msisdn);
+            if !(4..=20).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::invalid(
+                    "mobileMoney.msisdn",
+                    "must be 4 to 20 digits, optionally after a '+'",
+                ));
+            }
+            if let Some(otp) = &mm.otp {
+                check_code("mobileMoney.otp", otp)?;
+            }
+            for (field, url) in [
+                (
+                    "mobileMoney.onSuccessRedirectionUrl",
+                    &mm.on_success_redirection_url,
+                ),
+                (
+                    "mobileMoney.onFailedRedirectionUrl",
+                    &mm.on_failed_redirection_url,
+                ),
+                (
+                    "mobileMoney.onCancelRedirectionUrl",
+                    &mm.on_cancel_redirection_url,
+                ),
+                (
+                    "mobileMoney.onFinishRedirectionUrl",
+                    &mm.on_finish_redirection_url,
+                ),
+            ] {
+                if let Some(url) = url {
+                    check_url(field, url, environment.is_live())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "client")]
+    pub(crate) fn body<'a>(&'a self, token: &'a str) -> AttemptBody<'a> {
+        AttemptBody {
+            token,
+            payment_method: self.payment_method,
+            country: &self.country,
+            provider: &self.provider,
+            mobile_money: self.mobile_money.as_ref(),
+        }
+    }
+}
+
+#[cfg(feature = "client")]
+/// Body of `POST /payment-intents/{id}/authentication`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AuthenticationBody<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) confirmation_code: &'a str,
+}
+
+/// Checks an OTP or confirmation code: 1 to 32 ASCII letters or digits.
+pub fn check_code(field: &str, code: &str) -> Result<(), Error> {
+    if code.is_empty() || code.len() > 32 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Error::invalid(field, "must be 1 to 32 letters or digits"));
+    }
+    Ok(())
+}
+
+/// A webhook to register with `POST /webhooks`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct CreateWebhookRequest {
+    /// Where HUB2 posts the events.
+    pub url: String,
+    /// Event types (`payment_intent.created`, `payment.succeeded`, ...; see
+    /// [`crate::webhook::EventType`]).
+    pub events: Vec<String>,
+    /// A description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The merchant's metadata, echoed back by HUB2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl CreateWebhookRequest {
+    /// A webhook posting `events` to `url`.
+    pub fn new<I, S>(url: impl Into<String>, events: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        CreateWebhookRequest {
+            url: url.into(),
+            events: events.into_iter().map(Into::into).collect(),
+            description: None,
+            metadata: None,
+        }
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the metadata.
+    pub fn metadata(mut self, metadata: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    /// Checks every field; the URL must be https in live.
+    pub fn validate(&self, environment: Environment) -> Result<(), Error> {
+        check_url("url", &self.url, environment.is_live())?;
+        if self.events.is_empty() {
+            return Err(Error::invalid("events", "at least one event type"));
+        }
+        for event in &self.events {
+            let ok = !event.is_empty()
+                && event.len() <= 128
+                && event
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'*' | b'-'));
+            if !ok {
+                return Err(Error::invalid(
+                    "events",
+                    format!(
+                        "{:?} is not an event type",
+                        event.chars().take(64).collect::<String>()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks an absolute http(s) URL; `require_https` refuses plain http.
+pub(crate) fn check_url(field: &str, value: &str, require_https: bool) -> Result<(), Error> {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return Err(Error::invalid(field, "not an absolute URL"));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return Err(Error::invalid(field, "must be an http(s) URL"));
+    }
+    if require_https && scheme != "https" {
+        return Err(Error::invalid(field, "must be https in live"));
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid(field, "not a valid URL"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use payments_core::Currency;
+
+    fn xof(amount: i64) -> Money {
+        Money::from_minor(amount, Currency::XOF)
+    }
+
+    fn field_of(err: Error) -> String {
+        match err {
+            Error::InvalidInput { field, .. } => field,
+            other => format!("not InvalidInput: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn references_use_only_the_allowed_characters() {
+        CreateIntentRequest::new(xof(200), "Test_01", "Test_YYYY_MM_DD_01")
+            .validate()
+            .unwrap();
+        CreateIntentRequest::new(xof(200), "client 42.a-b", "order-1.2_3 x")
+            .validate()
+            .unwrap();
+        for bad in [
+            "order#1",
+            "commande-é",
+            "a/b",
+            "a,b",
+            "tab\there",
+            "",
+            "   ",
+            "x@y",
+        ] {
+            let req = CreateIntentRequest::new(xof(200), "c", bad);
+            assert_eq!(
+                field_of(req.validate().unwrap_err()),
+                "purchaseReference",
+                "{bad:?}"
+            );
+            let req = CreateIntentRequest::new(xof(200), bad, "p");
+            assert_eq!(
+                field_of(req.validate().unwrap_err()),
+                "customerReference",
+                "{bad:?}"
+            );
+        }
+        let long = "x".repeat(MAX_REFERENCE + 1);
+        assert!(
+            CreateIntentRequest::new(xof(1), "c", long)
+                .validate()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn amounts_must_be_positive_and_are_minor_units() {
+        for bad in [0, -1] {
+            let req = CreateIntentRequest::new(xof(bad), "c", "p");
+            assert_eq!(field_of(req.validate().unwrap_err()), "amount");
+        }
+        #[cfg(feature = "client")]
+        {
+            let req = CreateIntentRequest::new(Money::from_minor(1050, Currency::EUR), "c", "p");
+            let body = serde_json::to_value(req.body()).unwrap();
+            assert_eq!(body["amount"], 1050);
+            assert_eq!(body["currency"], "EUR");
+        }
+    }
+
+    #[test]
+    fn attempts_are_validated() {
+        let ok = AttemptRequest::mobile_money("CI", "orange", "0709000000").otp("1234");
+        ok.validate(Environment::Live).unwrap();
+        AttemptRequest::card("CI", "visa")
+            .validate(Environment::Live)
+            .unwrap();
+        let cases = [
+            (
+                AttemptRequest::mobile_money("ci", "orange", "0709"),
+                "country",
+            ),
+            (
+                AttemptRequest::mobile_money("CIV", "orange", "0709"),
+                "country",
+            ),
+            (
+                AttemptRequest::mobile_money("CI", "Orange", "0709"),
+                "provider",
+            ),
+            (AttemptRequest::mobile_money("CI", "", "0709"), "provider"),
+            (
+                AttemptRequest::mobile_money("CI", "mtn", "07 09"),
+                "mobileMoney.msisdn",
+            ),
+            (
+                AttemptRequest::mobile_money("CI", "mtn", "12"),
+                "mobileMoney.msisdn",
+            ),
+            (
+                AttemptRequest::mobile_money("CI", "orange", "0709").otp("12 34"),
+                "mobileMoney.otp",
+            ),
+            (
+                AttemptRequest::mobile_money("SN", "wave", "0709").redirection_urls(
+                    Some("http://shop.example/ok"),
+                    None,
+                    None,
+                    None,
+                ),
+                "mobileMoney.onSuccessRedirectionUrl",
+            ),
+            (
+                AttemptRequest::card("CI", "visa").otp("1234"),
+                "mobileMoney",
+            ),
+        ];
+        for (req, field) in cases {
+            assert_eq!(
+                field_of(req.validate(Environment::Live).unwrap_err()),
+                field
+            );
+        }
+        // Plain http is fine in the sandbox.
+        AttemptRequest::mobile_money("SN", "wave", "0709")
+            .redirection_urls(Some("http://localhost:3000/ok"), None, None, None)
+            .validate(Environment::Sandbox)
+            .unwrap();
+        let mut missing = AttemptRequest::card("CI", "orange");
+        missing.payment_method = PaymentMethod::MobileMoney;
+        assert_eq!(
+            field_of(missing.validate(Environment::Sandbox).unwrap_err()),
+            "mobileMoney"
+        );
+    }
+
+    #[test]
+    fn webhooks_are_validated() {
+        CreateWebhookRequest::new("https://shop.example/hub2", ["payment.succeeded"])
+            .validate(Environment::Live)
+            .unwrap();
+        let no_events: [&str; 0] = [];
+        for (req, field) in [
+            (
+                CreateWebhookRequest::new("http://shop.example/hub2", ["payment.succeeded"]),
+                "url",
+            ),
+            (
+                CreateWebhookRequest::new("https://shop.example/hub2", no_events),
+                "events",
+            ),
+            (
+                CreateWebhookRequest::new("https://shop.example/hub2", ["pay ment"]),
+                "events",
+            ),
+        ] {
+            assert_eq!(
+                field_of(req.validate(Environment::Live).unwrap_err()),
+                field
+            );
+        }
+    }
+}

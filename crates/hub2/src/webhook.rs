@@ -1,0 +1,526 @@
+//! Verified HUB2 webhooks: HMAC-SHA256 over the raw body, with secret rotation.
+//!
+//! HUB2 `POST`s a JSON envelope `{id, type, createdAt, data}` to each registered webhook URL,
+//! where `data` is a Payment (`payment.*` events) or a PaymentIntent (`payment_intent.*` events),
+//! and signs the raw body:
+//!
+//! ```text
+//! Hub2-Signature: s1=<hex HMAC-SHA256(current secret, body)>,s0=<hex HMAC-SHA256(previous secret, body)>
+//! ```
+//!
+//! `s0` is sent for 24 hours after the merchant rotates the secret, so a server still holding the
+//! previous secret keeps accepting deliveries. [`Hub2WebhookVerifier`] accepts a delivery when
+//! **any** signature in the header matches **any** configured secret, comparing in constant time.
+//! Configure the secret HUB2 returned when the webhook was registered (and, while you roll your
+//! own deployment, the previous one as well with [`Hub2WebhookVerifier::with_previous`]).
+//!
+//! # Checks, in order
+//! 1. the method is `POST` ([`WebhookRejection::MethodNotAllowed`]);
+//! 2. `Hub2-Signature` is present exactly once ([`WebhookRejection::MissingHeader`],
+//!    [`WebhookRejection::DuplicateHeader`]);
+//! 3. the header parses (see below; [`WebhookRejection::MalformedHeader`]);
+//! 4. an HMAC-SHA256 of the **raw body bytes** under a configured secret equals a signature of
+//!    the header ([`WebhookRejection::BadSignature`]);
+//! 5. only then is the body parsed ([`WebhookRejection::MalformedPayload`] when a `payment.*` or
+//!    `payment_intent.*` event does not carry the documented object).
+//!
+//! # How the header is read (deliberate choices)
+//! - Items are separated by `,`; spaces and tabs around items, keys and values are ignored
+//!   (`s1=ab, s0=cd` is accepted: HTTP allows optional whitespace, and it carries no meaning).
+//!   Empty items (a trailing comma) are ignored.
+//! - Keys are `s1` and `s0`, exactly, in lower case. Any other key (`t=`, `v1=`, a future `s2=`,
+//!   also `S1=`) is **ignored**, so a scheme extension does not break verification; but a header
+//!   with neither `s1` nor `s0` is malformed. An item without `=` is malformed.
+//! - An `s1`/`s0` value must be 64 hex digits (32 bytes). Upper-case hex is **accepted**: the
+//!   comparison is on the decoded bytes, so the case of the digits cannot help a forger, and
+//!   refusing it would only drop genuine deliveries. A value of another length or with a non-hex
+//!   character makes the header malformed (it is not silently skipped).
+//! - A key given twice contributes both values as candidates (at most 8 signatures, and a header
+//!   of at most 1 KiB, bound the work).
+//!
+//! # Replays and duplicates
+//! The scheme has no timestamp, so a captured delivery verifies forever. De-duplicate on the
+//! event id ([`VerifiedEvent::dedup_key`]) with a
+//! [`DedupStore`](payments_core::webhook::DedupStore) that remembers ids at least as long as
+//! HUB2 retries (10 attempts over about 34 hours; keep them 48 hours or more). Intermediate events
+//! (`pending`, `action_required`) may be delivered more than once with different ids; use
+//! [`PaymentStatus::transition_to`](payments_core::PaymentStatus::transition_to) so a late one
+//! never moves an intent backwards.
+//!
+//! # Example
+//! ```
+//! use payments_core::webhook::{WebhookRequest, WebhookVerifier};
+//! use payments_hub2::testing::WebhookSigner;
+//! use payments_hub2::webhook::{EventData, Hub2WebhookVerifier};
+//!
+//! let secret = "whsec_from_create_webhook";
+//! let verifier = Hub2WebhookVerifier::new(secret)?;
+//!
+//! // What HUB2 sends (built here with the test signer).
+//! let body = br#"{"id":"evt_1","type":"payment_intent.succeeded","createdAt":"2022-07-18T06:40:00.000Z","data":{"id":"pi_tffiDaXyWQu203rIXhujW","status":"successful","amount":200,"currency":"XOF","payments":[]}}"#;
+//! let signature = WebhookSigner::new(secret).sign(body);
+//!
+//! // In the web handler: the raw body bytes, exactly as received.
+//! let request = WebhookRequest::new("POST", "https://shop.example/hub2/webhook", body)
+//!     .header("Hub2-Signature", &signature);
+//! let event = verifier.verify(&request)?;
+//! assert_eq!(event.event_id, "evt_1");
+//! assert!(event.status.is_some_and(|s| s.is_success()));
+//! assert!(matches!(event.data.data, EventData::Intent(_)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+use hmac::{Hmac, KeyInit, Mac};
+use payments_core::secret::{ExposeSecret, SecretString};
+use payments_core::webhook::{
+    Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest, WebhookVerifier,
+    constant_time_eq,
+};
+use payments_core::{Error, PaymentStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use sha2::Sha256;
+use time::OffsetDateTime;
+
+use crate::convert::{unified_intent_status, unified_payment_status};
+use crate::wire::{Hub2Payment, PaymentIntent};
+
+/// The provider name on every [`VerifiedEvent`].
+pub const PROVIDER: &str = "hub2";
+/// The header carrying the signatures.
+pub const SIGNATURE_HEADER: &str = "Hub2-Signature";
+
+/// Longest header accepted.
+const MAX_HEADER_LEN: usize = 1024;
+/// Most signatures accepted in one header.
+const MAX_SIGNATURES: usize = 8;
+/// Bytes of an HMAC-SHA256.
+const MAC_LEN: usize = 32;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// HMAC-SHA256 of `body` under `secret` (the bytes of the secret string).
+pub(crate) fn mac(secret: &str, body: &[u8]) -> [u8; MAC_LEN] {
+    let mut out = [0u8; MAC_LEN];
+    // HMAC takes keys of any length: this cannot fail.
+    if let Ok(mut m) = <HmacSha256 as KeyInit>::new_from_slice(secret.as_bytes()) {
+        m.update(body);
+        out.copy_from_slice(&m.finalize().into_bytes());
+    }
+    out
+}
+
+/// Which secret a signature says it was made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureSlot {
+    /// `s1`: the current secret.
+    Current,
+    /// `s0`: the previous secret, during the 24 hours after a rotation.
+    Previous,
+}
+
+/// The signatures of a `Hub2-Signature` header, parsed as described in the [module docs](self).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignatureHeader {
+    signatures: Vec<(SignatureSlot, [u8; MAC_LEN])>,
+}
+
+impl fmt::Debug for SignatureHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignatureHeader")
+            .field(
+                "slots",
+                &self.signatures.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl SignatureHeader {
+    /// Parses a header value.
+    pub fn parse(value: &str) -> Result<Self, WebhookRejection> {
+        let malformed = |reason: &str| WebhookRejection::MalformedHeader {
+            header: SIGNATURE_HEADER.into(),
+            reason: reason.into(),
+        };
+        if value.len() > MAX_HEADER_LEN {
+            return Err(malformed("longer than 1 KiB"));
+        }
+        let mut signatures = Vec::new();
+        for item in value.split(',') {
+            let item = item.trim_matches([' ', '\t']);
+            if item.is_empty() {
+                continue;
+            }
+            let Some((key, sig)) = item.split_once('=') else {
+                return Err(malformed("an item is not key=value"));
+            };
+            let slot = match key.trim_matches([' ', '\t']) {
+                "s1" => SignatureSlot::Current,
+                "s0" => SignatureSlot::Previous,
+                _ => continue,
+            };
+            let sig = sig.trim_matches([' ', '\t']);
+            let bytes = crate::hex::decode(sig)
+                .and_then(|b| <[u8; MAC_LEN]>::try_from(b).ok())
+                .ok_or_else(|| malformed("a signature is not 64 hex digits"))?;
+            if signatures.len() == MAX_SIGNATURES {
+                return Err(malformed("too many signatures"));
+            }
+            signatures.push((slot, bytes));
+        }
+        if signatures.is_empty() {
+            return Err(malformed("no s1 or s0 signature"));
+        }
+        Ok(SignatureHeader { signatures })
+    }
+
+    /// The slots present, in header order.
+    pub fn slots(&self) -> impl Iterator<Item = SignatureSlot> + '_ {
+        self.signatures.iter().map(|(slot, _)| *slot)
+    }
+
+    /// True when a signature matches `mac`. Every signature is compared, in constant time each.
+    fn matches(&self, mac: &[u8; MAC_LEN]) -> bool {
+        self.signatures
+            .iter()
+            .fold(false, |found, (_, sig)| constant_time_eq(sig, mac) | found)
+    }
+}
+
+/// A `type` of HUB2 webhook event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventType {
+    /// `payment_intent.created`.
+    PaymentIntentCreated,
+    /// `payment.action_required`: the payer must act (see the payment's `nextAction`).
+    PaymentActionRequired,
+    /// `payment.succeeded`.
+    PaymentSucceeded,
+    /// `payment.failed`.
+    PaymentFailed,
+    /// Any other type, kept verbatim (`payment_intent.succeeded`, `payment.pending`, ...). Its
+    /// family (`payment_intent.` or `payment.`) still decides how `data` is read.
+    Other(String),
+}
+
+impl EventType {
+    /// Every documented type.
+    pub const DOCUMENTED: &'static [EventType] = &[
+        EventType::PaymentIntentCreated,
+        EventType::PaymentActionRequired,
+        EventType::PaymentSucceeded,
+        EventType::PaymentFailed,
+    ];
+
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventType::PaymentIntentCreated => "payment_intent.created",
+            EventType::PaymentActionRequired => "payment.action_required",
+            EventType::PaymentSucceeded => "payment.succeeded",
+            EventType::PaymentFailed => "payment.failed",
+            EventType::Other(raw) => raw,
+        }
+    }
+
+    /// Reads a wire value.
+    pub fn parse(raw: &str) -> Self {
+        Self::DOCUMENTED
+            .iter()
+            .find(|t| t.as_str() == raw)
+            .cloned()
+            .unwrap_or_else(|| EventType::Other(raw.to_string()))
+    }
+
+    /// Which object `data` holds for this type.
+    pub fn family(&self) -> EventFamily {
+        let raw = self.as_str();
+        if raw.starts_with("payment_intent.") {
+            EventFamily::PaymentIntent
+        } else if raw.starts_with("payment.") {
+            EventFamily::Payment
+        } else {
+            EventFamily::Other
+        }
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// The object an event type carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventFamily {
+    /// `payment_intent.*`: a [`PaymentIntent`].
+    PaymentIntent,
+    /// `payment.*`: a [`Hub2Payment`].
+    Payment,
+    /// Anything else: kept as JSON.
+    Other,
+}
+
+/// The payload of an event.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", content = "object", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventData {
+    /// A payment attempt (`payment.*`).
+    Payment(Hub2Payment),
+    /// A payment intent (`payment_intent.*`).
+    Intent(PaymentIntent),
+    /// An event of a family this crate does not know, kept as sent.
+    Other(Value),
+}
+
+/// A verified HUB2 webhook event.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Hub2Event {
+    /// The event id: de-duplicate on it.
+    pub id: String,
+    /// The event type.
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// When HUB2 created the event.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub created_at: Option<OffsetDateTime>,
+    /// The object.
+    pub data: EventData,
+}
+
+impl Hub2Event {
+    /// The intent the event is about: the intent's id, or a payment's `intentId` when sent.
+    pub fn intent_id(&self) -> Option<&str> {
+        match &self.data {
+            EventData::Intent(intent) => Some(&intent.id),
+            EventData::Payment(payment) => payment.intent_id.as_deref(),
+            EventData::Other(_) => None,
+        }
+    }
+
+    /// The unified status the event reports, and the raw value.
+    pub fn status(&self) -> Option<(PaymentStatus, String)> {
+        match &self.data {
+            EventData::Intent(i) => Some((unified_intent_status(&i.status), i.status.to_string())),
+            EventData::Payment(p) => {
+                Some((unified_payment_status(&p.status), p.status.to_string()))
+            }
+            EventData::Other(_) => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a> {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    created_at: Option<OffsetDateTime>,
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+/// Parses an envelope that has already been verified. Public for tools that verify elsewhere
+/// (the `payments` CLI); merchants should go through [`Hub2WebhookVerifier`].
+pub fn parse_event(body: &[u8]) -> Result<Hub2Event, WebhookRejection> {
+    let bad = |what: &str, e: &serde_json::Error| {
+        WebhookRejection::MalformedPayload(format!(
+            "{what}: {}",
+            payments_core::error::describe_json_error(e)
+        ))
+    };
+    let envelope: Envelope<'_> =
+        serde_json::from_slice(body).map_err(|e| bad("not a HUB2 event envelope", &e))?;
+    if envelope.id.is_empty() {
+        return Err(WebhookRejection::MalformedPayload("empty event id".into()));
+    }
+    let event_type = EventType::parse(&envelope.kind);
+    let raw = envelope.data.get();
+    let data = match event_type.family() {
+        EventFamily::PaymentIntent => EventData::Intent(
+            serde_json::from_str(raw).map_err(|e| bad("data is not a PaymentIntent", &e))?,
+        ),
+        EventFamily::Payment => EventData::Payment(
+            serde_json::from_str(raw).map_err(|e| bad("data is not a Payment", &e))?,
+        ),
+        EventFamily::Other => {
+            EventData::Other(serde_json::from_str(raw).map_err(|e| bad("data", &e))?)
+        }
+    };
+    Ok(Hub2Event {
+        id: envelope.id,
+        event_type,
+        created_at: envelope.created_at,
+        data,
+    })
+}
+
+/// Verifies `Hub2-Signature` and parses the event. Synchronous, no HTTP, no runtime.
+#[derive(Clone)]
+pub struct Hub2WebhookVerifier {
+    secrets: Vec<SecretString>,
+}
+
+impl fmt::Debug for Hub2WebhookVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub2WebhookVerifier")
+            .field("secrets", &self.secrets.len())
+            .finish()
+    }
+}
+
+impl Hub2WebhookVerifier {
+    /// A verifier for the webhook secret HUB2 returned at registration. An empty secret is a
+    /// configuration error (anyone could sign with it).
+    pub fn new(secret: impl Into<String>) -> Result<Self, Error> {
+        Hub2WebhookVerifier {
+            secrets: Vec::new(),
+        }
+        .with_previous(secret)
+    }
+
+    /// Also accepts signatures made with another secret (the one you are rotating away from).
+    pub fn with_previous(mut self, secret: impl Into<String>) -> Result<Self, Error> {
+        let secret = secret.into();
+        if secret.is_empty() {
+            return Err(Error::Config("the HUB2 webhook secret is empty".into()));
+        }
+        self.secrets.push(SecretString::from(secret));
+        Ok(self)
+    }
+
+    /// Checks the header against the raw body only (no parsing of the body).
+    pub fn verify_signature(&self, body: &[u8], header: &str) -> Result<(), WebhookRejection> {
+        let header = SignatureHeader::parse(header)?;
+        let matched = self.secrets.iter().fold(false, |found, secret| {
+            header.matches(&mac(secret.expose_secret(), body)) | found
+        });
+        if matched {
+            Ok(())
+        } else {
+            Err(WebhookRejection::BadSignature)
+        }
+    }
+}
+
+impl WebhookVerifier for Hub2WebhookVerifier {
+    type Payload = Hub2Event;
+
+    fn verify(
+        &self,
+        request: &WebhookRequest<'_>,
+    ) -> Result<VerifiedEvent<Hub2Event>, WebhookRejection> {
+        request.require_method("POST")?;
+        let header = request.require_header(SIGNATURE_HEADER)?;
+        let body = request.body();
+        self.verify_signature(body, header)?;
+        let event = parse_event(body)?;
+        let mut verified = VerifiedEvent::new(
+            PROVIDER,
+            event.id.clone(),
+            Authenticity::Signed,
+            event.clone(),
+            body.to_vec(),
+        );
+        verified.event_type = Some(event.event_type.to_string());
+        verified.payment_id = event.intent_id().map(str::to_string);
+        if let Some((status, raw)) = event.status() {
+            verified.status = Some(status);
+            verified.raw_status = Some(raw);
+        }
+        verified.occurred_at = event.created_at;
+        Ok(verified)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_the_rfc_4231_vector() {
+        // RFC 4231 test case 2: key "Jefe".
+        let mac = mac("Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            crate::hex::encode(&mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn header_parsing_is_deliberate() {
+        let sig = "a".repeat(64);
+        let upper = "A".repeat(64);
+        for ok in [
+            format!("s1={sig},s0={sig}"),
+            format!(" s1 = {sig} ,\ts0={sig} "),
+            format!("s1={upper}"),
+            format!("t=123,s1={sig},v9=whatever"),
+            format!("s0={sig},"),
+        ] {
+            SignatureHeader::parse(&ok).unwrap();
+        }
+        for bad in [
+            String::new(),
+            "t=1".into(),
+            format!("S1={sig}"),
+            "s1=abc".into(),
+            format!("s1={}", "g".repeat(64)),
+            format!("s1{sig}"),
+            format!("s1={sig}{sig}"),
+            format!("s1={sig},{}", "x".repeat(2000)),
+        ] {
+            assert!(
+                matches!(
+                    SignatureHeader::parse(&bad),
+                    Err(WebhookRejection::MalformedHeader { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        let many = vec![format!("s1={sig}"); 9].join(",");
+        assert!(SignatureHeader::parse(&many).is_err());
+        let parsed = SignatureHeader::parse(&format!("s0={sig},s1={sig}")).unwrap();
+        assert_eq!(
+            parsed.slots().collect::<Vec<_>>(),
+            vec![SignatureSlot::Previous, SignatureSlot::Current]
+        );
+    }
+
+    #[test]
+    fn empty_secrets_are_refused_and_never_shown() {
+        assert!(Hub2WebhookVerifier::new("").is_err());
+        let v = Hub2WebhookVerifier::new("whsec_SECRET").unwrap();
+        assert!(!format!("{v:?}").contains("SECRET"));
+    }
+
+    #[test]
+    fn event_types_keep_unknown_values_and_their_family() {
+        assert_eq!(
+            EventType::parse("payment.succeeded"),
+            EventType::PaymentSucceeded
+        );
+        let t = EventType::parse("payment_intent.succeeded");
+        assert_eq!(t, EventType::Other("payment_intent.succeeded".into()));
+        assert_eq!(t.family(), EventFamily::PaymentIntent);
+        assert_eq!(EventType::parse("payout.done").family(), EventFamily::Other);
+    }
+}

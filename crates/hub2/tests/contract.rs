@@ -1,0 +1,770 @@
+//! Contract tests: every endpoint of the HUB2 PaymentIntent API against a local wiremock server.
+//! Each test pins the exact request (method, path, query, headers, JSON body) and answers with
+//! HUB2's documented bodies (`tests/fixtures/`, sources in `tests/fixtures/README.md`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::Duration;
+
+use payments_core::http::{HttpConfig, RetryPolicy};
+use payments_core::secret::ExposeSecret;
+use payments_core::{
+    Capability, CreatePayment, Currency, Delivery, Error, Money, PaymentProvider, PaymentStatus,
+    RefundRequest,
+};
+use payments_hub2::{
+    AttemptRequest, CreateIntentRequest, CreateWebhookRequest, Environment, Hub2Client, Hub2Config,
+    Hub2PaymentStatus, IntentStatus, NextAction, PayerClient, PayerConfig, PayerCredentials,
+};
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, header, header_exists, method, path, query_param};
+use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+const API_KEY: &str = "hub2_sk_test_SECRET_api_key";
+const MERCHANT_ID: &str = "MTE1ODE2";
+const INTENT_ID: &str = "pi_tffiDaXyWQu203rIXhujW";
+const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.TOKEN_SECRET_claims.sig";
+
+fn fixture(name: &str) -> Value {
+    serde_json::from_str(&fixture_text(name)).unwrap()
+}
+
+fn fixture_text(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn http(retry: RetryPolicy) -> HttpConfig {
+    HttpConfig::default()
+        .retry(retry.backoff(Duration::from_millis(1), Duration::from_millis(5)))
+        .request_timeout(Duration::from_secs(2))
+}
+
+fn config(server: &MockServer) -> Hub2Config {
+    Hub2Config::new(API_KEY, MERCHANT_ID, Environment::Sandbox)
+        .base_url(server.uri())
+        .http(http(RetryPolicy::default()))
+}
+
+fn client(server: &MockServer) -> Hub2Client {
+    Hub2Client::new(config(server)).unwrap()
+}
+
+fn client_without_retries(server: &MockServer) -> Hub2Client {
+    Hub2Client::new(config(server).http(http(RetryPolicy::none()))).unwrap()
+}
+
+fn payer(server: &MockServer) -> PayerClient {
+    PayerClient::new(
+        PayerConfig::new(
+            PayerCredentials::new(INTENT_ID, TOKEN),
+            Environment::Sandbox,
+        )
+        .base_url(server.uri())
+        .http(http(RetryPolicy::default())),
+    )
+    .unwrap()
+}
+
+fn xof(amount: i64) -> Money {
+    Money::from_minor(amount, Currency::XOF)
+}
+
+/// Matchers every merchant call must satisfy.
+fn merchant(m: MockBuilder) -> MockBuilder {
+    m.and(header("apikey", API_KEY))
+        .and(header("merchantid", MERCHANT_ID))
+        .and(header("environment", "sandbox"))
+        .and(header_exists("user-agent"))
+}
+
+async fn only_request(server: &MockServer) -> Request {
+    let mut requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "exactly one request expected");
+    requests.remove(0)
+}
+
+/// A value as JSON text read back: exact decimals (fees) become plain JSON numbers for the
+/// snapshot, as a consumer of the serialized form sees them.
+fn as_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::from_str(&serde_json::to_string(value).unwrap()).unwrap()
+}
+
+fn body_of(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap()
+}
+
+/// A payer-side request carries `Environment` and never the merchant's credentials.
+fn assert_payer_headers(request: &Request) {
+    assert_eq!(request.headers.get("environment").unwrap(), "sandbox");
+    assert!(
+        request.headers.get("apikey").is_none(),
+        "payer calls carry no API key"
+    );
+    assert!(request.headers.get("merchantid").is_none());
+    assert!(request.headers.get("authorization").is_none());
+}
+
+fn create_request() -> CreateIntentRequest {
+    CreateIntentRequest::new(xof(200), "Test_01", "Test_YYYY_MM_DD_01")
+}
+
+// ---------------------------------------------------------------- create intent
+
+#[tokio::test]
+async fn create_intent_sends_the_documented_body_and_parses_the_documented_answer() {
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("POST")).and(path("/payment-intents")))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({
+            "customerReference": "Test_01",
+            "purchaseReference": "Test_YYYY_MM_DD_01",
+            "amount": 200,
+            "currency": "XOF"
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_intent_201.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let intent = client(&server)
+        .create_intent(&create_request())
+        .await
+        .unwrap();
+    assert_eq!(intent.id, INTENT_ID);
+    assert_eq!(intent.status, IntentStatus::PaymentRequired);
+    assert_eq!(intent.money(), Some(xof(200)));
+    assert!(intent.payments.is_empty());
+    let token = intent.token.as_ref().unwrap().expose_secret();
+    assert!(token.starts_with("eyJhbGciOiJIUzI1NiIs"));
+    assert!(
+        !format!("{intent:?}").contains(token),
+        "Debug never shows the token"
+    );
+    let credentials = PayerCredentials::from_intent(&intent).unwrap();
+    assert_eq!(credentials.intent_id, INTENT_ID);
+    insta::assert_json_snapshot!(
+        "create_intent_request",
+        body_of(&only_request(&server).await)
+    );
+    insta::assert_json_snapshot!("create_intent_result", as_json(&intent));
+}
+
+#[tokio::test]
+async fn create_intent_with_an_override_business_name() {
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("POST")).and(path("/payment-intents")))
+        .and(body_json(json!({
+            "customerReference": "client-42", "purchaseReference": "order 2024.05_01",
+            "amount": 15000, "currency": "XAF", "overrideBusinessName": "Boutique Akwa"
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_intent_201.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let request = CreateIntentRequest::new(
+        Money::from_minor(15000, Currency::XAF),
+        "client-42",
+        "order 2024.05_01",
+    )
+    .override_business_name("Boutique Akwa");
+    client(&server).create_intent(&request).await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_references_are_rejected_before_anything_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let cases = [
+        (
+            CreateIntentRequest::new(xof(200), "Test_01", "commande#1"),
+            "purchaseReference",
+        ),
+        (
+            CreateIntentRequest::new(xof(200), "client/é", "p"),
+            "customerReference",
+        ),
+        (CreateIntentRequest::new(xof(0), "c", "p"), "amount"),
+    ];
+    for (request, field) in cases {
+        match c.create_intent(&request).await {
+            Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected InvalidInput({field}), got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_400_on_references_keeps_hub2s_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/payment-intents"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(fixture("error_400_reference.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .create_intent(&create_request())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Provider { .. }), "{err:?}");
+    assert_eq!(err.http_status(), Some(400));
+    assert_eq!(err.provider_code(), Some("Bad Request"));
+    assert_eq!(err.delivery(), Delivery::Answered);
+    let message = err.provider_error().unwrap().message.clone().unwrap();
+    assert!(
+        message.starts_with("purchaseReference must match"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_401_is_not_retried_and_never_shows_the_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(fixture("error_401.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client(&server).get_intent(INTENT_ID).await.unwrap_err();
+    assert_eq!(err.http_status(), Some(401));
+    assert!(!err.is_retryable());
+    assert!(!format!("{err} {err:?}").contains("SECRET_api_key"));
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_waited_for_then_the_creation_goes_through() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/payment-intents"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/payment-intents"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_intent_201.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    let intent = client(&server)
+        .create_intent(&create_request())
+        .await
+        .unwrap();
+    assert_eq!(intent.id, INTENT_ID);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
+}
+
+#[tokio::test]
+async fn a_429_is_reported_with_and_without_retry_after() {
+    for (retry_after, expected) in [(Some("7"), Some(Duration::from_secs(7))), (None, None)] {
+        let server = MockServer::start().await;
+        let mut response = ResponseTemplate::new(429).set_body_json(
+            json!({"statusCode": 429, "message": "ThrottlerException: Too Many Requests"}),
+        );
+        if let Some(value) = retry_after {
+            response = response.insert_header("retry-after", value);
+        }
+        Mock::given(method("GET"))
+            .respond_with(response)
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = client_without_retries(&server)
+            .get_intent_status(INTENT_ID)
+            .await
+            .unwrap_err();
+        match &err {
+            Error::RateLimited { retry_after, .. } => assert_eq!(*retry_after, expected),
+            other => panic!("expected RateLimited, got {other:?}"),
+        }
+        assert!(err.is_retryable());
+    }
+}
+
+#[tokio::test]
+async fn a_5xx_on_a_creation_is_sent_once_and_outcome_unknown() {
+    for status in [500, 502, 503] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(status))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .create_intent(&create_request())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::OutcomeUnknown { .. }),
+            "{status}: {err:?}"
+        );
+        assert_eq!(err.delivery(), Delivery::Unknown);
+    }
+}
+
+#[tokio::test]
+async fn a_503_on_a_read_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/payment-intents/{INTENT_ID}/status")))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/payment-intents/{INTENT_ID}/status")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let status = client(&server).get_intent_status(INTENT_ID).await.unwrap();
+    assert_eq!(status.status, IntentStatus::Successful);
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_decode_errors_with_redacted_excerpts() {
+    let cases = [
+        // A fractional amount is never rounded.
+        r#"{"id":"pi_1","status":"processing","amount":200.5,"currency":"XOF","token":"eyJ.TOKEN_SECRET.x"}"#,
+        r#"{"id":"pi_1","token":"eyJ.TOKEN_SECRET.x"}"#,
+        "<html>502 Bad Gateway</html>",
+        "",
+    ];
+    for body in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .mount(&server)
+            .await;
+        let err = client(&server).get_intent(INTENT_ID).await.unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{body}: {err:?}");
+        assert_eq!(err.delivery(), Delivery::Unknown);
+        assert!(!err.to_string().contains("TOKEN_SECRET"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn ids_that_could_change_the_path_are_refused_locally() {
+    let server = MockServer::start().await;
+    let c = client(&server);
+    for id in ["", "../webhooks", "pi_1/payments", "pi_1?token=x"] {
+        assert!(
+            matches!(c.get_intent(id).await, Err(Error::InvalidInput { .. })),
+            "{id}"
+        );
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------- get intent / status
+
+#[tokio::test]
+async fn get_intent_reads_attempts_failures_and_fees() {
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}"))))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("get_intent_successful_200.json")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let intent = client(&server).get_intent(INTENT_ID).await.unwrap();
+    assert_eq!(intent.status, IntentStatus::Successful);
+    assert_eq!(intent.payments.len(), 2);
+    let failed = &intent.payments[0];
+    assert_eq!(failed.status, Hub2PaymentStatus::Failed);
+    assert_eq!(
+        failed.failure.as_ref().unwrap().code.as_deref(),
+        Some("customer_insufficient_funds")
+    );
+    let paid = intent.latest_payment().unwrap();
+    assert_eq!(paid.status, Hub2PaymentStatus::Successful);
+    assert_eq!(paid.total_fees().unwrap(), Some(xof(3)));
+    insta::assert_json_snapshot!("get_intent_result", as_json(&intent));
+}
+
+#[tokio::test]
+async fn get_intent_status_by_api_key() {
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}/status"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let status = client(&server).get_intent_status(INTENT_ID).await.unwrap();
+    assert_eq!(status.id, INTENT_ID);
+    assert_eq!(status.status, IntentStatus::Successful);
+    assert!(only_request(&server).await.url.query().is_none());
+}
+
+// ---------------------------------------------------------------- payer side
+
+#[tokio::test]
+async fn a_mobile_money_attempt_sends_the_token_and_mobile_money_object_without_the_api_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/payment-intents/{INTENT_ID}/payments")))
+        .and(header("environment", "sandbox"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({
+            "token": TOKEN,
+            "paymentMethod": "mobile_money",
+            "country": "CI",
+            "provider": "orange",
+            "mobileMoney": {
+                "msisdn": "0709000000",
+                "otp": "1234",
+                "onSuccessRedirectionUrl": "https://shop.example/pay/ok",
+                "onFailedRedirectionUrl": "https://shop.example/pay/failed",
+                "onCancelRedirectionUrl": "https://shop.example/pay/cancel",
+                "onFinishRedirectionUrl": "https://shop.example/pay/done"
+            }
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("attempt_otp_201.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let request = AttemptRequest::mobile_money("CI", "orange", "0709000000")
+        .otp("1234")
+        .redirection_urls(
+            Some("https://shop.example/pay/ok"),
+            Some("https://shop.example/pay/failed"),
+            Some("https://shop.example/pay/cancel"),
+            Some("https://shop.example/pay/done"),
+        );
+    let intent = payer(&server).attempt(&request).await.unwrap();
+    assert_eq!(intent.status, IntentStatus::Processing);
+    let attempt = intent.latest_payment().unwrap();
+    assert_eq!(attempt.id, "pay_Y2q9LxS4bMw0EoWcJr1Qd");
+    match intent.next_action().unwrap() {
+        NextAction::Otp { message, .. } => assert_eq!(
+            message.as_deref(),
+            Some("Mode Sandbox. Entrez un numéro à 4 chiffres pour authentifier le paiement.")
+        ),
+        other => panic!("expected an OTP action, got {other:?}"),
+    }
+    let sent = only_request(&server).await;
+    assert_payer_headers(&sent);
+    let mut body = body_of(&sent);
+    body["token"] = json!("<intent token>");
+    insta::assert_json_snapshot!("attempt_mobile_money_request", body);
+    insta::assert_json_snapshot!("attempt_result", as_json(&intent));
+}
+
+#[tokio::test]
+async fn a_wave_attempt_yields_a_typed_redirection() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/payment-intents/{INTENT_ID}/payments")))
+        .and(body_json(json!({
+            "token": TOKEN, "paymentMethod": "mobile_money", "country": "SN", "provider": "wave",
+            "mobileMoney": {"msisdn": "771234567"}
+        })))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(fixture("attempt_wave_redirection_201.json")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let intent = payer(&server)
+        .attempt(&AttemptRequest::mobile_money("SN", "wave", "771234567"))
+        .await
+        .unwrap();
+    assert_eq!(intent.status, IntentStatus::ActionRequired);
+    match intent.next_action().unwrap() {
+        NextAction::Redirection {
+            message,
+            redirection,
+        } => {
+            assert_eq!(message.as_deref(), Some("mm_wave_live.redirection"));
+            assert!(redirection.url.starts_with("https://pay.wave.com/c/"));
+            assert_eq!(redirection.method, "get");
+            assert!(redirection.headers.is_empty());
+        }
+        other => panic!("expected a redirection, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_card_attempt_uses_the_sync_variant_when_asked() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/payment-intents/{INTENT_ID}/payments/sync")))
+        .and(body_json(json!({
+            "token": TOKEN, "paymentMethod": "credit_card", "country": "CI", "provider": "visa"
+        })))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(fixture("attempt_wave_redirection_201.json")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    payer(&server)
+        .attempt_sync(&AttemptRequest::card("CI", "visa"))
+        .await
+        .unwrap();
+    assert_payer_headers(&only_request(&server).await);
+}
+
+#[tokio::test]
+async fn an_attempt_is_never_sent_twice() {
+    for status in [500, 504] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(status))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = payer(&server)
+            .attempt(&AttemptRequest::mobile_money("CI", "orange", "0709000000"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_attempt_is_not_sent() {
+    let server = MockServer::start().await;
+    let err = payer(&server)
+        .attempt(&AttemptRequest::mobile_money("CI", "orange", "07-09"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "mobileMoney.msisdn"));
+    let err = payer(&server).authenticate("12 34").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "confirmationCode"));
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn authenticate_sends_the_token_and_confirmation_code() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/payment-intents/{INTENT_ID}/authentication")))
+        .and(header("environment", "sandbox"))
+        .and(body_json(
+            json!({"token": TOKEN, "confirmationCode": "4321"}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("attempt_otp_201.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let intent = payer(&server).authenticate("4321").await.unwrap();
+    assert_eq!(intent.id, INTENT_ID);
+    assert_payer_headers(&only_request(&server).await);
+}
+
+#[tokio::test]
+async fn status_by_token_sends_the_token_as_a_query_parameter() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/payment-intents/{INTENT_ID}/status")))
+        .and(query_param("token", TOKEN))
+        .and(header("environment", "sandbox"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let status = payer(&server).status().await.unwrap();
+    assert_eq!(status.status, IntentStatus::Successful);
+    assert_payer_headers(&only_request(&server).await);
+}
+
+#[tokio::test]
+async fn a_merchant_client_hands_out_payer_clients_that_send_no_api_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/payment-intents/{INTENT_ID}/status")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let payer = client(&server)
+        .payer(PayerCredentials::new(INTENT_ID, TOKEN))
+        .unwrap();
+    payer.status().await.unwrap();
+    assert_payer_headers(&only_request(&server).await);
+}
+
+// ---------------------------------------------------------------- webhooks
+
+#[tokio::test]
+async fn create_webhook_returns_the_secret() {
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("POST")).and(path("/webhooks")))
+        .and(body_json(json!({
+            "url": "https://shop.example/hub2/webhook",
+            "events": ["payment_intent.created", "payment.action_required", "payment.succeeded", "payment.failed"],
+            "description": "Shop notifications",
+            "metadata": {"shop": "main"}
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("webhook_created_201.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("shop".into(), json!("main"));
+    let request = CreateWebhookRequest::new(
+        "https://shop.example/hub2/webhook",
+        [
+            "payment_intent.created",
+            "payment.action_required",
+            "payment.succeeded",
+            "payment.failed",
+        ],
+    )
+    .description("Shop notifications")
+    .metadata(metadata);
+    let webhook = client(&server).create_webhook(&request).await.unwrap();
+    let secret = webhook.secret.as_ref().unwrap().expose_secret();
+    assert_eq!(secret, "whsec_7f3c1b2a9d8e4f60a1b2c3d4e5f60718");
+    assert!(!format!("{webhook:?}").contains(secret));
+    payments_hub2::Hub2WebhookVerifier::new(secret).unwrap();
+    insta::assert_json_snapshot!(
+        "create_webhook_request",
+        body_of(&only_request(&server).await)
+    );
+    insta::assert_json_snapshot!("create_webhook_result", as_json(&webhook));
+}
+
+#[tokio::test]
+async fn list_webhooks_accepts_a_bare_or_wrapped_array() {
+    let list = fixture("webhooks_list_200.json");
+    for body in [list.clone(), json!({"data": list})] {
+        let server = MockServer::start().await;
+        merchant(Mock::given(method("GET")).and(path("/webhooks")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let hooks = client(&server).list_webhooks().await.unwrap();
+        assert_eq!(hooks.len(), 1);
+        assert_eq!(hooks[0].id, "wh_3kT9uQ1rXb7YpZ0sLm2Ne");
+        assert_eq!(hooks[0].events, ["payment.succeeded", "payment.failed"]);
+    }
+}
+
+#[tokio::test]
+async fn delete_webhook() {
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("DELETE")).and(path("/webhooks/wh_3kT9uQ1rXb7YpZ0sLm2Ne")))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    client(&server)
+        .delete_webhook("wh_3kT9uQ1rXb7YpZ0sLm2Ne")
+        .await
+        .unwrap();
+}
+
+// ---------------------------------------------------------------- provider-neutral trait
+
+#[tokio::test]
+async fn the_neutral_flow_creates_an_intent_and_hands_back_the_payer_credentials() {
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("POST")).and(path("/payment-intents")))
+        .and(body_json(json!({
+            "customerReference": "order-77", "purchaseReference": "order-77",
+            "amount": 200, "currency": "XOF"
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_intent_201.json")))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let c = Hub2Client::new(config(&server).payer_page_url("https://shop.example/pay/{intent_id}"))
+        .unwrap();
+    let request = CreatePayment::new(xof(200), "order-77").description("not sent to HUB2");
+    let (checkout, credentials) = c.create_checkout(&request).await.unwrap();
+    assert_eq!(checkout.payment_id, INTENT_ID);
+    assert_eq!(checkout.status, PaymentStatus::Pending);
+    assert_eq!(
+        checkout.redirect_url.as_deref(),
+        Some("https://shop.example/pay/pi_tffiDaXyWQu203rIXhujW")
+    );
+    assert_eq!(checkout.raw["token"], "[REDACTED]");
+    assert!(credentials.token.expose_secret().starts_with("eyJ"));
+    let neutral: &dyn PaymentProvider = &c;
+    let checkout = neutral.create_payment(&request).await.unwrap();
+    assert!(!format!("{checkout:?}").contains("eyJhbGciOiJIUzI1NiIs"));
+}
+
+#[tokio::test]
+async fn the_neutral_flow_refuses_what_hub2_cannot_do_without_sending() {
+    let server = MockServer::start().await;
+    let c = client(&server);
+    let with_hook = CreatePayment::new(xof(200), "o-1").webhook_url("https://shop.example/h");
+    assert!(matches!(
+        c.create_checkout(&with_hook).await,
+        Err(Error::InvalidInput { ref field, .. }) if field == "webhook_url"
+    ));
+    let expiring = CreatePayment::new(xof(200), "o-1").expires_in(Duration::from_secs(60));
+    assert!(c.create_checkout(&expiring).await.is_err());
+    assert!(!c.capabilities().supports(Capability::CancelPayment));
+    assert!(!c.capabilities().supports(Capability::Refund));
+    assert!(matches!(
+        c.cancel_payment(INTENT_ID).await,
+        Err(Error::Unsupported { .. })
+    ));
+    assert!(matches!(
+        c.refund(&RefundRequest::full(INTENT_ID)).await,
+        Err(Error::Unsupported { .. })
+    ));
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_neutral_get_maps_the_intent() {
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}"))))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("get_intent_successful_200.json")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let payment = client(&server).get_payment(INTENT_ID).await.unwrap();
+    assert_eq!(payment.status, PaymentStatus::Succeeded);
+    assert_eq!(payment.raw_status, "successful");
+    assert_eq!(payment.amount, Some(xof(200)));
+    assert_eq!(payment.reference.as_deref(), Some("Test_YYYY_MM_DD_01"));
+    assert_eq!(payment.raw["token"], "[REDACTED]");
+    assert_eq!(
+        payment.raw["payments"][0]["failure"]["code"],
+        "customer_insufficient_funds"
+    );
+}
+
+#[tokio::test]
+async fn live_sends_the_live_environment_header() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(header("environment", "live"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = Hub2Client::new(
+        Hub2Config::new(API_KEY, MERCHANT_ID, Environment::Live).base_url(server.uri()),
+    )
+    .unwrap();
+    c.get_intent_status(INTENT_ID).await.unwrap();
+}
