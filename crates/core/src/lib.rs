@@ -33,6 +33,7 @@ pub mod provider;
 pub mod secret;
 pub mod status;
 pub mod webhook;
+pub mod wire_enum;
 
 #[cfg(feature = "client")]
 pub mod http;
@@ -49,3 +50,9 @@ pub use status::{PaymentStatus, RefundStatus, Transition};
 
 /// Re-exported so provider crates and merchants name one version of it.
 pub use async_trait::async_trait;
+
+/// Used by [`wire_enum!`]; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}
