@@ -27,13 +27,14 @@ use crate::wire::{
     SettlementList, StatusPatch, StatusPatchMeta,
 };
 
-/// What the provider-neutral [`PaymentProvider`] implementation supports. Refunds are not in it
-/// (see [`PaymentProvider::refund`] below): use the native [`FintectureClient::refund`].
+/// What the provider-neutral [`PaymentProvider`] implementation supports: everything, refunds
+/// included (full, partial and repeated, never more than the paid amount).
 pub const CAPABILITIES: Capabilities = Capabilities::new(&[
     Capability::CreatePayment,
     Capability::GetPayment,
     Capability::CancelPayment,
     Capability::Refund,
+    Capability::PartialRefund,
     Capability::SignedWebhooks,
 ]);
 
@@ -325,8 +326,8 @@ impl FintectureClient {
     /// `POST /pis/v2/refund[?state=..]`: refunds part or all of a paid session. Repeated
     /// refunds are allowed; when the request carries the refund history (or the paid amount),
     /// a refund that would take the total above what was paid is refused before sending (the
-    /// paid amount is fetched when not given). Never retried once it may have reached
-    /// Fintecture.
+    /// paid amount is fetched when not given; a session that has received no money is
+    /// refused). Never retried once it may have reached Fintecture.
     pub async fn refund(&self, request: &RefundPaymentRequest) -> Result<RefundResponse> {
         Ok(self.refund_raw(request).await?.0)
     }
@@ -371,14 +372,36 @@ impl FintectureClient {
         Ok((response.json()?, response.json()?))
     }
 
-    /// What the payer paid on `session_id`: `received_amount` when reported, else `amount`.
+    /// What the payer paid on `session_id`, to bound refunds. Only a session with money in
+    /// counts: paid or overpaid (`received_amount` when reported, else `amount`) or partially
+    /// paid (`received_amount` only: the requested `amount` did not all arrive). Any other
+    /// status (pending, a transfer still in progress, cancelled, failed, unknown) has received
+    /// nothing that can be refunded yet, and is refused before the refund is sent.
     async fn paid_amount(&self, session_id: &str) -> Result<Money> {
         let payment = self.get_payment(session_id).await?;
         let a = &payment.data.attributes;
-        money(a.received_amount.or(a.amount), a.currency.as_deref()).ok_or_else(|| {
+        let status = unified_status(&payment.meta.status, a.transfer_state.as_ref());
+        let paid = match status {
+            PaymentStatus::Succeeded | PaymentStatus::Overpaid => a.received_amount.or(a.amount),
+            PaymentStatus::PartiallyPaid => a.received_amount,
+            other => {
+                return Err(Error::invalid(
+                    "session_id",
+                    format!(
+                        "the payment is {other} ({}{}): no money received to refund",
+                        payment.meta.status,
+                        a.transfer_state
+                            .as_ref()
+                            .map(|t| format!(" + {t}"))
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+        };
+        money(paid, a.currency.as_deref()).ok_or_else(|| {
             Error::invalid(
                 "amount",
-                "the payment reports no exact amount and currency; cannot bound the refund",
+                "the payment reports no exact paid amount and currency; cannot bound the refund",
             )
         })
     }
@@ -538,8 +561,9 @@ impl PaymentProvider for FintectureClient {
     }
 
     /// Refunds through [`FintectureClient::refund`], bounded by what was paid: the session is
-    /// fetched first for its paid amount (`received_amount`, else `amount`), which is also the
-    /// amount of a full refund (`amount: None`). `reference` becomes the refund's
+    /// fetched first for its paid amount (`received_amount`, else `amount`; only `received_amount`
+    /// for a partial payment; a session with no money in is refused before anything is sent),
+    /// which is also the amount of a full refund (`amount: None`). `reference` becomes the refund's
     /// `communication` and `state`. Fintecture allows repeated partial refunds; the neutral
     /// request carries no history, so a full refund after partial ones is refused by Fintecture
     /// (use the native call with `previous_refunds` to check locally). Never retried once it

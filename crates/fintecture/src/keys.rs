@@ -57,10 +57,13 @@ fn config(reason: impl Into<String>) -> Error {
 impl AppPrivateKey {
     /// Reads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
     pub fn from_pem(pem: &str) -> Result<Self, Error> {
-        let block = pem_decode(pem)?;
+        let block = pem_decode(pem, PRIVATE_LABELS)?;
         match block.label.as_str() {
-            "PRIVATE KEY" => Self::from_pkcs8_der(&block.der),
-            "RSA PRIVATE KEY" => Self::from_pkcs1_der(&block.der),
+            // A mislabelled block (PKCS#1 under `PRIVATE KEY` or the reverse) still loads.
+            "PRIVATE KEY" => Self::from_pkcs8_der(&block.der)
+                .or_else(|e| Self::from_pkcs1_der(&block.der).map_err(|_| e)),
+            "RSA PRIVATE KEY" => Self::from_pkcs1_der(&block.der)
+                .or_else(|e| Self::from_pkcs8_der(&block.der).map_err(|_| e)),
             "ENCRYPTED PRIVATE KEY" => Err(config(
                 "the Fintecture private key is an encrypted PEM (ENCRYPTED PRIVATE KEY); \
                  decrypt it first (openssl pkcs8 -in key.pem -out plain.pem)",
@@ -180,7 +183,7 @@ impl fmt::Debug for AppPublicKey {
 impl AppPublicKey {
     /// Reads a PEM public key: `BEGIN PUBLIC KEY` (SPKI) or `BEGIN RSA PUBLIC KEY` (PKCS#1).
     pub fn from_pem(pem: &str) -> Result<Self, Error> {
-        let block = pem_decode(pem)?;
+        let block = pem_decode(pem, PUBLIC_LABELS)?;
         match block.label.as_str() {
             "PUBLIC KEY" | "RSA PUBLIC KEY" => Self::from_der(&block.der),
             other => Err(config(format!(
@@ -243,35 +246,88 @@ struct PemBlock {
     der: Vec<u8>,
 }
 
-/// Decodes the first PEM block of `pem`. Encrypted (RFC 1421 `Proc-Type: 4,ENCRYPTED`) blocks are
-/// refused. Errors never repeat the input.
-fn pem_decode(pem: &str) -> Result<PemBlock, Error> {
-    let pem = pem.trim();
-    let begin = pem
-        .find("-----BEGIN ")
-        .ok_or_else(|| config("the key is not PEM (no -----BEGIN line)"))?;
-    let rest = pem.get(begin + "-----BEGIN ".len()..).unwrap_or_default();
-    let label_end = rest
-        .find("-----")
-        .ok_or_else(|| config("malformed PEM header line"))?;
-    let label = rest.get(..label_end).unwrap_or_default().trim().to_string();
-    let body = rest.get(label_end + 5..).unwrap_or_default();
-    let end_marker = format!("-----END {label}-----");
-    let end = body
-        .find(&end_marker)
-        .ok_or_else(|| config(format!("PEM block {label:?} has no matching END line")))?;
-    let body = body.get(..end).unwrap_or_default();
-    if body.contains("Proc-Type:") || body.contains("DEK-Info:") {
-        return Err(config(
-            "the Fintecture private key is an encrypted PEM (Proc-Type: 4,ENCRYPTED); \
-             decrypt it first (openssl rsa -in key.pem -out plain.pem)",
-        ));
+/// Private-key PEM labels: the two accepted forms and the encrypted one (refused clearly).
+const PRIVATE_LABELS: &[&str] = &["PRIVATE KEY", "RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY"];
+/// Public-key PEM labels.
+const PUBLIC_LABELS: &[&str] = &["PUBLIC KEY", "RSA PUBLIC KEY"];
+
+/// A PEM label as RFC 7468 writes them (`PRIVATE KEY`, `RSA PRIVATE KEY`): short, uppercase
+/// letters, digits and spaces. Anything else means a broken header line, and the text is never
+/// repeated in an error (it could be the key material itself).
+fn valid_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= 64
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ')
+}
+
+/// Decodes the first PEM block of `pem` whose label is in `wanted`, skipping other blocks (a
+/// certificate or public key in the same file). Tolerates CRLF line ends, surrounding text, a
+/// key flattened onto one line, and a key whose line breaks were written as the two characters
+/// `\n` (environment variables). Encrypted (RFC 1421 `Proc-Type: 4,ENCRYPTED`) blocks are
+/// refused. Errors never repeat the input, only well-formed labels.
+fn pem_decode(pem: &str, wanted: &[&str]) -> Result<PemBlock, Error> {
+    const BEGIN: &str = "-----BEGIN ";
+    const DASHES: &str = "-----";
+    // Base64 and PEM labels never contain a backslash: `\n` can only be an escaped line break.
+    let unescaped;
+    let pem = if pem.contains("\\n") {
+        unescaped = pem.replace("\\r", "").replace("\\n", "\n");
+        unescaped.as_str()
+    } else {
+        pem
+    };
+    let mut rest = pem;
+    let mut other_labels: Vec<String> = Vec::new();
+    loop {
+        let Some(begin) = rest.find(BEGIN) else {
+            return Err(if other_labels.is_empty() {
+                config("the key is not PEM (no -----BEGIN line)")
+            } else {
+                config(format!(
+                    "the PEM holds {} block(s), none of them a {}",
+                    other_labels.join(", "),
+                    wanted.join(" or ")
+                ))
+            });
+        };
+        let after_begin = rest.get(begin + BEGIN.len()..).unwrap_or_default();
+        let label_end = after_begin
+            .find(DASHES)
+            .ok_or_else(|| config("malformed PEM header line"))?;
+        let label = after_begin.get(..label_end).unwrap_or_default().trim();
+        if !valid_label(label) {
+            return Err(config("malformed PEM header line"));
+        }
+        let body = after_begin
+            .get(label_end + DASHES.len()..)
+            .unwrap_or_default();
+        let end_marker = format!("-----END {label}-----");
+        let end = body
+            .find(&end_marker)
+            .ok_or_else(|| config(format!("PEM block {label:?} has no matching END line")))?;
+        if !wanted.contains(&label) {
+            other_labels.push(format!("{label:?}"));
+            rest = body.get(end + end_marker.len()..).unwrap_or_default();
+            continue;
+        }
+        let body = body.get(..end).unwrap_or_default();
+        if body.contains("Proc-Type:") || body.contains("DEK-Info:") {
+            return Err(config(
+                "the Fintecture private key is an encrypted PEM (Proc-Type: 4,ENCRYPTED); \
+                 decrypt it first (openssl rsa -in key.pem -out plain.pem)",
+            ));
+        }
+        let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let der = B64
+            .decode(b64.as_bytes())
+            .map_err(|_| config(format!("PEM block {label:?} is not valid base64")))?;
+        return Ok(PemBlock {
+            label: label.to_string(),
+            der,
+        });
     }
-    let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let der = B64
-        .decode(b64.as_bytes())
-        .map_err(|_| config(format!("PEM block {label:?} is not valid base64")))?;
-    Ok(PemBlock { label, der })
 }
 
 fn pem_encode(label: &str, der: &[u8]) -> String {
@@ -320,7 +376,7 @@ mod tests {
         // SEQUENCE { INTEGER 0, AlgorithmIdentifier, OCTET STRING { RSAPrivateKey } }; the
         // RSAPrivateKey is the DER SEQUENCE found after the rsaEncryption identifier.
         let pem = key().to_pkcs8_pem().unwrap();
-        let der = pem_decode(pem.expose_secret()).unwrap().der;
+        let der = pem_decode(pem.expose_secret(), PRIVATE_LABELS).unwrap().der;
         // rsaEncryption OID + NULL, then OCTET STRING (0x04) with a long length.
         let oid = [
             0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
@@ -353,6 +409,62 @@ mod tests {
             AppPrivateKey::from_pem(garbage),
             Err(Error::Config(_))
         ));
+    }
+
+    #[test]
+    fn a_broken_header_line_never_echoes_the_key_material() {
+        // Four dashes instead of five: the "label" would run into the key material.
+        let broken =
+            "-----BEGIN PRIVATE KEY----\nMIIEvQSECRETMATERIAL\n-----END PRIVATE KEY-----\n";
+        let e = AppPrivateKey::from_pem(broken).unwrap_err().to_string();
+        assert!(!e.contains("SECRETMATERIAL"), "{e}");
+        let lowercase = "-----BEGIN private MIIEvQSECRETMATERIAL-----\n";
+        let e = AppPrivateKey::from_pem(lowercase).unwrap_err().to_string();
+        assert!(!e.contains("SECRETMATERIAL"), "{e}");
+    }
+
+    #[test]
+    fn real_world_pem_variants_load() {
+        let pem = key().to_pkcs8_pem().unwrap();
+        let pem = pem.expose_secret();
+        let expected = key().public_key();
+        // CRLF line ends and text around the block.
+        let crlf = format!("Bag Attributes\r\n{}\r\n", pem.replace('\n', "\r\n"));
+        assert_eq!(
+            AppPrivateKey::from_pem(&crlf).unwrap().public_key(),
+            expected
+        );
+        // Line breaks written as the two characters backslash-n (an environment variable).
+        let escaped = pem.replace('\n', "\\n");
+        assert!(!escaped.contains('\n'));
+        assert_eq!(
+            AppPrivateKey::from_pem(&escaped).unwrap().public_key(),
+            expected
+        );
+        // Flattened onto one line.
+        let flat = pem.replace('\n', " ");
+        assert_eq!(
+            AppPrivateKey::from_pem(&flat).unwrap().public_key(),
+            expected
+        );
+        // A bundle with the public key (or a certificate) before the private key.
+        let bundle = format!("{}{pem}", expected.to_pem());
+        assert_eq!(
+            AppPrivateKey::from_pem(&bundle).unwrap().public_key(),
+            expected
+        );
+        // PKCS#8 content under the PKCS#1 label.
+        let der = pem_decode(pem, PRIVATE_LABELS).unwrap().der;
+        let mislabelled = pem_encode("RSA PRIVATE KEY", &der);
+        assert_eq!(
+            AppPrivateKey::from_pem(&mislabelled).unwrap().public_key(),
+            expected
+        );
+        // Only a public key: a clear error naming what was found.
+        let e = AppPrivateKey::from_pem(&expected.to_pem())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"PUBLIC KEY\""), "{e}");
     }
 
     #[test]

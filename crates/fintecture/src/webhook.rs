@@ -102,6 +102,12 @@ impl fmt::Debug for WebhookSettings {
 impl WebhookSettings {
     /// Default freshness window of `Date`: 15 minutes (Fintecture retries with backoff and a
     /// 20 s timeout; a retry is expected to carry a new `Date`).
+    ///
+    /// Fintecture's documentation does not say whether `Date` is the time of the event or of
+    /// the delivery, nor whether a retry is re-signed. If your deliveries are refused as
+    /// [`WebhookRejection::TooOld`] (for instance because a delivery delay is configured in
+    /// the console), widen the window with [`WebhookSettings::max_age`] and rely on a
+    /// [`payments_core::webhook::DedupStore`] for replays.
     pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(15 * 60);
     /// Default allowance for a `Date` ahead of our clock.
     pub const DEFAULT_MAX_FUTURE_SKEW: Duration = Duration::from_secs(60);
@@ -185,7 +191,8 @@ pub struct FintectureEvent {
     pub currency: Option<String>,
     /// For refund events: the session that was refunded.
     pub refunded_session_id: Option<String>,
-    /// The delivery's `X-Request-ID` (signed when listed in `headers=`).
+    /// The delivery's `X-Request-ID`, only when it was signed (listed in `headers=`); an
+    /// unsigned one is not reported.
     pub request_id: Option<String>,
     /// Every field of the body.
     pub fields: BTreeMap<String, String>,
@@ -291,7 +298,8 @@ impl WebhookVerifier for FintectureWebhookVerifier {
         }
 
         let fields = parse_body(request)?;
-        let event = build_event(fields, request_id)?;
+        // An X-Request-ID outside the signing string is unauthenticated: not reported.
+        let event = build_event(fields, request_id.filter(|_| signs_request_id))?;
         let digest_hex: String = Sha256::digest(body)
             .iter()
             .map(|b| format!("{b:02x}"))

@@ -372,6 +372,85 @@ async fn connect_request_and_result_snapshots_with_the_fixture_key() {
     assert_eq!(header_of(sent2, "signature"), header_of(sent, "signature"));
 }
 
+/// The request as sent: method, target, the signed and auth headers, and the body (JSON).
+fn request_snapshot(sent: &Request) -> Value {
+    let mut headers = serde_json::Map::new();
+    for name in [
+        "accept",
+        "authorization",
+        "content-type",
+        "date",
+        "digest",
+        "x-request-id",
+        "signature",
+    ] {
+        headers.insert(name.into(), json!(header_of(sent, name)));
+    }
+    json!({
+        "method": sent.method.as_str(),
+        "target": match sent.url.query() {
+            Some(q) => format!("{}?{q}", sent.url.path()),
+            None => sent.url.path().to_string(),
+        },
+        "headers": headers,
+        "body": (!sent.body.is_empty()).then(|| serde_json::from_slice::<Value>(&sent.body).unwrap()),
+    })
+}
+
+#[tokio::test]
+async fn refund_cancel_and_get_request_snapshots_with_the_fixture_key() {
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let public =
+        payments_fintecture::keys::AppPublicKey::from_pem(&fixture_text("test_app_key_public.pem"))
+            .unwrap();
+    let signed = || Signed(RequestSignatureVerifier::new(APP_ID, public.clone()));
+    Mock::given(method("POST"))
+        .and(path("/pis/v2/refund"))
+        .and(signed())
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_200.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/pis/v2/payments/{SESSION}")))
+        .and(signed())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"meta": {"status": "payment_cancelled"}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/pis/v2/payments/{SESSION}")))
+        .and(signed())
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c =
+        FintectureClient::new(config(&server, &fixture_text("test_app_key_pkcs8.pem"))).unwrap();
+    c.refund(
+        &RefundPaymentRequest::new(SESSION, eur(199))
+            .communication("Refund B34970692")
+            .state("refund-1"),
+    )
+    .await
+    .unwrap();
+    c.cancel_payment(SESSION).await.unwrap();
+    c.get_payment(SESSION).await.unwrap();
+    let sent: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() != "/oauth/accesstoken")
+        .map(request_snapshot)
+        .collect();
+    insta::assert_json_snapshot!("refund_cancel_get_requests", sent);
+}
+
 #[tokio::test]
 async fn a_wrong_signature_does_not_match_the_verifying_mock() {
     // Signed with another key: the signature matcher refuses, wiremock answers 404.
@@ -747,6 +826,77 @@ async fn the_neutral_refund_is_bounded_by_the_fetched_paid_amount() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     assert_eq!(requests_to(&server, "/pis/v2/refund").await.len(), 1);
+}
+
+#[tokio::test]
+async fn refunds_are_bounded_by_the_money_actually_received() {
+    // (status, transfer_state, received_amount, what a full neutral refund sends or None when
+    // it must be refused before sending)
+    let cases: [(&str, &str, Option<&str>, Option<&str>); 6] = [
+        // Partially paid: only what arrived can be refunded, never the requested 273.
+        (
+            "payment_partial",
+            "insufficient",
+            Some("100.50"),
+            Some("100.50"),
+        ),
+        // Partially paid with no received amount reported: cannot be bounded.
+        ("payment_partial", "insufficient", None, None),
+        // Overpaid: the whole amount received.
+        ("payment_created", "overpaid", Some("300"), Some("300.00")),
+        // Nothing received yet, or never: refused.
+        ("payment_pending", "pending", None, None),
+        ("payment_created", "processing", None, None),
+        ("payment_cancelled", "cancelled", None, None),
+    ];
+    for (status, transfer, received, sent) in cases {
+        let server = MockServer::start().await;
+        mount_token(&server, 1).await;
+        let mut body = fixture("payment_200.json");
+        body["meta"]["status"] = json!(status);
+        body["data"]["attributes"]["transfer_state"] = json!(transfer);
+        if let Some(r) = received {
+            body["data"]["attributes"]["received_amount"] = json!(r);
+        }
+        api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(2)
+            .mount(&server)
+            .await;
+        for amount in [sent.unwrap_or("-"), "0.01"] {
+            api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
+                .and(body_json(json!({
+                    "meta": {"session_id": SESSION},
+                    "data": {"attributes": {"amount": amount}}
+                })))
+                .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_200.json")))
+                .expect(u64::from(sent.is_some()))
+                .mount(&server)
+                .await;
+        }
+        let c = client(&server);
+        let neutral = PaymentProvider::refund(&c, &RefundRequest::full(SESSION)).await;
+        // The native call with a history fetches the same paid amount.
+        let native = c
+            .refund(&RefundPaymentRequest::new(SESSION, eur(1)).previous_refunds([]))
+            .await;
+        match sent {
+            Some(_) => {
+                neutral.unwrap();
+                native.unwrap();
+            }
+            None => {
+                for result in [neutral.map(|_| ()), native.map(|_| ())] {
+                    let err = result.unwrap_err();
+                    assert!(
+                        matches!(err, Error::InvalidInput { .. }),
+                        "{status}: {err:?}"
+                    );
+                    assert_eq!(err.delivery(), Delivery::NotSent);
+                }
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -147,7 +147,9 @@ fn the_x_request_id_may_be_left_unsigned() {
             .unwrap()
             .contains("headers=\"date digest\"")
     );
-    assert!(verify(&body, &delivery).is_ok());
+    let event = verify(&body, &delivery).unwrap();
+    // The X-Request-ID header was not signed: it is not reported as the delivery's id.
+    assert_eq!(event.data.request_id, None);
 }
 
 #[test]
@@ -354,6 +356,81 @@ fn malformed_signing_strings_and_headers_are_rejected() {
         verifier().verify(&get).unwrap_err(),
         WebhookRejection::MethodNotAllowed(_)
     ));
+}
+
+#[test]
+fn a_headers_list_other_than_the_expected_one() {
+    let body = fixture("webhook_payment_created.form");
+    let digest = digest_header(&body);
+    let date = "Mon, 08 Jun 2020 23:11:23 GMT";
+    let with_signature = |sig: String| {
+        let mut d = signed(&body);
+        d.set_header("Signature", sig);
+        d
+    };
+    // The plaintext follows the order of headers=, whatever it is.
+    let reordered = signer()
+        .signature_header(
+            &format!("x-request-id: {REQUEST_ID}\ndigest: {digest}\ndate: {date}"),
+            &["x-request-id", "digest", "date"],
+        )
+        .unwrap();
+    let event = verify(&body, &with_signature(reordered)).unwrap();
+    assert_eq!(event.data.request_id.as_deref(), Some(REQUEST_ID));
+    // A genuine three-line signing string presented as covering two headers: refused.
+    let genuine = signed(&body);
+    let downgraded = genuine.header("Signature").unwrap().replace(
+        "headers=\"date digest x-request-id\"",
+        "headers=\"date digest\"",
+    );
+    assert_eq!(
+        verify(&body, &with_signature(downgraded)).unwrap_err(),
+        WebhookRejection::BadSignature
+    );
+    // A two-line signing string presented as covering three: refused.
+    let two_lines = signer()
+        .signature_header(
+            &format!("date: {date}\ndigest: {digest}"),
+            &["date", "digest", "x-request-id"],
+        )
+        .unwrap();
+    assert_eq!(
+        verify(&body, &with_signature(two_lines)).unwrap_err(),
+        WebhookRejection::BadSignature
+    );
+    // Headers Fintecture does not sign on webhooks, or one listed twice: malformed, before
+    // the private key is used.
+    for headers in [
+        &["(request-target)", "date", "digest"][..],
+        &["date", "digest", "content-type"],
+        &["date", "digest", "digest"],
+        &["date", "date", "digest"],
+        &["digest"],
+    ] {
+        let plaintext = headers
+            .iter()
+            .map(|h| format!("{h}: x"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let sig = signer().signature_header(&plaintext, headers).unwrap();
+        assert!(
+            matches!(
+                verify(&body, &with_signature(sig)).unwrap_err(),
+                WebhookRejection::MalformedHeader { ref header, .. } if header == "Signature"
+            ),
+            "{headers:?}"
+        );
+    }
+    // x-request-id signed but the header is absent: missing header, not a silent pass.
+    let d = signed(&body);
+    let mut request = WebhookRequest::new("POST", URL, &body).header("Content-Type", FORM);
+    for (n, v) in d.headers.iter().filter(|(n, _)| n != "X-Request-ID") {
+        request = request.header(n, v);
+    }
+    assert_eq!(
+        verifier().verify(&request).unwrap_err(),
+        WebhookRejection::MissingHeader("X-Request-ID".into())
+    );
 }
 
 #[test]
