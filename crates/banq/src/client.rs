@@ -257,6 +257,9 @@ impl BanqClient {
     }
 
     /// `GET /payments/{id}` (Open API token): the payment as Banq reports it now.
+    ///
+    /// An answer that names ids none of which is `payment_id` is about another payment and is an
+    /// [`Error::Decode`] (see [`BanqPayment::answers_for`]).
     pub async fn get_payment(&self, payment_id: &str) -> Result<BanqPayment> {
         check_id("paymentId", payment_id)?;
         let call = self.request(
@@ -266,7 +269,15 @@ impl BanqClient {
             TokenFlow::OpenApi,
         )?;
         let response = self.send(call).await?;
-        parse_payment(response.body()).map_err(|reason| response.decode_error(reason))
+        let payment =
+            parse_payment(response.body()).map_err(|reason| response.decode_error(reason))?;
+        if !payment.answers_for(payment_id) {
+            return Err(response.decode_error(format!(
+                "asked for payment {payment_id:?}, the answer is about {:?}",
+                payment.ids()
+            )));
+        }
+        Ok(payment)
     }
 
     /// `GET /users/me?include=accountSpaces,banqAccounts` (merchant-user token): the merchant
@@ -328,8 +339,9 @@ impl BanqClient {
 
     /// Confirms a notice by fetching it back: a `completed` Payment notice becomes
     /// [`Confirmation::Confirmed`] with the payment **as the API reports it** (its status may
-    /// differ from what the notice claimed: the API wins); any other notice is returned as
-    /// [`Confirmation::Notice`] without a request.
+    /// differ from what the notice claimed: the API wins) and `payment_id` the notice's
+    /// `resourceId`; any other notice is returned as [`Confirmation::Notice`] without a request.
+    /// An answer about another payment than `resourceId` confirms nothing ([`Error::Decode`]).
     ///
     /// Errors are those of [`Self::get_payment`]: answer Banq 5xx on `NotSent`, `OutcomeUnknown`,
     /// `RateLimited` or a 5xx so it retries; a 404 means the payment is not yours.

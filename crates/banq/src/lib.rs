@@ -70,9 +70,11 @@
 //! A Banq webhook proves nothing: anyone who knows the URL can post `{"action":"completed",...}`.
 //! The types make the difference visible: [`webhook::UnconfirmedNotice`] carries only the claim
 //! (no payment status), and a [`webhook::ConfirmedPayment`] — a core `VerifiedEvent` with
-//! `Authenticity::FetchedBack` — exists only after `GET /payments/{resourceId}` answered. The
-//! optional [`webhook::SharedSecretGuard`] (a secret in the registered URL, compared in constant
-//! time) keeps strangers from making you call Banq; it does not make the event trustworthy.
+//! `Authenticity::FetchedBack` — exists only after `GET /payments/{resourceId}` answered with
+//! that payment (an answer naming another payment id confirms nothing; its `payment_id` is the
+//! notice's `resourceId`). The optional [`webhook::SharedSecretGuard`] (a secret in the
+//! registered URL, compared in constant time) keeps strangers from making you call Banq; it does
+//! not make the event trustworthy.
 //!
 //! ## What is where
 //! - [`BanqClient`] (feature `client`): `get-paid-link`, `GET /payments/{id}`, `users/me` with

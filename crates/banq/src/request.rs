@@ -385,6 +385,11 @@ pub(crate) fn check_id(field: &str, value: &str) -> Result<()> {
             "must not contain spaces or control characters",
         ));
     }
+    // URL normalisation drops `.` and `..` path segments: `GET /payments/..` would become
+    // `GET /payments` (another resource). Every other value is percent-encoded as one segment.
+    if value == "." || value == ".." {
+        return Err(Error::invalid(field, "must not be \".\" or \"..\""));
+    }
     Ok(())
 }
 

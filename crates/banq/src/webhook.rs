@@ -21,7 +21,8 @@
 //! - `BanqClient::confirm` (feature `client`) fetches the payment for a `completed` Payment
 //!   notice and returns [`Confirmation::Confirmed`] with a [`ConfirmedPayment`] — a core
 //!   [`VerifiedEvent`] whose [`Authenticity`] is [`Authenticity::FetchedBack`] and whose status is
-//!   the one the API reports, whatever the notice claimed. Every other notice comes back as
+//!   the one the API reports, whatever the notice claimed; an answer naming another payment id
+//!   than the notice's `resourceId` confirms nothing. Every other notice comes back as
 //!   [`Confirmation::Notice`], unconfirmed.
 //!
 //! A [`ConfirmedPayment`] can only be made by fetching: there is no conversion from a notice.
@@ -100,7 +101,9 @@ pub struct WebhookEvent {
 
 impl WebhookEvent {
     /// Parses an event body. The body must be a JSON object with non-empty `action` and
-    /// `resourceType` strings; `resourceId` may be a string or an integer.
+    /// `resourceType` strings; `resourceId` may be a string or an integer. A `completed` Payment
+    /// event needs a `resourceId` usable as a path segment (1 to 128 bytes, no spaces or control
+    /// characters, not `.` or `..`).
     pub fn parse(body: &[u8]) -> Result<Self, WebhookRejection> {
         let malformed = |reason: &str| WebhookRejection::MalformedPayload(reason.to_string());
         let raw: Value =
@@ -132,8 +135,16 @@ impl WebhookEvent {
             id,
             raw,
         };
-        if event.is_payment_completed() && event.resource_id.is_none() {
-            return Err(malformed("a completed Payment event without resourceId"));
+        if event.is_payment_completed() {
+            let Some(resource_id) = &event.resource_id else {
+                return Err(malformed("a completed Payment event without resourceId"));
+            };
+            // The id becomes a path segment of the fetch-back: refuse what cannot be one.
+            if crate::request::check_id("resourceId", resource_id).is_err() {
+                return Err(malformed(
+                    "the resourceId of a completed Payment event is not a usable payment id",
+                ));
+            }
         }
         Ok(event)
     }
@@ -496,6 +507,8 @@ mod tests {
             br#"{"action":"completed","resourceType":"Payment","resourceId":""}"#,
             br#"{"action":["completed"],"resourceType":"Payment","resourceId":"p"}"#,
             br#"{"action":"completed","resourceType":"Payment","resourceId":1.5}"#,
+            br#"{"action":"completed","resourceType":"Payment","resourceId":".."}"#,
+            br#"{"action":"completed","resourceType":"Payment","resourceId":"a b"}"#,
         ] {
             assert!(
                 matches!(

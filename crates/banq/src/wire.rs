@@ -241,6 +241,24 @@ pub struct BanqPayment {
     pub created_at: Option<OffsetDateTime>,
     /// The answer as received (numbers in it are not exact; use the typed fields for money).
     pub raw: Value,
+    /// Every id the answer names (the values of all of [`ID_FIELDS`] present).
+    #[serde(skip)]
+    ids: Vec<String>,
+}
+
+impl BanqPayment {
+    /// Every id the answer names, under any of [`ID_FIELDS`] (`id` may be a number while `guid`
+    /// is the id the webhook used).
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// True when this answer is about payment `payment_id`: one of its ids is exactly
+    /// `payment_id`, or it names no id at all (Banq's field names are not published). False
+    /// when it names ids and none is `payment_id`: the answer is about another payment.
+    pub fn answers_for(&self, payment_id: &str) -> bool {
+        self.ids.is_empty() || self.ids.iter().any(|id| id == payment_id)
+    }
 }
 
 /// An account space of the merchant user.
@@ -505,6 +523,11 @@ pub fn parse_payment(body: &[u8]) -> Result<BanqPayment, String> {
             .map(|r| FailureReason::parse(&r)),
         created_at: object.first(CREATED_FIELDS, time_value),
         raw: raw_json(body),
+        ids: ID_FIELDS
+            .iter()
+            .filter_map(|n| object.get(n))
+            .filter_map(id_value)
+            .collect(),
     })
 }
 
@@ -815,6 +838,19 @@ mod tests {
             .unwrap();
         assert_eq!(p.status, BanqStatus::Other("half-paid".into()));
         assert_eq!(p.funds, Some(Decimal::parse("3").unwrap()));
+    }
+
+    #[test]
+    fn a_payment_knows_which_ids_it_answers_for() {
+        let p = parse_payment(br#"{"id":7,"guid":"G-1","status":"completed"}"#).unwrap();
+        assert_eq!(p.ids(), ["7", "G-1"]);
+        assert!(p.answers_for("G-1") && p.answers_for("7"));
+        assert!(!p.answers_for("g-1"), "exact, not case-insensitive");
+        assert!(!p.answers_for("G-2"));
+        let p = parse_payment(br#"{"data":{"paymentId":"P","status":"pending"}}"#).unwrap();
+        assert!(p.answers_for("P") && !p.answers_for("Q"));
+        let p = parse_payment(br#"{"status":"pending"}"#).unwrap();
+        assert!(p.ids().is_empty() && p.answers_for("anything"));
     }
 
     #[test]

@@ -95,15 +95,14 @@ fn open_api_token_body() -> Value {
     })
 }
 
+/// The guide's merchant-user token body (fixture), with this test's login.
 fn merchant_user_token_body() -> Value {
-    json!({
-        "grant_type": "password",
-        "client_id": BANQ_API_CLIENT_ID,
-        "username": EMAIL,
-        "password": MERCHANT_PASSWORD,
-        "audience": BANQ_API_AUDIENCE,
-        "scope": "offline_access",
-    })
+    let mut body = fixture("token_request_merchant_user.json");
+    body["username"] = json!(EMAIL);
+    body["password"] = json!(MERCHANT_PASSWORD);
+    assert_eq!(body["client_id"], BANQ_API_CLIENT_ID);
+    assert_eq!(body["audience"], BANQ_API_AUDIENCE);
+    body
 }
 
 /// Both token endpoints, each matched on its exact body, each expected `times` times.
@@ -394,7 +393,7 @@ async fn unknown_and_differently_cased_statuses() {
 async fn ids_are_checked_and_encoded_in_paths() {
     let server = MockServer::start().await;
     let c = client(&server);
-    for id in ["", "a b", &"x".repeat(200)] {
+    for id in ["", "a b", &"x".repeat(200), ".", ".."] {
         let err = c.get_payment(id).await.unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     }
@@ -411,6 +410,28 @@ async fn ids_are_checked_and_encoded_in_paths() {
         payment.id, "a/b?c",
         "the requested id when the answer has none"
     );
+}
+
+#[tokio::test]
+async fn an_answer_about_another_payment_is_a_decode_error() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, 1, 0).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "other-payment", "status": "completed"})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let err = c.get_payment(PAYMENT_ID).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    let err = PaymentProvider::get_payment(&c, PAYMENT_ID)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 }
 
 // ---------------------------------------------------------------- users/me, account spaces
@@ -560,11 +581,17 @@ async fn invalid_webhook_configs_are_not_sent() {
             .unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     }
-    let err = c
-        .register_webhook_config("", &WebhookConfigRequest::new("https://s.example/h"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    // `..` would be dropped by URL normalisation: POST /account-spaces/webhook-config.
+    for space in ["", "..", "."] {
+        let err = c
+            .register_webhook_config(space, &WebhookConfigRequest::new("https://s.example/h"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidInput { .. }),
+            "{space}: {err:?}"
+        );
+    }
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -923,7 +950,7 @@ async fn reads_retry_on_503_but_not_on_500() {
     Mock::given(method("GET"))
         .and(path("/api/v1/payments/p-503"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
+            ResponseTemplate::new(200).set_body_json(json!({"id": "p-503", "status": "pending"})),
         )
         .expect(1)
         .mount(&server)

@@ -150,6 +150,67 @@ async fn a_forged_completed_event_yields_the_status_the_api_reports() {
 }
 
 #[tokio::test]
+async fn a_fetch_back_about_another_payment_confirms_nothing() {
+    // The API answers for a payment other than the notice's resourceId: never a confirmation,
+    // whatever its status, and the fetch is made exactly once.
+    let (server, client) = setup().await;
+    mount_payment(
+        &server,
+        json!({"id": "someone-elses-payment", "status": "completed", "funds": 100}).to_string(),
+        1,
+    )
+    .await;
+    let body = WebhookEventBuilder::payment_completed(PAYMENT_ID).to_vec();
+    let notice = WebhookReceiver::new()
+        .receive(&WebhookRequest::new("POST", HOOK_URL, &body))
+        .unwrap();
+    let err = client.confirm(notice).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(err.to_string().contains(PAYMENT_ID), "{err}");
+
+    // Any of the id fields naming the resourceId is enough (Banq's names are not published).
+    let (server, client) = setup().await;
+    mount_payment(
+        &server,
+        json!({"id": 4711, "guid": PAYMENT_ID, "status": "completed"}).to_string(),
+        1,
+    )
+    .await;
+    let notice = WebhookReceiver::new()
+        .receive(&WebhookRequest::new("POST", HOOK_URL, &body))
+        .unwrap();
+    let confirmation = client.confirm(notice).await.unwrap();
+    let event = confirmation.confirmed().unwrap();
+    assert_eq!(event.payment_id.as_deref(), Some(PAYMENT_ID));
+    assert_eq!(event.status, Some(PaymentStatus::Succeeded));
+}
+
+#[tokio::test]
+async fn dot_segment_resource_ids_are_rejected_without_a_request() {
+    // `..` would be dropped from the path by URL normalisation, turning the fetch-back into
+    // `GET /payments` (a list): refused as a malformed payload before anything is sent.
+    let (server, client) = setup().await;
+    for id in ["..", "."] {
+        let body = WebhookEventBuilder::payment_completed(id).to_vec();
+        let err = client
+            .handle_webhook(
+                &WebhookReceiver::new(),
+                &WebhookRequest::new("POST", HOOK_URL, &body),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::WebhookRejected(WebhookRejection::MalformedPayload(_))
+            ),
+            "{id}: {err:?}"
+        );
+    }
+    assert_eq!(api_calls(&server).await, 0);
+}
+
+#[tokio::test]
 async fn an_unknown_fetched_status_is_unknown_never_success() {
     let (server, client) = setup().await;
     mount_payment(
