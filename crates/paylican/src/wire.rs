@@ -159,8 +159,13 @@ pub struct Invoice {
     pub id: String,
     /// The invoice status.
     pub status: InvoiceStatus,
-    /// Total amount to be paid, in major units, exact.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Total amount to be paid, in major units, exact (Java's scientific notation, `1E+2`, is
+    /// read exactly too, see [`big_decimal`]).
+    #[serde(
+        default,
+        deserialize_with = "big_decimal::deserialize_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub total_amount: Option<Decimal>,
     /// The merchant reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,6 +258,81 @@ pub(crate) struct ErrorBody {
 
 fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Java `BigDecimal` as Jackson writes it by default (`BigDecimal.toString()`): plain digits
+/// (`5100.00`), or scientific notation when the scale is negative or the value very small
+/// (`1E+2` — what `stripTrailingZeros()` makes of `100` — or `1E-7`). Both are read exactly,
+/// never through `f64`; a value that does not fit a [`Decimal`] is an error, never a rounding.
+pub mod big_decimal {
+    use payments_core::Decimal;
+    use serde::{Deserialize, Deserializer};
+
+    /// Largest exponent magnitude accepted (money never needs more).
+    const MAX_EXPONENT: u32 = 38;
+
+    /// Parses `[-]digits[.digits][(e|E)[+|-]digits]` exactly.
+    pub fn parse(text: &str) -> Result<Decimal, String> {
+        let Some((coefficient, exponent)) = text.split_once(['e', 'E']) else {
+            return Decimal::parse(text).map_err(|_| "not a decimal number".to_string());
+        };
+        let coefficient =
+            Decimal::parse(coefficient).map_err(|_| "not a decimal number".to_string())?;
+        let (negative, digits) = match exponent.as_bytes().first() {
+            Some(b'-') => (true, exponent.get(1..).unwrap_or("")),
+            Some(b'+') => (false, exponent.get(1..).unwrap_or("")),
+            _ => (false, exponent),
+        };
+        if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("malformed exponent".into());
+        }
+        let magnitude: u32 = digits.parse().map_err(|_| "malformed exponent")?;
+        if magnitude > MAX_EXPONENT {
+            return Err("exponent out of range".into());
+        }
+        // value = mantissa × 10^(exponent − scale)
+        let exponent = if negative {
+            -i64::from(magnitude)
+        } else {
+            i64::from(magnitude)
+        };
+        let shift = exponent - i64::from(coefficient.scale());
+        let out_of_range = || "number out of range".to_string();
+        if shift >= 0 {
+            let factor = u32::try_from(shift)
+                .ok()
+                .and_then(|k| 10i128.checked_pow(k))
+                .ok_or_else(out_of_range)?;
+            let mantissa = coefficient
+                .mantissa()
+                .checked_mul(factor)
+                .ok_or_else(out_of_range)?;
+            Decimal::new(mantissa, 0).map_err(|_| out_of_range())
+        } else {
+            let scale = u32::try_from(-shift).map_err(|_| out_of_range())?;
+            Decimal::new(coefficient.mantissa(), scale).map_err(|_| out_of_range())
+        }
+    }
+
+    /// Deserializes a JSON number or numeric string; `null` is `None`.
+    pub fn deserialize_option<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Decimal>, D::Error> {
+        let Some(raw) = Option::<Box<serde_json::value::RawValue>>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let token = raw.get();
+        if token == "null" {
+            return Ok(None);
+        }
+        let text = match token.strip_prefix('"') {
+            Some(quoted) => quoted
+                .strip_suffix('"')
+                .ok_or_else(|| serde::de::Error::custom("malformed number string"))?,
+            None => token,
+        };
+        parse(text).map(Some).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Java `ZonedDateTime` as Jackson writes it: RFC 3339 text with up to nanosecond precision,
@@ -359,6 +439,59 @@ mod tests {
         for mode in PaymentMode::DOCUMENTED {
             assert_eq!(&PaymentMode::parse(mode.as_str()), mode);
         }
+    }
+
+    #[test]
+    fn java_big_decimals_are_read_exactly_in_both_notations() {
+        let read = |text: &str| big_decimal::parse(text).map(|d| d.to_string());
+        assert_eq!(read("5100.00").unwrap(), "5100.00");
+        assert_eq!(read("0.10").unwrap(), "0.10");
+        assert_eq!(read("1E+2").unwrap(), "100");
+        assert_eq!(read("5.1E+3").unwrap(), "5100");
+        assert_eq!(read("1.00E+2").unwrap(), "100");
+        assert_eq!(read("1e3").unwrap(), "1000");
+        assert_eq!(read("1E-7").unwrap(), "0.0000001");
+        assert_eq!(read("-2.5E-1").unwrap(), "-0.25");
+        assert_eq!(read("12.34E1").unwrap(), "123.4");
+        for bad in [
+            "1e",
+            "1e+",
+            "1e-",
+            "1e+-3",
+            "e3",
+            "1.e3",
+            "1e3.0",
+            "1e400",
+            "1e39",
+            "1E0001",
+            "1e38000000000",
+            "9e38",
+            "1,5",
+            "",
+        ] {
+            assert!(read(bad).is_err(), "{bad:?}");
+        }
+        #[derive(Deserialize)]
+        struct W {
+            #[serde(default, deserialize_with = "big_decimal::deserialize_option")]
+            amount: Option<Decimal>,
+        }
+        let amount = |json: &str| serde_json::from_str::<W>(json).map(|w| w.amount);
+        assert_eq!(
+            amount(r#"{"amount": 1E+2}"#).unwrap(),
+            Some(Decimal::new(100, 0).unwrap())
+        );
+        assert_eq!(
+            amount(r#"{"amount": "0.10"}"#)
+                .unwrap()
+                .unwrap()
+                .to_string(),
+            "0.10"
+        );
+        assert_eq!(amount(r#"{"amount": null}"#).unwrap(), None);
+        assert_eq!(amount(r#"{}"#).unwrap(), None);
+        assert!(amount(r#"{"amount": true}"#).is_err());
+        assert!(amount(r#"{"amount": "1"#).is_err());
     }
 
     #[test]

@@ -101,6 +101,15 @@ fn payment_error_and_rejected_leave_the_invoice_unpaid() {
         assert_eq!(event.data.data.bank_code, None);
         assert_eq!(event.data.data.payment_no.as_deref(), Some("gup87876f"));
     }
+    let error = unguarded(&fixture("webhook_payment_error.json")).unwrap();
+    assert_eq!(error.dedup_key(), "paylican:41768");
+    assert_eq!(error.event_type.as_deref(), Some("invoice.payment_error"));
+    assert_eq!(error.payment_id.as_deref(), Some("ABC2024-123"));
+    assert_eq!(
+        error.occurred_at,
+        Some(datetime!(2024-03-28 14:32:47.238686329 UTC))
+    );
+    insta::assert_debug_snapshot!("webhook_payment_error", error.data);
     insta::assert_debug_snapshot!(
         "webhook_payment_rejected",
         unguarded(&fixture("webhook_payment_rejected.json"))
@@ -187,6 +196,18 @@ fn amounts_are_exact_decimals() {
     );
     assert_eq!(
         money(amount, Currency::GNF).unwrap(),
+        Money::from_minor(5100, Currency::GNF)
+    );
+    // Jackson writes a BigDecimal with a negative scale (`stripTrailingZeros()` of 5100) as
+    // `5.1E+3`: read exactly, not refused (a refused PAID webhook is retried until Paylican gives
+    // up).
+    let text = String::from_utf8(fixture("webhook_payment_executed.json"))
+        .unwrap()
+        .replace(r#""totalAmount": 100"#, r#""totalAmount": 5.1E+3"#);
+    let event = unguarded(text.as_bytes()).unwrap();
+    assert_eq!(event.status, Some(PaymentStatus::Succeeded));
+    assert_eq!(
+        money(event.data.data.total_amount.unwrap(), Currency::GNF).unwrap(),
         Money::from_minor(5100, Currency::GNF)
     );
     let text = String::from_utf8(fixture("webhook_payment_error.json"))
@@ -318,7 +339,8 @@ fn garbage_bodies_are_malformed_payloads_that_repeat_nothing() {
         b"null",
         &[0xff, 0xfe, 0x00],
         br#"{"id":"41768-SECRETISH","type":"invoice.paid","data":{"id":"I","status":"PAID"}}"#,
-        br#"{"id":1,"type":"invoice.paid","data":{"id":"I","status":"PAID","totalAmount":1e3}}"#,
+        br#"{"id":1,"type":"invoice.paid","data":{"id":"I","status":"PAID","totalAmount":1e400}}"#,
+        br#"{"id":1,"type":"invoice.paid","data":{"id":"I","status":"PAID","totalAmount":"1,5"}}"#,
         br#"{"id":1,"type":"invoice.paid","createdAt":"yesterday","data":{"id":"I","status":"PAID"}}"#,
         br#"{"id":1,"type":"invoice.paid","data":{"id":"I","status":"PAID""#,
         &large,
