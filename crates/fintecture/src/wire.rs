@@ -8,68 +8,10 @@
 //! (`shared/providers/fintecture.md`). Shapes marked *inferred* are not spelled out there
 //! (list and settlement envelopes, error bodies) and are read tolerantly.
 
-use std::fmt;
-
 use payments_core::Decimal;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
-macro_rules! wire_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)*
-            /// A value added by Fintecture after this crate was written, kept verbatim.
-            Other(String),
-        }
-
-        impl $name {
-            /// Every documented value.
-            pub const DOCUMENTED: &'static [$name] = &[$($name::$variant,)*];
-
-            /// The wire value.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $($name::$variant => $wire,)*
-                    $name::Other(raw) => raw,
-                }
-            }
-
-            /// Reads a wire value; anything undocumented becomes `Other`.
-            pub fn parse(raw: &str) -> Self {
-                match raw {
-                    $($wire => $name::$variant,)*
-                    other => $name::Other(other.to_string()),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Ok($name::parse(&raw))
-            }
-        }
-    };
-}
-
-wire_enum! {
+payments_core::wire_enum! {
     /// A payment session's `status`.
     SessionStatus {
         /// Final: the payment was initiated and accepted (paid).
@@ -105,7 +47,7 @@ wire_enum! {
     }
 }
 
-wire_enum! {
+payments_core::wire_enum! {
     /// The `transfer_state` of a payment's money.
     TransferState {
         /// Final: the funds arrived.

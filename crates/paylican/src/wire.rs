@@ -5,72 +5,11 @@
 //! mistaken for a known one. Amounts are [`Decimal`]s read from the raw JSON token (never through
 //! `f64`): decode bodies straight from their bytes with `serde_json::from_slice`.
 
-use std::borrow::Cow;
-use std::fmt;
-
 use payments_core::Decimal;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 
-macro_rules! wire_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $wire:literal, )*
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )*
-            /// A value this crate does not know, kept verbatim.
-            Other(String),
-        }
-
-        impl $name {
-            /// Every documented value.
-            pub const DOCUMENTED: &'static [$name] = &[$($name::$variant),*];
-
-            /// Reads a wire value; an unknown one becomes `Other` (compared exactly, case-sensitive).
-            pub fn parse(raw: &str) -> Self {
-                match raw {
-                    $( $wire => $name::$variant, )*
-                    other => $name::Other(other.to_string()),
-                }
-            }
-
-            /// The wire value.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( $name::$variant => $wire, )*
-                    $name::Other(raw) => raw,
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let raw = <Cow<'de, str>>::deserialize(d)?;
-                Ok($name::parse(&raw))
-            }
-        }
-    };
-}
-
-wire_enum! {
+payments_core::wire_enum! {
     /// `data.status`: the invoice's status. Paid-ness is decided from this value alone.
     InvoiceStatus {
         /// Not paid (yet). Also the status of a failed or rejected payment attempt.
@@ -80,7 +19,7 @@ wire_enum! {
     }
 }
 
-wire_enum! {
+payments_core::wire_enum! {
     /// The webhook `type`.
     ///
     /// The seed documents `invoice.payment_initiated`, `invoice.payment_error` and
@@ -104,7 +43,7 @@ wire_enum! {
     }
 }
 
-wire_enum! {
+payments_core::wire_enum! {
     /// `data.paymentMode`: how the payer paid.
     PaymentMode {
         /// Cash at a counter.
