@@ -251,7 +251,7 @@ impl Hub2Client {
     /// A payer-side client for one intent, sharing this client's connection pool but holding no
     /// API key (it cannot send one).
     pub fn payer(&self, credentials: PayerCredentials) -> Result<PayerClient> {
-        check_id("intentId", &credentials.intent_id)?;
+        check_credentials(&credentials)?;
         Ok(PayerClient {
             transport: self.transport.clone(),
             intent_id: credentials.intent_id,
@@ -447,6 +447,18 @@ impl PayerCredentials {
     }
 }
 
+/// The intent id goes in paths; the token must be a non-empty printable string (a JWT).
+fn check_credentials(credentials: &PayerCredentials) -> Result<()> {
+    check_id("intentId", &credentials.intent_id)?;
+    let token = credentials.token.expose_secret();
+    if token.trim().is_empty() || !is_header_safe(token) {
+        return Err(Error::Config(
+            "the intent token is empty or malformed".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Everything a standalone [`PayerClient`] needs: no API key, by construction.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -512,13 +524,7 @@ impl fmt::Debug for PayerClient {
 impl PayerClient {
     /// A standalone payer client.
     pub fn new(config: PayerConfig) -> Result<Self> {
-        check_id("intentId", &config.credentials.intent_id)?;
-        let token = config.credentials.token.expose_secret();
-        if token.is_empty() || !is_header_safe(token) {
-            return Err(Error::Config(
-                "the intent token is empty or malformed".into(),
-            ));
-        }
+        check_credentials(&config.credentials)?;
         let transport = Transport::new(
             config.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
             config.environment,
@@ -665,5 +671,19 @@ mod tests {
         );
         let creds = PayerCredentials::new("pi_1", "eyJ.TOKEN_SECRET.x");
         assert!(!format!("{creds:?}").contains("TOKEN_SECRET"));
+    }
+
+    #[test]
+    fn payer_clients_refuse_an_empty_or_malformed_token_however_they_are_made() {
+        let client = Hub2Client::new(Hub2Config::new("sk_1", "M1", Environment::Sandbox)).unwrap();
+        for token in ["", "  ", "eyJ.a\nb.c"] {
+            let credentials = PayerCredentials::new("pi_1", token);
+            let from_merchant = client.payer(credentials.clone()).unwrap_err();
+            assert!(matches!(from_merchant, Error::Config(_)), "{token:?}");
+            let standalone =
+                PayerClient::new(PayerConfig::new(credentials, Environment::Sandbox)).unwrap_err();
+            assert!(matches!(standalone, Error::Config(_)), "{token:?}");
+            assert!(!from_merchant.to_string().contains("eyJ"));
+        }
     }
 }

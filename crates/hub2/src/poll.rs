@@ -24,7 +24,11 @@
 //! - on a transient failure (5xx, timeout, connection) waits a growing multiple of the interval
 //!   and gives up after [`PollPolicy::max_consecutive_errors`];
 //! - stops at the deadline ([`PollPolicy::max_duration`], default 10 minutes — an Orange OTP
-//!   payment expires after 10 minutes) without sleeping past it, returning the last status.
+//!   payment expires after 10 minutes) without sleeping past it, returning the last status; a
+//!   status call still in flight at the deadline is abandoned (a read is harmless to drop), so
+//!   a slow answer or a long HTTP timeout does not stretch the deadline. A wait that ends
+//!   after the deadline (e.g. a long `Retry-After`) ends polling at once with
+//!   [`StopReason::Deadline`].
 //!
 //! Sleeping uses `tokio::time`, so tests can run it under a paused clock.
 
@@ -168,7 +172,8 @@ pub async fn poll(
     policy: &PollPolicy,
 ) -> Result<PollOutcome> {
     let started = Instant::now();
-    let deadline = started + policy.max_duration;
+    // A deadline too far to represent (`Duration::MAX`) is no deadline.
+    let deadline = started.checked_add(policy.max_duration);
     let interval = policy.effective_interval();
     let mut status = last_known;
     let mut requests = 0u32;
@@ -185,12 +190,30 @@ pub async fn poll(
             let stop = stop_for(&status);
             return Ok(outcome(status, stop, requests));
         }
-        if Instant::now() + wait > deadline {
+        // `wait` can come from the network (`Retry-After: 18446744073709551615`): an instant
+        // past what the clock can represent is past any deadline, never a panic.
+        let wake = Instant::now().checked_add(wait);
+        if let Some(deadline) = deadline
+            && wake.is_none_or(|wake| wake > deadline)
+        {
             return Ok(outcome(status, StopReason::Deadline, requests));
         }
         tokio::time::sleep(wait).await;
         requests += 1;
-        match source.fetch_status().await {
+        // The deadline also bounds the request in flight (a slow answer, a long HTTP timeout):
+        // a status read is harmless to abandon.
+        let fetched = match deadline {
+            Some(deadline) => {
+                match tokio::time::timeout_at(deadline, source.fetch_status()).await {
+                    Ok(fetched) => fetched,
+                    Err(_elapsed) => {
+                        return Ok(outcome(status, StopReason::Deadline, requests));
+                    }
+                }
+            }
+            None => source.fetch_status().await,
+        };
+        match fetched {
             Ok(fresh) => {
                 errors = 0;
                 wait = interval;

@@ -21,8 +21,9 @@
 //! 3. the header parses (see below; [`WebhookRejection::MalformedHeader`]);
 //! 4. an HMAC-SHA256 of the **raw body bytes** under a configured secret equals a signature of
 //!    the header ([`WebhookRejection::BadSignature`]);
-//! 5. only then is the body parsed ([`WebhookRejection::MalformedPayload`] when a `payment.*` or
-//!    `payment_intent.*` event does not carry the documented object).
+//! 5. only then is the body parsed ([`WebhookRejection::MalformedPayload`] when a documented
+//!    event type does not carry its object; an undocumented type whose `data` is not the
+//!    family's whole object is kept as [`EventData::Other`]).
 //!
 //! # How the header is read (deliberate choices)
 //! - Items are separated by `,`; spaces and tabs around items, keys and values are ignored
@@ -204,7 +205,8 @@ pub enum EventType {
     /// `payment.failed`.
     PaymentFailed,
     /// Any other type, kept verbatim (`payment_intent.succeeded`, `payment.pending`, ...). Its
-    /// family (`payment_intent.` or `payment.`) still decides how `data` is read.
+    /// family (`payment_intent.` or `payment.`) still decides how `data` is read; when `data` is
+    /// not that family's whole object, it is kept as [`EventData::Other`].
     Other(String),
 }
 
@@ -353,16 +355,25 @@ pub fn parse_event(body: &[u8]) -> Result<Hub2Event, WebhookRejection> {
     }
     let event_type = EventType::parse(&envelope.kind);
     let raw = envelope.data.get();
-    let data = match event_type.family() {
-        EventFamily::PaymentIntent => EventData::Intent(
-            serde_json::from_str(raw).map_err(|e| bad("data is not a PaymentIntent", &e))?,
-        ),
-        EventFamily::Payment => EventData::Payment(
-            serde_json::from_str(raw).map_err(|e| bad("data is not a Payment", &e))?,
-        ),
-        EventFamily::Other => {
+    let undocumented = matches!(event_type, EventType::Other(_));
+    let typed = match event_type.family() {
+        EventFamily::PaymentIntent => serde_json::from_str(raw)
+            .map(EventData::Intent)
+            .map_err(|e| bad("data is not a PaymentIntent", &e)),
+        EventFamily::Payment => serde_json::from_str(raw)
+            .map(EventData::Payment)
+            .map_err(|e| bad("data is not a Payment", &e)),
+        EventFamily::Other => Err(WebhookRejection::MalformedPayload(String::new())),
+    };
+    let data = match typed {
+        Ok(data) => data,
+        // An undocumented type (`payment_intent.deleted`, a new family) may carry less than the
+        // whole object: keep it as JSON rather than reject an authentic delivery (HUB2 would
+        // retry it for 34 hours, then consider the endpoint dead).
+        Err(_) if undocumented => {
             EventData::Other(serde_json::from_str(raw).map_err(|e| bad("data", &e))?)
         }
+        Err(rejection) => return Err(rejection),
     };
     Ok(Hub2Event {
         id: envelope.id,

@@ -589,6 +589,40 @@ async fn status_by_token_sends_the_token_as_a_query_parameter() {
 }
 
 #[tokio::test]
+async fn the_token_in_the_status_url_never_shows_in_errors() {
+    // Nothing listens on this port: the transport error must not carry the URL with `?token=`.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = PayerClient::new(
+        PayerConfig::new(
+            PayerCredentials::new(INTENT_ID, TOKEN),
+            Environment::Sandbox,
+        )
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .http(http(RetryPolicy::none())),
+    )
+    .unwrap();
+    let err = unreachable.status().await.unwrap_err();
+    assert!(matches!(err, Error::NotSent { .. }), "{err:?}");
+    let shown = format!("{err} {err:?} {unreachable:?}");
+    assert!(!shown.contains("TOKEN_SECRET"), "{shown}");
+
+    // Nor in an error answer's excerpt (a body that echoes the token back).
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token": TOKEN})))
+        .mount(&server)
+        .await;
+    let err = payer(&server).status().await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("TOKEN_SECRET"), "{shown}");
+}
+
+#[tokio::test]
 async fn a_merchant_client_hands_out_payer_clients_that_send_no_api_key() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -294,6 +294,75 @@ async fn a_long_retry_after_ends_at_the_deadline() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_absurd_retry_after_ends_at_the_deadline_without_panicking() {
+    // `Retry-After` is network input: u64::MAX seconds is past anything an `Instant` can hold.
+    let server = MockServer::start().await;
+    then(
+        &server,
+        ResponseTemplate::new(429).insert_header("retry-after", "18446744073709551615"),
+        1,
+    )
+    .await;
+    let (outcome, elapsed) =
+        poll_by_key(&server, IntentStatus::Processing, &PollPolicy::default()).await;
+    let outcome = outcome.unwrap();
+    assert_eq!(outcome.stop, StopReason::Deadline);
+    assert_eq!(outcome.status, IntentStatus::Processing);
+    assert_eq!(outcome.requests, 1);
+    assert_eq!(elapsed, Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unrepresentable_deadline_is_no_deadline() {
+    let server = MockServer::start().await;
+    then(&server, status("processing"), 1).await;
+    then(&server, status("successful"), 1).await;
+    let policy = PollPolicy::default().max_duration(Duration::MAX);
+    let (outcome, elapsed) = poll_by_key(&server, IntentStatus::Processing, &policy).await;
+    let outcome = outcome.unwrap();
+    assert_eq!(
+        (outcome.status, outcome.stop),
+        (IntentStatus::Successful, StopReason::Final)
+    );
+    assert_eq!(elapsed, Duration::from_secs(6));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_status_call_in_flight_at_the_deadline_is_abandoned() {
+    // HUB2 answers slowly (real time, on wiremock's thread). Without `Frozen`, the paused clock
+    // auto-advances while the runtime waits for the answer, straight to the earliest timer:
+    // the deadline (10 s), long before the 3600 s HTTP timeout. The poller must stop there,
+    // returning the last status, instead of waiting for the request to time out.
+    // A server of its own, not one from wiremock's pool: the abandoned request may still reach
+    // it after this test, and must not be answered by the next test's mocks.
+    let server = MockServer::builder().start().await;
+    Mock::given(method("GET"))
+        .and(path(STATUS_PATH))
+        .respond_with(status("successful").set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let policy = PollPolicy::default().max_duration(Duration::from_secs(10));
+    let started = tokio::time::Instant::now();
+    let outcome = client(&server)
+        .poll_status(INTENT_ID, IntentStatus::ActionRequired, &policy)
+        .await
+        .unwrap();
+    assert_eq!(outcome.stop, StopReason::Deadline);
+    assert_eq!(
+        outcome.status,
+        IntentStatus::ActionRequired,
+        "the last status known"
+    );
+    assert_eq!(outcome.requests, 1);
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(10),
+        "not one instant later"
+    );
+    assert_eq!(outcome.elapsed, Duration::from_secs(10));
+}
+
+#[tokio::test(start_paused = true)]
 async fn transient_failures_are_polled_through_and_permanent_ones_returned() {
     let server = MockServer::start().await;
     then(&server, ResponseTemplate::new(503), 1).await;
