@@ -14,63 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-macro_rules! wire_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $raw:literal, )* }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )*
-            /// A value added by HUB2 after this crate was written, kept verbatim.
-            Other(String),
-        }
-
-        impl $name {
-            /// Every documented value.
-            pub const DOCUMENTED: &'static [$name] = &[$($name::$variant),*];
-
-            /// The wire value.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( $name::$variant => $raw, )*
-                    $name::Other(raw) => raw,
-                }
-            }
-
-            /// Reads a wire value (case-sensitive); anything undocumented becomes `Other`.
-            pub fn parse(raw: &str) -> Self {
-                match raw {
-                    $( $raw => $name::$variant, )*
-                    other => $name::Other(other.to_string()),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Ok($name::parse(&raw))
-            }
-        }
-    };
-}
-
-wire_enum! {
+payments_core::wire_enum! {
     /// A PaymentIntent status.
     IntentStatus {
         /// Created; no payment attempted yet (or the last attempt can be retried).
@@ -107,7 +51,7 @@ impl IntentStatus {
     }
 }
 
-wire_enum! {
+payments_core::wire_enum! {
     /// A Payment (attempt) status.
     Hub2PaymentStatus {
         /// Recorded, not yet sent to the provider.
@@ -409,7 +353,8 @@ pub enum NextAction {
 
 #[derive(Serialize, Deserialize)]
 struct NextActionWire {
-    #[serde(rename = "type")]
+    // Absent `type`: kept as `Other` with an empty kind rather than failing the whole intent.
+    #[serde(rename = "type", default)]
     kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     message: Option<String>,
@@ -648,6 +593,10 @@ mod tests {
             serde_json::from_value(json!({"type":"redirection","data":{"method":"get"}})).unwrap();
         assert_eq!(broken.kind(), "redirection");
         assert!(matches!(broken, NextAction::Other { .. }));
+        // No `type` at all: kept, and the intent around it still decodes.
+        let untyped: NextAction = serde_json::from_value(json!({"message":"Patientez"})).unwrap();
+        assert!(matches!(&untyped, NextAction::Other { kind, .. } if kind.is_empty()));
+        assert_eq!(untyped.message(), Some("Patientez"));
         // Round trip to the wire form.
         for action in [otp, ussd, redirection, unknown] {
             let back: NextAction =
