@@ -270,7 +270,10 @@ pub enum Authenticity {
 }
 
 /// A webhook that passed verification, with the fields every provider has.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the length of `raw_body`, not its bytes: a provider may put secrets in a
+/// webhook (HUB2's intent token), and the typed `data` redacts them where the raw bytes cannot.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct VerifiedEvent<T> {
     /// The provider (`"payconiq"`).
@@ -293,6 +296,23 @@ pub struct VerifiedEvent<T> {
     pub data: T,
     /// The raw body bytes that were verified.
     pub raw_body: Vec<u8>,
+}
+
+impl<T: fmt::Debug> fmt::Debug for VerifiedEvent<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedEvent")
+            .field("provider", &self.provider)
+            .field("event_id", &self.event_id)
+            .field("event_type", &self.event_type)
+            .field("payment_id", &self.payment_id)
+            .field("status", &self.status)
+            .field("raw_status", &self.raw_status)
+            .field("occurred_at", &self.occurred_at)
+            .field("authenticity", &self.authenticity)
+            .field("data", &self.data)
+            .field("raw_body_len", &self.raw_body.len())
+            .finish()
+    }
 }
 
 impl<T> VerifiedEvent<T> {
@@ -637,6 +657,21 @@ mod tests {
             WebhookRejection::SourceNotAllowed("192.0.2.7".into()).http_status(),
             403
         );
+    }
+
+    #[test]
+    fn event_debug_shows_no_raw_body() {
+        let ev = VerifiedEvent::new(
+            "hub2",
+            "evt-1",
+            Authenticity::Signed,
+            (),
+            br#"{"token":"intent-secret"}"#.to_vec(),
+        );
+        let shown = format!("{ev:?}");
+        assert!(!shown.contains("intent-secret"), "{shown}");
+        assert!(!shown.contains("116, 111"), "no byte list either: {shown}");
+        assert!(shown.contains("raw_body_len: 25"), "{shown}");
     }
 
     #[test]
