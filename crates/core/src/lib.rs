@@ -33,7 +33,7 @@ pub mod provider;
 pub mod secret;
 pub mod status;
 pub mod webhook;
-pub mod wire_enum;
+mod wire_enum;
 
 #[cfg(feature = "client")]
 pub mod http;

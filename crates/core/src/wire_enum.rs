@@ -1,4 +1,4 @@
-//! [`wire_enum!`](crate::wire_enum): a provider's closed list of string values, open to new ones.
+//! The `wire_enum!` macro: a provider's closed list of string values, open to new ones.
 
 /// Declares a provider's string-valued enum (a status, a transfer state, an event type): one
 /// variant per documented wire value plus `Other(String)`, which keeps any value the provider
