@@ -68,7 +68,7 @@ use std::fmt;
 
 use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::webhook::{
-    Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest, constant_time_eq,
+    Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest, constant_time_eq, form_decode,
 };
 use serde_json::Value;
 
@@ -316,7 +316,7 @@ impl SharedSecretGuard {
         let mut found: Option<Vec<u8>> = None;
         for pair in query.split('&') {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if percent_decode(name).as_deref() != Some(self.param.as_bytes()) {
+            if form_decode(name).as_deref() != Some(self.param.as_bytes()) {
                 continue;
             }
             if found.is_some() {
@@ -325,7 +325,7 @@ impl SharedSecretGuard {
                     self.param
                 )));
             }
-            found = Some(percent_decode(value).ok_or_else(|| {
+            found = Some(form_decode(value).ok_or_else(|| {
                 WebhookRejection::Unauthenticated(format!(
                     "query parameter {} is not valid percent-encoding",
                     self.param
@@ -347,32 +347,6 @@ impl SharedSecretGuard {
             )))
         }
     }
-}
-
-/// Decodes `%XX` escapes and `+` (form encoding); `None` on a malformed escape.
-fn percent_decode(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'%' => {
-                let hex = |j: usize| bytes.get(j).and_then(|c| (*c as char).to_digit(16));
-                let (hi, lo) = (hex(i + 1)?, hex(i + 2)?);
-                out.push(u8::try_from(hi * 16 + lo).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    Some(out)
 }
 
 /// Checks and parses incoming Banq webhooks into [`UnconfirmedNotice`]s. No HTTP client needed.
@@ -466,15 +440,6 @@ mod tests {
         assert!(!format!("{:?}", guard()).contains(SECRET));
         let receiver = WebhookReceiver::new().with_guard(guard());
         assert!(!format!("{receiver:?}").contains(SECRET));
-    }
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("a%20b+c").unwrap(), b"a b c");
-        assert_eq!(percent_decode("%41%4a%4A").unwrap(), b"AJJ");
-        assert!(percent_decode("%4").is_none());
-        assert!(percent_decode("%").is_none());
-        assert!(percent_decode("%g1").is_none());
     }
 
     #[test]

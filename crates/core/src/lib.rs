@@ -27,6 +27,7 @@
 //!   Without it (`default-features = false`) the crate has no HTTP stack and no async runtime, for
 //!   services that only verify webhooks.
 
+pub mod check;
 pub mod error;
 pub mod money;
 pub mod provider;

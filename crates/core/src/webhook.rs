@@ -153,6 +153,42 @@ impl fmt::Debug for WebhookRequest<'_> {
     }
 }
 
+/// Decodes one component of an `application/x-www-form-urlencoded` text (a form body field, a
+/// query parameter): `%XX` escapes and `+` as a space. Strict: `None` on an escape that is not
+/// `%` followed by two hex digits, so a malformed value is refused rather than guessed.
+pub fn form_decode(text: &str) -> Option<Vec<u8>> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'%' => {
+                let hi = nibble(*bytes.get(i + 1)?)?;
+                let lo = nibble(*bytes.get(i + 2)?)?;
+                out.push(hi << 4 | lo);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
 /// Why a webhook was refused. Each check has its own reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -657,6 +693,17 @@ mod tests {
             WebhookRejection::SourceNotAllowed("192.0.2.7".into()).http_status(),
             403
         );
+    }
+
+    #[test]
+    fn form_components_decode_strictly() {
+        assert_eq!(form_decode("a%20b+c").unwrap(), b"a b c");
+        assert_eq!(form_decode("%41%4a%4A").unwrap(), b"AJJ");
+        assert_eq!(form_decode("%C3%A9").unwrap(), "é".as_bytes());
+        assert!(form_decode("%4").is_none());
+        assert!(form_decode("%").is_none());
+        assert!(form_decode("%g1").is_none());
+        assert!(form_decode("%+f").is_none(), "a sign is not a hex digit");
     }
 
     #[test]

@@ -60,7 +60,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use payments_core::webhook::{
     Authenticity, Clock, SystemClock, VerifiedEvent, WebhookRejection, WebhookRequest,
-    WebhookVerifier, constant_time_eq,
+    WebhookVerifier, constant_time_eq, form_decode,
 };
 use payments_core::{Decimal, Money};
 use serde::Serialize;
@@ -439,24 +439,9 @@ pub fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, WebhookReject
 }
 
 fn percent_decode(text: &str) -> Result<String, WebhookRejection> {
-    let bad = || WebhookRejection::MalformedPayload("invalid percent-encoding".into());
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
-                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out)
+    let bytes = form_decode(text)
+        .ok_or_else(|| WebhookRejection::MalformedPayload("invalid percent-encoding".into()))?;
+    String::from_utf8(bytes)
         .map_err(|_| WebhookRejection::MalformedPayload("form field is not UTF-8".into()))
 }
 

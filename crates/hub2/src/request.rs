@@ -4,6 +4,7 @@
 //! checks catch that (and the other mistakes a merchant can make locally) naming the field, so a
 //! payer never learns it from a failed checkout.
 
+use payments_core::check::http_url;
 use payments_core::{Error, Money};
 use serde::Serialize;
 
@@ -321,7 +322,7 @@ impl AttemptRequest {
                 ),
             ] {
                 if let Some(url) = url {
-                    check_url(field, url, environment.is_live())?;
+                    http_url(field, url, environment.is_live().then_some("live"))?;
                 }
             }
         }
@@ -403,7 +404,7 @@ impl CreateWebhookRequest {
 
     /// Checks every field; the URL must be https in live.
     pub fn validate(&self, environment: Environment) -> Result<(), Error> {
-        check_url("url", &self.url, environment.is_live())?;
+        http_url("url", &self.url, environment.is_live().then_some("live"))?;
         if self.events.is_empty() {
             return Err(Error::invalid("events", "at least one event type"));
         }
@@ -425,25 +426,6 @@ impl CreateWebhookRequest {
         }
         Ok(())
     }
-}
-
-/// Checks an absolute http(s) URL; `require_https` refuses plain http.
-pub(crate) fn check_url(field: &str, value: &str, require_https: bool) -> Result<(), Error> {
-    let Some((scheme, rest)) = value.split_once("://") else {
-        return Err(Error::invalid(field, "not an absolute URL"));
-    };
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "https" && scheme != "http" {
-        return Err(Error::invalid(field, "must be an http(s) URL"));
-    }
-    if require_https && scheme != "https" {
-        return Err(Error::invalid(field, "must be https in live"));
-    }
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid(field, "not a valid URL"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

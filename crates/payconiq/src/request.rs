@@ -110,10 +110,14 @@ impl CreatePaymentRequest {
         text("shopName", self.shop_name.as_deref(), MAX_SHOP)?;
         text("posId", self.pos_id.as_deref(), MAX_SHOP)?;
         if let Some(url) = &self.callback_url {
-            check_url("callbackUrl", url, environment.is_production())?;
+            payments_core::check::http_url(
+                "callbackUrl",
+                url,
+                environment.is_production().then_some("production"),
+            )?;
         }
         if let Some(url) = &self.return_url {
-            check_url("returnUrl", url, false)?;
+            payments_core::check::http_url("returnUrl", url, None)?;
         }
         Ok(())
     }
@@ -230,24 +234,6 @@ pub fn is_sepa_char(c: char) -> bool {
         | '\u{0386}'..='\u{03CE}'
         | '€'
     ) && !matches!(c, '\u{00A0}' | '\u{00AD}')
-}
-
-fn check_url(field: &str, value: &str, require_https: bool) -> Result<(), Error> {
-    let Some((scheme, rest)) = value.split_once("://") else {
-        return Err(Error::invalid(field, "not an absolute URL"));
-    };
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "https" && scheme != "http" {
-        return Err(Error::invalid(field, "must be an http(s) URL"));
-    }
-    if require_https && scheme != "https" {
-        return Err(Error::invalid(field, "must be https in production"));
-    }
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid(field, "not a valid URL"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
