@@ -18,6 +18,7 @@
 )]
 
 pub mod providers;
+pub mod sandbox;
 
 use payments_core::webhook::WebhookRejection;
 use payments_core::{CreatePayment, PaymentProvider, PaymentStatus};

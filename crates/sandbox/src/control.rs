@@ -1,0 +1,252 @@
+//! The control endpoints under `/_sandbox`: the simulated payer, faults, logs.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post, put};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::{FaultRule, Provider, providers};
+
+/// What the simulated payer (or the provider's back office) does to a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", content = "value", rename_all = "kebab-case")]
+pub enum PayerAction {
+    /// The payer pays: the provider's "paid" status.
+    Pay,
+    /// The payment fails (refused, insufficient funds).
+    Fail,
+    /// The payer cancels.
+    Cancel,
+    /// The payment expires unpaid.
+    Expire,
+    /// The payer's bank or wallet asks for a one-time code before paying.
+    RequireOtp,
+    /// The payer enters a one-time code; the sandbox accepts `123456` and refuses anything else.
+    SubmitOtp(String),
+    /// Sets the provider's raw status to anything, even an undocumented value.
+    SetStatus(String),
+}
+
+/// The one-time code the sandbox accepts.
+pub const SANDBOX_OTP: &str = "123456";
+
+/// Why a control action was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// No payment with this id.
+    #[error("no {provider} payment `{id}`")]
+    NotFound {
+        /// The provider.
+        provider: Provider,
+        /// The id asked for.
+        id: String,
+    },
+    /// The payment's status does not allow the action (paying a cancelled payment).
+    #[error("cannot {action} a payment in status {status}")]
+    Conflict {
+        /// The action refused.
+        action: String,
+        /// The payment's raw status.
+        status: String,
+    },
+    /// The provider has no such notion (say, cancelling a Paylican invoice).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A wrong one-time code.
+    #[error("wrong one-time code")]
+    WrongOtp,
+    /// No such provider in the path.
+    #[error("{0}")]
+    UnknownProvider(String),
+}
+
+impl ControlError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ControlError::NotFound { .. } | ControlError::UnknownProvider(_) => {
+                StatusCode::NOT_FOUND
+            }
+            ControlError::Conflict { .. } => StatusCode::CONFLICT,
+            ControlError::Unsupported(_) => StatusCode::BAD_REQUEST,
+            ControlError::WrongOtp => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+}
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        (
+            self.status(),
+            axum::Json(json!({ "error": self.to_string() })),
+        )
+            .into_response()
+    }
+}
+
+pub(crate) fn router() -> Router<App> {
+    Router::new()
+        .route("/_sandbox", get(info))
+        .route(
+            "/_sandbox/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/_sandbox/requests", get(requests))
+        .route("/_sandbox/deliveries", get(deliveries))
+        .route("/_sandbox/sink", any(sink))
+        .route("/_sandbox/sink/{*rest}", any(sink))
+        .route("/_sandbox/{provider}/payments", get(list_payments))
+        .route("/_sandbox/{provider}/webhook-url", put(set_webhook_url))
+        .route("/_sandbox/{provider}/payments/{id}/otp", post(submit_otp))
+        .route(
+            "/_sandbox/{provider}/payments/{id}/status",
+            post(set_status),
+        )
+        .route("/_sandbox/{provider}/payments/{id}/{action}", post(act))
+}
+
+async fn info(State(app): State<App>) -> axum::Json<Value> {
+    axum::Json(crate::server::info(&app))
+}
+
+async fn list_faults(State(app): State<App>) -> axum::Json<Vec<FaultRule>> {
+    axum::Json(app.faults.rules())
+}
+
+async fn add_fault(State(app): State<App>, axum::Json(rule): axum::Json<FaultRule>) -> StatusCode {
+    app.faults.add(rule);
+    StatusCode::CREATED
+}
+
+async fn clear_faults(State(app): State<App>) -> StatusCode {
+    app.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn requests(State(app): State<App>) -> Response {
+    axum::Json(app.faults.requests()).into_response()
+}
+
+#[derive(Deserialize)]
+struct DeliveryFilter {
+    provider: Option<String>,
+    payment_id: Option<String>,
+}
+
+async fn deliveries(State(app): State<App>, Query(filter): Query<DeliveryFilter>) -> Response {
+    let all = app.deliveries.all();
+    let selected: Vec<_> = all
+        .into_iter()
+        .filter(|d| {
+            filter
+                .provider
+                .as_deref()
+                .is_none_or(|p| d.provider.as_str() == p)
+                && filter
+                    .payment_id
+                    .as_deref()
+                    .is_none_or(|id| d.payment_id == id)
+        })
+        .collect();
+    axum::Json(selected).into_response()
+}
+
+/// Accepts any webhook: 200, or the status named by a `/_sandbox/sink/status/{code}` path.
+async fn sink(rest: Option<Path<String>>) -> StatusCode {
+    rest.and_then(|Path(rest)| {
+        let code = rest.strip_prefix("status/")?.split('/').next()?;
+        StatusCode::from_u16(code.parse().ok()?).ok()
+    })
+    .unwrap_or(StatusCode::OK)
+}
+
+fn provider(name: &str) -> Result<Provider, ControlError> {
+    name.parse::<Provider>()
+        .map_err(|e| ControlError::UnknownProvider(e.to_string()))
+}
+
+async fn list_payments(State(app): State<App>, Path(name): Path<String>) -> Response {
+    match provider(&name) {
+        Ok(p) => axum::Json(providers::payments(&app, p)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct WebhookUrl {
+    url: Option<String>,
+}
+
+async fn set_webhook_url(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    axum::Json(body): axum::Json<WebhookUrl>,
+) -> Response {
+    match provider(&name) {
+        Ok(p) => {
+            app.set_webhook_url(p, body.url);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn run(app: &App, name: &str, id: &str, action: PayerAction) -> Response {
+    let p = match provider(name) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    match providers::act(app, p, id, action).await {
+        Ok(payment) => axum::Json(payment).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn act(
+    State(app): State<App>,
+    Path((name, id, action)): Path<(String, String, String)>,
+) -> Response {
+    let action = match action.as_str() {
+        "pay" => PayerAction::Pay,
+        "fail" => PayerAction::Fail,
+        "cancel" => PayerAction::Cancel,
+        "expire" => PayerAction::Expire,
+        "require-otp" => PayerAction::RequireOtp,
+        other => {
+            return ControlError::Unsupported(format!(
+                "unknown action `{other}` (pay, fail, cancel, expire, require-otp, otp, status)"
+            ))
+            .into_response();
+        }
+    };
+    run(&app, &name, &id, action).await
+}
+
+#[derive(Deserialize)]
+struct Otp {
+    code: String,
+}
+
+async fn submit_otp(
+    State(app): State<App>,
+    Path((name, id)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Otp>,
+) -> Response {
+    run(&app, &name, &id, PayerAction::SubmitOtp(body.code)).await
+}
+
+#[derive(Deserialize)]
+struct RawStatus {
+    status: String,
+}
+
+async fn set_status(
+    State(app): State<App>,
+    Path((name, id)): Path<(String, String)>,
+    axum::Json(body): axum::Json<RawStatus>,
+) -> Response {
+    run(&app, &name, &id, PayerAction::SetStatus(body.status)).await
+}

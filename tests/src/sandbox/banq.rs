@@ -1,0 +1,1 @@
+//! Banq against the sandbox (placeholder: harness to be written).

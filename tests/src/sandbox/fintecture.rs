@@ -1,0 +1,1 @@
+//! Fintecture against the sandbox (placeholder: harness to be written).

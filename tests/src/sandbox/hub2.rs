@@ -1,0 +1,1 @@
+//! Hub2 against the sandbox (placeholder: harness to be written).

@@ -1,0 +1,126 @@
+//! The conformance table, run against the local sandbox (`payments-sandbox`) instead of wiremock.
+//!
+//! Wiremock scenarios check a crate against the provider's documented answers, one request at a
+//! time. These run the same promises against a stateful emulator: the payment really exists,
+//! the payer really pays, the webhook really arrives, and faults are injected on the wire
+//! (429, 5xx, dropped connections, latency, malformed bodies) so that "sent once" is checked by
+//! counting what the provider received and how many payments it holds.
+//!
+//! A provider plugs in by implementing [`SandboxHarness`] (see the modules below) and adding one
+//! `sandbox_scenarios!` line to `tests/conformance_sandbox.rs`.
+
+use std::time::Duration;
+
+use payments_core::http::{HttpConfig, RetryPolicy};
+use payments_core::webhook::{Authenticity, WebhookRejection};
+use payments_core::{CreatePayment, PaymentProvider, PaymentStatus};
+use payments_sandbox::{DeliveryRecord, Provider, RunningSandbox, Sandbox};
+
+pub mod banq;
+pub mod fintecture;
+pub mod hub2;
+pub mod payconiq;
+pub mod paylican;
+
+/// What a verified sandbox delivery established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The unified status the webhook reports (after fetch-back for providers that need one).
+    pub status: Option<PaymentStatus>,
+    /// How the content was established.
+    pub authenticity: Authenticity,
+}
+
+/// What a provider crate supplies to run the scenarios against the sandbox.
+#[async_trait::async_trait]
+pub trait SandboxHarness: Send + Sync {
+    /// The provider.
+    fn provider(&self) -> Provider;
+    /// A client pointed at `sandbox` with its credentials and `http` settings, after whatever
+    /// webhook registration the provider needs so that webhooks go to `webhook_url` (an API
+    /// call, a console setting through `sandbox.set_webhook_url`, or per payment through
+    /// [`SandboxHarness::create_request`]).
+    async fn client(
+        &self,
+        sandbox: &RunningSandbox,
+        http: HttpConfig,
+        webhook_url: &str,
+    ) -> Box<dyn PaymentProvider>;
+    /// A neutral creation request for `minor_units` in the provider's currency (see the
+    /// sandbox's magic amounts), with `webhook_url` where the provider takes it per payment.
+    fn create_request(&self, minor_units: i64, webhook_url: &str) -> CreatePayment;
+    /// Method and full path (prefix included, `*` for the id) of the creation route.
+    fn create_route(&self) -> (&'static str, &'static str);
+    /// Method and full path of the route the neutral `get_payment` calls.
+    fn get_route(&self) -> (&'static str, &'static str);
+    /// The raw status the sandbox reports once the payer paid.
+    fn paid_status(&self) -> &'static str;
+    /// How many attempts the provider documents for a webhook its receiver keeps refusing.
+    fn webhook_attempts(&self) -> usize;
+    /// Verifies a delivery the sandbox made, with the provider crate's own verifier (and, for
+    /// unsigned providers, its confirmation by fetch-back when it has one).
+    async fn verify(
+        &self,
+        sandbox: &RunningSandbox,
+        delivery: &DeliveryRecord,
+    ) -> Result<Verified, WebhookRejection>;
+}
+
+/// Lists every sandbox scenario once; `sandbox_scenarios!(module, harness)` expands to one
+/// `#[tokio::test]` per scenario.
+#[macro_export]
+macro_rules! sandbox_scenarios {
+    ($provider:ident, $harness:expr) => {
+        mod $provider {
+            use super::*;
+            $crate::sandbox_scenarios!(@each $harness;
+                create_is_pending_and_says_where_to_pay,
+                the_payer_pays_and_the_payment_is_succeeded,
+                a_failing_amount_ends_final_and_never_success,
+                an_undocumented_status_is_unknown_never_success,
+                a_429_on_create_is_retried_and_creates_one_payment,
+                a_creation_answered_500_after_processing_is_sent_once,
+                a_creation_whose_connection_drops_is_sent_once,
+                a_creation_timing_out_is_sent_once,
+                a_read_answered_503_or_dropped_is_retried,
+                a_malformed_answer_is_an_error_never_success,
+                an_unknown_payment_is_a_provider_error,
+                cancel_works_or_is_declared_unsupported,
+                refund_works_or_is_declared_unsupported,
+                the_paid_webhook_verifies_and_a_tampered_one_does_not,
+                a_refused_webhook_is_retried_as_documented,
+            );
+        }
+    };
+    (@each $harness:expr; $($scenario:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() {
+                $crate::sandbox::scenario::$scenario(&$harness).await;
+            }
+        )*
+    };
+}
+
+/// Fast retries, a short timeout: what every scenario's client uses.
+pub fn fast_http() -> HttpConfig {
+    HttpConfig::default()
+        .request_timeout(Duration::from_millis(1500))
+        .retry(
+            RetryPolicy::default()
+                .backoff(Duration::from_millis(5), Duration::from_millis(20))
+                .max_retry_after(Duration::from_secs(2)),
+        )
+}
+
+/// A sandbox for one scenario: webhook retries and magic-amount outcomes 1000 times faster.
+pub async fn start_sandbox() -> RunningSandbox {
+    Sandbox::builder()
+        .time_divisor(1000)
+        .start()
+        .await
+        .expect("sandbox starts")
+}
+
+/// The scenarios, each written once against [`SandboxHarness`].
+pub mod scenario;

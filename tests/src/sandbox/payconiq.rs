@@ -1,0 +1,1 @@
+//! Payconiq against the sandbox (placeholder: harness to be written).

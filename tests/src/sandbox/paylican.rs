@@ -1,0 +1,1 @@
+//! Paylican against the sandbox (placeholder: harness to be written).
