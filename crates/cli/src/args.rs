@@ -42,6 +42,11 @@ pub(crate) struct DemoArgs {
     /// Ignore provider credentials in the environment: always use the embedded sandbox.
     #[arg(long)]
     pub(crate) offline: bool,
+    /// Inject a fault into the embedded sandbox, as the JSON of `POST /_sandbox/faults`, e.g.
+    /// `{"method":"POST","path":"/hub2/payment-intents","fault":{"kind":"status","status":500},"times":1,"phase":"after"}`;
+    /// repeatable. Shows how the clients handle it.
+    #[arg(long = "fault", value_name = "JSON")]
+    pub(crate) faults: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use payments_sandbox::{Provider, RunningSandbox, Sandbox};
+use payments_sandbox::{FaultRule, Provider, RunningSandbox, Sandbox};
 
 use crate::args::DemoArgs;
 use crate::flow::{Flow, render_table};
@@ -42,11 +42,21 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode, String> {
             .map(|name| name.parse::<Provider>().map_err(|e| e.to_string()))
             .collect::<Result<Vec<_>, _>>()?
     };
+    let faults = args
+        .faults
+        .iter()
+        .map(|text| {
+            serde_json::from_str::<FaultRule>(text).map_err(|e| format!("--fault `{text}`: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let sandbox = Sandbox::builder()
         .time_divisor(100)
         .start()
         .await
         .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+    for rule in faults {
+        sandbox.add_fault(rule);
+    }
     let receiver = Receiver::start().await?;
     let run_id = format!("demo-{}", time::OffsetDateTime::now_utc().unix_timestamp());
     let ctx = DemoContext {

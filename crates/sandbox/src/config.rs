@@ -63,8 +63,8 @@ impl Default for Credentials {
             banq_username: "merchant@sandbox.banq".into(),
             banq_password: "sandbox-banq-password".into(),
             banq_company_id: "sandbox-company".into(),
-            paylican_realm: "paylican".into(),
-            paylican_client_id: "paylican-api".into(),
+            paylican_realm: "PGW".into(),
+            paylican_client_id: "invoice-system-client".into(),
             paylican_username: "merchant@sandbox.paylican".into(),
             paylican_password: "sandbox-paylican-password".into(),
         }

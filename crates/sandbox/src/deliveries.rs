@@ -1,6 +1,6 @@
 //! Webhook delivery: each provider's retry schedule (scaled), and the delivery log.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -23,7 +23,8 @@ pub struct DeliveryRecord {
     pub event: String,
     /// Where it is posted.
     pub url: String,
-    /// Headers sent, in order.
+    /// Headers sent in the latest attempt, in order (a provider that signs each attempt afresh,
+    /// like Fintecture's dated signatures, changes them between attempts).
     pub headers: Vec<(String, String)>,
     /// The exact body bytes sent (UTF-8 in every emulated scheme).
     pub body: String,
@@ -71,6 +72,10 @@ pub(crate) struct Outgoing {
     pub(crate) retry_delays: Vec<Duration>,
 }
 
+/// Produces fresh headers before a retry (a new `Date` and signature), or `None` to resend the
+/// previous ones.
+pub(crate) type Resign = Arc<dyn Fn() -> Option<Vec<(String, String)>> + Send + Sync>;
+
 #[derive(Debug, Default)]
 pub(crate) struct Deliveries {
     log: Mutex<Vec<DeliveryRecord>>,
@@ -117,6 +122,11 @@ impl Deliveries {
 impl App {
     /// Logs `outgoing` and delivers it in the background under its retry schedule.
     pub(crate) fn deliver(&self, outgoing: Outgoing) -> u64 {
+        self.deliver_with(outgoing, None)
+    }
+
+    /// Like [`App::deliver`], calling `resign` before every retry for that attempt's headers.
+    pub(crate) fn deliver_with(&self, outgoing: Outgoing, resign: Option<Resign>) -> u64 {
         let id = {
             let mut log = lock(&self.deliveries.log);
             let id = log.len() as u64 + 1;
@@ -135,15 +145,23 @@ impl App {
         };
         self.deliveries.changed.notify_waiters();
         let app = self.clone();
-        tokio::spawn(async move { app.run_delivery(id, outgoing).await });
+        tokio::spawn(async move { app.run_delivery(id, outgoing, resign).await });
         id
     }
 
-    async fn run_delivery(self, id: u64, outgoing: Outgoing) {
+    async fn run_delivery(self, id: u64, outgoing: Outgoing, resign: Option<Resign>) {
         let mut delays = outgoing.retry_delays.iter();
+        let mut headers = outgoing.headers.clone();
+        let mut first = true;
         loop {
+            if !first && let Some(fresh) = resign.as_ref().and_then(|f| f()) {
+                headers = fresh;
+                let sent = headers.clone();
+                self.deliveries.update(id, |r| r.headers = sent);
+            }
+            first = false;
             let mut request = self.webhook_client.post(&outgoing.url);
-            for (name, value) in &outgoing.headers {
+            for (name, value) in &headers {
                 request = request.header(name, value);
             }
             let result = request.body(outgoing.body.clone()).send().await;

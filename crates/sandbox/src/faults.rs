@@ -211,8 +211,16 @@ pub(crate) async fn middleware(State(app): State<App>, req: Request, next: Next)
     tracing::debug!(%provider, %path, fault = ?rule.fault, "injecting fault");
     match (&rule.fault, rule.phase) {
         (Fault::Latency { ms }, _) => {
-            tokio::time::sleep(Duration::from_millis(*ms)).await;
-            next.run(req).await
+            // Processed in its own task: a provider goes on with a request whose client gave up
+            // waiting, so a timed-out creation still exists (as in production).
+            let delay = Duration::from_millis(*ms);
+            let processing = tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                next.run(req).await
+            });
+            processing
+                .await
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
         }
         (fault, Phase::Before) => fault_response(fault, StatusCode::OK),
         (fault, Phase::After) => {

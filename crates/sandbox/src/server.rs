@@ -151,6 +151,11 @@ impl RunningSandbox {
         self.app.set_webhook_url(provider, url);
     }
 
+    /// The console-configured webhook URL of `provider`, if set.
+    pub fn webhook_url(&self, provider: Provider) -> Option<String> {
+        self.app.webhook_url(provider)
+    }
+
     /// Adds a fault rule (rules are tried in the order added).
     pub fn add_fault(&self, rule: FaultRule) {
         self.app.faults.add(rule);

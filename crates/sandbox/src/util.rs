@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, header};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::faults::lock;
 
@@ -25,13 +24,13 @@ pub(crate) fn now_rfc3339() -> String {
     rfc3339(OffsetDateTime::now_utc())
 }
 
-/// `at` as RFC 3339 in UTC (empty string if it cannot be formatted, which does not happen for
-/// times after year 0).
+/// `at` as RFC 3339 in UTC with exactly three fractional digits (`2026-11-21T10:00:00.120Z`).
 pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
     at.to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(at.millisecond() as u32 * 1_000_000)
-        .unwrap_or(at)
-        .format(&Rfc3339)
+        .format(FORMAT)
         .unwrap_or_default()
 }
 
@@ -124,5 +123,7 @@ mod tests {
         assert!(a.starts_with("pay_") && a.len() == 24);
         assert_ne!(a, new_id("pay_"));
         assert!(now_rfc3339().ends_with('Z'));
+        let at = time::macros::datetime!(2026-11-21 10:00:00.12 UTC);
+        assert_eq!(rfc3339(at), "2026-11-21T10:00:00.120Z");
     }
 }

@@ -55,6 +55,11 @@ pub trait SandboxHarness: Send + Sync {
     fn get_route(&self) -> (&'static str, &'static str);
     /// The raw status the sandbox reports once the payer paid.
     fn paid_status(&self) -> &'static str;
+    /// Whether a failed attempt ends the payment (true for most providers). Paylican documents
+    /// only `UNPAID` and `PAID`: a failed attempt leaves the invoice payable, so not final.
+    fn failures_are_final(&self) -> bool {
+        true
+    }
     /// How many attempts the provider documents for a webhook its receiver keeps refusing.
     fn webhook_attempts(&self) -> usize;
     /// Verifies a delivery the sandbox made, with the provider crate's own verifier (and, for

@@ -85,7 +85,8 @@ pub async fn the_payer_pays_and_the_payment_is_succeeded(h: &dyn SandboxHarness)
     }
 }
 
-/// An amount ending in 01 fails on its own: the payment ends final and is never success.
+/// An amount ending in 01 fails on its own: the payment is never success, and final where the
+/// provider's failures are final.
 pub async fn a_failing_amount_ends_final_and_never_success(h: &dyn SandboxHarness) {
     let sandbox = start_sandbox().await;
     let (client, id) = create(h, &sandbox, FAILS).await;
@@ -108,8 +109,10 @@ pub async fn a_failing_amount_ends_final_and_never_success(h: &dyn SandboxHarnes
             .status
             .expect("a status")
     };
-    assert!(status.is_final(), "{status:?}");
     assert!(!status.is_success(), "{status:?}");
+    if h.failures_are_final() {
+        assert!(status.is_final(), "{status:?}");
+    }
 }
 
 /// Any raw status the crate does not know is `Unknown`, never success.
@@ -202,12 +205,20 @@ pub async fn a_creation_whose_connection_drops_is_sent_once(h: &dyn SandboxHarne
     assert_eq!(sandbox.payments(h.provider()).len(), 1);
 }
 
-/// A creation slower than the client's timeout is not re-sent.
+/// A creation slower than the client's timeout is not re-sent, and exists once.
 pub async fn a_creation_timing_out_is_sent_once(h: &dyn SandboxHarness) {
     let (method, path) = h.create_route();
-    let rule = FaultRule::new(method, path, Fault::Latency { ms: 3000 }).times(1);
-    let (_sandbox, err) = creation_fails_once(h, rule).await;
+    let rule = FaultRule::new(method, path, Fault::Latency { ms: 2000 }).times(1);
+    let (sandbox, err) = creation_fails_once(h, rule).await;
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    // The provider went on with the request after the client gave up: the payment exists, once.
+    for _ in 0..100 {
+        if !sandbox.payments(h.provider()).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sandbox.payments(h.provider()).len(), 1);
 }
 
 /// A read answered 503, then dropped, is retried and returns the real answer.
@@ -372,7 +383,12 @@ pub async fn the_paid_webhook_verifies_and_a_tampered_one_does_not(h: &dyn Sandb
 
 /// A receiver that keeps answering 500 gets the provider's documented number of attempts.
 pub async fn a_refused_webhook_is_retried_as_documented(h: &dyn SandboxHarness) {
-    let sandbox = start_sandbox().await;
+    // HUB2 documents about 34 h of retries: a million times faster, 124 ms.
+    let sandbox = payments_sandbox::Sandbox::builder()
+        .time_divisor(1_000_000)
+        .start()
+        .await
+        .unwrap();
     let url = format!("{}/_sandbox/sink/status/500", sandbox.base_url());
     let client = h.client(&sandbox, fast_http(), &url).await;
     let id = client

@@ -1,0 +1,274 @@
+//! The `/_sandbox` control endpoints over HTTP: description, faults, sinks, logs, refusals.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::time::Duration;
+
+use payments_sandbox::{Fault, FaultRule, Phase, Provider, Sandbox};
+use serde_json::{Value, json};
+
+async fn sandbox() -> payments_sandbox::RunningSandbox {
+    Sandbox::builder().time_divisor(1000).start().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_description_names_every_provider_and_hides_nothing_needed() {
+    let sandbox = sandbox().await;
+    let info: Value = reqwest::get(format!("{}/_sandbox", sandbox.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["base_url"], sandbox.base_url());
+    assert_eq!(info["otp"], payments_sandbox::SANDBOX_OTP);
+    for p in Provider::ALL {
+        assert_eq!(
+            info["providers"][p.as_str()]["base_url"],
+            sandbox.provider_url(p),
+            "{p}"
+        );
+    }
+    assert_eq!(info, sandbox.info());
+}
+
+#[tokio::test]
+async fn faults_are_added_listed_applied_and_cleared_over_http() {
+    let sandbox = sandbox().await;
+    let http = reqwest::Client::new();
+    let base = sandbox.base_url();
+    let rule = json!({
+        "method": "GET",
+        "path": "/hub2/payment-intents/*",
+        "fault": {"kind": "too_many_requests", "retry_after_secs": 7},
+        "times": 1
+    });
+    let added = http
+        .post(format!("{base}/_sandbox/faults"))
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let listed: Vec<FaultRule> = http
+        .get(format!("{base}/_sandbox/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            FaultRule::new(
+                "GET",
+                "/hub2/payment-intents/*",
+                Fault::TooManyRequests {
+                    retry_after_secs: 7
+                }
+            )
+            .times(1)
+        ]
+    );
+
+    let limited = http
+        .get(format!("{base}/hub2/payment-intents/abc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["retry-after"], "7");
+    // `times: 1` is used up: the next request reaches the emulator.
+    let next = http
+        .get(format!("{base}/hub2/payment-intents/abc"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(next.status(), 429);
+    let log = sandbox.requests();
+    assert_eq!(log.len(), 2);
+    assert!(log[0].fault.is_some() && log[1].fault.is_none());
+    assert_eq!(log[0].provider, Provider::Hub2);
+
+    sandbox.add_fault(FaultRule::new(
+        "GET",
+        "/banq/**",
+        Fault::Status {
+            status: 503,
+            body: Some("{\"x\":1}".into()),
+        },
+    ));
+    let cleared = http
+        .delete(format!("{base}/_sandbox/faults"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 204);
+    assert!(sandbox.requests().len() == 2);
+    let after = http
+        .get(format!("{base}/banq/anything"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(after.status(), 503);
+}
+
+#[tokio::test]
+async fn each_fault_kind_reaches_the_client_as_described() {
+    let sandbox = sandbox().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/payconiq/v3/payments/x", sandbox.base_url());
+
+    sandbox.add_fault(
+        FaultRule::new(
+            "GET",
+            "/payconiq/v3/payments/x",
+            Fault::Status {
+                status: 502,
+                body: None,
+            },
+        )
+        .times(1),
+    );
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 502);
+
+    sandbox.add_fault(FaultRule::new("GET", "/payconiq/v3/payments/x", Fault::Malformed).times(1));
+    let malformed = http.get(&url).send().await.unwrap();
+    assert_eq!(malformed.status(), 200);
+    assert!(
+        malformed.json::<Value>().await.is_err(),
+        "a malformed body does not parse"
+    );
+
+    sandbox.add_fault(FaultRule::new("GET", "/payconiq/v3/payments/x", Fault::Drop).times(1));
+    let dropped = match http.get(&url).send().await {
+        Err(_) => true,
+        Ok(response) => response.bytes().await.is_err(),
+    };
+    assert!(dropped, "a dropped connection is a transport error");
+
+    sandbox.add_fault(
+        FaultRule::new("GET", "/payconiq/v3/payments/x", Fault::Latency { ms: 400 }).times(1),
+    );
+    let slow = http
+        .get(&url)
+        .timeout(Duration::from_millis(100))
+        .send()
+        .await;
+    assert!(slow.unwrap_err().is_timeout());
+
+    let mut after = FaultRule::new(
+        "GET",
+        "/payconiq/v3/payments/x",
+        Fault::Status {
+            status: 500,
+            body: None,
+        },
+    )
+    .times(1);
+    after.phase = Phase::After;
+    sandbox.add_fault(after);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 500);
+    assert_eq!(sandbox.requests().len(), 5);
+}
+
+#[tokio::test]
+async fn the_sink_answers_200_or_the_status_asked_for() {
+    let sandbox = sandbox().await;
+    let http = reqwest::Client::new();
+    let base = sandbox.base_url();
+    let ok = http
+        .post(format!("{base}/_sandbox/sink/payconiq"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let refused = http
+        .post(format!("{base}/_sandbox/sink/status/503"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    // The sink is not a provider route: nothing in the provider request log.
+    assert!(sandbox.requests().is_empty());
+}
+
+#[tokio::test]
+async fn control_endpoints_refuse_unknown_providers_payments_and_actions() {
+    let sandbox = sandbox().await;
+    let http = reqwest::Client::new();
+    let base = sandbox.base_url();
+    let unknown_provider = http
+        .post(format!("{base}/_sandbox/stripe/payments/p1/pay"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown_provider.status(), 404);
+    let body: Value = unknown_provider.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("unknown provider"));
+    for p in Provider::ALL {
+        let missing = http
+            .post(format!("{base}/_sandbox/{p}/payments/no-such-id/pay"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 404, "{p}");
+        let listed: Vec<Value> = http
+            .get(format!("{base}/_sandbox/{p}/payments"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(listed.is_empty(), "{p}");
+    }
+    let bad_action = http
+        .post(format!("{base}/_sandbox/hub2/payments/p1/teleport"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_action.status(), 400);
+    let deliveries: Vec<Value> = http
+        .get(format!("{base}/_sandbox/deliveries?provider=hub2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(deliveries.is_empty());
+}
+
+#[tokio::test]
+async fn console_webhook_urls_are_set_and_cleared() {
+    let sandbox = sandbox().await;
+    let http = reqwest::Client::new();
+    let put = http
+        .put(format!(
+            "{}/_sandbox/paylican/webhook-url",
+            sandbox.base_url()
+        ))
+        .json(&json!({"url": "http://127.0.0.1:9/hook"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 204);
+    assert_eq!(
+        sandbox.webhook_url(Provider::Paylican).as_deref(),
+        Some("http://127.0.0.1:9/hook")
+    );
+    assert_eq!(sandbox.webhook_url(Provider::Banq), None);
+    let clear = http
+        .put(format!(
+            "{}/_sandbox/paylican/webhook-url",
+            sandbox.base_url()
+        ))
+        .json(&json!({"url": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clear.status(), 204);
+    assert_eq!(sandbox.webhook_url(Provider::Paylican), None);
+}
