@@ -88,8 +88,23 @@ impl CallbackSigner {
         JwkSet::from_json(self.jwks_json().as_bytes())
     }
 
-    /// The `Signature` header value for `body`, with `jti` and the signing time `iat`.
+    /// The `Signature` header value for `body`, with `jti` and the signing time `iat`, for the
+    /// callback URL given at [`CallbackSigner::generate`].
     pub fn sign(&self, body: &[u8], jti: &str, iat: OffsetDateTime) -> Result<String, Error> {
+        self.sign_for_url(body, jti, iat, &self.callback_url)
+    }
+
+    /// Like [`CallbackSigner::sign`], for a payment created with `callback_url` as its
+    /// `callbackUrl`: Payconiq signs the callback URL of each payment (the
+    /// `https://payconiq.com/path` parameter), so one signer (one key, one payment profile) serves
+    /// payments with different callback URLs.
+    pub fn sign_for_url(
+        &self,
+        body: &[u8],
+        jti: &str,
+        iat: OffsetDateTime,
+        callback_url: &str,
+    ) -> Result<String, Error> {
         let iat = iat
             .checked_to_offset(time::UtcOffset::UTC)
             .ok_or_else(|| Error::Config("iat out of range".into()))?
@@ -107,7 +122,7 @@ impl CallbackSigner {
             "https://payconiq.com/iss": "Payconiq",
             "https://payconiq.com/iat": iat,
             "https://payconiq.com/jti": jti,
-            "https://payconiq.com/path": self.callback_url,
+            "https://payconiq.com/path": callback_url,
         });
         let header = B64URL.encode(header.to_string());
         let input = format!("{header}.{}", B64URL.encode(body));
@@ -116,5 +131,44 @@ impl CallbackSigner {
             .sign(&SystemRandom::new(), input.as_bytes())
             .map_err(|_| Error::Config("signing failed".into()))?;
         Ok(format!("{header}..{}", B64URL.encode(signature.as_ref())))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use payments_core::webhook::{WebhookRejection, WebhookRequest, WebhookVerifier};
+
+    use super::*;
+    use crate::webhook::{CallbackSettings, CallbackVerifier};
+
+    #[test]
+    fn sign_for_url_signs_the_given_callback_url() {
+        let default_url = "https://shop.example/payconiq/callback";
+        let other_url = "https://shop.example/payconiq/callback/order-42";
+        let signer = CallbackSigner::generate("k", "profile", default_url).unwrap();
+        let body = br#"{"paymentId":"5ba37c3d0989e3000758b9d8","status":"SUCCEEDED"}"#;
+        let now = OffsetDateTime::now_utc();
+        let signature = signer.sign_for_url(body, "jti-1", now, other_url).unwrap();
+        let verifier = |url: &str| {
+            CallbackVerifier::new(
+                CallbackSettings::new("profile", url),
+                signer.key_set().unwrap(),
+            )
+        };
+        let request = WebhookRequest::new("POST", other_url, body).header("Signature", &signature);
+        assert!(verifier(other_url).verify(&request).is_ok());
+        assert_eq!(
+            verifier(default_url).verify(&request).unwrap_err(),
+            WebhookRejection::ClaimMismatch {
+                claim: "path".into()
+            }
+        );
+        // `sign` keeps signing the URL given at generation.
+        let signature = signer.sign(body, "jti-2", now).unwrap();
+        let request =
+            WebhookRequest::new("POST", default_url, body).header("Signature", &signature);
+        assert!(verifier(default_url).verify(&request).is_ok());
+        assert!(verifier(other_url).verify(&request).is_err());
     }
 }
