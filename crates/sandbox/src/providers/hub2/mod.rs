@@ -1,0 +1,236 @@
+//! HUB2 — the PaymentIntent API (mobile money and cards, West and Central Africa), under `/hub2`.
+//!
+//! Sources: `shared/providers/hub2.md` (facts, with their confidence), the seed (HUB2's
+//! integration guide) and the fixtures of `crates/hub2/tests/fixtures`. JSON is built here by
+//! hand from that documented format, never from the client crate's types.
+//!
+//! # Routes
+//! | route | who | answer |
+//! |---|---|---|
+//! | `POST /payment-intents` `{customerReference, purchaseReference, amount, currency, overrideBusinessName?}` | API key | 201 the intent (`payment_required`, `payments: []`, `mode`, and its `token`) |
+//! | `GET /payment-intents/{id}` | API key | 200 the intent, with its attempts (and token) |
+//! | `GET /payment-intents/{id}/status` | API key, or `?token=` | 200 `{id, status}` |
+//! | `POST /payment-intents/{id}/payments` `{token, paymentMethod, country, provider, mobileMoney?}` | intent token | 201 the intent with the new attempt last in `payments` |
+//! | `POST /payment-intents/{id}/payments/sync` | intent token | 201, the same; an OTP sent with the attempt is settled before answering |
+//! | `POST /payment-intents/{id}/authentication` `{token, confirmationCode}` | intent token | 201 the intent, paid |
+//! | `POST /webhooks` `{url, events[], description?, metadata?}` | API key | 201 the webhook **with its `secret`** |
+//! | `GET /webhooks` | API key | 200 a bare array, without secrets |
+//! | `DELETE /webhooks/{id}` | API key | 200 the deleted webhook |
+//! | `GET /_sandbox/checkout/{paymentId}` (+ `POST .../{pay,fail,cancel}`) | nobody | sandbox-only page a `redirection` next action points to; redirects (303) to the attempt's `on*RedirectionUrl` |
+//!
+//! # Credentials
+//! Merchant calls need `ApiKey`, `MerchantId` and `Environment` equal to
+//! [`crate::Credentials`]' `hub2_*` values (defaults `sandbox-hub2-api-key`, `sandbox-merchant`,
+//! `sandbox`); a missing or wrong one, `Environment` included, is `401
+//! {"statusCode":401,"message":"Unauthorized"}`. Payer calls send `Environment` and the intent
+//! token (in the body, or `?token=` for the status) and no API key: the token is a real HS256
+//! JWT (claims `intentId`, `merchantId`, `mode`, `iat`) signed with a key drawn at start, valid
+//! only for its own intent; anything else is 401. Errors use HUB2's NestJS body:
+//! `{"statusCode":400,"message":["purchaseReference must match /^[a-zA-Z0-9-_. ]+$/ regular expression"],"error":"Bad Request"}`
+//! (400 for every validation failure, listed), 404 `Payment intent not found` / `Webhook not
+//! found` / `Cannot GET /path`, 409 for an attempt on an intent that is not
+//! `payment_required` or an authentication with nothing to authenticate. Currencies: `XOF`,
+//! `XAF`, `GNF` (integer amounts, no minor unit).
+//!
+//! # Statuses
+//! Intent: `payment_required` → `processing` / `action_required` → `successful` | `failed` |
+//! `canceled`. Attempt: `pending` → `successful` | `failed` (`failure{code,message}`; a paid
+//! attempt carries `fees[{amount,currency}]`, 1.5 % rounded down). An attempt's next action
+//! depends on what the payer chose:
+//! - `credit_card`, or mobile money with `wave`: `redirection` to the checkout page above
+//!   (message `card_sandbox.redirection` / `mm_wave_sandbox.redirection`), intent
+//!   `action_required`;
+//! - `orange`: `otp` (the documented sandbox message, naming [`crate::SANDBOX_OTP`]); the 201
+//!   says `processing` as HUB2's documented sample does, the intent is `action_required` right
+//!   after; `POST .../authentication` with `SANDBOX_OTP` pays it, another code is 400 `Invalid
+//!   confirmation code` and leaves it waiting;
+//! - other wallets (`mtn`, `moov`, ...): `ussd` (`data.code` `*133#`), intent `action_required`;
+//! - `mobileMoney.otp` sent with the attempt: no next action, intent `processing`; the attempt is
+//!   settled after the auto-outcome delay (paid with `SANDBOX_OTP`, else failed `invalid_otp`),
+//!   at once with `/sync`.
+//!
+//! Simulated payer ([`PayerAction`]), on an intent that is `payment_required`, `processing` or
+//! `action_required` (else `ControlError::Conflict`); where no attempt is open one is simulated
+//! (Orange Money, `CI`):
+//! - `Pay` → attempt `successful`, intent `successful`;
+//! - `Fail` → attempt `failed` (`customer_insufficient_funds`), intent `failed`;
+//! - `Cancel` → open attempt `failed` (`customer_canceled`), intent `canceled`;
+//! - `Expire` → attempt `failed` (`wave_payment_expired` for Wave, else `payment_expired`),
+//!   intent `failed` (HUB2 has no expired status; an intent itself never expires);
+//! - `RequireOtp` → the open attempt gets an `otp` next action, intent `action_required`;
+//! - `SubmitOtp(code)` → what the authentication endpoint does (`WrongOtp` for another code,
+//!   `Conflict` when no OTP is awaited);
+//! - `SetStatus(raw)` → the intent's status, verbatim, from any status.
+//!
+//! Magic amounts ([`crate::magic`]): XOF has no minor unit, so the last two digits of the amount
+//! itself decide (`5001` fails, `5005` pays).
+//!
+//! # Webhooks
+//! Each event goes to every registered webhook subscribed to its type (an exact type; the
+//! sandbox also accepts `payment.*`, `payment_intent.*` and `*`): `POST`, `Content-Type:
+//! application/json`, body `{"id","type","createdAt","data"}` where `data` is the Payment
+//! (`payment.pending`, `payment.action_required`, `payment.succeeded`, `payment.failed`) or the
+//! PaymentIntent without its token (`payment_intent.created`, then `payment_intent.<processing |
+//! action_required | succeeded | failed | canceled>`, `payment_intent.updated` for a raw
+//! status), signed `Hub2-Signature: s1=<hex HMAC-SHA256(secret, raw body)>` with the secret
+//! returned at registration (the crate's `testing::WebhookSigner`). Registering a URL that is
+//! already registered **rotates** its secret: the answer holds the new one (same webhook id),
+//! and deliveries carry `s1=<new>,s0=<previous>` for 24 h (scaled by the time divisor), then
+//! `s1` alone. Retries (facts file, "Webhooks" [C]): 10 attempts, the first retry after 60 s,
+//! exponential, about 34 h in all — delays 60, 146, 354, 861, 2092, 5084, 12354, 30021,
+//! 72951 s (factor 2.43: the docs give the start, count and total, not the factor), divided by
+//! the time divisor.
+//!
+//! # Not emulated
+//! - Rate limits (50 req / 5 s per IP, per-intent limits on reads): use fault injection for 429.
+//! - IP allow-lists and per-key permissions; the `live` environment (only the configured
+//!   environment is accepted).
+//! - A failed attempt leaves the intent `failed` here; HUB2 may let the payer attempt again on
+//!   the same intent (the fixtures show a failed then a successful attempt): the sandbox does not
+//!   reopen intents.
+//! - Real wallet or card networks; fees other than the flat 1.5 %; the 10-minute expiry of
+//!   Orange OTP payments (use `Expire`).
+
+mod auth;
+mod model;
+mod routes;
+mod webhooks;
+
+use std::fmt;
+use std::sync::Mutex;
+
+use axum::Router;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::faults::lock;
+use crate::{ControlError, PayerAction, Provider};
+use model::{OtpProblem, Settle, Store};
+
+/// In-memory store: intents, webhooks, and the key that signs intent tokens.
+pub(crate) struct State {
+    store: Mutex<Store>,
+    jwt_key: [u8; 32],
+}
+
+impl Default for State {
+    fn default() -> Self {
+        let mut jwt_key = [0u8; 32];
+        jwt_key.iter_mut().for_each(|b| *b = fastrand::u8(..));
+        State {
+            store: Mutex::new(Store::default()),
+            jwt_key,
+        }
+    }
+}
+
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("State").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn router() -> Router<App> {
+    routes::router()
+}
+
+fn conflict(action: &str, status: &str) -> ControlError {
+    ControlError::Conflict {
+        action: action.to_owned(),
+        status: status.to_owned(),
+    }
+}
+
+pub(crate) async fn act(app: &App, id: &str, action: PayerAction) -> Result<Value, ControlError> {
+    let (view, events) = {
+        let mut store = lock(&app.hub2.store);
+        let intent = store.intent_mut(id).ok_or_else(|| ControlError::NotFound {
+            provider: Provider::Hub2,
+            id: id.to_owned(),
+        })?;
+        let name = match &action {
+            PayerAction::Pay => "pay",
+            PayerAction::Fail => "fail",
+            PayerAction::Cancel => "cancel",
+            PayerAction::Expire => "expire",
+            PayerAction::RequireOtp => "require an OTP for",
+            PayerAction::SubmitOtp(_) => "submit a one-time code for",
+            PayerAction::SetStatus(_) => "set the status of",
+        };
+        let needs_open = !matches!(action, PayerAction::SetStatus(_));
+        if needs_open && !intent.is_open() {
+            return Err(conflict(name, &intent.status));
+        }
+        let events = match action {
+            PayerAction::Pay => intent.settle(Settle::Succeeded),
+            PayerAction::Fail => intent.settle(Settle::INSUFFICIENT_FUNDS),
+            PayerAction::Cancel => intent.settle(Settle::Canceled),
+            PayerAction::Expire => {
+                let expiry = intent.expiry();
+                intent.settle(expiry)
+            }
+            PayerAction::RequireOtp => intent.require_otp(),
+            PayerAction::SubmitOtp(code) => match intent.authenticate(&code) {
+                Ok(events) => events,
+                Err(OtpProblem::WrongCode) => return Err(ControlError::WrongOtp),
+                Err(OtpProblem::NotPending) => return Err(conflict(name, &intent.status)),
+            },
+            PayerAction::SetStatus(raw) => intent.set_raw_status(raw),
+        };
+        (intent.json(false), events)
+    };
+    webhooks::dispatch(app, id, events);
+    Ok(view)
+}
+
+/// Settles attempt `payment_id` of `intent_id` after the auto-outcome delay, if it is still the
+/// open attempt then.
+fn schedule_settle(app: &App, intent_id: &str, payment_id: &str, how: Settle) {
+    let app = app.clone();
+    let (intent_id, payment_id) = (intent_id.to_owned(), payment_id.to_owned());
+    let delay = app.scaled(app.auto_outcome_delay);
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let events = {
+            let mut store = lock(&app.hub2.store);
+            match store.intent_mut(&intent_id) {
+                Some(intent)
+                    if intent.is_open()
+                        && intent.open_attempt().is_some_and(|a| a.id == payment_id) =>
+                {
+                    intent.settle(how)
+                }
+                _ => return,
+            }
+        };
+        webhooks::dispatch(&app, &intent_id, events);
+    });
+}
+
+pub(crate) fn payments(app: &App) -> Vec<Value> {
+    lock(&app.hub2.store)
+        .intents
+        .iter()
+        .map(|i| i.json(false))
+        .collect()
+}
+
+pub(crate) fn info(app: &App) -> Value {
+    let base = app.provider_url(Provider::Hub2);
+    let c = &app.credentials;
+    json!({
+        "base_url": base,
+        "headers": {
+            "ApiKey": c.hub2_api_key,
+            "MerchantId": c.hub2_merchant_id,
+            "Environment": c.hub2_environment,
+        },
+        "payer_calls": "attempts (/payments, /payments/sync), /authentication and GET /payment-intents/{id}/status?token= use the intent token returned at creation, not the API key",
+        "otp": crate::SANDBOX_OTP,
+        "currencies": routes::CURRENCIES.join(", "),
+        "webhooks": format!("POST {base}/webhooks {{url, events[]}} answers the signing secret; deliveries carry Hub2-Signature: s1=<hex HMAC-SHA256 of the body> (and s0=<previous secret> for 24 h after registering the same URL again)"),
+        "webhook_retries": "10 attempts: after 60, 146, 354, 861, 2092, 5084, 12354, 30021, 72951 s (about 34 h), divided by the time divisor",
+        "checkout": format!("{base}/_sandbox/checkout/{{paymentId}} (where Wave and card redirections point)"),
+        "magic_amounts": "XOF amounts ending in 01 fail, 02 expire, 03 cancel, 05 pay",
+    })
+}
