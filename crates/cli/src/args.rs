@@ -122,4 +122,7 @@ pub(crate) struct VerifyArgs {
     /// Banq, Paylican: the query parameter carrying the guard secret.
     #[arg(long, value_name = "NAME")]
     pub(crate) guard_param: Option<String>,
+    /// Paylican: the `user:password` of a basic-auth guard (file, or `env:NAME`).
+    #[arg(long, value_name = "FILE|env:NAME")]
+    pub(crate) basic_auth: Option<String>,
 }

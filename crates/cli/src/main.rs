@@ -19,6 +19,8 @@ mod flow;
 mod providers;
 mod receiver;
 mod sandbox_cmd;
+#[cfg(test)]
+mod test_support;
 mod verify;
 
 use std::process::ExitCode;

@@ -456,6 +456,7 @@ mod tests {
             previous_secret: previous,
             guard_secret: None,
             guard_param: None,
+            basic_auth: None,
         })
     }
 

@@ -442,39 +442,7 @@ mod tests {
 
     use super::*;
     use crate::args::{Cli, Command, WebhookCommand};
-
-    struct Files(std::path::PathBuf);
-
-    impl Files {
-        fn new() -> Files {
-            let dir = std::env::temp_dir().join(format!(
-                "payments-cli-payconiq-{}-{}",
-                std::process::id(),
-                fastrand_like()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            Files(dir)
-        }
-
-        fn write(&self, name: &str, bytes: &[u8]) -> String {
-            let path = self.0.join(name);
-            std::fs::write(&path, bytes).unwrap();
-            path.to_string_lossy().into_owned()
-        }
-    }
-
-    impl Drop for Files {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn fastrand_like() -> u128 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    }
+    use crate::test_support::Files;
 
     /// A callback the sandbox signed and delivered for a paid payment.
     async fn sandbox_callback(sandbox: &payments_sandbox::RunningSandbox) -> DeliveryRecord {
@@ -554,7 +522,7 @@ mod tests {
     async fn a_sandbox_callback_verifies_and_one_changed_byte_is_rejected() {
         let sandbox = Sandbox::builder().time_divisor(1000).start().await.unwrap();
         let delivery = sandbox_callback(&sandbox).await;
-        let files = Files::new();
+        let files = Files::new("payconiq");
         let jwks = files.write("jwks.json", sandbox.keys().payconiq_jwks_json().as_bytes());
         let profile = sandbox.credentials().payconiq_profile_id.clone();
         let keys = ["--jwks", jwks.as_str(), "--profile-id", profile.as_str()];
@@ -613,7 +581,7 @@ mod tests {
     async fn missing_key_options_are_usage_errors() {
         let sandbox = Sandbox::builder().time_divisor(1000).start().await.unwrap();
         let delivery = sandbox_callback(&sandbox).await;
-        let files = Files::new();
+        let files = Files::new("payconiq");
         let now = time::OffsetDateTime::now_utc();
         match verify(&input(
             &files,

@@ -39,8 +39,8 @@
 //! a claim about the content). Guards:
 //! - `--guard-secret FILE|env:NAME`: the secret as the URL's last path segment (`--url`);
 //! - `--guard-secret ... --guard-param NAME`: the secret as query parameter `NAME`;
-//! - `--guard-secret ... --guard-param Authorization`: the secret is `user:password`, checked
-//!   against `Authorization: Basic` (args.rs has no dedicated basic-auth option).
+//! - `--basic-auth FILE|env:NAME`: `user:password`, checked against `Authorization: Basic`
+//!   (combinable with a URL secret).
 //!
 //! The source-IP guard needs the peer address, which a captured webhook does not have. `--at` is
 //! unused: the scheme has no timestamp to check.
@@ -516,23 +516,20 @@ fn verifier(input: &VerifyInput) -> Result<PaylicanWebhookVerifier, VerifyError>
                 None => guards
                     .secret_in_path(secret.expose_secret())
                     .map_err(usage)?,
-                Some(p) if p.eq_ignore_ascii_case("authorization") => {
-                    let (user, password) =
-                        secret.expose_secret().split_once(':').ok_or_else(|| {
-                            VerifyError::Usage(
-                                "--guard-param Authorization: the guard secret must be user:password"
-                                    .to_owned(),
-                            )
-                        })?;
-                    guards
-                        .basic_auth(user, &SecretString::from(password.to_owned()))
-                        .map_err(usage)?
-                }
                 Some(p) => guards
                     .secret_in_query(p, secret.expose_secret())
                     .map_err(usage)?,
             };
         }
+    }
+    if let Some(spec) = &args.basic_auth {
+        let credentials = read_secret("--basic-auth", spec)?;
+        let (user, password) = credentials.expose_secret().split_once(':').ok_or_else(|| {
+            VerifyError::Usage("--basic-auth: the file must hold user:password".to_owned())
+        })?;
+        guards = guards
+            .basic_auth(user, &SecretString::from(password.to_owned()))
+            .map_err(|e| VerifyError::Usage(format!("--basic-auth: {e}")))?;
     }
     Ok(PaylicanWebhookVerifier::new(guards))
 }
@@ -582,34 +579,7 @@ mod tests {
 
     const SECRET: &str = "cli-test-guard-secret-0123456789";
 
-    struct Files(std::path::PathBuf);
-
-    impl Files {
-        fn new(name: &str) -> Files {
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0);
-            let dir = std::env::temp_dir().join(format!(
-                "payments-cli-paylican-{name}-{}-{nanos}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            Files(dir)
-        }
-
-        fn write(&self, name: &str, bytes: &[u8]) -> String {
-            let path = self.0.join(name);
-            std::fs::write(&path, bytes).unwrap();
-            path.to_string_lossy().into_owned()
-        }
-    }
-
-    impl Drop for Files {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::test_support::Files;
 
     fn input(args: &[&str], delivery: &DeliveryRecord, body: &[u8]) -> VerifyInput {
         let mut argv = vec![
@@ -684,7 +654,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_sandbox_webhook_verifies_behind_its_url_secret_and_a_broken_one_does_not() {
         let (sandbox, delivery) = sandbox_webhook("").await;
-        let files = Files::new("secret");
+        let files = Files::new("paylican-secret");
         let secret = files.write("secret", format!("{SECRET}\n").as_bytes());
         let body = delivery.body.as_bytes();
 
@@ -758,17 +728,10 @@ mod tests {
                 .iter()
                 .any(|(n, v)| n == "Authorization" && v.starts_with("Basic "))
         );
-        let files = Files::new("basic");
+        let files = Files::new("paylican-basic");
         let good = files.write("good", b"paylican:basic-password-0123456789");
         let bad = files.write("bad", b"paylican:another-password-0123456");
-        let args = |file: &str| -> Vec<String> {
-            vec![
-                "--guard-secret".into(),
-                file.into(),
-                "--guard-param".into(),
-                "Authorization".into(),
-            ]
-        };
+        let args = |file: &str| -> Vec<String> { vec!["--basic-auth".into(), file.into()] };
         let good_args = args(&good);
         let good_refs: Vec<&str> = good_args.iter().map(String::as_str).collect();
         let event = verify(&input(&good_refs, &delivery, delivery.body.as_bytes()))
