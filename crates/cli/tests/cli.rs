@@ -114,6 +114,18 @@ fn usage_errors_are_one_line_and_exit_2() {
     );
 }
 
+#[test]
+fn argument_errors_are_one_line_too() {
+    let out = payments(&["webhook", "verify", "--provider", "hub2"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--body"), "{stderr}");
+    let help = payments(&["--help"]);
+    assert!(help.status.success());
+    assert!(text(&help.stdout).contains("demo"));
+}
+
 struct Capture {
     dir: PathBuf,
 }
