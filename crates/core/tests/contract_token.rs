@@ -66,6 +66,12 @@ async fn a_thousand_concurrent_calls_without_a_token_cause_one_token_request() {
         let lease = task.await.unwrap().unwrap();
         assert_eq!(lease.secret().expose_secret(), "tok-1");
     }
+    // wiremock's Drop verifies the expectations inside a nested `block_on`. The 1000 awaits above
+    // can leave this task's tokio cooperative budget spent, and a spent budget makes every tokio
+    // lock poll in that nested `block_on` return Pending forever (seen once in CI as a test
+    // spinning at 100% CPU). Verify here, in the runtime, after a yield that resets the budget.
+    tokio::task::yield_now().await;
+    server.verify().await;
 }
 
 #[tokio::test]
