@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use payments_core::webhook::form_decode;
 use time::OffsetDateTime;
 
 use crate::faults::lock;
@@ -17,6 +19,40 @@ pub(crate) fn new_id(prefix: &str) -> String {
         id.push(fastrand::alphanumeric().to_ascii_lowercase());
     }
     id
+}
+
+/// `len` random lowercase hex digits (trace ids, payment ids).
+pub(crate) fn random_hex(len: usize) -> String {
+    (0..len)
+        .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
+        .collect()
+}
+
+/// The fields of an `application/x-www-form-urlencoded` text (a token request body, a query),
+/// decoded strictly with core's form decoder: `None` on a malformed escape or non-UTF-8 value.
+pub(crate) fn form_params(text: &str) -> Option<HashMap<String, String>> {
+    let decode = |part: &str| String::from_utf8(form_decode(part)?).ok();
+    let mut params = HashMap::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        params.insert(decode(name)?, decode(value)?);
+    }
+    Some(params)
+}
+
+/// An OAuth2 error answer, `{"error": ..., "error_description": ...}` (RFC 6749 §5.2), as the
+/// token endpoints of Auth0, Fintecture and Keycloak write it.
+pub(crate) fn oauth_error(
+    status: StatusCode,
+    error: &str,
+    description: impl Into<String>,
+) -> Response {
+    let description = description.into();
+    (
+        status,
+        axum::Json(serde_json::json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
 }
 
 /// Now, as RFC 3339 with milliseconds and `Z` (`2026-11-21T10:00:00.123Z`).
@@ -115,6 +151,30 @@ mod tests {
         assert_eq!(tokens.check(&with("forged")), Err(TokenProblem::Unknown));
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(tokens.check(&headers), Err(TokenProblem::Missing));
+    }
+
+    #[test]
+    fn forms_decode_and_bad_escapes_are_refused() {
+        let params = form_params("a+b=%40c&grant_type=password&empty=").unwrap_or_default();
+        assert_eq!(params.get("a b").map(String::as_str), Some("@c"));
+        assert_eq!(
+            params.get("grant_type").map(String::as_str),
+            Some("password")
+        );
+        assert_eq!(params.get("empty").map(String::as_str), Some(""));
+        assert_eq!(form_params("x=%zz"), None);
+        assert_eq!(form_params("x=%4"), None);
+        assert_eq!(form_params("x=%ff"), None, "not UTF-8");
+    }
+
+    #[test]
+    fn random_hex_is_hex_of_the_asked_length() {
+        let id = random_hex(32);
+        assert_eq!(id.len(), 32);
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
     }
 
     #[test]

@@ -101,7 +101,10 @@ use serde_json::{Map, Value, json};
 use crate::app::App;
 use crate::deliveries::Outgoing;
 use crate::faults::lock;
-use crate::util::{TokenProblem, Tokens, header as header_value, new_id, now_rfc3339};
+use crate::util::{
+    TokenProblem, Tokens, form_params, header as header_value, new_id, now_rfc3339, oauth_error,
+    random_hex,
+};
 use crate::{ControlError, PayerAction, Provider, SANDBOX_OTP};
 
 /// The banq guid of the merchant's receiving account (in the `Shop` account space).
@@ -251,15 +254,6 @@ fn invalid(message: impl Into<String>) -> ApiError {
     api_error(StatusCode::BAD_REQUEST, "ValidationError", message)
 }
 
-/// An Auth0 token-endpoint error (`{"error", "error_description"}`).
-fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
-    (
-        status,
-        axum::Json(json!({ "error": error, "error_description": description.into() })),
-    )
-        .into_response()
-}
-
 // ------------------------------------------------------------------ tokens
 
 /// Reads a token request body: a JSON object of strings, or a form.
@@ -267,13 +261,7 @@ fn token_params(headers: &HeaderMap, body: &[u8]) -> Option<HashMap<String, Stri
     let form = header_value(headers, "content-type")
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
     if form {
-        let text = std::str::from_utf8(body).ok()?;
-        let mut params = HashMap::new();
-        for pair in text.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            params.insert(form_decode(name)?, form_decode(value)?);
-        }
-        return Some(params);
+        return form_params(std::str::from_utf8(body).ok()?);
     }
     let object: Map<String, Value> = serde_json::from_slice(body).ok()?;
     Some(
@@ -285,24 +273,6 @@ fn token_params(headers: &HeaderMap, body: &[u8]) -> Option<HashMap<String, Stri
             })
             .collect(),
     )
-}
-
-/// `application/x-www-form-urlencoded` decoding of one name or value.
-fn form_decode(text: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut bytes = text.bytes();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hi = char::from(bytes.next()?).to_digit(16)?;
-                let lo = char::from(bytes.next()?).to_digit(16)?;
-                out.push(u8::try_from(hi * 16 + lo).ok()?);
-            }
-            other => out.push(other),
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 async fn token(AxumState(app): AxumState<App>, headers: HeaderMap, body: Bytes) -> Response {
@@ -429,11 +399,7 @@ fn authorize(app: &App, headers: &HeaderMap, subjects: &[&str]) -> Result<(), Ap
 
 /// A random id in the UUID v4 form of Banq's ids.
 fn uuid() -> String {
-    let hex = |n: usize| -> String {
-        (0..n)
-            .map(|_| char::from_digit(fastrand::u32(0..16), 16).unwrap_or('0'))
-            .collect()
-    };
+    let hex = random_hex;
     let variant = fastrand::choice(['8', '9', 'a', 'b']).unwrap_or('8');
     format!(
         "{}-{}-4{}-{variant}{}-{}",
@@ -983,13 +949,6 @@ mod tests {
         assert_eq!(id.as_bytes()[14], b'4');
         assert_ne!(id, uuid());
         assert_eq!(link_code().len(), 11);
-    }
-
-    #[test]
-    fn forms_decode_and_bad_escapes_are_refused() {
-        assert_eq!(form_decode("a+b%40c").as_deref(), Some("a b@c"));
-        assert_eq!(form_decode("%zz"), None);
-        assert_eq!(form_decode("%4"), None);
     }
 
     #[test]

@@ -89,7 +89,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine as _;
 use payments_core::http::Url;
-use payments_core::webhook::{WebhookRequest, constant_time_eq, form_decode};
+use payments_core::webhook::{WebhookRequest, constant_time_eq};
 use payments_core::{Currency, Money};
 use payments_fintecture::signing::{parse_http_date, uuid_v4};
 use payments_fintecture::testing::{RequestSignatureVerifier, WebhookSigner};
@@ -99,7 +99,9 @@ use time::OffsetDateTime;
 use crate::app::App;
 use crate::deliveries::{Outgoing, Resign};
 use crate::faults::lock;
-use crate::util::{TokenProblem, Tokens, header as header_str};
+use crate::util::{
+    TokenProblem, Tokens, form_params, header as header_str, oauth_error, random_hex,
+};
 use crate::{ControlError, PayerAction, Provider, SANDBOX_OTP};
 
 /// The bank code a sandbox payer "pays" from (`meta.provider`).
@@ -235,7 +237,7 @@ fn today(at: OffsetDateTime) -> String {
 }
 
 fn hex_id() -> String {
-    format!("{:032x}", fastrand::u128(..))
+    random_hex(32)
 }
 
 // ------------------------------------------------------------------------------------- answers
@@ -279,14 +281,6 @@ fn not_found_payment() -> ApiError {
         "payment_not_found",
         "Payment session not found",
     )
-}
-
-fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": code, "error_description": description})),
-    )
-        .into_response()
 }
 
 fn payment_json(s: &Session, settled: bool) -> Value {
@@ -417,18 +411,6 @@ fn authenticate(
     Ok(())
 }
 
-fn parse_form(body: &[u8]) -> Option<HashMap<String, String>> {
-    let text = std::str::from_utf8(body).ok()?;
-    let mut out = HashMap::new();
-    for pair in text.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k = String::from_utf8(form_decode(k)?).ok()?;
-        let v = String::from_utf8(form_decode(v)?).ok()?;
-        out.insert(k, v);
-    }
-    Some(out)
-}
-
 /// `application/x-www-form-urlencoded` text of `pairs`, with the same encoder the clients use.
 fn form_encode(pairs: &[(&str, &str)]) -> String {
     let Ok(mut url) = Url::parse("http://form.invalid/") else {
@@ -492,7 +474,11 @@ async fn token(AxState(app): AxState<App>, headers: HeaderMap, body: Bytes) -> R
         v.to_ascii_lowercase()
             .starts_with("application/x-www-form-urlencoded")
     });
-    let Some(form) = parse_form(&body).filter(|_| form_type) else {
+    let Some(form) = std::str::from_utf8(&body)
+        .ok()
+        .and_then(form_params)
+        .filter(|_| form_type)
+    else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -537,7 +523,7 @@ async fn token(AxState(app): AxState<App>, headers: HeaderMap, body: Bytes) -> R
 }
 
 fn query_map(uri: &Uri) -> Result<HashMap<String, String>, ApiError> {
-    parse_form(uri.query().unwrap_or_default().as_bytes())
+    form_params(uri.query().unwrap_or_default())
         .ok_or_else(|| bad_request("invalid_request", "the query string is not valid"))
 }
 

@@ -101,7 +101,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::app::App;
 use crate::deliveries::Outgoing;
 use crate::faults::lock;
-use crate::util::bearer;
+use crate::util::{bearer, random_hex, rfc3339};
 use crate::{ControlError, PayerAction, Provider, SANDBOX_OTP};
 
 const PENDING: &str = "PENDING";
@@ -185,22 +185,6 @@ pub(crate) fn router() -> Router<App> {
 // Wire helpers
 // ---------------------------------------------------------------------------------------------
 
-fn hex_id(len: usize) -> String {
-    (0..len)
-        .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
-        .collect()
-}
-
-/// `YYYY-MM-DDTHH:mm:ss.SSSZ`, as Payconiq writes dates.
-fn timestamp(at: OffsetDateTime) -> String {
-    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    at.to_offset(time::UtcOffset::UTC)
-        .format(FORMAT)
-        .unwrap_or_default()
-}
-
 /// Now, to the millisecond (what the wire can carry, so that searches by date are exact).
 fn now_ms() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
@@ -220,8 +204,8 @@ impl IntoResponse for Refusal {
         (
             self.status,
             axum::Json(json!({
-                "traceId": hex_id(16),
-                "spanId": hex_id(16),
+                "traceId": random_hex(16),
+                "spanId": random_hex(16),
                 "code": self.code,
                 "message": self.message,
             })),
@@ -438,14 +422,14 @@ fn view(app: &App, p: &Payment, kind: View) -> Value {
     };
     put("paymentId", json!(p.id));
     put("status", json!(p.status));
-    put("createdAt", json!(timestamp(p.created_at)));
+    put("createdAt", json!(rfc3339(p.created_at)));
     put(
         if kind == View::Create {
             "expiresAt"
         } else {
             "expireAt"
         },
-        json!(timestamp(p.expire_at)),
+        json!(rfc3339(p.expire_at)),
     );
     put("amount", json!(p.amount));
     put("currency", json!(p.currency));
@@ -460,7 +444,7 @@ fn view(app: &App, p: &Payment, kind: View) -> Value {
             put("bulkId", json!(b));
         }
         if let Some(at) = p.succeeded_at {
-            put("succeededAt", json!(timestamp(at)));
+            put("succeededAt", json!(rfc3339(at)));
         }
         if p.debtor {
             put(
@@ -497,7 +481,7 @@ fn notify(app: &App, p: &Payment) {
         return;
     };
     let body = view(app, p, View::Callback).to_string();
-    let jti = hex_id(32);
+    let jti = random_hex(32);
     let signature =
         match app
             .keys
@@ -704,7 +688,7 @@ fn create_payment(
     }
     let created_at = now_ms();
     let payment = Payment {
-        id: hex_id(24),
+        id: random_hex(24),
         status: PENDING.to_owned(),
         created_at,
         expire_at: created_at + EXPIRY,
@@ -995,7 +979,7 @@ mod tests {
     fn payment(status: &str) -> Payment {
         let now = now_ms();
         Payment {
-            id: hex_id(24),
+            id: random_hex(24),
             status: status.to_owned(),
             created_at: now,
             expire_at: now + EXPIRY,
@@ -1015,11 +999,11 @@ mod tests {
 
     #[test]
     fn ids_dates_and_ibans_have_the_wire_shape() {
-        let id = hex_id(24);
+        let id = random_hex(24);
         assert_eq!(id.len(), 24);
         assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
         let at = time::macros::datetime!(2018-09-18 11:43:29.16 UTC);
-        assert_eq!(timestamp(at), "2018-09-18T11:43:29.160Z");
+        assert_eq!(rfc3339(at), "2018-09-18T11:43:29.160Z");
         assert_eq!(masked_iban("NL47FRBK0293412636"), "*************12636");
     }
 

@@ -305,17 +305,13 @@ pub(crate) fn router() -> Router<App> {
 // Keycloak
 // ---------------------------------------------------------------------------------------------
 
-/// Keycloak's OAuth2 error answer.
+/// Keycloak's OAuth2 error answer: the standard body, with Keycloak's no-cache headers.
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (header::PRAGMA, "no-cache"),
-        ],
-        axum::Json(json!({ "error": error, "error_description": description })),
-    )
-        .into_response()
+    let mut response = crate::util::oauth_error(status, error, description);
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// `application/x-www-form-urlencoded` pairs (`+` is a space, `%XX` a byte).
