@@ -1,7 +1,9 @@
 //! The Banq API, one method per documented endpoint, and the webhook fetch-back.
 
 use payments_core::http::{
-    ApiRequest, ApiResponse, Auth, HttpClient, Method, Url, header, join_path,
+    ApiRequest, ApiResponse, Auth, HttpClient, Method,
+    PathSegment::{self, Fixed, Id},
+    Url, header, join_path,
 };
 use payments_core::secret::SecretString;
 use payments_core::token::{
@@ -10,7 +12,7 @@ use payments_core::token::{
 use payments_core::webhook::{Authenticity, VerifiedEvent, WebhookRequest};
 use payments_core::{
     Capabilities, Capability, Checkout, CreatePayment, Currency, Error, Payment, PaymentProvider,
-    Refund, RefundRequest, Result,
+    Result,
 };
 
 use crate::config::{BanqConfig, MerchantUserCredentials, OpenApiCredentials, TokenFlow};
@@ -187,7 +189,7 @@ impl BanqClient {
         self.currency
     }
 
-    fn url(&self, segments: &[&str]) -> Result<Url> {
+    fn url(&self, segments: &[PathSegment<'_>]) -> Result<Url> {
         join_path(&self.base, segments)
     }
 
@@ -246,7 +248,7 @@ impl BanqClient {
             .request(
                 "create_payment_link",
                 Method::POST,
-                self.url(&["payments", "get-paid-link"])?,
+                self.url(&[Fixed("payments"), Fixed("get-paid-link")])?,
                 TokenFlow::OpenApi,
             )?
             .json(&request.body())?;
@@ -265,7 +267,7 @@ impl BanqClient {
         let call = self.request(
             "get_payment",
             Method::GET,
-            self.url(&["payments", payment_id])?,
+            self.url(&[Fixed("payments"), Id("paymentId", payment_id)])?,
             TokenFlow::OpenApi,
         )?;
         let response = self.send(call).await?;
@@ -283,7 +285,7 @@ impl BanqClient {
     /// `GET /users/me?include=accountSpaces,banqAccounts` (merchant-user token): the merchant
     /// user with their account spaces and banq accounts.
     pub async fn me(&self) -> Result<BanqUser> {
-        let mut url = self.url(&["users", "me"])?;
+        let mut url = self.url(&[Fixed("users"), Fixed("me")])?;
         // Written as documented (a literal comma), not form-encoded.
         url.set_query(Some("include=accountSpaces,banqAccounts"));
         let call = self.request("get_user", Method::GET, url, TokenFlow::MerchantUser)?;
@@ -312,7 +314,11 @@ impl BanqClient {
             .request(
                 "register_webhook_config",
                 Method::POST,
-                self.url(&["account-spaces", account_space_id, "webhook-config"])?,
+                self.url(&[
+                    Fixed("account-spaces"),
+                    Id("accountSpaceId", account_space_id),
+                    Fixed("webhook-config"),
+                ])?,
                 self.webhook_config_token,
             )?
             .json(request)?;
@@ -397,6 +403,19 @@ impl PaymentProvider for BanqClient {
         CAPABILITIES
     }
 
+    fn unsupported_hint(&self, capability: Capability) -> &'static str {
+        match capability {
+            Capability::CancelPayment => {
+                "Banq's Open API documents no cancellation of a payment link"
+            }
+            Capability::Refund => "Banq's Open API documents no refunds: refund from the Banq app",
+            Capability::FindByReference => {
+                "Banq's Open API documents no search of payments by external order code: resolve an unknown creation in the Banq app"
+            }
+            _ => "not in this provider's capabilities",
+        }
+    }
+
     /// Creates a one-off payment link into [`BanqConfig::default_destination`]: `reference`
     /// becomes `externalOrderCode`, `description` (or else the reference) the `comment`.
     /// `return_url`, `webhook_url` and `expires_in` are refused (Banq links take none; webhooks
@@ -447,21 +466,5 @@ impl PaymentProvider for BanqClient {
     async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
         let payment = BanqClient::get_payment(self, payment_id).await?;
         Ok(to_payment(&payment, payment_id, self.currency))
-    }
-
-    async fn cancel_payment(&self, _payment_id: &str) -> Result<()> {
-        Err(Error::Unsupported {
-            provider: PROVIDER,
-            operation: "cancel_payment",
-            hint: "Banq's Open API documents no cancellation of a payment link".into(),
-        })
-    }
-
-    async fn refund(&self, _request: &RefundRequest) -> Result<Refund> {
-        Err(Error::Unsupported {
-            provider: PROVIDER,
-            operation: "refund",
-            hint: "Banq's Open API documents no refunds: refund from the Banq app".into(),
-        })
     }
 }

@@ -684,9 +684,24 @@ fn describe(e: &reqwest::Error) -> String {
     text
 }
 
+/// One segment of a request path, for [`join_path`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathSegment<'a> {
+    /// A segment written in the client's code (`"payments"`).
+    Fixed(&'static str),
+    /// A value from the caller or the network (a payment id), with the field it came from, so a
+    /// refusal names it: `Id("paymentId", id)`.
+    Id(&'static str, &'a str),
+}
+
 /// Appends path segments to a base URL, percent-encoding each (so an id can never add a `/` or a
-/// `?`). The base's own path is kept: `https://h/v3` + `["payments", id]` → `https://h/v3/payments/<id>`.
-pub fn join_path(base: &Url, segments: &[&str]) -> Result<Url> {
+/// `?`). The base's own path is kept: `https://h/v3` + `[Fixed("payments"), Id("paymentId", id)]`
+/// → `https://h/v3/payments/<id>`.
+///
+/// A segment that is empty, `.` or `..` is refused with [`Error::InvalidInput`] naming its field,
+/// before anything is sent: URL normalisation removes dot segments, so `GET /payments/..` would
+/// otherwise become a call on the parent collection, and an empty id a call on the collection.
+pub fn join_path(base: &Url, segments: &[PathSegment<'_>]) -> Result<Url> {
     let mut url = base.clone();
     {
         let mut path = url
@@ -694,7 +709,22 @@ pub fn join_path(base: &Url, segments: &[&str]) -> Result<Url> {
             .map_err(|()| Error::Config(format!("base URL {base} cannot have a path")))?;
         path.pop_if_empty();
         for segment in segments {
-            path.push(segment);
+            let (field, value) = match *segment {
+                PathSegment::Fixed(value) => ("path", value),
+                PathSegment::Id(field, value) => (field, value),
+            };
+            match value {
+                "" => return Err(Error::invalid(field, "must not be empty")),
+                "." | ".." => {
+                    return Err(Error::invalid(
+                        field,
+                        format!("must not be {value:?} (a URL path segment)"),
+                    ));
+                }
+                _ => {
+                    path.push(value);
+                }
+            }
         }
     }
     Ok(url)
@@ -786,15 +816,46 @@ mod tests {
 
     #[test]
     fn join_path_encodes_segments() {
+        use PathSegment::{Fixed, Id};
         let base = Url::parse("https://api.example/v3").unwrap();
         assert_eq!(
-            join_path(&base, &["payments", "a/b?c"]).unwrap().as_str(),
+            join_path(&base, &[Fixed("payments"), Id("paymentId", "a/b?c")])
+                .unwrap()
+                .as_str(),
             "https://api.example/v3/payments/a%2Fb%3Fc"
         );
         let base = Url::parse("https://api.example/v3/").unwrap();
         assert_eq!(
-            join_path(&base, &["payments"]).unwrap().as_str(),
+            join_path(&base, &[Fixed("payments")]).unwrap().as_str(),
             "https://api.example/v3/payments"
+        );
+        assert_eq!(
+            join_path(&base, &[Fixed("payments"), Id("paymentId", "...")])
+                .unwrap()
+                .as_str(),
+            "https://api.example/v3/payments/...",
+            "three dots are an ordinary segment"
+        );
+    }
+
+    #[test]
+    fn join_path_refuses_empty_and_dot_segments_naming_the_field() {
+        use PathSegment::{Fixed, Id};
+        let base = Url::parse("https://api.example/v3").unwrap();
+        for bad in ["", ".", ".."] {
+            let result = join_path(&base, &[Fixed("payments"), Id("paymentId", bad)]);
+            assert!(
+                matches!(&result, Err(Error::InvalidInput { field, reason })
+                    if field == "paymentId" && reason.starts_with("must not be")),
+                "{bad:?} gave {result:?}"
+            );
+        }
+        // An escaped dot segment stays a literal value: its `%` is encoded in turn.
+        assert_eq!(
+            join_path(&base, &[Id("paymentId", "%2E%2E")])
+                .unwrap()
+                .as_str(),
+            "https://api.example/v3/%252E%252E"
         );
     }
 

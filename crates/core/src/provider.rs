@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::money::Money;
 use crate::status::{PaymentStatus, RefundStatus};
 
@@ -29,6 +29,10 @@ pub enum Capability {
     Refund,
     /// [`PaymentProvider::refund`] of part of the amount (and more than once).
     PartialRefund,
+    /// [`PaymentProvider::find_by_reference`]: the provider can list the payments it holds for
+    /// a merchant reference, so a creation whose answer was lost can be resolved without
+    /// creating the payment again.
+    FindByReference,
     /// Webhooks authenticated by a signature the crate verifies.
     SignedWebhooks,
     /// Webhooks that are not signed and must be confirmed by fetching the payment back.
@@ -44,6 +48,7 @@ impl Capability {
             Capability::CancelPayment => "cancel_payment",
             Capability::Refund => "refund",
             Capability::PartialRefund => "partial_refund",
+            Capability::FindByReference => "find_by_reference",
             Capability::SignedWebhooks => "signed_webhooks",
             Capability::UnsignedWebhooks => "unsigned_webhooks",
         }
@@ -296,6 +301,12 @@ impl Refund {
 }
 
 /// The common flow every provider crate implements.
+///
+/// [`PaymentProvider::capabilities`] is the one source of truth for what an implementation can
+/// do: the optional operations ([`cancel_payment`](PaymentProvider::cancel_payment),
+/// [`refund`](PaymentProvider::refund), [`find_by_reference`](PaymentProvider::find_by_reference))
+/// default to [`Error::Unsupported`](crate::Error::Unsupported) without sending anything, and an
+/// implementation overrides exactly the ones it declares.
 #[async_trait::async_trait]
 pub trait PaymentProvider: Send + Sync {
     /// The provider's short name (`"payconiq"`).
@@ -304,20 +315,54 @@ pub trait PaymentProvider: Send + Sync {
     /// What this implementation can do.
     fn capabilities(&self) -> Capabilities;
 
+    /// What to do instead of an operation this provider does not support, shown in the
+    /// [`Error::Unsupported`](crate::Error::Unsupported) the default methods return.
+    fn unsupported_hint(&self, capability: Capability) -> &'static str {
+        let _ = capability;
+        "not in this provider's capabilities"
+    }
+
+    /// The [`Error::Unsupported`](crate::Error::Unsupported) for `capability`, with
+    /// [`PaymentProvider::unsupported_hint`].
+    fn unsupported(&self, capability: Capability) -> Error {
+        Error::Unsupported {
+            provider: self.name(),
+            operation: capability.as_str(),
+            hint: self.unsupported_hint(capability).to_string(),
+        }
+    }
+
     /// Creates a payment and returns what the payer needs to pay it.
     ///
     /// Never retried after it may have reached the provider: on
-    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown) look the payment up before trying again.
+    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown) look the payment up with
+    /// [`PaymentProvider::find_by_reference`] (where supported) before trying again.
     async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout>;
 
     /// Fetches the payment's current state from the provider.
     async fn get_payment(&self, payment_id: &str) -> Result<Payment>;
 
-    /// Cancels a payment that has not been paid.
-    async fn cancel_payment(&self, payment_id: &str) -> Result<()>;
+    /// Cancels a payment that has not been paid ([`Capability::CancelPayment`]).
+    async fn cancel_payment(&self, payment_id: &str) -> Result<()> {
+        let _ = payment_id;
+        Err(self.unsupported(Capability::CancelPayment))
+    }
 
-    /// Refunds a paid payment.
-    async fn refund(&self, request: &RefundRequest) -> Result<Refund>;
+    /// Refunds a paid payment ([`Capability::Refund`], [`Capability::PartialRefund`]).
+    async fn refund(&self, request: &RefundRequest) -> Result<Refund> {
+        let _ = request;
+        Err(self.unsupported(Capability::Refund))
+    }
+
+    /// Every payment the provider holds for the merchant reference `reference`
+    /// ([`Capability::FindByReference`]), oldest first, each as [`PaymentProvider::get_payment`]
+    /// would report it. An empty list means the provider holds none: after a creation that
+    /// ended in [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown), it is then safe to
+    /// create again; one payment means the creation went through; more than one needs a person.
+    async fn find_by_reference(&self, reference: &str) -> Result<Vec<Payment>> {
+        let _ = reference;
+        Err(self.unsupported(Capability::FindByReference))
+    }
 }
 
 #[cfg(test)]
@@ -332,6 +377,64 @@ mod tests {
         assert!(!CAPS.supports(Capability::Refund));
         assert_eq!(CAPS.as_slice().len(), 2);
         assert_eq!(Capability::CancelPayment.to_string(), "cancel_payment");
+    }
+
+    /// A provider that implements only what every provider must.
+    struct Minimal;
+
+    #[async_trait::async_trait]
+    impl PaymentProvider for Minimal {
+        fn name(&self) -> &'static str {
+            "minimal"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::new(&[Capability::CreatePayment, Capability::GetPayment])
+        }
+        fn unsupported_hint(&self, capability: Capability) -> &'static str {
+            match capability {
+                Capability::Refund => "refund from the dashboard",
+                _ => "not offered",
+            }
+        }
+        async fn create_payment(&self, _: &CreatePayment) -> Result<Checkout> {
+            Ok(Checkout::new("p1", PaymentStatus::Pending))
+        }
+        async fn get_payment(&self, id: &str) -> Result<Payment> {
+            Ok(Payment::new(id, PaymentStatus::Pending, "PENDING"))
+        }
+    }
+
+    #[tokio::test]
+    async fn undeclared_operations_default_to_unsupported_with_the_hint() {
+        let provider = Minimal;
+        let unsupported = |err: Error| match err {
+            Error::Unsupported {
+                provider,
+                operation,
+                hint,
+            } => format!("{provider} {operation}: {hint}"),
+            other => format!("unexpected {other:?}"),
+        };
+        let cancel = provider.cancel_payment("p1").await;
+        assert_eq!(
+            unsupported(cancel.err().unwrap_or_else(|| Error::Config("ok".into()))),
+            "minimal cancel_payment: not offered"
+        );
+        let refund = provider.refund(&RefundRequest::full("p1")).await;
+        assert_eq!(
+            unsupported(refund.err().unwrap_or_else(|| Error::Config("ok".into()))),
+            "minimal refund: refund from the dashboard"
+        );
+        let found = provider.find_by_reference("order-1").await;
+        assert_eq!(
+            unsupported(found.err().unwrap_or_else(|| Error::Config("ok".into()))),
+            "minimal find_by_reference: not offered"
+        );
+        assert!(
+            !provider
+                .capabilities()
+                .supports(Capability::FindByReference)
+        );
     }
 
     #[test]

@@ -24,8 +24,9 @@
 //! assert!(!seen.insert_if_new("payconiq:jti-1", Duration::from_secs(48 * 3600)));
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -494,11 +495,52 @@ pub trait DedupStore: Send + Sync {
 }
 
 /// An in-process [`DedupStore`] with per-entry expiry and a size bound.
+///
+/// Every operation is O(log n): keys are indexed by expiry, so expired keys are purged from the
+/// front of the index and, when the store is full, the key closest to expiry is evicted in one
+/// step. Evicting a key that has not expired means a redelivery of that event would be processed
+/// again: each such eviction is counted ([`InMemoryDedupStore::evicted_unexpired`]) and logged as a
+/// `tracing` warning. A process restart forgets everything; a store that must survive restarts
+/// and be shared by several instances belongs in a database (see `payments-ledger`).
 #[derive(Debug)]
 pub struct InMemoryDedupStore {
-    entries: Mutex<HashMap<String, OffsetDateTime>>,
+    entries: Mutex<DedupEntries>,
     clock: Arc<dyn Clock>,
     max_entries: usize,
+    evicted_unexpired: AtomicU64,
+}
+
+/// The keys with their expiry, and the same pairs ordered by expiry.
+#[derive(Debug, Default)]
+struct DedupEntries {
+    by_key: HashMap<Arc<str>, OffsetDateTime>,
+    by_expiry: BTreeSet<(OffsetDateTime, Arc<str>)>,
+}
+
+impl DedupEntries {
+    fn remove(&mut self, key: &str) {
+        if let Some((key, expires)) = self.by_key.remove_entry(key) {
+            self.by_expiry.remove(&(expires, key));
+        }
+    }
+
+    /// Drops every key whose expiry is at or before `now`.
+    fn purge_expired(&mut self, now: OffsetDateTime) {
+        while let Some(first) = self.by_expiry.first()
+            && first.0 <= now
+        {
+            if let Some((_, key)) = self.by_expiry.pop_first() {
+                self.by_key.remove(&key);
+            }
+        }
+    }
+
+    /// Drops the key closest to expiry; returns it.
+    fn evict_first(&mut self) -> Option<Arc<str>> {
+        let (_, key) = self.by_expiry.pop_first()?;
+        self.by_key.remove(&key);
+        Some(key)
+    }
 }
 
 impl Default for InMemoryDedupStore {
@@ -519,9 +561,10 @@ impl InMemoryDedupStore {
     /// A store on a given clock (tests).
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         InMemoryDedupStore {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(DedupEntries::default()),
             clock,
             max_entries: Self::DEFAULT_MAX_ENTRIES,
+            evicted_unexpired: AtomicU64::new(0),
         }
     }
 
@@ -533,12 +576,19 @@ impl InMemoryDedupStore {
 
     /// Number of keys currently remembered (expired ones included until purged).
     pub fn len(&self) -> usize {
-        lock(&self.entries).len()
+        lock(&self.entries).by_key.len()
     }
 
     /// True when nothing is remembered.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// How many keys were dropped before their expiry because the store was full. Each one is
+    /// an event whose redelivery would be processed again: if this grows, raise
+    /// [`InMemoryDedupStore::max_entries`] or use a durable store.
+    pub fn evicted_unexpired(&self) -> u64 {
+        self.evicted_unexpired.load(Ordering::Relaxed)
     }
 }
 
@@ -547,24 +597,30 @@ impl DedupStore for InMemoryDedupStore {
         let now = self.clock.now();
         let expires = now.saturating_add(ttl.try_into().unwrap_or(time::Duration::MAX));
         let mut entries = lock(&self.entries);
-        if let Some(existing) = entries.get(key)
-            && *existing > now
-        {
+        entries.purge_expired(now);
+        if entries.by_key.contains_key(key) {
+            // Still there after the purge: not expired.
             return false;
         }
-        if entries.len() >= self.max_entries {
-            entries.retain(|_, exp| *exp > now);
+        let evicted = if entries.by_key.len() >= self.max_entries {
+            entries.evict_first()
+        } else {
+            None
+        };
+        let key: Arc<str> = Arc::from(key);
+        entries.by_expiry.insert((expires, Arc::clone(&key)));
+        entries.by_key.insert(key, expires);
+        drop(entries);
+        if let Some(evicted) = evicted {
+            let total = self.evicted_unexpired.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::warn!(
+                evicted_key = %evicted,
+                max_entries = self.max_entries,
+                evicted_total = total,
+                "de-duplication store full: a key that has not expired was evicted, so a \
+                 redelivery of that event would be processed again"
+            );
         }
-        if entries.len() >= self.max_entries {
-            let oldest = entries
-                .iter()
-                .min_by_key(|(_, exp)| **exp)
-                .map(|(k, _)| k.clone());
-            if let Some(oldest) = oldest {
-                entries.remove(&oldest);
-            }
-        }
-        entries.insert(key.to_string(), expires);
         true
     }
 
@@ -672,6 +728,43 @@ mod tests {
         assert_eq!(store.len(), 3);
         // The newest keys are still remembered.
         assert!(!store.insert_if_new("k9", Duration::from_secs(3600)));
+        // Seven keys that had not expired were evicted, and the store says so.
+        assert_eq!(store.evicted_unexpired(), 7);
+    }
+
+    #[test]
+    fn expired_keys_are_purged_before_anything_live_is_evicted() {
+        let clock = FixedClock::new(datetime!(2026-01-01 0:00 UTC));
+        let store = InMemoryDedupStore::with_clock(Arc::new(clock.clone())).max_entries(3);
+        assert!(store.insert_if_new("short-1", Duration::from_secs(10)));
+        assert!(store.insert_if_new("short-2", Duration::from_secs(10)));
+        assert!(store.insert_if_new("long", Duration::from_secs(3600)));
+        clock.advance(Duration::from_secs(11));
+        assert!(store.insert_if_new("new-1", Duration::from_secs(3600)));
+        assert!(store.insert_if_new("new-2", Duration::from_secs(3600)));
+        assert_eq!(store.evicted_unexpired(), 0, "only expired keys made room");
+        assert_eq!(store.len(), 3);
+        assert!(!store.insert_if_new("long", Duration::from_secs(3600)));
+        // Full of live keys: the one closest to expiry goes, and it is counted.
+        assert!(store.insert_if_new("new-3", Duration::from_secs(7200)));
+        assert_eq!(store.evicted_unexpired(), 1);
+        assert!(
+            store.insert_if_new("long", Duration::from_secs(3600)),
+            "the evicted key was the one closest to expiry"
+        );
+    }
+
+    #[test]
+    fn a_removed_key_leaves_no_index_entry_behind() {
+        let clock = FixedClock::new(datetime!(2026-01-01 0:00 UTC));
+        let store = InMemoryDedupStore::with_clock(Arc::new(clock.clone())).max_entries(2);
+        assert!(store.insert_if_new("a", Duration::from_secs(10)));
+        store.remove("a");
+        assert!(store.insert_if_new("b", Duration::from_secs(3600)));
+        assert!(store.insert_if_new("c", Duration::from_secs(3600)));
+        assert_eq!(store.evicted_unexpired(), 0, "the removed key took no room");
+        assert!(store.insert_if_new("a", Duration::from_secs(3600)));
+        assert_eq!(store.evicted_unexpired(), 1);
     }
 
     #[test]

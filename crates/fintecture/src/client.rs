@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use payments_core::http::{
-    ApiRequest, ApiResponse, Auth, HttpClient, Method, RequestSigner, Url, header, join_path,
+    ApiRequest, ApiResponse, Auth, HttpClient, Method,
+    PathSegment::{self, Fixed, Id},
+    RequestSigner, Url, header, join_path,
 };
 use payments_core::secret::SecretString;
 use payments_core::token::{OAuth2TokenSource, TokenCache, TokenRequestFormat};
@@ -161,7 +163,7 @@ impl FintectureClient {
                 let token_url = match &config.token_url {
                     Some(url) => Url::parse(url)
                         .map_err(|e| Error::Config(format!("invalid token URL: {e}")))?,
-                    None => join_path(&base, &["oauth", "accesstoken"])?,
+                    None => join_path(&base, &[Fixed("oauth"), Fixed("accesstoken")])?,
                 };
                 let source =
                     OAuth2TokenSource::new(http.clone(), token_url, TokenRequestFormat::Form)
@@ -209,7 +211,7 @@ impl FintectureClient {
         &self.app_id
     }
 
-    fn url(&self, segments: &[&str]) -> Result<Url> {
+    fn url(&self, segments: &[PathSegment<'_>]) -> Result<Url> {
         join_path(&self.base, segments)
     }
 
@@ -247,7 +249,7 @@ impl FintectureClient {
 
     async fn connect_raw(&self, request: &ConnectRequest) -> Result<(ConnectSession, ApiResponse)> {
         request.validate()?;
-        let mut url = self.url(&["pis", "v2", "connect"])?;
+        let mut url = self.url(&[Fixed("pis"), Fixed("v2"), Fixed("connect")])?;
         {
             let mut query = url.query_pairs_mut();
             query
@@ -274,7 +276,12 @@ impl FintectureClient {
         let call = self.request(
             "get_payment",
             Method::GET,
-            self.url(&["pis", "v2", "payments", session_id])?,
+            self.url(&[
+                Fixed("pis"),
+                Fixed("v2"),
+                Fixed("payments"),
+                Id("session_id", session_id),
+            ])?,
         )?;
         let response = self.send(call).await?;
         Ok((response.json()?, response))
@@ -282,7 +289,7 @@ impl FintectureClient {
 
     /// `GET /pis/v2/payments` with optional filters and paging.
     pub async fn list_payments(&self, query: &ListPaymentsQuery) -> Result<PaymentList> {
-        let mut url = self.url(&["pis", "v2", "payments"])?;
+        let mut url = self.url(&[Fixed("pis"), Fixed("v2"), Fixed("payments")])?;
         let pairs = query.pairs();
         if !pairs.is_empty() {
             let mut q = url.query_pairs_mut();
@@ -309,7 +316,12 @@ impl FintectureClient {
             .request(
                 "cancel_payment",
                 Method::PATCH,
-                self.url(&["pis", "v2", "payments", session_id])?,
+                self.url(&[
+                    Fixed("pis"),
+                    Fixed("v2"),
+                    Fixed("payments"),
+                    Id("session_id", session_id),
+                ])?,
             )?
             .idempotent(true)
             .json(&body)?;
@@ -352,7 +364,7 @@ impl FintectureClient {
         &self,
         request: &RefundPaymentRequest,
     ) -> Result<(RefundResponse, serde_json::Value)> {
-        let mut url = self.url(&["pis", "v2", "refund"])?;
+        let mut url = self.url(&[Fixed("pis"), Fixed("v2"), Fixed("refund")])?;
         if let Some(state) = &request.state {
             url.query_pairs_mut().append_pair("state", state);
         }
@@ -408,7 +420,7 @@ impl FintectureClient {
 
     /// `GET /pis/v2/settlements`, with extra query parameters passed as given.
     pub async fn list_settlements(&self, query: &[(&str, &str)]) -> Result<SettlementList> {
-        let mut url = self.url(&["pis", "v2", "settlements"])?;
+        let mut url = self.url(&[Fixed("pis"), Fixed("v2"), Fixed("settlements")])?;
         if !query.is_empty() {
             let mut q = url.query_pairs_mut();
             for (k, v) in query {
@@ -427,7 +439,12 @@ impl FintectureClient {
         let call = self.request(
             "get_settlement",
             Method::GET,
-            self.url(&["pis", "v2", "settlements", settlement_id])?,
+            self.url(&[
+                Fixed("pis"),
+                Fixed("v2"),
+                Fixed("settlements"),
+                Id("settlement_id", settlement_id),
+            ])?,
         )?;
         self.send(call).await?.json()
     }

@@ -5,13 +5,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use payments_core::http::{
-    ApiRequest, ApiResponse, Auth, HttpClient, HttpConfig, Method, RetryPolicy, Url, header,
-    join_path,
+    ApiRequest, ApiResponse, Auth, HttpClient, HttpConfig, Method,
+    PathSegment::{self, Fixed, Id},
+    RetryPolicy, Url, header, join_path,
 };
 use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::{
-    Capabilities, Capability, Checkout, CreatePayment, Error, Payment, PaymentProvider, Refund,
-    RefundRequest, Result,
+    Capabilities, Capability, Checkout, CreatePayment, Error, Payment, PaymentProvider, Result,
 };
 use serde_json::Value;
 
@@ -72,7 +72,7 @@ impl Transport {
         })
     }
 
-    fn url(&self, segments: &[&str]) -> Result<Url> {
+    fn url(&self, segments: &[PathSegment<'_>]) -> Result<Url> {
         join_path(&self.base, segments)
     }
 
@@ -198,7 +198,7 @@ impl Hub2Client {
             .request(
                 "create_intent",
                 Method::POST,
-                self.transport.url(&["payment-intents"])?,
+                self.transport.url(&[Fixed("payment-intents")])?,
             )
             .json(&request.body())?;
         let response = self.transport.send(call).await?;
@@ -216,7 +216,8 @@ impl Hub2Client {
         let call = self.request(
             "get_intent",
             Method::GET,
-            self.transport.url(&["payment-intents", intent_id])?,
+            self.transport
+                .url(&[Fixed("payment-intents"), Id("intentId", intent_id)])?,
         );
         let response = self.transport.send(call).await?;
         Ok((response.json()?, response))
@@ -237,8 +238,11 @@ impl Hub2Client {
         let call = self.request(
             "get_intent_status",
             Method::GET,
-            self.transport
-                .url(&["payment-intents", intent_id, "status"])?,
+            self.transport.url(&[
+                Fixed("payment-intents"),
+                Id("intentId", intent_id),
+                Fixed("status"),
+            ])?,
         );
         let response = if once {
             self.transport.send_once(call).await?
@@ -267,7 +271,7 @@ impl Hub2Client {
             .request(
                 "create_webhook",
                 Method::POST,
-                self.transport.url(&["webhooks"])?,
+                self.transport.url(&[Fixed("webhooks")])?,
             )
             .json(request)?;
         self.transport.send(call).await?.json()
@@ -278,7 +282,7 @@ impl Hub2Client {
         let call = self.request(
             "list_webhooks",
             Method::GET,
-            self.transport.url(&["webhooks"])?,
+            self.transport.url(&[Fixed("webhooks")])?,
         );
         let list: WebhookList = self.transport.send(call).await?.json()?;
         Ok(list.into_vec())
@@ -290,7 +294,8 @@ impl Hub2Client {
         let call = self.request(
             "delete_webhook",
             Method::DELETE,
-            self.transport.url(&["webhooks", webhook_id])?,
+            self.transport
+                .url(&[Fixed("webhooks"), Id("webhookId", webhook_id)])?,
         );
         self.transport.send(call).await.map(drop)
     }
@@ -377,6 +382,18 @@ impl PaymentProvider for Hub2Client {
         CAPABILITIES
     }
 
+    fn unsupported_hint(&self, capability: Capability) -> &'static str {
+        match capability {
+            Capability::CancelPayment => {
+                "HUB2 documents no cancellation of a payment intent; an unpaid intent simply stays payment_required"
+            }
+            Capability::Refund => {
+                "the HUB2 PaymentIntent API has no refund endpoint; refund through HUB2's dashboard or a transfer"
+            }
+            _ => "not in this provider's capabilities",
+        }
+    }
+
     /// See [`Hub2Client::create_checkout`]; the token is not in the neutral checkout (its `raw`
     /// has it redacted): fetch it with [`Hub2Client::get_intent`] or use `create_checkout`.
     async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout> {
@@ -386,26 +403,6 @@ impl PaymentProvider for Hub2Client {
     async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
         let (intent, response) = self.get_intent_raw(payment_id).await?;
         Ok(to_payment(&intent, redacted_raw(&response)?))
-    }
-
-    async fn cancel_payment(&self, _payment_id: &str) -> Result<()> {
-        Err(Error::Unsupported {
-            provider: PROVIDER,
-            operation: "cancel_payment",
-            hint: "HUB2 documents no cancellation of a payment intent; an unpaid intent simply \
-                   stays payment_required"
-                .into(),
-        })
-    }
-
-    async fn refund(&self, _request: &RefundRequest) -> Result<Refund> {
-        Err(Error::Unsupported {
-            provider: PROVIDER,
-            operation: "refund",
-            hint: "the HUB2 PaymentIntent API has no refund endpoint; refund through HUB2's \
-                   dashboard or a transfer"
-                .into(),
-        })
     }
 }
 
@@ -550,7 +547,7 @@ impl PayerClient {
     async fn attempt_at(
         &self,
         operation: &'static str,
-        segments: &[&str],
+        segments: &[PathSegment<'_>],
         request: &AttemptRequest,
     ) -> Result<PaymentIntent> {
         request.validate(self.transport.environment)?;
@@ -569,7 +566,11 @@ impl PayerClient {
     pub async fn attempt(&self, request: &AttemptRequest) -> Result<PaymentIntent> {
         self.attempt_at(
             "attempt_payment",
-            &["payment-intents", &self.intent_id, "payments"],
+            &[
+                Fixed("payment-intents"),
+                Id("intentId", &self.intent_id),
+                Fixed("payments"),
+            ],
             request,
         )
         .await
@@ -580,7 +581,12 @@ impl PayerClient {
     pub async fn attempt_sync(&self, request: &AttemptRequest) -> Result<PaymentIntent> {
         self.attempt_at(
             "attempt_payment_sync",
-            &["payment-intents", &self.intent_id, "payments", "sync"],
+            &[
+                Fixed("payment-intents"),
+                Id("intentId", &self.intent_id),
+                Fixed("payments"),
+                Fixed("sync"),
+            ],
             request,
         )
         .await
@@ -599,8 +605,11 @@ impl PayerClient {
             .request(
                 "authenticate",
                 Method::POST,
-                self.transport
-                    .url(&["payment-intents", &self.intent_id, "authentication"])?,
+                self.transport.url(&[
+                    Fixed("payment-intents"),
+                    Id("intentId", &self.intent_id),
+                    Fixed("authentication"),
+                ])?,
             )
             .json(&body)?;
         self.transport.send(call).await?.json()
@@ -614,9 +623,11 @@ impl PayerClient {
     }
 
     pub(crate) async fn status_inner(&self, once: bool) -> Result<IntentStatusResponse> {
-        let mut url = self
-            .transport
-            .url(&["payment-intents", &self.intent_id, "status"])?;
+        let mut url = self.transport.url(&[
+            Fixed("payment-intents"),
+            Id("intentId", &self.intent_id),
+            Fixed("status"),
+        ])?;
         url.query_pairs_mut()
             .append_pair("token", self.token.expose_secret());
         let call = self

@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
 use payments_core::http::{
-    ApiRequest, ApiResponse, Auth, HttpClient, Method, Url, header, join_path,
+    ApiRequest, ApiResponse, Auth, HttpClient, Method,
+    PathSegment::{self, Fixed, Id},
+    Url, header, join_path,
 };
 use payments_core::{
-    Capabilities, Capability, Checkout, CreatePayment, Error, Payment, PaymentProvider, Refund,
-    RefundRequest, Result,
+    Capabilities, Capability, Checkout, CreatePayment, Error, Payment, PaymentProvider, Result,
 };
 
 use crate::config::{Environment, PayconiqConfig};
@@ -69,7 +70,7 @@ impl PayconiqClient {
         self.environment
     }
 
-    fn url(&self, segments: &[&str]) -> Result<Url> {
+    fn url(&self, segments: &[PathSegment<'_>]) -> Result<Url> {
         join_path(&self.base, segments)
     }
 
@@ -104,9 +105,9 @@ impl PayconiqClient {
     ) -> Result<(PayconiqPayment, ApiResponse)> {
         request.validate(self.environment, self.max_amount_cents)?;
         let url = if request.pos_id.is_some() {
-            self.url(&["payments", "pos"])?
+            self.url(&[Fixed("payments"), Fixed("pos")])?
         } else {
-            self.url(&["payments"])?
+            self.url(&[Fixed("payments")])?
         };
         let call = self
             .request("create_payment", Method::POST, url)
@@ -125,7 +126,7 @@ impl PayconiqClient {
         let call = self.request(
             "get_payment",
             Method::GET,
-            self.url(&["payments", payment_id])?,
+            self.url(&[Fixed("payments"), Id("paymentId", payment_id)])?,
         );
         let response = self.send(call).await?;
         Ok((response.json()?, response))
@@ -142,7 +143,7 @@ impl PayconiqClient {
         let call = self.request(
             "cancel_payment",
             Method::DELETE,
-            self.url(&["payments", payment_id])?,
+            self.url(&[Fixed("payments"), Id("paymentId", payment_id)])?,
         );
         match self.send(call).await {
             Ok(_) => Ok(()),
@@ -174,7 +175,7 @@ impl PayconiqClient {
         {
             return Err(Error::invalid("reference", "at most 35 characters"));
         }
-        let mut url = self.url(&["payments", "search"])?;
+        let mut url = self.url(&[Fixed("payments"), Fixed("search")])?;
         url.query_pairs_mut()
             .append_pair("page", &page.to_string())
             .append_pair("size", &size.to_string());
@@ -231,7 +232,12 @@ impl PayconiqClient {
         let call = self.request(
             "refund_iban",
             Method::GET,
-            self.url(&["payments", payment_id, "debtor", "refundIban"])?,
+            self.url(&[
+                Fixed("payments"),
+                Id("paymentId", payment_id),
+                Fixed("debtor"),
+                Fixed("refundIban"),
+            ])?,
         );
         self.send(call).await?.json()
     }
@@ -245,7 +251,11 @@ impl PayconiqClient {
             .request(
                 "acknowledge",
                 Method::POST,
-                self.url(&["payments", payment_id, "acknowledge"])?,
+                self.url(&[
+                    Fixed("payments"),
+                    Id("paymentId", payment_id),
+                    Fixed("acknowledge"),
+                ])?,
             )
             .json(&request.body())?;
         self.send(call).await.map(drop)
@@ -298,6 +308,15 @@ impl PaymentProvider for PayconiqClient {
         CAPABILITIES
     }
 
+    fn unsupported_hint(&self, capability: Capability) -> &'static str {
+        match capability {
+            Capability::Refund => {
+                "Payconiq moves no refund money: get the payer's IBAN with PayconiqClient::refund_iban and transfer the refund yourself"
+            }
+            _ => "not in this provider's capabilities",
+        }
+    }
+
     /// Creates a payment at `/payments`. `webhook_url` (or the configured default callback URL)
     /// becomes `callbackUrl`, `return_url` gives a hosted checkout page. `customer` is not sent
     /// (Payconiq takes no payer details); `expires_in` is refused, because Payconiq sets the
@@ -327,15 +346,5 @@ impl PaymentProvider for PayconiqClient {
 
     async fn cancel_payment(&self, payment_id: &str) -> Result<()> {
         PayconiqClient::cancel_payment(self, payment_id).await
-    }
-
-    async fn refund(&self, _request: &RefundRequest) -> Result<Refund> {
-        Err(Error::Unsupported {
-            provider: crate::webhook::PROVIDER,
-            operation: "refund",
-            hint: "Payconiq moves no refund money: get the payer's IBAN with \
-                   PayconiqClient::refund_iban and transfer the refund yourself"
-                .into(),
-        })
     }
 }

@@ -5,7 +5,7 @@ use payments_core::http::{ApiRequest, ApiResponse, Auth, HttpClient, Method, Url
 use payments_core::token::TokenCache;
 use payments_core::{
     Capabilities, Capability, Checkout, CreatePayment, Currency, Error, Payment, PaymentProvider,
-    PaymentStatus, Refund, RefundRequest, Result,
+    PaymentStatus, Result,
 };
 
 use crate::auth::KeycloakTokenSource;
@@ -213,6 +213,17 @@ impl PaymentProvider for PaylicanClient {
         }
     }
 
+    fn unsupported_hint(&self, capability: Capability) -> &'static str {
+        match capability {
+            Capability::CancelPayment => "Paylican's Payment Creation API has no cancellation",
+            Capability::Refund => "Paylican's Payment Creation API has no refunds",
+            Capability::FindByReference => {
+                "Paylican documents no search of payments by merchant reference: resolve an unknown creation in the Paylican back office"
+            }
+            _ => "not in this provider's capabilities",
+        }
+    }
+
     /// Creates a payment: `reference` → `merchantReference`, `description` → `itemName`,
     /// `return_url` → `redirectionUrl`, the configured payment type → `type`. Needs the account
     /// currency in the configuration (Paylican's API carries none) and refuses money in another
@@ -265,21 +276,5 @@ impl PaymentProvider for PaylicanClient {
     async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
         let (invoice, response) = self.get_invoice_raw(payment_id).await?;
         Ok(to_payment(&invoice, self.currency, response.json()?))
-    }
-
-    async fn cancel_payment(&self, _payment_id: &str) -> Result<()> {
-        Err(Error::Unsupported {
-            provider: PROVIDER,
-            operation: "cancel_payment",
-            hint: "Paylican's Payment Creation API has no cancellation".into(),
-        })
-    }
-
-    async fn refund(&self, _request: &RefundRequest) -> Result<Refund> {
-        Err(Error::Unsupported {
-            provider: PROVIDER,
-            operation: "refund",
-            hint: "Paylican's Payment Creation API has no refunds".into(),
-        })
     }
 }
