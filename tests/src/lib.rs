@@ -82,6 +82,16 @@ pub trait Harness: Send + Sync {
     fn refunded(&self) -> Option<Value> {
         None
     }
+    /// HTTP method and path (no query) of the search the neutral `find_by_reference` sends, for
+    /// providers that declare [`payments_core::Capability::FindByReference`].
+    fn find_route(&self) -> Option<(&'static str, String)> {
+        None
+    }
+    /// The provider's documented answer to that search, listing exactly one payment: the one
+    /// with id `payment_id` and merchant reference `reference`.
+    fn found(&self, _payment_id: &str, _reference: &str) -> Option<Value> {
+        None
+    }
     /// Verifies a delivery with the provider's verifier; returns the event's unified status.
     fn verify(&self, delivery: &Delivery) -> Result<Option<PaymentStatus>, WebhookRejection>;
 }
@@ -99,6 +109,7 @@ macro_rules! scenarios {
                 a_429_is_retried_then_succeeds,
                 a_creation_answered_500_is_sent_once_and_outcome_unknown,
                 a_creation_timing_out_is_sent_once_and_outcome_unknown,
+                a_creation_answered_500_is_found_by_reference_or_declared_unsupported,
                 an_unknown_status_is_unknown_never_success,
                 a_provider_error_keeps_its_code,
                 cancel_works_or_is_declared_unsupported,
@@ -246,6 +257,66 @@ pub mod scenario {
             .unwrap_err();
         assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
         assert_eq!(err.delivery(), Sent::Unknown);
+    }
+
+    /// After a creation answered 500, the payment is looked up by the merchant reference: found
+    /// exactly once where the provider can search (one search request, the creation not sent
+    /// again), `Unsupported` with nothing sent where it cannot.
+    pub async fn a_creation_answered_500_is_found_by_reference_or_declared_unsupported(
+        h: &dyn Harness,
+    ) {
+        let server = MockServer::start().await;
+        mount(
+            &server,
+            h,
+            Op::Create,
+            "",
+            ResponseTemplate::new(500),
+            None,
+            Some(1),
+        )
+        .await;
+        let client = h.client(&server);
+        let request = h.create_request();
+        let err = client.create_payment(&request).await.unwrap_err();
+        assert_eq!(err.delivery(), Sent::Unknown, "{err:?}");
+        if !client.capabilities().supports(Capability::FindByReference) {
+            let err = client
+                .find_by_reference(&request.reference)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+            assert_eq!(
+                server.received_requests().await.unwrap().len(),
+                1,
+                "only the creation was sent"
+            );
+            return;
+        }
+        let (m, p) = h
+            .find_route()
+            .expect("a harness declaring FindByReference gives its route");
+        let (_, id) = h.created();
+        let answer = h
+            .found(&id, &request.reference)
+            .expect("a harness declaring FindByReference gives its answer");
+        Mock::given(method(m))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let found = client.find_by_reference(&request.reference).await.unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].id, id);
+        assert!(
+            found[0]
+                .reference
+                .as_deref()
+                .is_none_or(|r| r == request.reference),
+            "{:?}",
+            found[0].reference
+        );
     }
 
     /// A creation that times out is never sent again.

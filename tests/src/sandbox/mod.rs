@@ -53,6 +53,11 @@ pub trait SandboxHarness: Send + Sync {
     fn create_route(&self) -> (&'static str, &'static str);
     /// Method and full path of the route the neutral `get_payment` calls.
     fn get_route(&self) -> (&'static str, &'static str);
+    /// Method and full path of the search the neutral `find_by_reference` sends, for providers
+    /// that declare [`payments_core::Capability::FindByReference`].
+    fn find_route(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
     /// The raw status the sandbox reports once the payer paid.
     fn paid_status(&self) -> &'static str;
     /// Whether a failed attempt ends the payment (true for most providers). Paylican documents
@@ -85,6 +90,7 @@ macro_rules! sandbox_scenarios {
                 an_undocumented_status_is_unknown_never_success,
                 a_429_on_create_is_retried_and_creates_one_payment,
                 a_creation_answered_500_after_processing_is_sent_once,
+                a_creation_answered_500_is_found_by_reference_or_declared_unsupported,
                 a_creation_whose_connection_drops_is_sent_once,
                 a_creation_timing_out_is_sent_once,
                 a_read_answered_503_or_dropped_is_retried,

@@ -195,6 +195,60 @@ pub async fn a_creation_answered_500_after_processing_is_sent_once(h: &dyn Sandb
     assert_eq!(sandbox.payments(h.provider()).len(), 1);
 }
 
+/// A creation processed but answered 500 is resolved by the merchant reference where the
+/// provider can search: exactly one payment is found, it is the one the provider holds, and
+/// the creation is not sent again. Where the provider cannot search, `find_by_reference` is
+/// `Unsupported` and sends nothing.
+pub async fn a_creation_answered_500_is_found_by_reference_or_declared_unsupported(
+    h: &dyn SandboxHarness,
+) {
+    let (method, path) = h.create_route();
+    let rule = FaultRule::new(
+        method,
+        path,
+        Fault::Status {
+            status: 500,
+            body: None,
+        },
+    )
+    .times(1)
+    .after_processing();
+    let sandbox = start_sandbox().await;
+    sandbox.add_fault(rule);
+    let url = sink(&sandbox, h);
+    let client = h.client(&sandbox, fast_http(), &url).await;
+    let request = h.create_request(PLAIN, &url);
+    let err = client.create_payment(&request).await.unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    let held = sandbox.payments(h.provider());
+    assert_eq!(held.len(), 1, "the provider processed the creation");
+    let before = sandbox.requests().len();
+    if !client.capabilities().supports(Capability::FindByReference) {
+        let err = client
+            .find_by_reference(&request.reference)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+        assert_eq!(sandbox.requests().len(), before, "nothing sent");
+        return;
+    }
+    let found = client.find_by_reference(&request.reference).await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        !found[0].id.is_empty() && held[0].to_string().contains(&found[0].id),
+        "the payment found ({}) is the one the provider holds: {}",
+        found[0].id,
+        held[0]
+    );
+    assert_eq!(found[0].amount, Some(request.amount));
+    let find_route = h
+        .find_route()
+        .expect("a harness declaring FindByReference gives its route");
+    assert!(count(&sandbox, find_route) >= 1, "the search was sent");
+    assert_eq!(count(&sandbox, h.create_route()), 1, "never created twice");
+    assert_eq!(sandbox.payments(h.provider()).len(), 1);
+}
+
 /// A creation whose connection drops before the answer is not re-sent.
 pub async fn a_creation_whose_connection_drops_is_sent_once(h: &dyn SandboxHarness) {
     let (method, path) = h.create_route();
