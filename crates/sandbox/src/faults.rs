@@ -32,8 +32,9 @@ pub struct FaultRule {
     #[serde(default)]
     pub times: Option<u32>,
     /// Whether the fault replaces the request (`before`: the provider never processed it) or its
-    /// answer (`after`: the provider processed it, the answer is lost). Latency is always applied
-    /// before.
+    /// answer (`after`: the provider processed it, the answer is lost). Latency `before` delays
+    /// the processing; latency `after` processes at once and delays the answer (the provider
+    /// acted, its webhook may arrive before the creation's answer).
     #[serde(default)]
     pub phase: Phase,
 }
@@ -210,7 +211,12 @@ pub(crate) async fn middleware(State(app): State<App>, req: Request, next: Next)
     };
     tracing::debug!(%provider, %path, fault = ?rule.fault, "injecting fault");
     match (&rule.fault, rule.phase) {
-        (Fault::Latency { ms }, _) => {
+        (Fault::Latency { ms }, Phase::After) => {
+            let answer = next.run(req).await;
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+            answer
+        }
+        (Fault::Latency { ms }, Phase::Before) => {
             // Processed in its own task: a provider goes on with a request whose client gave up
             // waiting, so a timed-out creation still exists (as in production).
             let delay = Duration::from_millis(*ms);

@@ -272,3 +272,25 @@ async fn console_webhook_urls_are_set_and_cleared() {
     assert_eq!(clear.status(), 204);
     assert_eq!(sandbox.webhook_url(Provider::Paylican), None);
 }
+
+#[tokio::test]
+async fn latency_after_processing_acts_at_once_and_answers_late() {
+    let sandbox = sandbox().await;
+    let http = reqwest::Client::new();
+    let mut late = FaultRule::new("POST", "/payconiq/v3/payments", Fault::Latency { ms: 800 });
+    late.phase = Phase::After;
+    sandbox.add_fault(late.times(1));
+    let creation = http
+        .post(format!("{}/payconiq/v3/payments", sandbox.base_url()))
+        .bearer_auth(&sandbox.credentials().payconiq_api_key)
+        .json(&json!({"amount": 1000, "currency": "EUR", "reference": "late-1"}))
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(creation.unwrap_err().is_timeout(), "the answer is late");
+    assert_eq!(
+        sandbox.payments(Provider::Payconiq).len(),
+        1,
+        "but the payment was created before the client gave up"
+    );
+}
