@@ -262,11 +262,13 @@ impl PayconiqClient {
     }
 }
 
+/// Bounds the id's length. An empty id, `.` and `..` are refused by
+/// [`join_path`] (`PathSegment::Id("paymentId", ..)`), like every id put in a path.
 fn check_payment_id(payment_id: &str) -> Result<()> {
-    if payment_id.is_empty() || payment_id.len() > MAX_PAYMENT_ID {
+    if payment_id.len() > MAX_PAYMENT_ID {
         return Err(Error::invalid(
             "paymentId",
-            format!("must be 1 to {MAX_PAYMENT_ID} characters"),
+            format!("at most {MAX_PAYMENT_ID} bytes"),
         ));
     }
     Ok(())

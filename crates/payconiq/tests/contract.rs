@@ -467,6 +467,53 @@ async fn payment_ids_cannot_escape_the_path() {
     assert!(matches!(err, Error::InvalidInput { .. }));
 }
 
+#[tokio::test]
+async fn dot_segment_and_empty_payment_ids_are_refused_naming_the_field_before_sending() {
+    // URL normalisation removes dot segments: `GET /v3/payments/..` would be a call on
+    // `/v3/payments` (and `..` as a refund-IBAN id a call on `/v3/payments/debtor/refundIban`).
+    let server = MockServer::start().await;
+    let c = client(&server);
+    let refused = |result: Result<(), Error>, call: &str, id: &str| match result {
+        Err(Error::InvalidInput { field, reason }) => {
+            assert_eq!(field, "paymentId", "{call}({id:?})");
+            assert!(
+                reason.starts_with("must not be"),
+                "{call}({id:?}): {reason}"
+            );
+        }
+        other => panic!("{call}({id:?}) gave {other:?}"),
+    };
+    for id in ["..", ".", ""] {
+        refused(c.get_payment(id).await.map(drop), "get_payment", id);
+        refused(c.cancel_payment(id).await, "cancel_payment", id);
+        refused(c.refund_iban(id).await.map(drop), "refund_iban", id);
+        refused(
+            c.acknowledge(id, &AcknowledgeRequest::new(eur(100))).await,
+            "acknowledge",
+            id,
+        );
+        refused(
+            PaymentProvider::get_payment(&c, id).await.map(drop),
+            "neutral get_payment",
+            id,
+        );
+        refused(
+            PaymentProvider::cancel_payment(&c, id).await,
+            "neutral cancel_payment",
+            id,
+        );
+    }
+    let too_long = c.get_payment(&"a".repeat(65)).await.unwrap_err();
+    assert!(
+        matches!(&too_long, Error::InvalidInput { field, .. } if field == "paymentId"),
+        "{too_long:?}"
+    );
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing is sent"
+    );
+}
+
 // ---------------------------------------------------------------- cancel
 
 #[tokio::test]
