@@ -326,9 +326,11 @@ async fn forged_callbacks_during_an_outage_cause_at_most_one_key_set_request() {
     assert_eq!(key_set_requests(&server).await, 1);
 
     // The key endpoint is down. Fifty forged but well-formed callbacks arrive together: half name
-    // the real key id (signed with another key), half name key ids nobody knows.
+    // the real key id (signed with another key), half name key ids nobody knows; three genuine
+    // callbacks arrive among them.
     let forger = key("real");
     let mut forged = Vec::new();
+    let mut genuine = Vec::new();
     for i in 0..50 {
         let signature = if i % 2 == 0 {
             sign_as(&forger, "real")
@@ -336,10 +338,22 @@ async fn forged_callbacks_during_an_outage_cause_at_most_one_key_set_request() {
             sign_as(&real, &format!("forged-{i}"))
         };
         forged.push(spawn_verify(&verifier, signature));
+        if [5, 25, 45].contains(&i) {
+            genuine.push(spawn_verify(&verifier, sign_as(&real, "real")));
+        }
     }
     for task in forged {
         let (result, _) = task.await.unwrap();
         assert!(result.is_err(), "a forged callback verified: {result:?}");
+    }
+    assert_eq!(genuine.len(), 3);
+    for task in genuine {
+        let (result, took) = task.await.unwrap();
+        assert_eq!(result, Ok(Some(PaymentStatus::Succeeded)));
+        assert!(
+            took < Duration::from_secs(1),
+            "a genuine callback took {took:?}"
+        );
     }
     assert!(
         key_set_requests(&server).await <= 2,
