@@ -23,8 +23,19 @@ pub const CAPABILITIES: Capabilities = Capabilities::new(&[
     Capability::CreatePayment,
     Capability::GetPayment,
     Capability::CancelPayment,
+    Capability::FindByReference,
     Capability::SignedWebhooks,
 ]);
+
+/// How far back the neutral `find_by_reference` searches: Payconiq's own default search window.
+/// A v3 payment can be paid only minutes after its creation (two in the v3 specification), so
+/// every payment that can still be open was created inside it.
+const FIND_WINDOW: time::Duration = time::Duration::days(1);
+/// How far ahead of this machine's clock `find_by_reference` searches, in case Payconiq's clock
+/// is ahead: a payment created a moment ago must not fall outside the window.
+const FIND_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
+/// Page size of the neutral `find_by_reference` (the API's default).
+const FIND_PAGE_SIZE: u32 = 50;
 
 /// Longest payment id accepted in a path (Payconiq's are 24 characters).
 const MAX_PAYMENT_ID: usize = 64;
@@ -164,6 +175,15 @@ impl PayconiqClient {
         page: u32,
         size: u32,
     ) -> Result<SearchPage> {
+        self.search_payments_raw(query, page, size).await?.json()
+    }
+
+    async fn search_payments_raw(
+        &self,
+        query: &SearchQuery,
+        page: u32,
+        size: u32,
+    ) -> Result<ApiResponse> {
         if !(1..=MAX_PAGE_SIZE).contains(&size) {
             return Err(Error::invalid(
                 "size",
@@ -184,7 +204,7 @@ impl PayconiqClient {
             .request("search_payments", Method::POST, url)
             .idempotent(true)
             .json(query)?;
-        self.send(call).await?.json()
+        self.send(call).await
     }
 
     /// Every payment matching `query`, page after page (`size` per request), as a stream.
@@ -198,6 +218,16 @@ impl PayconiqClient {
         query: &SearchQuery,
         size: u32,
     ) -> impl Stream<Item = Result<PayconiqPayment>> + Send + 'a {
+        self.search_all_raw(query, size)
+            .map_ok(|(payment, _)| payment)
+    }
+
+    /// [`PayconiqClient::search_all`], each payment with its JSON as Payconiq sent it.
+    fn search_all_raw<'a>(
+        &'a self,
+        query: &SearchQuery,
+        size: u32,
+    ) -> impl Stream<Item = Result<(PayconiqPayment, serde_json::Value)>> + Send + 'a {
         let mut query = query.clone();
         let to = *query.to.get_or_insert_with(time::OffsetDateTime::now_utc);
         query
@@ -209,7 +239,8 @@ impl PayconiqClient {
             let Some(page) = page else {
                 return Ok::<_, Error>(None);
             };
-            let result = self.search_payments(&query, page, size).await?;
+            let response = self.search_payments_raw(&query, page, size).await?;
+            let result: SearchPage = response.json()?;
             let pages = pages.unwrap_or(result.total_pages);
             if result.number != page {
                 // The server ignored the page asked for: what it sent was already yielded.
@@ -218,7 +249,15 @@ impl PayconiqClient {
             let next = page
                 .checked_add(1)
                 .filter(|next| *next < pages && !result.details.is_empty());
-            let items = stream::iter(result.details).map(Ok::<_, Error>);
+            // The same bytes read as JSON: each payment's own object, for `Payment::raw`.
+            let raw = match response.json::<serde_json::Value>()?.get_mut("details") {
+                Some(serde_json::Value::Array(details)) => std::mem::take(details),
+                _ => Vec::new(),
+            };
+            let raw = raw
+                .into_iter()
+                .chain(std::iter::repeat(serde_json::Value::Null));
+            let items = stream::iter(result.details.into_iter().zip(raw)).map(Ok::<_, Error>);
             Ok(Some((items, (next, Some(pages), query))))
         })
         .try_flatten()
@@ -262,11 +301,13 @@ impl PayconiqClient {
     }
 }
 
+/// Bounds the id's length. An empty id, `.` and `..` are refused by
+/// [`join_path`] (`PathSegment::Id("paymentId", ..)`), like every id put in a path.
 fn check_payment_id(payment_id: &str) -> Result<()> {
-    if payment_id.is_empty() || payment_id.len() > MAX_PAYMENT_ID {
+    if payment_id.len() > MAX_PAYMENT_ID {
         return Err(Error::invalid(
             "paymentId",
-            format!("must be 1 to {MAX_PAYMENT_ID} characters"),
+            format!("at most {MAX_PAYMENT_ID} bytes"),
         ));
     }
     Ok(())
@@ -346,5 +387,33 @@ impl PaymentProvider for PayconiqClient {
 
     async fn cancel_payment(&self, payment_id: &str) -> Result<()> {
         PayconiqClient::cancel_payment(self, payment_id).await
+    }
+
+    /// Searches `POST /payments/search` with the `reference` filter over the last 24 hours
+    /// (Payconiq's default search window, which holds every payment that can still be open: they
+    /// expire minutes after creation) up to 5 minutes ahead of this machine's clock, every page,
+    /// every status. Payconiq answers newest first; the list is oldest first. A payment reported
+    /// with another reference is left out; one reported without a reference (the documented
+    /// search answer has none) is trusted to Payconiq's filter.
+    ///
+    /// The reference is validated like a creation's (1 to 35 SEPA characters): an empty one
+    /// would be no filter at all.
+    async fn find_by_reference(&self, reference: &str) -> Result<Vec<Payment>> {
+        crate::request::check_reference(reference)?;
+        let now = time::OffsetDateTime::now_utc();
+        let query = SearchQuery::new()
+            .reference(reference)
+            .from(now.saturating_sub(FIND_WINDOW))
+            .to(now.saturating_add(FIND_CLOCK_SKEW));
+        let mut found: Vec<Payment> = Vec::new();
+        let mut pages = std::pin::pin!(self.search_all_raw(&query, FIND_PAGE_SIZE));
+        while let Some((payment, raw)) = pages.try_next().await? {
+            let ours = payment.reference.as_deref().is_none_or(|r| r == reference);
+            if ours && !found.iter().any(|p| p.id == payment.payment_id) {
+                found.push(to_payment(&payment, raw));
+            }
+        }
+        found.reverse();
+        Ok(found)
     }
 }

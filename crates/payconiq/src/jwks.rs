@@ -3,15 +3,30 @@
 //! The key set is cached for [`JwksFetcher::DEFAULT_TTL`] (12 hours). When a callback names a key id
 //! the cached set lacks (Payconiq rotated its key), the set is fetched again exactly once; to keep
 //! forged key ids from turning the merchant's endpoint into a JWKS hammer, such refetches happen at
-//! most once per [`JwksFetcher::min_refetch_interval`], and only for requests that passed every
-//! check that needs no key ([`crate::webhook::signing_key_id`]): junk never causes a fetch.
+//! most once per [`JwksFetcher::min_refetch_interval`] whatever arrives, and only for requests that
+//! passed every check that needs no key ([`crate::webhook::signing_key_id`]): junk never causes a
+//! fetch.
 //!
-//! When a fetch fails, a previously fetched set keeps being used (Payconiq's keys rotate rarely; an
-//! outage of the key endpoint should not drop callbacks), and without one no new fetch is tried for
-//! [`JwksFetcher::DEFAULT_FAILURE_BACKOFF`]: callbacks are answered 503 and Payconiq retries them.
+//! # During a key-endpoint outage
+//!
+//! Payconiq waits only 15 s for an answer, so no callback may queue behind another one's fetch:
+//!
+//! - no lock is held across the network call. One caller fetches; while it does, callers that have
+//!   a key set (even an expired one) verify with it at once, and only callers that have none (the
+//!   very first fetch) wait for that fetch's result instead of starting their own;
+//! - when a fetch fails, the previously fetched set keeps being used (Payconiq's keys rotate
+//!   rarely), and no fetch at all is tried for [`JwksFetcher::failure_backoff`] (10 s by default),
+//!   whether or not a set is cached: during an outage, at most one fetch per backoff period is
+//!   made, however many callbacks (genuine or forged) arrive. Without any set, callbacks are
+//!   answered 503 ([`WebhookRejection::KeysUnavailable`]) and Payconiq retries them;
+//! - a callback naming an unknown key id while the set cannot be refreshed (a failed refetch, or
+//!   the failure backoff) is answered 503 as well, so that a callback signed with a freshly
+//!   rotated key is retried rather than lost; once a refetch has succeeded and still lacks the key
+//!   id, the answer is [`WebhookRejection::UnknownKey`] (401).
+//!
 //! Fetches use short timeouts (5 s, two attempts) because Payconiq waits only 15 s for an answer.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use payments_core::http::{ApiRequest, HttpClient, HttpConfig, Method, Url};
@@ -19,16 +34,68 @@ use payments_core::webhook::{
     AsyncWebhookVerifier, VerifiedEvent, WebhookRejection, WebhookRequest,
 };
 use payments_core::{Error, Result};
-use tokio::sync::Mutex;
+use tokio::sync::Notify;
 
 use crate::config::Environment;
 use crate::webhook::{Callback, CallbackSettings, JwkSet};
 
+/// What the fetcher knows; behind a synchronous mutex that is never held across an `.await`.
 #[derive(Default)]
 struct State {
+    /// The last set fetched, and when.
     keys: Option<(Arc<JwkSet>, Instant)>,
+    /// Whether a fetch is in flight (one at a time).
+    fetching: bool,
+    /// When the last fetch failed, and why (cleared by a successful fetch).
+    last_failure: Option<(Instant, String)>,
+    /// When a fetch was last started because of an unknown key id.
     last_unknown_kid_refetch: Option<Instant>,
-    last_failure: Option<Instant>,
+}
+
+impl State {
+    /// The failure to report when fetching is paused after a failed fetch.
+    fn backing_off(&self, backoff: Duration) -> Option<Error> {
+        let (failed, reason) = self.last_failure.as_ref()?;
+        (failed.elapsed() < backoff).then(|| Error::NotSent {
+            operation: "fetch_jwks",
+            reason: format!(
+                "the key set could not be fetched {} ms ago ({reason}); not retrying for {} s",
+                failed.elapsed().as_millis(),
+                backoff.as_secs()
+            ),
+        })
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes the callers waiting for the fetch in flight.
+    fetched: Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while holding it; should it ever, the state is still consistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Marks the fetch in flight as over, also when the fetching caller is cancelled mid-fetch, and
+/// wakes whoever waits for it.
+struct FetchInFlight<'a>(&'a Shared);
+
+impl Drop for FetchInFlight<'_> {
+    fn drop(&mut self) {
+        self.0.lock().fetching = false;
+        self.0.fetched.notify_waiters();
+    }
+}
+
+/// What a caller does after looking at the state.
+enum Next {
+    Done(Result<Arc<JwkSet>>),
+    Wait,
+    Fetch,
 }
 
 /// Fetches and caches a JWK set. Clones share the cache.
@@ -38,7 +105,8 @@ pub struct JwksFetcher {
     url: Url,
     ttl: Duration,
     min_refetch_interval: Duration,
-    state: Arc<Mutex<State>>,
+    failure_backoff: Duration,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for JwksFetcher {
@@ -46,6 +114,8 @@ impl std::fmt::Debug for JwksFetcher {
         f.debug_struct("JwksFetcher")
             .field("url", &self.url.as_str())
             .field("ttl", &self.ttl)
+            .field("min_refetch_interval", &self.min_refetch_interval)
+            .field("failure_backoff", &self.failure_backoff)
             .finish_non_exhaustive()
     }
 }
@@ -55,7 +125,7 @@ impl JwksFetcher {
     pub const DEFAULT_TTL: Duration = Duration::from_secs(12 * 3600);
     /// Shortest time between two refetches caused by unknown key ids.
     pub const DEFAULT_MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
-    /// How long to wait after a failed fetch before trying again (when no set is cached).
+    /// How long no fetch is tried after a failed one (with or without a cached set).
     pub const DEFAULT_FAILURE_BACKOFF: Duration = Duration::from_secs(10);
 
     /// The HTTP settings used by [`JwksFetcher::for_environment`]: 5 s per request, two attempts.
@@ -85,7 +155,11 @@ impl JwksFetcher {
             url,
             ttl: Self::DEFAULT_TTL,
             min_refetch_interval: Self::DEFAULT_MIN_REFETCH_INTERVAL,
-            state: Arc::default(),
+            failure_backoff: Self::DEFAULT_FAILURE_BACKOFF,
+            shared: Arc::new(Shared {
+                state: Mutex::default(),
+                fetched: Notify::new(),
+            }),
         })
     }
 
@@ -101,6 +175,12 @@ impl JwksFetcher {
         self
     }
 
+    /// Sets how long no fetch is tried after a failed one (default 10 s).
+    pub fn failure_backoff(mut self, backoff: Duration) -> Self {
+        self.failure_backoff = backoff;
+        self
+    }
+
     async fn fetch(&self) -> Result<Arc<JwkSet>> {
         let response = self
             .http
@@ -110,62 +190,134 @@ impl JwksFetcher {
         Ok(Arc::new(JwkSet::from_json(response.body())?))
     }
 
-    /// Fetches into `state`; on failure keeps (and returns) the previous set if there is one.
-    async fn refresh(&self, state: &mut State) -> Result<Arc<JwkSet>> {
-        if let (None, Some(failed)) = (&state.keys, state.last_failure)
-            && failed.elapsed() < Self::DEFAULT_FAILURE_BACKOFF
-        {
-            return Err(Error::NotSent {
-                operation: "fetch_jwks",
-                reason: "the key set could not be fetched moments ago; not retrying yet".into(),
-            });
-        }
-        match self.fetch().await {
+    /// Runs the fetch the caller was elected for (`fetching` already set), without any lock held,
+    /// and records its outcome.
+    async fn refresh(&self) -> Result<Arc<JwkSet>> {
+        let _in_flight = FetchInFlight(&self.shared);
+        let result = self.fetch().await;
+        let mut state = self.shared.lock();
+        match &result {
             Ok(keys) => {
                 state.keys = Some((keys.clone(), Instant::now()));
                 state.last_failure = None;
-                Ok(keys)
             }
-            Err(e) => {
-                state.last_failure = Some(Instant::now());
-                match &state.keys {
-                    Some((stale, _)) => Ok(stale.clone()),
-                    None => Err(e),
+            Err(e) => state.last_failure = Some((Instant::now(), e.to_string())),
+        }
+        result
+    }
+
+    /// Looks at the state under the lock and decides; `wait` is enabled before the lock is
+    /// released, so the end of the fetch in flight cannot be missed.
+    async fn run(
+        &self,
+        mut decide: impl FnMut(&mut State) -> Next,
+        on_fetched: impl Fn(Result<Arc<JwkSet>>, Option<Arc<JwkSet>>) -> Result<Arc<JwkSet>>,
+    ) -> Result<Arc<JwkSet>> {
+        loop {
+            let wait = self.shared.fetched.notified();
+            let mut wait = std::pin::pin!(wait);
+            let (next, previous) = {
+                let mut state = self.shared.lock();
+                let next = decide(&mut state);
+                match next {
+                    Next::Wait => {
+                        wait.as_mut().enable();
+                    }
+                    Next::Fetch => state.fetching = true,
+                    Next::Done(_) => {}
                 }
+                (next, state.keys.as_ref().map(|(keys, _)| keys.clone()))
+            };
+            match next {
+                Next::Done(result) => return result,
+                Next::Wait => wait.await,
+                Next::Fetch => return on_fetched(self.refresh().await, previous),
             }
         }
     }
 
-    /// The cached key set, fetched when absent or older than the TTL (a stale set is kept when the
-    /// fetch fails).
+    /// The cached key set; fetched when absent or older than the TTL.
+    ///
+    /// An expired set is still returned, without waiting, while another caller refreshes it,
+    /// during the failure backoff, and when the refresh fails.
+    ///
+    /// # Errors
+    /// [`Error::NotSent`] during the failure backoff when no set was ever fetched, or the fetch's
+    /// error.
     pub async fn keys(&self) -> Result<Arc<JwkSet>> {
-        let mut state = self.state.lock().await;
-        if let Some((keys, fetched)) = &state.keys
-            && fetched.elapsed() < self.ttl
-        {
-            return Ok(keys.clone());
-        }
-        self.refresh(&mut state).await
+        let (ttl, backoff) = (self.ttl, self.failure_backoff);
+        self.run(
+            |state| {
+                if let Some((keys, fetched)) = &state.keys {
+                    if fetched.elapsed() < ttl
+                        || state.fetching
+                        || state.backing_off(backoff).is_some()
+                    {
+                        return Next::Done(Ok(keys.clone()));
+                    }
+                    return Next::Fetch;
+                }
+                if let Some(e) = state.backing_off(backoff) {
+                    return Next::Done(Err(e));
+                }
+                if state.fetching {
+                    Next::Wait
+                } else {
+                    Next::Fetch
+                }
+            },
+            |fetched, stale| match (fetched, stale) {
+                (Ok(keys), _) => Ok(keys),
+                (Err(_), Some(stale)) => Ok(stale),
+                (Err(e), None) => Err(e),
+            },
+        )
+        .await
     }
 
     /// Called when `kid` is not in `seen` (the set the caller verified with): returns a set that may
-    /// contain it. Refetches at most once per `min_refetch_interval`; another caller's refetch
-    /// that already brought the key is reused.
+    /// contain it. Reuses another caller's fetch (waiting for the one in flight); otherwise
+    /// refetches, at most once per `min_refetch_interval` and never during the failure backoff.
+    /// Returns `seen` itself when a refetch is not due and the last one succeeded.
+    ///
+    /// # Errors
+    /// When the set could not be refreshed (this refetch failed, or the last fetch failed and no
+    /// new one is due): the key id may be a freshly rotated one, so this is a temporary failure,
+    /// not an unknown key.
     pub async fn keys_with(&self, kid: &str, seen: &Arc<JwkSet>) -> Result<Arc<JwkSet>> {
-        let mut state = self.state.lock().await;
-        if let Some((keys, _)) = &state.keys
-            && (!Arc::ptr_eq(keys, seen) || keys.contains(kid))
-        {
-            return Ok(keys.clone());
-        }
-        let recently = state
-            .last_unknown_kid_refetch
-            .is_some_and(|at| at.elapsed() < self.min_refetch_interval);
-        if recently {
-            return Ok(seen.clone());
-        }
-        state.last_unknown_kid_refetch = Some(Instant::now());
-        self.refresh(&mut state).await
+        let (interval, backoff) = (self.min_refetch_interval, self.failure_backoff);
+        self.run(
+            |state| {
+                if let Some((keys, _)) = &state.keys
+                    && (!Arc::ptr_eq(keys, seen) || keys.contains(kid))
+                {
+                    return Next::Done(Ok(keys.clone()));
+                }
+                if state.fetching {
+                    return Next::Wait;
+                }
+                let refetched_recently = state
+                    .last_unknown_kid_refetch
+                    .is_some_and(|at| at.elapsed() < interval);
+                let backing_off = state.backing_off(backoff);
+                if !refetched_recently && backing_off.is_none() {
+                    state.last_unknown_kid_refetch = Some(Instant::now());
+                    return Next::Fetch;
+                }
+                match (backing_off, &state.last_failure) {
+                    // The last fetch failed: whether the key exists is not known.
+                    (Some(e), _) => Next::Done(Err(e)),
+                    (None, Some((_, reason))) => Next::Done(Err(Error::NotSent {
+                        operation: "fetch_jwks",
+                        reason: format!("the key set could not be refreshed ({reason})"),
+                    })),
+                    // A recent refetch succeeded without this key id: it is unknown.
+                    (None, None) => Next::Done(Ok(seen.clone())),
+                }
+            },
+            |fetched, _| fetched,
+        )
+        .await
     }
 }
 

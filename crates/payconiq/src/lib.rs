@@ -59,8 +59,9 @@
 //! ## What is where
 //! - [`PayconiqClient`]: create (`/payments`, `/payments/pos`), get, cancel, search (one page, or
 //!   [`PayconiqClient::search_all`] as a stream over all pages), refund IBAN, acknowledge. It also
-//!   implements the provider-neutral [`payments_core::PaymentProvider`] (refunds are
-//!   `Unsupported`: Payconiq moves no refund money, it gives the payer's IBAN).
+//!   implements the provider-neutral [`payments_core::PaymentProvider`]: create, get, cancel and
+//!   `find_by_reference` (a search by reference over the last day, every page); refunds are
+//!   `Unsupported` (Payconiq moves no refund money, it gives the payer's IBAN).
 //! - [`webhook`]: the callback verification scheme (offline keys, no HTTP stack needed) and
 //!   [`jwks`]: the same with keys fetched from Payconiq and cached.
 //! - [`request`]: validation rules (EUR only, lengths, SEPA characters, https in production).
@@ -69,7 +70,9 @@
 //!
 //! ## Errors
 //! Every method returns [`payments_core::Error`]. On a creation, [`payments_core::Error::OutcomeUnknown`]
-//! (timeout, 5xx) means the payment may exist: search by reference before creating it again.
+//! (timeout, 5xx) means the payment may exist: look it up by its reference
+//! ([`payments_core::PaymentProvider::find_by_reference`], or [`PayconiqClient::search_payments`]
+//! with [`SearchQuery::reference`]) before creating it again.
 //!
 //! ## Features
 //! - `client` (default): the HTTP client and JWKS fetcher (reqwest with rustls, tokio). Without it,

@@ -180,6 +180,13 @@ impl AcknowledgeRequest {
     }
 }
 
+/// Checks a merchant reference as Payconiq accepts it: 1 to [`MAX_REFERENCE`] characters of the
+/// SEPA set; the error names `reference`.
+#[cfg(feature = "client")]
+pub(crate) fn check_reference(reference: &str) -> Result<(), Error> {
+    text("reference", Some(reference), MAX_REFERENCE)
+}
+
 fn euro_cents(amount: Money, max: i64) -> Result<i64, Error> {
     if amount.currency() != Currency::EUR {
         return Err(Error::invalid(

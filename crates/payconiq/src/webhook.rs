@@ -15,11 +15,18 @@
 //! longer verifies.
 //!
 //! The header carries `typ` (`JOSE+JSON`, compared case-insensitively), `kid`, `alg` (`ES256`),
-//! `crit` — exactly the five names `https://payconiq.com/{sub,iss,iat,jti,path}` — and those five
-//! parameters: `sub` is the merchant's payment profile id, `iss` is `Payconiq`, `iat` the signing
-//! time (RFC 3339 UTC with milliseconds or more), `jti` a unique id of the delivery and `path`
-//! the full callback URL. It may also carry `x5t#S256`, the SHA-256 thumbprint of the signing
-//! certificate.
+//! `crit`, and the parameters `https://payconiq.com/{iss,iat,jti,path}`: `iss` is `Payconiq`,
+//! `iat` the signing time (RFC 3339 UTC with milliseconds or more), `jti` a unique id of the
+//! delivery and `path` the full callback URL. The subject, the merchant's payment profile id,
+//! comes in one of two shapes, and both are accepted:
+//!
+//! - the v3 specification (Swagger) and real callbacks: `https://payconiq.com/sub`, with `crit`
+//!   listing five names, `https://payconiq.com/{sub,iss,iat,jti,path}`;
+//! - the API reference's "Signature" header description: a plain `sub`, with `crit` listing the
+//!   four names `https://payconiq.com/{iss,iat,jti,path}`.
+//!
+//! A header carrying both subjects is accepted only when they are equal. It may also carry
+//! `x5t#S256`, the SHA-256 thumbprint of the signing certificate.
 //!
 //! # Checks, in order
 //!
@@ -31,15 +38,19 @@
 //!    JOSE header part is at most 8 KiB and strict base64url (no padding) of a JSON object;
 //! 3. `alg` is exactly `ES256` ([`WebhookRejection::AlgorithmNotAllowed`] otherwise);
 //! 4. `typ`, when present, is `JOSE+JSON` in any case;
-//! 5. `crit` is exactly the five Payconiq names (no duplicates, nothing missing, nothing extra) and
-//!    each of them is present as a string ([`WebhookRejection::CriticalHeaders`]);
+//! 5. every name in `crit` is one this verifier understands (the five `https://payconiq.com/*`
+//!    names, or `sub`), none twice, the four `https://payconiq.com/{iss,iat,jti,path}` are among
+//!    them, and each listed parameter is present as a string
+//!    ([`WebhookRejection::CriticalHeaders`]); the subject is `https://payconiq.com/sub` or `sub`,
+//!    a string, and when both are present they are equal ([`WebhookRejection::MalformedHeader`]
+//!    otherwise, also when there is none);
 //! 6. `kid` (at most 256 bytes) names a key of the configured [`JwkSet`]
 //!    ([`WebhookRejection::UnknownKey`], carrying the complete key id);
 //! 7. `x5t#S256`, when present, equals the key's certificate thumbprint
 //!    ([`WebhookRejection::ThumbprintMismatch`]);
 //! 8. the ES256 signature verifies over the raw body ([`WebhookRejection::BadSignature`]);
-//! 9. the signed claims match the configuration: `iss` is `Payconiq`, `sub` the payment profile
-//!    id, `path` the callback URL, compared exactly ([`WebhookRejection::ClaimMismatch`]);
+//! 9. the signed claims match the configuration: `iss` is `Payconiq`, the subject the payment
+//!    profile id, `path` the callback URL, compared exactly ([`WebhookRejection::ClaimMismatch`]);
 //! 10. `iat` is inside the window: at most [`CallbackSettings::max_age`] old
 //!     ([`WebhookRejection::TooOld`]) and at most [`CallbackSettings::max_future_skew`] ahead
 //!     ([`WebhookRejection::FromTheFuture`]);
@@ -162,8 +173,19 @@ const CLAIM_ISS: &str = "https://payconiq.com/iss";
 const CLAIM_IAT: &str = "https://payconiq.com/iat";
 const CLAIM_JTI: &str = "https://payconiq.com/jti";
 const CLAIM_PATH: &str = "https://payconiq.com/path";
-/// Exactly the set `crit` must list.
-const CRITICAL: [&str; 5] = [CLAIM_SUB, CLAIM_ISS, CLAIM_IAT, CLAIM_JTI, CLAIM_PATH];
+/// The subject as the API reference shows it (a plain `sub`, not listed in `crit`).
+const CLAIM_SUB_PLAIN: &str = "sub";
+/// Every name `crit` may list: the parameters this verifier checks.
+const UNDERSTOOD: [&str; 6] = [
+    CLAIM_SUB,
+    CLAIM_ISS,
+    CLAIM_IAT,
+    CLAIM_JTI,
+    CLAIM_PATH,
+    CLAIM_SUB_PLAIN,
+];
+/// The names `crit` must list, in both documented shapes.
+const REQUIRED_CRITICAL: [&str; 4] = [CLAIM_ISS, CLAIM_IAT, CLAIM_JTI, CLAIM_PATH];
 
 /// Longest base64url JOSE header accepted, checked before decoding.
 const MAX_HEADER_B64: usize = 8 * 1024;
@@ -682,9 +704,9 @@ impl<'r> Unverified<'r> {
             Some(_) => return Err(malformed("typ is not JOSE+JSON")),
         }
 
-        // 5. crit, and the five parameters it names.
-        check_crit(header.crit.as_ref())?;
-        let sub = critical_string(header.sub.as_ref(), CLAIM_SUB)?;
+        // 5. crit, the parameters it names, and the subject.
+        let listed = check_crit(header.crit.as_ref())?;
+        let sub = subject(&header, &listed)?;
         let iss = critical_string(header.iss.as_ref(), CLAIM_ISS)?;
         let iat = critical_string(header.iat.as_ref(), CLAIM_IAT)?;
         let jti = critical_string(header.jti.as_ref(), CLAIM_JTI)?;
@@ -713,7 +735,7 @@ impl<'r> Unverified<'r> {
 }
 
 /// Runs the checks that need no key (one `Signature` header, POST, a detached ES256 JWS with the
-/// five critical parameters) and returns the key id it names. Lets a key-fetching verifier refuse
+/// critical parameters and a subject) and returns the key id it names. Lets a key-fetching verifier refuse
 /// malformed requests before it fetches anything.
 pub fn signing_key_id(request: &WebhookRequest<'_>) -> Result<String, WebhookRejection> {
     Unverified::parse(request).map(|u| u.kid)
@@ -767,6 +789,9 @@ struct JoseHeader {
     x5t_s256: Option<Value>,
     #[serde(rename = "https://payconiq.com/sub")]
     sub: Option<Value>,
+    /// The API reference's spelling of the subject.
+    #[serde(rename = "sub")]
+    sub_plain: Option<Value>,
     #[serde(rename = "https://payconiq.com/iss")]
     iss: Option<Value>,
     #[serde(rename = "https://payconiq.com/iat")]
@@ -789,7 +814,19 @@ fn decode_header(header_b64: &str) -> Result<JoseHeader, WebhookRejection> {
     })
 }
 
-fn check_crit(crit: Option<&Value>) -> Result<(), WebhookRejection> {
+/// Which of the [`UNDERSTOOD`] names `crit` lists.
+struct Listed([bool; UNDERSTOOD.len()]);
+
+impl Listed {
+    fn contains(&self, name: &str) -> bool {
+        UNDERSTOOD
+            .iter()
+            .zip(self.0)
+            .any(|(understood, listed)| listed && *understood == name)
+    }
+}
+
+fn check_crit(crit: Option<&Value>) -> Result<Listed, WebhookRejection> {
     let critical = |reason: String| WebhookRejection::CriticalHeaders(reason);
     let Some(crit) = crit else {
         return Err(critical("no crit".into()));
@@ -797,12 +834,12 @@ fn check_crit(crit: Option<&Value>) -> Result<(), WebhookRejection> {
     let Value::Array(names) = crit else {
         return Err(critical("crit is not an array".into()));
     };
-    let mut seen = [false; CRITICAL.len()];
+    let mut seen = [false; UNDERSTOOD.len()];
     for name in names {
         let Value::String(name) = name else {
             return Err(critical("crit lists a non-string".into()));
         };
-        let Some(slot) = CRITICAL
+        let Some(slot) = UNDERSTOOD
             .iter()
             .position(|c| c == name)
             .and_then(|i| seen.get_mut(i))
@@ -814,16 +851,43 @@ fn check_crit(crit: Option<&Value>) -> Result<(), WebhookRejection> {
         }
         *slot = true;
     }
-    let missing: Vec<&str> = CRITICAL
+    let listed = Listed(seen);
+    let missing: Vec<&str> = REQUIRED_CRITICAL
         .iter()
-        .zip(seen)
-        .filter(|(_, seen)| !seen)
-        .map(|(name, _)| *name)
+        .filter(|name| !listed.contains(name))
+        .copied()
         .collect();
     if missing.is_empty() {
-        Ok(())
+        Ok(listed)
     } else {
         Err(critical(format!("missing {missing:?}")))
+    }
+}
+
+/// The subject: `https://payconiq.com/sub` or `sub`, equal when both are present. A name listed
+/// in `crit` must be present.
+fn subject<'h>(header: &'h JoseHeader, listed: &Listed) -> Result<&'h str, WebhookRejection> {
+    let read =
+        |value: Option<&'h Value>, name: &str| -> Result<Option<&'h str>, WebhookRejection> {
+            if listed.contains(name) {
+                return critical_string(value, name).map(Some);
+            }
+            match value {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) => Err(malformed(&format!("{name} is not a string"))),
+            }
+        };
+    let namespaced = read(header.sub.as_ref(), CLAIM_SUB)?;
+    let plain = read(header.sub_plain.as_ref(), CLAIM_SUB_PLAIN)?;
+    match (namespaced, plain) {
+        (Some(namespaced), Some(plain)) if namespaced != plain => Err(malformed(
+            "https://payconiq.com/sub and sub name different subjects",
+        )),
+        (Some(sub), _) | (None, Some(sub)) => Ok(sub),
+        (None, None) => Err(malformed(
+            "no subject (neither https://payconiq.com/sub nor sub)",
+        )),
     }
 }
 

@@ -591,6 +591,139 @@ fn a_critical_parameter_absent_or_not_a_string_is_rejected() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The two documented header shapes
+// ---------------------------------------------------------------------------------------------
+
+/// The JOSE header as Payconiq's API reference (v3.6.3, "Signature" header) shows it: a plain
+/// `sub` claim and four `crit` names; `typ` in lower case.
+fn api_reference_header() -> Value {
+    json!({
+        "typ": "jose+json",
+        "kid": KID,
+        "alg": "ES256",
+        "sub": PROFILE,
+        "https://payconiq.com/iss": "Payconiq",
+        "https://payconiq.com/iat": iso_ms(NOW - Duration::from_secs(2)),
+        "https://payconiq.com/jti": "jti-7f3c2a",
+        "https://payconiq.com/path": URL,
+        "crit": [
+            "https://payconiq.com/iss",
+            "https://payconiq.com/iat",
+            "https://payconiq.com/jti",
+            "https://payconiq.com/path"
+        ],
+    })
+}
+
+#[test]
+fn the_api_reference_shape_with_a_plain_sub_and_four_crit_names_verifies() {
+    let f = fixture();
+    let signature = sign(&f.signer, &api_reference_header(), BODY);
+    let (event, claims) = f.verifier.verify_detailed(&post(&signature, BODY)).unwrap();
+    assert_eq!(claims.sub, PROFILE);
+    assert_eq!(claims.jti, "jti-7f3c2a");
+    assert_eq!(event.status, Some(PaymentStatus::Succeeded));
+    // The plain `sub` is checked like the namespaced one.
+    let mut h = api_reference_header();
+    h["sub"] = json!("5fd2a1f7e7a6b8e3b35c1a2c");
+    assert_eq!(
+        f.check_header(&h),
+        Err(WebhookRejection::ClaimMismatch {
+            claim: "sub".into()
+        })
+    );
+}
+
+#[test]
+fn both_subject_names_present_and_equal_verify() {
+    let f = fixture();
+    // Five crit names and a plain `sub` as well.
+    let mut h = header();
+    h["sub"] = json!(PROFILE);
+    assert_eq!(f.check_header(&h), Ok(()));
+    // Four crit names and both subjects.
+    let mut h = api_reference_header();
+    h["https://payconiq.com/sub"] = json!(PROFILE);
+    assert_eq!(f.check_header(&h), Ok(()));
+    // `sub` is understood, so `crit` may list it.
+    let mut h = api_reference_header();
+    h["crit"].as_array_mut().unwrap().push(json!("sub"));
+    assert_eq!(f.check_header(&h), Ok(()));
+}
+
+#[test]
+fn both_subject_names_present_and_different_are_rejected() {
+    let f = fixture();
+    let other = "5fd2a1f7e7a6b8e3b35c1a2c";
+    for (namespaced, plain) in [(PROFILE, other), (other, PROFILE)] {
+        let mut h = header();
+        h["https://payconiq.com/sub"] = json!(namespaced);
+        h["sub"] = json!(plain);
+        let result = f.check_header(&h);
+        assert!(
+            matches!(
+                &result,
+                Err(WebhookRejection::MalformedHeader { header, reason })
+                    if header == "Signature" && reason.contains("sub")
+            ),
+            "{namespaced} / {plain}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn a_callback_without_any_subject_is_rejected() {
+    let f = fixture();
+    let mut h = api_reference_header();
+    h.as_object_mut().unwrap().remove("sub");
+    assert!(f.check_header(&h).is_err());
+    // A subject listed as critical must be there.
+    let mut h = api_reference_header();
+    h["crit"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("https://payconiq.com/sub"));
+    assert!(crit_rejected(f.check_header(&h)));
+    let mut h = header();
+    h["crit"].as_array_mut().unwrap().push(json!("sub"));
+    assert!(crit_rejected(f.check_header(&h)));
+    // And be a string.
+    let mut h = api_reference_header();
+    h["sub"] = json!(42);
+    assert!(f.check_header(&h).is_err());
+}
+
+#[test]
+fn a_missing_required_crit_name_is_rejected_in_either_shape() {
+    let f = fixture();
+    for shape in [header(), api_reference_header()] {
+        for required in [
+            "https://payconiq.com/iss",
+            "https://payconiq.com/iat",
+            "https://payconiq.com/jti",
+            "https://payconiq.com/path",
+        ] {
+            let mut h = shape.clone();
+            h["crit"].as_array_mut().unwrap().retain(|n| n != required);
+            assert!(crit_rejected(f.check_header(&h)), "without {required}");
+        }
+    }
+}
+
+#[test]
+fn an_unknown_crit_name_is_rejected_in_either_shape() {
+    let f = fixture();
+    for shape in [header(), api_reference_header()] {
+        for unknown in ["b64", "https://payconiq.com/exp", "exp"] {
+            let mut h = shape.clone();
+            h["crit"].as_array_mut().unwrap().push(json!(unknown));
+            h[unknown] = json!("x");
+            assert!(crit_rejected(f.check_header(&h)), "{unknown}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Algorithm
 // ---------------------------------------------------------------------------------------------
 

@@ -467,6 +467,53 @@ async fn payment_ids_cannot_escape_the_path() {
     assert!(matches!(err, Error::InvalidInput { .. }));
 }
 
+#[tokio::test]
+async fn dot_segment_and_empty_payment_ids_are_refused_naming_the_field_before_sending() {
+    // URL normalisation removes dot segments: `GET /v3/payments/..` would be a call on
+    // `/v3/payments` (and `..` as a refund-IBAN id a call on `/v3/payments/debtor/refundIban`).
+    let server = MockServer::start().await;
+    let c = client(&server);
+    let refused = |result: Result<(), Error>, call: &str, id: &str| match result {
+        Err(Error::InvalidInput { field, reason }) => {
+            assert_eq!(field, "paymentId", "{call}({id:?})");
+            assert!(
+                reason.starts_with("must not be"),
+                "{call}({id:?}): {reason}"
+            );
+        }
+        other => panic!("{call}({id:?}) gave {other:?}"),
+    };
+    for id in ["..", ".", ""] {
+        refused(c.get_payment(id).await.map(drop), "get_payment", id);
+        refused(c.cancel_payment(id).await, "cancel_payment", id);
+        refused(c.refund_iban(id).await.map(drop), "refund_iban", id);
+        refused(
+            c.acknowledge(id, &AcknowledgeRequest::new(eur(100))).await,
+            "acknowledge",
+            id,
+        );
+        refused(
+            PaymentProvider::get_payment(&c, id).await.map(drop),
+            "neutral get_payment",
+            id,
+        );
+        refused(
+            PaymentProvider::cancel_payment(&c, id).await,
+            "neutral cancel_payment",
+            id,
+        );
+    }
+    let too_long = c.get_payment(&"a".repeat(65)).await.unwrap_err();
+    assert!(
+        matches!(&too_long, Error::InvalidInput { field, .. } if field == "paymentId"),
+        "{too_long:?}"
+    );
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing is sent"
+    );
+}
+
 // ---------------------------------------------------------------- cancel
 
 #[tokio::test]
@@ -916,4 +963,201 @@ fn environments_have_the_documented_hosts() {
     );
     let err = PayconiqClient::new(PayconiqConfig::new("  ", Environment::Production)).unwrap_err();
     assert!(matches!(err, Error::Config(_)));
+}
+
+// ---------------------------------------------------------------- neutral find_by_reference
+
+/// The documented search answer (`search_200.json`) listing `payments`, each `(id, reference,
+/// status, createdAt)`, on page `number` of `total_pages`.
+fn search_answer(
+    payments: &[(&str, Option<&str>, &str, &str)],
+    number: u32,
+    total_pages: u32,
+) -> Value {
+    let mut answer = fixture("search_200.json");
+    let template = answer["details"][0].clone();
+    let details: Vec<Value> = payments
+        .iter()
+        .map(|(id, reference, status, created_at)| {
+            let mut p = template.clone();
+            p["paymentId"] = json!(id);
+            p["status"] = json!(status);
+            p["createdAt"] = json!(created_at);
+            match reference {
+                Some(r) => p["reference"] = json!(r),
+                None => {
+                    p.as_object_mut().unwrap().remove("reference");
+                }
+            }
+            p
+        })
+        .collect();
+    answer["size"] = json!(details.len());
+    answer["number"] = json!(number);
+    answer["totalPages"] = json!(total_pages);
+    answer["details"] = json!(details);
+    answer
+}
+
+fn search_time(text: &str) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+}
+
+#[tokio::test]
+async fn neutral_find_by_reference_searches_the_reference_over_the_last_day_oldest_first() {
+    let server = MockServer::start().await;
+    authenticated(Mock::given(method("POST")).and(path("/v3/payments/search")))
+        .and(query_param("page", "0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(search_answer(
+            &[
+                (
+                    "5bdaf066b93d1c000bde9684",
+                    Some("order-7"),
+                    "PENDING",
+                    "2018-11-01T12:30:00.000Z",
+                ),
+                (
+                    "5bdaf066b93d1c000bde9683",
+                    Some("order-7"),
+                    "EXPIRED",
+                    "2018-11-01T12:24:06.004Z",
+                ),
+            ],
+            0,
+            1,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    assert!(
+        c.capabilities()
+            .supports(payments_core::Capability::FindByReference)
+    );
+    let before = time::OffsetDateTime::now_utc();
+    let found = PaymentProvider::find_by_reference(&c, "order-7")
+        .await
+        .unwrap();
+    let after = time::OffsetDateTime::now_utc();
+
+    // Payconiq answers newest first; the neutral API gives the oldest first.
+    let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["5bdaf066b93d1c000bde9683", "5bdaf066b93d1c000bde9684"]
+    );
+    assert_eq!(found[0].status, PaymentStatus::Expired);
+    assert_eq!(found[1].status, PaymentStatus::Pending);
+    assert_eq!(found[1].reference.as_deref(), Some("order-7"));
+    assert_eq!(found[1].amount, Some(eur(10)));
+    // Each as get_payment reports it: the provider's JSON for that payment.
+    assert_eq!(found[1].raw["paymentId"], "5bdaf066b93d1c000bde9684");
+    assert_eq!(found[1].raw["creditor"]["name"], "Merchant Name");
+
+    let sent: Value = serde_json::from_slice(&only_request(&server).await.body).unwrap();
+    assert_eq!(sent["reference"], "order-7");
+    assert!(
+        sent.get("paymentStatuses").is_none(),
+        "every status: {sent}"
+    );
+    let (from, to) = (
+        search_time(sent["from"].as_str().unwrap()),
+        search_time(sent["to"].as_str().unwrap()),
+    );
+    // The window covers every payment that can still be open (they expire minutes after
+    // creation), with room for the provider's clock being ahead of ours.
+    assert!(from <= before - time::Duration::hours(24), "{sent}");
+    assert!(to >= after, "{sent}");
+    assert!(to <= after + time::Duration::hours(1), "{sent}");
+}
+
+#[tokio::test]
+async fn neutral_find_by_reference_walks_every_page_and_drops_other_references() {
+    let server = MockServer::start().await;
+    let pages = [
+        search_answer(
+            &[
+                (
+                    "p4",
+                    Some("order-7"),
+                    "SUCCEEDED",
+                    "2024-05-01T10:04:00.000Z",
+                ),
+                // A provider whose filter were looser than equality: not ours.
+                (
+                    "p3",
+                    Some("order-77"),
+                    "SUCCEEDED",
+                    "2024-05-01T10:03:00.000Z",
+                ),
+            ],
+            0,
+            2,
+        ),
+        search_answer(
+            // The documented search answer carries no reference: trusted to the filter.
+            &[("p1", None, "CANCELLED", "2024-05-01T10:01:00.000Z")],
+            1,
+            2,
+        ),
+    ];
+    for (page, answer) in pages.into_iter().enumerate() {
+        Mock::given(method("POST"))
+            .and(path("/v3/payments/search"))
+            .and(query_param("page", page.to_string().as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let found = PaymentProvider::find_by_reference(&client(&server), "order-7")
+        .await
+        .unwrap();
+    let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["p1", "p4"]);
+}
+
+#[tokio::test]
+async fn neutral_find_by_reference_finding_nothing_is_an_empty_list() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/payments/search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(search_answer(&[], 0, 0)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let found = PaymentProvider::find_by_reference(&client(&server), "order-8")
+        .await
+        .unwrap();
+    assert!(found.is_empty());
+}
+
+#[tokio::test]
+async fn neutral_find_by_reference_refuses_a_bad_reference_before_sending() {
+    let server = MockServer::start().await;
+    let c = client(&server);
+    // An empty reference would be no filter at all: every payment of the day would be "found".
+    for bad in ["", &"x".repeat(36), "order 🍕"] {
+        let err = PaymentProvider::find_by_reference(&c, bad)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field, .. } if field == "reference"),
+            "{bad:?}: {err:?}"
+        );
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn neutral_find_by_reference_errors_are_the_search_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(error_body("ACCESS_DENIED", "")))
+        .mount(&server)
+        .await;
+    let err = PaymentProvider::find_by_reference(&client(&server), "order-7")
+        .await
+        .unwrap_err();
+    assert_eq!(err.provider_code(), Some("ACCESS_DENIED"));
 }

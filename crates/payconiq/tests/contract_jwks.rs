@@ -259,3 +259,274 @@ async fn a_tampered_body_is_rejected_even_with_fetched_keys() {
         WebhookRejection::BadSignature
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A key-endpoint outage once the cached set has expired
+// ---------------------------------------------------------------------------------------------
+
+/// A fetcher whose every fetch is exactly one request (no retry), so that counting the requests
+/// the key-set server received counts fetches.
+fn one_attempt_fetcher(server: &MockServer) -> JwksFetcher {
+    let http = HttpConfig::default()
+        .request_timeout(Duration::from_secs(10))
+        .retry(RetryPolicy::default().max_attempts(1));
+    JwksFetcher::new(&format!("{}/jwks", server.uri()), &http).unwrap()
+}
+
+/// The first request gets the key set, every later one fails with 500 after `delay`.
+async fn key_set_then_outage(server: &MockServer, key: &CallbackSigner, delay: Duration) {
+    Mock::given(path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(set(&[key])))
+        .up_to_n_times(1)
+        .mount(server)
+        .await;
+    Mock::given(path("/jwks"))
+        .respond_with(ResponseTemplate::new(500).set_delay(delay))
+        .mount(server)
+        .await;
+}
+
+async fn key_set_requests(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/jwks")
+        .count()
+}
+
+/// Verifies `signature` on a task of its own; returns the result and how long it took.
+fn spawn_verify(
+    verifier: &JwksCallbackVerifier,
+    signature: String,
+) -> tokio::task::JoinHandle<(Result<Option<PaymentStatus>, WebhookRejection>, Duration)> {
+    let verifier = verifier.clone();
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let result = verify(&verifier, &signature).await;
+        (result, started.elapsed())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_callbacks_during_an_outage_cause_at_most_one_key_set_request() {
+    let server = MockServer::start().await;
+    let real = key("real");
+    key_set_then_outage(&server, &real, Duration::ZERO).await;
+    // The cached set expires at once: every callback finds it stale.
+    let verifier = JwksCallbackVerifier::new(
+        CallbackSettings::new(PROFILE, URL),
+        one_attempt_fetcher(&server).ttl(Duration::ZERO),
+    );
+    assert_eq!(
+        verify(&verifier, &sign_as(&real, "real")).await,
+        Ok(Some(PaymentStatus::Succeeded))
+    );
+    assert_eq!(key_set_requests(&server).await, 1);
+
+    // The key endpoint is down. Fifty forged but well-formed callbacks arrive together: half name
+    // the real key id (signed with another key), half name key ids nobody knows; three genuine
+    // callbacks arrive among them.
+    let forger = key("real");
+    let mut forged = Vec::new();
+    let mut genuine = Vec::new();
+    for i in 0..50 {
+        let signature = if i % 2 == 0 {
+            sign_as(&forger, "real")
+        } else {
+            sign_as(&real, &format!("forged-{i}"))
+        };
+        forged.push(spawn_verify(&verifier, signature));
+        if [5, 25, 45].contains(&i) {
+            genuine.push(spawn_verify(&verifier, sign_as(&real, "real")));
+        }
+    }
+    for task in forged {
+        let (result, _) = task.await.unwrap();
+        assert!(result.is_err(), "a forged callback verified: {result:?}");
+    }
+    assert_eq!(genuine.len(), 3);
+    for task in genuine {
+        let (result, took) = task.await.unwrap();
+        assert_eq!(result, Ok(Some(PaymentStatus::Succeeded)));
+        assert!(
+            took < Duration::from_secs(1),
+            "a genuine callback took {took:?}"
+        );
+    }
+    assert!(
+        key_set_requests(&server).await <= 2,
+        "50 forged callbacks during an outage caused {} key-set requests after the first",
+        key_set_requests(&server).await - 1
+    );
+    // Genuine callbacks still verify with the stale set.
+    assert_eq!(
+        verify(&verifier, &sign_as(&real, "real")).await,
+        Ok(Some(PaymentStatus::Succeeded))
+    );
+    assert!(key_set_requests(&server).await <= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn genuine_callbacks_during_a_slow_outage_do_not_wait_for_each_others_refresh() {
+    // The key endpoint answers 500 after 1.5 s. With the lock held across the fetch, three
+    // callbacks arriving together finished after 1.5, 3 and 4.5 s (each refetching in turn).
+    // Now one of them refreshes (and waits for the endpoint), the two others verify at once
+    // with the stale set, and nobody fetches again during the failure backoff.
+    const DELAY: Duration = Duration::from_millis(1500);
+    let server = MockServer::start().await;
+    let real = key("real");
+    key_set_then_outage(&server, &real, DELAY).await;
+    let verifier = JwksCallbackVerifier::new(
+        CallbackSettings::new(PROFILE, URL),
+        one_attempt_fetcher(&server).ttl(Duration::ZERO),
+    );
+    verify(&verifier, &sign_as(&real, "real")).await.unwrap();
+
+    let tasks: Vec<_> = (0..3)
+        .map(|_| spawn_verify(&verifier, sign_as(&real, "real")))
+        .collect();
+    let mut took = Vec::new();
+    for task in tasks {
+        let (result, elapsed) = task.await.unwrap();
+        assert_eq!(result, Ok(Some(PaymentStatus::Succeeded)));
+        took.push(elapsed);
+    }
+    took.sort();
+    assert!(
+        took[1] < Duration::from_secs(1),
+        "two of three callbacks waited for another one's refresh: {took:?}"
+    );
+    assert!(
+        took[2] < DELAY + Duration::from_secs(1),
+        "the slowest waited for more than one fetch: {took:?}"
+    );
+    assert_eq!(key_set_requests(&server).await, 2, "one refresh, no more");
+}
+
+#[tokio::test]
+async fn an_unknown_kid_while_the_set_cannot_be_refreshed_is_a_503_worthy_rejection() {
+    let server = MockServer::start().await;
+    let old = key("old");
+    let rotated = key("rotated");
+    key_set_then_outage(&server, &old, Duration::ZERO).await;
+    let verifier = JwksCallbackVerifier::new(
+        CallbackSettings::new(PROFILE, URL),
+        one_attempt_fetcher(&server),
+    );
+    verify(&verifier, &sign_as(&old, "old")).await.unwrap();
+    // Payconiq rotated its key while its key endpoint is down: the refetch fails. Answering 401
+    // would lose the callback (Payconiq does not retry a 401); 503 has it retried.
+    for expected_requests in [2, 2] {
+        let err = verify(&verifier, &sign_as(&rotated, "rotated"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, WebhookRejection::KeysUnavailable(_)),
+            "{err:?}"
+        );
+        assert_eq!(err.http_status(), 503);
+        // The second one comes within the failure backoff: no fetch.
+        assert_eq!(key_set_requests(&server).await, expected_requests);
+    }
+    // The cached key still verifies.
+    assert_eq!(
+        verify(&verifier, &sign_as(&old, "old")).await,
+        Ok(Some(PaymentStatus::Succeeded))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_callbacks_arriving_together_share_one_fetch() {
+    let server = MockServer::start().await;
+    let real = key("real");
+    Mock::given(path("/jwks"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(set(&[&real]))
+                .set_delay(Duration::from_millis(300)),
+        )
+        .mount(&server)
+        .await;
+    let verifier = JwksCallbackVerifier::new(
+        CallbackSettings::new(PROFILE, URL),
+        one_attempt_fetcher(&server),
+    );
+    let tasks: Vec<_> = (0..10)
+        .map(|_| spawn_verify(&verifier, sign_as(&real, "real")))
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().0, Ok(Some(PaymentStatus::Succeeded)));
+    }
+    assert_eq!(key_set_requests(&server).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_behind_a_failed_first_fetch_fail_fast_and_the_fetch_is_retried_after_the_backoff()
+{
+    let server = MockServer::start().await;
+    let real = key("real");
+    Mock::given(path("/jwks"))
+        .respond_with(ResponseTemplate::new(500).set_delay(Duration::from_millis(300)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&real])))
+        .mount(&server)
+        .await;
+    let verifier = JwksCallbackVerifier::new(
+        CallbackSettings::new(PROFILE, URL),
+        one_attempt_fetcher(&server).failure_backoff(Duration::from_millis(400)),
+    );
+    let tasks: Vec<_> = (0..5)
+        .map(|_| spawn_verify(&verifier, sign_as(&real, "real")))
+        .collect();
+    for task in tasks {
+        let err = task.await.unwrap().0.unwrap_err();
+        assert!(
+            matches!(err, WebhookRejection::KeysUnavailable(_)),
+            "{err:?}"
+        );
+    }
+    assert_eq!(key_set_requests(&server).await, 1, "one fetch for all five");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(
+        verify(&verifier, &sign_as(&real, "real")).await,
+        Ok(Some(PaymentStatus::Succeeded))
+    );
+    assert_eq!(key_set_requests(&server).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_cancelled_mid_fetch_does_not_block_the_next_ones() {
+    let server = MockServer::start().await;
+    let real = key("real");
+    Mock::given(path("/jwks"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(set(&[&real]))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&real])))
+        .mount(&server)
+        .await;
+    let verifier = JwksCallbackVerifier::new(
+        CallbackSettings::new(PROFILE, URL),
+        one_attempt_fetcher(&server),
+    );
+    // The merchant's framework gives up on the first callback while its fetch is in flight.
+    let signature = sign_as(&real, "real");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), verify(&verifier, &signature))
+            .await
+            .is_err()
+    );
+    let next = tokio::time::timeout(Duration::from_secs(1), verify(&verifier, &signature)).await;
+    assert_eq!(next.ok(), Some(Ok(Some(PaymentStatus::Succeeded))));
+}

@@ -894,6 +894,47 @@ async fn a_creation_answered_500_after_processing_is_not_resent_and_is_found_by_
 }
 
 #[tokio::test]
+async fn the_search_filters_on_the_exact_reference_and_find_by_reference_uses_it() {
+    let sandbox = sandbox().await;
+    let client = client(&sandbox);
+    let mut ids = Vec::new();
+    for reference in ["order-9", "order-99", "ORDER-9", "order-9", "order"] {
+        let created = client
+            .create_payment(&CreatePaymentRequest::new(eur(500)).reference(reference))
+            .await
+            .unwrap();
+        ids.push(created.payment_id);
+    }
+    client
+        .create_payment(&CreatePaymentRequest::new(eur(500)))
+        .await
+        .unwrap();
+    // Payconiq's `reference` filter: equal references only (not a prefix, not case-blind).
+    let page = client
+        .search_payments(&SearchQuery::new().reference("order-9"), 0, 50)
+        .await
+        .unwrap();
+    let listed: Vec<&str> = page.details.iter().map(|p| p.payment_id.as_str()).collect();
+    assert_eq!(listed, [ids[3].as_str(), ids[0].as_str()], "newest first");
+    assert_eq!(page.total_elements, 2);
+
+    let before = count(&sandbox, "POST", "/payconiq/v3/payments/search");
+    let found = payments_core::PaymentProvider::find_by_reference(&client, "order-9")
+        .await
+        .unwrap();
+    let found: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(found, [ids[0].as_str(), ids[3].as_str()], "oldest first");
+    assert_eq!(
+        count(&sandbox, "POST", "/payconiq/v3/payments/search") - before,
+        1
+    );
+    let none = payments_core::PaymentProvider::find_by_reference(&client, "order-7")
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+#[tokio::test]
 async fn a_dropped_or_slow_creation_is_not_resent() {
     let sandbox = sandbox().await;
     let client = client(&sandbox);

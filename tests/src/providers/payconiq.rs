@@ -100,6 +100,26 @@ impl Harness for PayconiqHarness {
         (404, body, "PAYMENT_NOT_FOUND")
     }
 
+    fn find_route(&self) -> Option<(&'static str, String)> {
+        Some(("POST", "/v3/payments/search".into()))
+    }
+
+    /// The documented search answer (`search_200.json`, the Swagger's example) narrowed to one
+    /// payment: the created one, with its reference, on the only page.
+    fn found(&self, payment_id: &str, reference: &str) -> Option<Value> {
+        let mut answer = fixture("payconiq", "search_200.json");
+        let mut payment = answer["details"][0].clone();
+        payment["paymentId"] = json!(payment_id);
+        payment["reference"] = json!(reference);
+        payment["status"] = json!("PENDING");
+        answer["size"] = json!(1);
+        answer["totalPages"] = json!(1);
+        answer["totalElements"] = json!(1);
+        answer["number"] = json!(0);
+        answer["details"] = json!([payment]);
+        Some(answer)
+    }
+
     fn status_table(&self) -> Vec<(String, PaymentStatus)> {
         PayconiqStatus::DOCUMENTED
             .iter()

@@ -66,6 +66,10 @@ impl SandboxHarness for PayconiqSandboxHarness {
         ("GET", "/payconiq/v3/payments/*")
     }
 
+    fn find_route(&self) -> Option<(&'static str, &'static str)> {
+        Some(("POST", "/payconiq/v3/payments/search"))
+    }
+
     fn paid_status(&self) -> &'static str {
         "SUCCEEDED"
     }

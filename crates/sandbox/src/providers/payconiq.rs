@@ -14,7 +14,7 @@
 //! | `POST /v3/payments/pos` | the same; `posId` is mandatory |
 //! | `GET /v3/payments/{paymentId}` | 200, the payment (`expireAt`, `debtor` once the payer is known) |
 //! | `DELETE /v3/payments/{paymentId}` | 204 in `PENDING`/`IDENTIFIED`, else 422 `PAYMENT_NOT_PENDING` |
-//! | `POST /v3/payments/search?page=&size=` | `{size, totalPages, totalElements, number, details}`, newest first |
+//! | `POST /v3/payments/search?page=&size=` | `{size, totalPages, totalElements, number, details}`, newest first, filtered by `from`/`to` (on `createdAt`, default the last day), `paymentStatuses` and `reference` |
 //! | `GET /v3/payments/{paymentId}/debtor/refundIban` | `{"iban"}` once `SUCCEEDED`, else 422 `REFUND_NOT_AVAILABLE` |
 //! | `POST /v3/payments/{paymentId}/acknowledge` | 204 in `PENDING_MERCHANT_ACKNOWLEDGEMENT` (→ `SUCCEEDED`), else 422 `PAYMENT_NOT_PENDING` |
 //! | `GET /jwks` | the callback-signing key set (what `jwks.preprod.bancontact.net` serves) |
@@ -71,8 +71,11 @@
 //! `PENDING_MERCHANT_ACKNOWLEDGEMENT` is 422 `PAYMENT_NOT_PENDING`, and its amount (and reference,
 //! when both exist) must equal the payment's; a search `size` of 0 is `FIELD_IS_INVALID` and
 //! `paymentStatuses` values are matched verbatim (so raw statuses set through `status` are
-//! searchable); `size` in a search answer counts the payments on that page; the refund IBAN is
-//! the simulated payer's full IBAN (`debtor.iban` is the same, masked but for its last 5 digits).
+//! searchable); the `reference` filter keeps the payments whose reference is equal, character
+//! for character (not a prefix or substring, not case-blind; payments without a reference never
+//! match), which is what the neutral `find_by_reference` relies on; `size` in a search answer
+//! counts the payments on that page; the refund IBAN is the simulated payer's full IBAN
+//! (`debtor.iban` is the same, masked but for its last 5 digits).
 //!
 //! # Not emulated
 //! `403 ACCESS_DENIED` and `CALLER_NOT_ALLOWED_TO_CANCEL` (one profile, one key, every payment
