@@ -65,8 +65,12 @@
 //!
 //! 1. verify ([`PaylicanWebhookVerifier`]); on a rejection answer
 //!    [`WebhookRejection::http_status`] and process nothing;
-//! 2. de-duplicate on [`VerifiedEvent::dedup_key`] (`paylican:<id>`) with a
-//!    [`DedupStore`](payments_core::webhook::DedupStore), and apply the status with
+//! 2. de-duplicate on [`VerifiedEvent::dedup_key`] with a
+//!    [`DedupStore`](payments_core::webhook::DedupStore): the key is
+//!    `paylican:<id>:<type>:<data.status>[:<data.paymentNo>]` ([`WebhookEvent::event_id`]), not
+//!    the webhook `id` alone, because Paylican's own examples reuse one `id` for events of
+//!    different types and statuses (an `UNPAID` then a `PAID` invoice); a retry of the same
+//!    delivery keeps its key. Then apply the status with
 //!    [`PaymentStatus::transition_to`](payments_core::PaymentStatus::transition_to), which is
 //!    idempotent even if a retry came with a different id;
 //! 3. answer **2xx only after the event is durably recorded**; if recording fails, forget the
@@ -102,7 +106,7 @@
 //! let event = verifier.verify_from(&request, peer)?;
 //! assert_eq!(event.authenticity, Authenticity::Guarded); // a claim from a guarded sender
 //! assert_eq!(event.status, Some(PaymentStatus::Succeeded));
-//! assert_eq!(event.dedup_key(), "paylican:41768");
+//! assert_eq!(event.dedup_key(), "paylican:41768:invoice.payment_initiated:PAID:gup87876f");
 //!
 //! let stranger: IpAddr = "198.51.100.1".parse()?;
 //! let refused = verifier.verify_from(&request, stranger).unwrap_err();
@@ -633,7 +637,7 @@ fn to_verified(
 ) -> VerifiedEvent<WebhookEvent> {
     let mut out = VerifiedEvent::new(
         PROVIDER,
-        event.id.to_string(),
+        event.event_id(),
         authenticity,
         event.clone(),
         body.to_vec(),
