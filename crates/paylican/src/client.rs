@@ -10,7 +10,7 @@ use payments_core::{
 
 use crate::auth::KeycloakTokenSource;
 use crate::config::{PaylicanConfig, parse_base};
-use crate::convert::{money, provider_error, unified_status};
+use crate::convert::{provider_error, total_amount, unified_status};
 use crate::payment_page::{PaymentPage, check_segment, encode_segment};
 use crate::request::CreatePaymentRequest;
 use crate::webhook::PROVIDER;
@@ -175,28 +175,38 @@ impl PaylicanClient {
         let path = template.replace("{invoiceId}", &encode_segment(invoice_id));
         let call = ApiRequest::new("get_payment", Method::GET, self.url(&path));
         let response = self.send(call).await?;
-        Ok((response.json()?, response))
+        let invoice: Invoice = response.json()?;
+        if let Some(currency) = self.currency {
+            total_amount(&invoice, currency, "totalAmount")
+                .map_err(|reason| response.decode_error(reason))?;
+        }
+        Ok((invoice, response))
     }
 }
 
-/// The core's view of an invoice (amount only with the account currency).
+/// The core's view of an invoice. The amount is set only with the account `currency` (Paylican's
+/// answers carry none).
+///
+/// # Errors
+/// The reason for a decode error, naming `totalAmount`, when the currency cannot hold the amount
+/// exactly: never a payment whose amount silently went missing.
 pub fn to_payment(
     invoice: &Invoice,
     currency: Option<Currency>,
     raw: serde_json::Value,
-) -> Payment {
+) -> std::result::Result<Payment, String> {
     let mut out = Payment::new(
         invoice.id.clone(),
         unified_status(&invoice.status),
         invoice.status.as_str(),
     );
-    out.amount = match (invoice.total_amount, currency) {
-        (Some(amount), Some(currency)) => money(amount, currency).ok(),
-        _ => None,
+    out.amount = match currency {
+        Some(currency) => total_amount(invoice, currency, "totalAmount")?,
+        None => None,
     };
     out.reference = invoice.document_no.clone();
     out.raw = raw;
-    out
+    Ok(out)
 }
 
 #[async_trait::async_trait]
@@ -275,6 +285,7 @@ impl PaymentProvider for PaylicanClient {
 
     async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
         let (invoice, response) = self.get_invoice_raw(payment_id).await?;
-        Ok(to_payment(&invoice, self.currency, response.json()?))
+        to_payment(&invoice, self.currency, response.json()?)
+            .map_err(|reason| response.decode_error(reason))
     }
 }

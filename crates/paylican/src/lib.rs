@@ -14,7 +14,7 @@
 #![cfg_attr(not(feature = "client"), doc = "```ignore")]
 //! use std::net::IpAddr;
 //! use payments_core::webhook::{Authenticity, DedupStore, InMemoryDedupStore, WebhookRequest};
-//! use payments_core::{Decimal, PaymentStatus};
+//! use payments_core::{Currency, Decimal, PaymentStatus};
 //! use payments_paylican::webhook::{PaylicanWebhookVerifier, WebhookGuards};
 //! use payments_paylican::{CreatePaymentRequest, PaylicanClient, PaylicanConfig};
 //!
@@ -45,7 +45,8 @@
 //!     WebhookGuards::new()
 //!         .secret_in_path("9f2c1e7a4b6d8f0a2c4e6a8b0d2f4a6c")?
 //!         .allow_source("203.0.113.0/24")?,
-//! );
+//! )
+//! .currency(Currency::GNF); // the account's: an amount GNF cannot hold is rejected
 //! let url = "https://shop.example/paylican/webhook/9f2c1e7a4b6d8f0a2c4e6a8b0d2f4a6c";
 //! let request = WebhookRequest::new("POST", url, &raw_body);
 //! let seen = InMemoryDedupStore::new();

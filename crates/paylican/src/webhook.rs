@@ -76,6 +76,13 @@
 //! 3. answer **2xx only after the event is durably recorded**; if recording fails, forget the
 //!    dedup key and answer 5xx so Paylican retries.
 //!
+//! # Amounts
+//!
+//! `data.totalAmount` is a decimal in the account's currency, which the webhook does not name.
+//! Give the verifier that currency ([`PaylicanWebhookVerifier::currency`]): an amount it cannot
+//! hold exactly (`5100.005` in GNF) is then rejected as malformed, naming `data.totalAmount`,
+//! instead of reaching your order matching as an amount that converts to nothing.
+//!
 //! A body that passes the guards but is not Paylican's format is
 //! [`WebhookRejection::MalformedPayload`] (400): Paylican will retry it until `pendingWebhooks`
 //! runs out, which is harmless; the rejection text you send back is stored by Paylican and helps
@@ -119,15 +126,15 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use base64::Engine as _;
-use payments_core::Error;
 use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::webhook::{
     Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest, WebhookVerifier,
     constant_time_eq,
 };
+use payments_core::{Currency, Error};
 use sha2::{Digest as _, Sha256};
 
-use crate::convert::unified_status;
+use crate::convert::{total_amount, unified_status};
 use crate::wire::WebhookEvent;
 
 /// The provider name on every [`VerifiedEvent`].
@@ -513,6 +520,7 @@ fn hex_value(c: u8) -> Option<u8> {
 pub struct PaylicanWebhookVerifier {
     guards: WebhookGuards,
     any_method: bool,
+    currency: Option<Currency>,
 }
 
 impl PaylicanWebhookVerifier {
@@ -522,7 +530,19 @@ impl PaylicanWebhookVerifier {
         PaylicanWebhookVerifier {
             guards,
             any_method: false,
+            currency: None,
         }
+    }
+
+    /// The currency of the merchant's Paylican account (Paylican's webhooks carry none). With it,
+    /// an event whose `data.totalAmount` the currency cannot hold exactly (`5100.005` in GNF, or
+    /// beyond 64-bit minor units) is [`WebhookRejection::MalformedPayload`] naming the field,
+    /// never an event whose amount is lost on the way. Without it the typed event keeps the
+    /// exact decimal and converting it is up to you
+    /// ([`convert::total_amount`](crate::convert::total_amount)).
+    pub fn currency(mut self, currency: Currency) -> Self {
+        self.currency = Some(currency);
+        self
     }
 
     /// A verifier without guards: anyone can send what it accepts ([`Authenticity::Unverified`]).
@@ -573,6 +593,10 @@ impl PaylicanWebhookVerifier {
         }
         self.guards.check(request, peer)?;
         let event = parse_event(request.body())?;
+        if let Some(currency) = self.currency {
+            total_amount(&event.data, currency, "data.totalAmount")
+                .map_err(WebhookRejection::MalformedPayload)?;
+        }
         let authenticity = if self.guards.is_empty() {
             Authenticity::Unverified
         } else {
@@ -618,7 +642,8 @@ impl WebhookVerifier for PeerVerifier<'_> {
 ///
 /// # Errors
 /// [`WebhookRejection::MalformedPayload`] for a body that is too large, not JSON, or misses
-/// `id`, `type`, `data.id` or `data.status`. The reason repeats nothing from the body.
+/// `id`, `type`, `data.id` or `data.status`. The reason repeats nothing from the body. The amount is
+/// not checked against a currency here (see [`PaylicanWebhookVerifier::currency`]).
 pub fn parse_event(body: &[u8]) -> Result<WebhookEvent, WebhookRejection> {
     if body.len() > MAX_BODY {
         return Err(WebhookRejection::MalformedPayload(format!(

@@ -748,6 +748,51 @@ async fn get_invoice_uses_the_configured_status_endpoint_and_retries_a_503() {
     assert_eq!(payment.reference.as_deref(), Some("REF-178T876"));
 }
 
+/// Paylican's invoice amounts are decimals in the account's currency: one the currency cannot
+/// hold (`5100.005` GNF, a zero-decimal currency) is a wrong answer, never a payment without an
+/// amount.
+#[tokio::test]
+async fn an_invoice_amount_the_account_currency_cannot_hold_is_a_decode_error_naming_the_field() {
+    let server = MockServer::start().await;
+    mount_password_grant(
+        &server,
+        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, None)),
+        1,
+    )
+    .await;
+    let invoice = minify(&fixture_text("webhook_payment_executed.json"));
+    let data = invoice
+        .split_once(r#""data":"#)
+        .and_then(|(_, rest)| rest.split_once(r#","id":41768"#))
+        .map(|(data, _)| data.replace(r#""totalAmount":100"#, r#""totalAmount":5100.005"#))
+        .unwrap();
+    assert!(data.contains("5100.005"), "{data}");
+    Mock::given(method("GET"))
+        .and(path("/pgw/api/v1/invoice/ABC2024-123"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(data))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let c = PaylicanClient::new(
+        config(&server)
+            .status_path("/api/v1/invoice/{invoiceId}")
+            .currency(Currency::GNF),
+    )
+    .unwrap();
+    let neutral = PaymentProvider::get_payment(&c, "ABC2024-123").await;
+    let native = c.get_invoice("ABC2024-123").await;
+    for result in [
+        neutral.map(|p| format!("{p:?}")),
+        native.map(|i| format!("{i:?}")),
+    ] {
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, Error::Decode { reason, .. } if reason.contains("totalAmount")),
+            "{err:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- provider-neutral trait
 
 fn neutral_config(server: &MockServer) -> PaylicanConfig {

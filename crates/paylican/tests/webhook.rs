@@ -303,6 +303,48 @@ fn amounts_are_exact_decimals() {
     assert!(money(event.data.data.total_amount.unwrap(), Currency::GNF).is_err());
 }
 
+/// `5100.005` cannot be an amount in GNF (no decimals). With the account currency configured,
+/// such an event is malformed and names the field; it is never accepted with the amount lost.
+#[test]
+fn an_amount_the_account_currency_cannot_hold_is_a_malformed_payload_naming_the_field() {
+    let text = String::from_utf8(fixture("webhook_payment_executed.json"))
+        .unwrap()
+        .replace(r#""totalAmount": 100"#, r#""totalAmount": 5100.005"#);
+    let request = WebhookRequest::new("POST", HOOK, text.as_bytes());
+    let err = PaylicanWebhookVerifier::unguarded()
+        .currency(Currency::GNF)
+        .verify(&request)
+        .unwrap_err();
+    assert!(
+        matches!(&err, WebhookRejection::MalformedPayload(reason)
+            if reason.contains("data.totalAmount") && reason.contains("GNF")),
+        "{err:?}"
+    );
+    assert_eq!(err.http_status(), 400);
+    assert!(!err.to_string().contains("5100"), "repeats nothing: {err}");
+    // In a currency that holds it, the same body verifies, the amount exact.
+    let event = PaylicanWebhookVerifier::unguarded()
+        .currency(Currency::KWD)
+        .verify(&request)
+        .unwrap();
+    assert_eq!(
+        event.data.data.total_amount.unwrap().to_string(),
+        "5100.005"
+    );
+    // Beyond 64-bit minor units: out of range, named too.
+    let huge = String::from_utf8(fixture("webhook_payment_executed.json"))
+        .unwrap()
+        .replace(r#""totalAmount": 100"#, r#""totalAmount": 1E+30"#);
+    let err = PaylicanWebhookVerifier::unguarded()
+        .currency(Currency::GNF)
+        .verify(&WebhookRequest::new("POST", HOOK, huge.as_bytes()))
+        .unwrap_err();
+    assert!(
+        matches!(&err, WebhookRejection::MalformedPayload(reason) if reason.contains("data.totalAmount")),
+        "{err:?}"
+    );
+}
+
 #[test]
 fn additional_fields_are_kept_and_null_is_empty() {
     let body = EventBuilder::executed()

@@ -273,7 +273,13 @@ async fn run(ctx: &DemoContext<'_>, flow: &mut Flow, target: Target) -> Result<(
         Some(
             flow.step(
                 "webhook verified",
-                webhook_verified(ctx, &created.invoice_id, secret.as_ref(), target.sandbox),
+                webhook_verified(
+                    ctx,
+                    &created.invoice_id,
+                    secret.as_ref(),
+                    target.sandbox,
+                    target.currency,
+                ),
             )
             .await?,
         )
@@ -402,6 +408,7 @@ async fn webhook_verified(
     invoice_id: &str,
     secret: Option<&SecretString>,
     sandbox: bool,
+    currency: Currency,
 ) -> Result<(ReceivedEvent, String), String> {
     let received = ctx
         .receiver
@@ -437,7 +444,7 @@ async fn webhook_verified(
             .map_err(|e| e.to_string())?;
         shown.push("source 127.0.0.1");
     }
-    let verifier = PaylicanWebhookVerifier::new(guards);
+    let verifier = PaylicanWebhookVerifier::new(guards).currency(currency);
     let event = verifier
         .verify_from(&received.request(), received.peer.ip())
         .map_err(|e| format!("rejected: {e}"))?;
