@@ -361,6 +361,42 @@ async fn the_neutral_get_maps_status_amount_and_reference() {
     );
 }
 
+/// `funds` that USD cannot hold exactly (`100.105`), or that is not a number at all, is a wrong
+/// answer: an error naming the field, never a payment whose amount silently went missing.
+#[tokio::test]
+async fn funds_that_are_not_exact_money_are_a_decode_error_naming_the_field() {
+    let documented = fixture_text("payment_completed_200.json");
+    for (from, to) in [
+        ("100.10", "100.105"),
+        ("100.10", "\"100,10\""),
+        ("100.10", "{\"currency\": \"USD\"}"),
+        ("100.10", "1e30"),
+    ] {
+        let body = documented.replacen(from, to, 1);
+        assert_ne!(body, documented);
+        let server = MockServer::start().await;
+        mount_tokens(&server, 1, 0).await;
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let c = client(&server);
+        let native = c.get_payment(PAYMENT_ID).await.map(|p| format!("{p:?}"));
+        let neutral = PaymentProvider::get_payment(&c, PAYMENT_ID)
+            .await
+            .map(|p| format!("{p:?}"));
+        for result in [native, neutral] {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, Error::Decode { reason, .. } if reason.contains("funds")),
+                "{to}: {err:?}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn unknown_and_differently_cased_statuses() {
     for (raw, expected) in [

@@ -327,7 +327,7 @@ fn reconcile(payment: &BanqPayment, id: &str, amount: Money, order: &str) -> Res
     if !payment.answers_for(id) {
         return Err(format!("the answer is about {:?}, not {id}", payment.ids()));
     }
-    let paid = payments_banq::convert::money(payment.funds, amount.currency());
+    let paid = payments_banq::convert::money(payment.funds, amount.currency())?;
     if paid != Some(amount) {
         return Err(format!(
             "funds {} differ from the order's {amount}",
