@@ -544,6 +544,93 @@ fn a_secret_in_the_query_is_required_once() {
     }
 }
 
+/// Rotating the URL secret: the current secret and, while it is configured, the previous one are
+/// accepted, in the path or in the query; once the previous one is removed it is refused.
+#[test]
+fn a_previous_url_secret_is_accepted_while_configured_and_refused_once_removed() {
+    const PREVIOUS: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    let body = executed();
+    let path = |secret: &str| format!("{HOOK}/{secret}");
+    let query = |secret: &str| format!("{HOOK}?token={secret}");
+    type Case<'a> = (WebhookGuards, WebhookGuards, &'a dyn Fn(&str) -> String);
+    let cases: [Case<'_>; 2] = [
+        (
+            WebhookGuards::new()
+                .secret_in_path(SECRET)
+                .unwrap()
+                .with_previous_url_secret(PREVIOUS)
+                .unwrap(),
+            WebhookGuards::new().secret_in_path(SECRET).unwrap(),
+            &path,
+        ),
+        (
+            WebhookGuards::new()
+                .secret_in_query("token", SECRET)
+                .unwrap()
+                .with_previous_url_secret(PREVIOUS)
+                .unwrap(),
+            WebhookGuards::new()
+                .secret_in_query("token", SECRET)
+                .unwrap(),
+            &query,
+        ),
+    ];
+    for (rotating, rotated, url) in cases {
+        let (rotating, rotated) = (
+            PaylicanWebhookVerifier::new(rotating),
+            PaylicanWebhookVerifier::new(rotated),
+        );
+        let verify = |verifier: &PaylicanWebhookVerifier, secret: &str| {
+            verifier.verify(&WebhookRequest::new("POST", &url(secret), &body))
+        };
+        for secret in [SECRET, PREVIOUS] {
+            let event = verify(&rotating, secret).unwrap();
+            assert_eq!(event.authenticity, Authenticity::Guarded);
+        }
+        assert!(verify(&rotated, SECRET).is_ok());
+        for (verifier, secret) in [
+            (&rotated, PREVIOUS),
+            (&rotating, "ffffffffffffffffffffffffffffffff"),
+            (&rotating, &PREVIOUS[..31]),
+        ] {
+            let err = verify(verifier, secret).unwrap_err();
+            assert!(
+                matches!(err, WebhookRejection::Unauthenticated(_)),
+                "{secret}: {err:?}"
+            );
+            let reason = err.to_string();
+            assert!(
+                !reason.contains(SECRET) && !reason.contains(PREVIOUS),
+                "{reason}"
+            );
+        }
+        let shown = format!("{rotating:?}");
+        assert!(
+            !shown.contains(SECRET) && !shown.contains(PREVIOUS),
+            "{shown}"
+        );
+        assert!(shown.contains("previous_url_secrets: 1"), "{shown}");
+    }
+    // A previous secret needs a current one, and is held to the same rules.
+    assert!(
+        WebhookGuards::new()
+            .with_previous_url_secret(PREVIOUS)
+            .is_err()
+    );
+    let guards = WebhookGuards::new().secret_in_path(SECRET).unwrap();
+    assert!(guards.clone().with_previous_url_secret("short").is_err());
+    assert!(
+        guards
+            .clone()
+            .with_previous_url_secret("a/b-0123456789abcdef")
+            .is_err()
+    );
+    assert!(
+        guards.with_previous_url_secret(SECRET).is_err(),
+        "the current one again"
+    );
+}
+
 #[test]
 fn basic_auth_is_checked() {
     let password = SecretString::from("correct horse battery staple");
