@@ -145,8 +145,15 @@ impl WebhookEvent {
             let Some(resource_id) = &event.resource_id else {
                 return Err(malformed("a completed Payment event without resourceId"));
             };
-            // The id becomes a path segment of the fetch-back: refuse what cannot be one.
-            if crate::request::check_id("resourceId", resource_id).is_err() {
+            // The id becomes a path segment of the fetch-back: refuse what cannot be one. `.` and
+            // `..` are checked here too, although core's `join_path` refuses them when the URL is
+            // built: that happens only at `BanqClient::confirm` (and only with the `client`
+            // feature), where the refusal is a not-sent error that a handler answers with 5xx,
+            // so Banq would retry a notice that can never be confirmed. Here it is a malformed
+            // notice (400), found without any HTTP stack.
+            if crate::request::check_id("resourceId", resource_id).is_err()
+                || matches!(resource_id.as_str(), "." | "..")
+            {
                 return Err(malformed(
                     "the resourceId of a completed Payment event is not a usable payment id",
                 ));

@@ -448,6 +448,48 @@ async fn ids_are_checked_and_encoded_in_paths() {
     );
 }
 
+/// A dot segment would climb out of the resource (`GET /payments/..` is `GET /`): core's
+/// `join_path` refuses it before anything is sent, naming the field.
+#[tokio::test]
+async fn a_dot_segment_id_sends_nothing_and_names_the_field() {
+    let server = MockServer::start().await;
+    // Tokens would be served (so a refusal cannot come from a failed token request), and none
+    // may be asked for.
+    mount_tokens(&server, 0, 0).await;
+    let c = client(&server);
+    for id in [".", ".."] {
+        let errors = [
+            ("paymentId", c.get_payment(id).await.map(|_| ())),
+            (
+                "paymentId",
+                PaymentProvider::get_payment(&c, id).await.map(|_| ()),
+            ),
+            (
+                "accountSpaceId",
+                c.register_webhook_config(
+                    id,
+                    &WebhookConfigRequest::new("https://shop.example/banq/webhook"),
+                )
+                .await
+                .map(|_| ()),
+            ),
+        ];
+        for (expected, result) in errors {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidInput { field, reason }
+                    if field == expected && reason.starts_with("must not be")),
+                "{id:?}: {err:?}"
+            );
+            assert_eq!(err.delivery(), Delivery::NotSent);
+        }
+    }
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing sent, not even a token request"
+    );
+}
+
 #[tokio::test]
 async fn an_answer_about_another_payment_is_a_decode_error() {
     let server = MockServer::start().await;
