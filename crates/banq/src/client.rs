@@ -16,7 +16,7 @@ use payments_core::{
 };
 
 use crate::config::{BanqConfig, MerchantUserCredentials, OpenApiCredentials, TokenFlow};
-use crate::convert::{provider_error, to_checkout, to_payment, unified_status};
+use crate::convert::{money, provider_error, to_checkout, to_payment, unified_status};
 use crate::request::{PaymentLinkRequest, WebhookConfigRequest, check_id};
 use crate::webhook::{Confirmation, PROVIDER, UnconfirmedNotice, WebhookReceiver};
 use crate::wire::{
@@ -262,7 +262,14 @@ impl BanqClient {
     ///
     /// An answer that names ids none of which is `payment_id` is about another payment and is an
     /// [`Error::Decode`] (see [`BanqPayment::answers_for`]).
+    ///
+    /// `funds` that the configured currency cannot hold exactly is an [`Error::Decode`] naming
+    /// the field, as is a `funds` that is not a decimal.
     pub async fn get_payment(&self, payment_id: &str) -> Result<BanqPayment> {
+        Ok(self.get_payment_raw(payment_id).await?.0)
+    }
+
+    async fn get_payment_raw(&self, payment_id: &str) -> Result<(BanqPayment, ApiResponse)> {
         check_id("paymentId", payment_id)?;
         let call = self.request(
             "get_payment",
@@ -279,7 +286,8 @@ impl BanqClient {
                 payment.ids()
             )));
         }
-        Ok(payment)
+        money(payment.funds, self.currency).map_err(|reason| response.decode_error(reason))?;
+        Ok((payment, response))
     }
 
     /// `GET /users/me?include=accountSpaces,banqAccounts` (merchant-user token): the merchant
@@ -464,7 +472,8 @@ impl PaymentProvider for BanqClient {
     }
 
     async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
-        let payment = BanqClient::get_payment(self, payment_id).await?;
-        Ok(to_payment(&payment, payment_id, self.currency))
+        let (payment, response) = self.get_payment_raw(payment_id).await?;
+        to_payment(&payment, payment_id, self.currency)
+            .map_err(|reason| response.decode_error(reason))
     }
 }

@@ -13,7 +13,7 @@
 //! | `cancelled` (also `canceled`) | `Cancelled` | yes |
 //! | anything else | `Unknown(raw)` | no |
 
-use payments_core::{Checkout, Currency, Money, Payment, PaymentStatus, ProviderError};
+use payments_core::{Checkout, Currency, Money, MoneyError, Payment, PaymentStatus, ProviderError};
 
 use crate::wire::{BanqPayment, BanqStatus, PaymentLink, parse_error};
 
@@ -30,10 +30,28 @@ pub fn unified_status(status: &BanqStatus) -> PaymentStatus {
     }
 }
 
-/// Banq's `funds` (major units) as core money in `currency`; `None` when the amount has more
-/// decimals than the currency or is out of range (never a rounded value).
-pub fn money(funds: Option<payments_core::Decimal>, currency: Currency) -> Option<Money> {
-    Money::from_decimal(funds?, currency).ok()
+/// Banq's `funds` (major units) as core money in `currency`: `Ok(None)` when the answer has no
+/// amount; an error naming `funds` when the currency cannot hold it exactly (more decimals than
+/// the currency has, or out of range) — never a rounded value, never a silently missing one.
+/// The reason does not repeat the amount.
+pub fn money(
+    funds: Option<payments_core::Decimal>,
+    currency: Currency,
+) -> Result<Option<Money>, String> {
+    let Some(funds) = funds else {
+        return Ok(None);
+    };
+    Money::from_decimal(funds, currency)
+        .map(Some)
+        .map_err(|e| match e {
+            MoneyError::TooManyDecimals {
+                decimals, exponent, ..
+            } => format!(
+                "funds has {decimals} decimals but {} has {exponent}: it cannot be represented exactly",
+                currency.code()
+            ),
+            _ => format!("funds is out of range for {}", currency.code()),
+        })
 }
 
 /// Reads a Banq error body (whatever its shape, see [`crate::wire`]) into the core's provider
@@ -55,7 +73,14 @@ pub fn provider_error(body: &[u8]) -> ProviderError {
 
 /// The core's view of a Banq payment. `requested_id` is the id it was fetched by, used when the
 /// answer names none.
-pub fn to_payment(payment: &BanqPayment, requested_id: &str, currency: Currency) -> Payment {
+///
+/// # Errors
+/// The reason for a decode error, naming `funds`, when `currency` cannot hold the amount exactly.
+pub fn to_payment(
+    payment: &BanqPayment,
+    requested_id: &str,
+    currency: Currency,
+) -> Result<Payment, String> {
     let mut out = Payment::new(
         payment
             .id
@@ -64,11 +89,11 @@ pub fn to_payment(payment: &BanqPayment, requested_id: &str, currency: Currency)
         unified_status(&payment.status),
         payment.raw_status.clone(),
     );
-    out.amount = money(payment.funds, currency);
+    out.amount = money(payment.funds, currency)?;
     out.reference = payment.external_order_code.clone();
     out.created_at = payment.created_at;
     out.raw = payment.raw.clone();
-    out
+    Ok(out)
 }
 
 /// The core's checkout for a payment link: the link is the redirect URL; a link without a
@@ -122,18 +147,26 @@ mod tests {
     }
 
     #[test]
-    fn money_is_exact_or_absent() {
+    fn money_is_exact_absent_or_an_error_naming_the_field() {
         let d = |s| Some(Decimal::parse(s).unwrap());
         assert_eq!(
             money(d("100.10"), Currency::USD),
-            Some(Money::from_minor(10_010, Currency::USD))
+            Ok(Some(Money::from_minor(10_010, Currency::USD)))
         );
         assert_eq!(
             money(d("100"), Currency::USD),
-            Some(Money::from_minor(10_000, Currency::USD))
+            Ok(Some(Money::from_minor(10_000, Currency::USD)))
         );
-        assert_eq!(money(d("0.001"), Currency::USD), None, "never rounded");
-        assert_eq!(money(None, Currency::USD), None);
+        assert_eq!(
+            money(d("0.001"), Currency::USD),
+            Err("funds has 3 decimals but USD has 2: it cannot be represented exactly".into()),
+            "never rounded, never dropped"
+        );
+        assert_eq!(
+            money(d("100000000000000000000"), Currency::USD),
+            Err("funds is out of range for USD".into())
+        );
+        assert_eq!(money(None, Currency::USD), Ok(None));
     }
 
     #[test]

@@ -80,7 +80,7 @@
 //! - [`BanqClient`] (feature `client`): `get-paid-link`, `GET /payments/{id}`, `users/me` with
 //!   [`BanqClient::account_space_id_for`], `webhook-config`, and [`BanqClient::confirm`] (the
 //!   fetch-back). It also implements the provider-neutral [`payments_core::PaymentProvider`]
-//!   (create → payment link, get; cancel and refund are `Unsupported`).
+//!   (create → payment link, get; cancel, refund and find by reference are `Unsupported`).
 //! - Two access tokens, each in its own core `TokenCache` (shared by clones, refreshed before
 //!   expiry, single-flight, re-fetched once after a 401): the Open API token (audience
 //!   `https://banq.com/open/api/`) and the merchant-user token (audience `https://banq.com/api`,
@@ -98,6 +98,20 @@
 //! Every method returns [`payments_core::Error`]. On a link creation,
 //! [`payments_core::Error::OutcomeUnknown`] or [`payments_core::Error::Decode`] means a link may
 //! exist: do not blindly create another.
+//!
+//! ### Resolving an unknown creation without search
+//! Banq's Open API documents no search of payments by `externalOrderCode`, so the neutral
+//! `find_by_reference` is `Unsupported` (nothing is sent). The lost answer held the payment id
+//! and the link (`https://link.banq.com/...`); what remains to look the payment up by:
+//! - **the Banq app** of the receiving account (`destination.banqGuid`): a person finds the
+//!   payment there by its `comment` — the text Banq shows the payer on the payment screen — and
+//!   its amount. Put your order id in the `comment` (the neutral API sends the description, or
+//!   else the reference) so that it can be recognised;
+//! - **the webhook**: once the payer pays, Banq posts a `completed` Payment notice for the
+//!   unknown id; [`BanqClient::confirm`] fetches it back, and the payment's
+//!   [`BanqPayment::external_order_code`] is your order id. Keep the order open as "creation
+//!   unknown" until then, and only create a new link once you know the first one was not made
+//!   (a payer who never got the link cannot pay it, so no notice will come for it).
 //!
 //! ## Features
 //! - `client` (default): the HTTP client (reqwest with rustls, tokio, through `payments-core`).

@@ -385,11 +385,8 @@ pub(crate) fn check_id(field: &str, value: &str) -> Result<()> {
             "must not contain spaces or control characters",
         ));
     }
-    // URL normalisation drops `.` and `..` path segments: `GET /payments/..` would become
-    // `GET /payments` (another resource). Every other value is percent-encoded as one segment.
-    if value == "." || value == ".." {
-        return Err(Error::invalid(field, "must not be \".\" or \"..\""));
-    }
+    // `.` and `..` as a path segment are refused by core's `join_path`, which builds every API
+    // URL (and percent-encodes every other value as one segment).
     Ok(())
 }
 

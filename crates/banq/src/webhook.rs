@@ -33,7 +33,13 @@
 //! (`https://shop.example/banq/webhook?token=<secret>`) and give the receiver a
 //! [`SharedSecretGuard`]: a request without the token, with it twice, or with another value is
 //! rejected with [`WebhookRejection::Unauthenticated`] (401) before the body is read. The
-//! comparison is constant-time and the rejection never contains the expected value. The guard
+//! comparison is constant-time over SHA-256 digests (neither the content nor the length of a
+//! secret leaks through timing; only the digests are kept), and the rejection never contains the
+//! expected value.
+//!
+//! To rotate the secret, add the one you are moving away from with
+//! [`SharedSecretGuard::with_previous`]: both are accepted (each is compared on every request),
+//! until you build the guard without it once Banq posts with the new one. The guard
 //! stops strangers from making you call Banq; it does not make the event trustworthy (the URL
 //! travels in logs and proxies), so the fetch-back stays the only source of truth.
 //!
@@ -66,11 +72,11 @@
 
 use std::fmt;
 
-use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::webhook::{
     Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest, constant_time_eq, form_decode,
 };
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 
 use crate::wire::BanqPayment;
 
@@ -139,8 +145,15 @@ impl WebhookEvent {
             let Some(resource_id) = &event.resource_id else {
                 return Err(malformed("a completed Payment event without resourceId"));
             };
-            // The id becomes a path segment of the fetch-back: refuse what cannot be one.
-            if crate::request::check_id("resourceId", resource_id).is_err() {
+            // The id becomes a path segment of the fetch-back: refuse what cannot be one. `.` and
+            // `..` are checked here too, although core's `join_path` refuses them when the URL is
+            // built: that happens only at `BanqClient::confirm` (and only with the `client`
+            // feature), where the refusal is a not-sent error that a handler answers with 5xx,
+            // so Banq would retry a notice that can never be confirmed. Here it is a malformed
+            // notice (400), found without any HTTP stack.
+            if crate::request::check_id("resourceId", resource_id).is_err()
+                || matches!(resource_id.as_str(), "." | "..")
+            {
                 return Err(malformed(
                     "the resourceId of a completed Payment event is not a usable payment id",
                 ));
@@ -258,11 +271,15 @@ impl Confirmation {
     }
 }
 
-/// A shared secret in the webhook URL's query, compared in constant time.
+/// A shared secret in the webhook URL's query, compared in constant time; during a rotation also
+/// the previous secret ([`SharedSecretGuard::with_previous`]). Keeps only SHA-256 digests of the
+/// secrets; `Debug` shows the parameter name and how many previous secrets there are, never a
+/// value.
 #[derive(Clone)]
 pub struct SharedSecretGuard {
     param: String,
-    secret: SecretString,
+    current: Digest32,
+    previous: Vec<Digest32>,
 }
 
 impl fmt::Debug for SharedSecretGuard {
@@ -270,8 +287,36 @@ impl fmt::Debug for SharedSecretGuard {
         f.debug_struct("SharedSecretGuard")
             .field("param", &self.param)
             .field("secret", &"[REDACTED]")
+            .field("previous_secrets", &self.previous.len())
             .finish()
     }
+}
+
+type Digest32 = [u8; 32];
+
+fn digest(bytes: &[u8]) -> Digest32 {
+    Sha256::digest(bytes).into()
+}
+
+fn check_secret(secret: &str) -> Result<(), payments_core::Error> {
+    if secret.len() < MIN_SECRET_LEN {
+        return Err(payments_core::Error::Config(format!(
+            "the webhook shared secret must be at least {MIN_SECRET_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// True when `given` equals one of `candidates`, comparing with `eq` against **every** candidate
+/// (no early exit), so the time taken does not tell which one matched.
+fn matches_any(
+    given: &Digest32,
+    candidates: impl IntoIterator<Item = Digest32>,
+    eq: impl Fn(&[u8], &[u8]) -> bool,
+) -> bool {
+    candidates
+        .into_iter()
+        .fold(false, |found, candidate| eq(given, &candidate) | found)
 }
 
 impl SharedSecretGuard {
@@ -288,15 +333,36 @@ impl SharedSecretGuard {
                 "the shared-secret parameter name must be non-empty, without & = # ?".into(),
             ));
         }
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(payments_core::Error::Config(format!(
-                "the webhook shared secret must be at least {MIN_SECRET_LEN} bytes"
-            )));
-        }
+        check_secret(&secret)?;
         Ok(SharedSecretGuard {
             param,
-            secret: SecretString::from(secret),
+            current: digest(secret.as_bytes()),
+            previous: Vec::new(),
         })
+    }
+
+    /// Also accepts `secret`, the one you are rotating away from (as HUB2's verifier takes a
+    /// previous signing secret), in the same query parameter. Keep it only until Banq posts to
+    /// the URL with the new secret (re-register it with `webhook-config`), then build the guard
+    /// without it: from then on it is refused like any wrong value. May be called more than once.
+    ///
+    /// # Errors
+    /// [`payments_core::Error::Config`] for a secret shorter than [`MIN_SECRET_LEN`] or equal to
+    /// the current one.
+    pub fn with_previous(
+        mut self,
+        secret: impl Into<String>,
+    ) -> Result<Self, payments_core::Error> {
+        let secret = secret.into();
+        check_secret(&secret)?;
+        let previous = digest(secret.as_bytes());
+        if constant_time_eq(&previous, &self.current) {
+            return Err(payments_core::Error::Config(
+                "the previous shared secret is the current one".into(),
+            ));
+        }
+        self.previous.push(previous);
+        Ok(self)
     }
 
     /// The query parameter's name.
@@ -338,7 +404,8 @@ impl SharedSecretGuard {
                 self.param
             )));
         };
-        if constant_time_eq(&given, self.secret.expose_secret().as_bytes()) {
+        let candidates = std::iter::once(self.current).chain(self.previous.iter().copied());
+        if matches_any(&digest(&given), candidates, constant_time_eq) {
             Ok(())
         } else {
             Err(WebhookRejection::Unauthenticated(format!(
@@ -430,6 +497,22 @@ mod tests {
             assert!(matches!(err, WebhookRejection::Unauthenticated(_)), "{url}");
             assert_eq!(err.http_status(), 401);
             assert!(!err.to_string().contains(SECRET), "{err}");
+        }
+    }
+
+    #[test]
+    fn every_secret_is_compared_even_after_a_match() {
+        let current = digest(b"current-secret-0123456789");
+        let previous = digest(b"previous-secret-0123456789");
+        let other = digest(b"someone-else-0123456789ab");
+        for (given, expected) in [(current, true), (previous, true), (other, false)] {
+            let calls = std::cell::Cell::new(0);
+            let counting = |a: &[u8], b: &[u8]| {
+                calls.set(calls.get() + 1);
+                constant_time_eq(a, b)
+            };
+            assert_eq!(matches_any(&given, [current, previous], counting), expected);
+            assert_eq!(calls.get(), 2, "no early exit: both secrets are compared");
         }
     }
 

@@ -9,7 +9,7 @@
 //! | payment link | `link`, `url`, `paymentLink`, `paidLink`, `href` (a string, or an object with `href`/`url`); a bare JSON string or a plain-text URL body |
 //! | payment id | `id`, `guid`, `paymentId`, `paymentGuid` (string or integer) |
 //! | status | `status`, `paymentStatus`, `state` (a string, or an object with `name`/`value`/`code`) |
-//! | amount | `funds`, `amount` (a JSON number or a decimal string, read exactly; or an object with `value`/`amount`) |
+//! | amount | `funds`, `amount` (a JSON number or a decimal string, read exactly; or an object with `value`/`amount`); the first name present must hold one, or the answer is a decode error naming it |
 //! | order code | `externalOrderCode`, `orderCode`, `externalId` |
 //! | failure reason | `failureReason`, `reason`, `errorCode` |
 //! | created | `createdAt`, `created`, `createdDate`, `dateCreated` (RFC 3339) |
@@ -426,6 +426,21 @@ fn decimal_value(raw: &RawValue) -> Option<Decimal> {
     })
 }
 
+/// The amount under the first of [`FUNDS_FIELDS`] present: absent is `None`, present but not an
+/// exact decimal (`"100,10"`, an object without `value`/`amount`) is an error naming the field,
+/// never a silently missing amount.
+fn funds_value(object: &Object) -> Result<Option<Decimal>, String> {
+    let Some((name, raw)) = FUNDS_FIELDS
+        .iter()
+        .find_map(|name| object.get(name).map(|raw| (*name, raw)))
+    else {
+        return Ok(None);
+    };
+    decimal_value(raw)
+        .map(Some)
+        .ok_or_else(|| format!("{name} is not an exact decimal amount"))
+}
+
 fn time_value(raw: &RawValue) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(&string_value(raw)?, &Rfc3339).ok()
 }
@@ -514,7 +529,7 @@ pub fn parse_payment(body: &[u8]) -> Result<BanqPayment, String> {
         id: object.first(ID_FIELDS, id_value),
         status: BanqStatus::parse(&raw_status),
         raw_status,
-        funds: object.first(FUNDS_FIELDS, decimal_value),
+        funds: funds_value(&object)?,
         external_order_code: object.first(ORDER_FIELDS, id_value),
         comment: object.first(&["comment", "description"], string_value),
         frequency: object.first(&["frequency"], string_value),
@@ -838,6 +853,34 @@ mod tests {
             .unwrap();
         assert_eq!(p.status, BanqStatus::Other("half-paid".into()));
         assert_eq!(p.funds, Some(Decimal::parse("3").unwrap()));
+    }
+
+    #[test]
+    fn an_amount_field_that_holds_no_exact_decimal_is_an_error_naming_it() {
+        for (body, field) in [
+            (&br#"{"status":"pending","funds":"100,10"}"#[..], "funds"),
+            (br#"{"status":"pending","funds":true}"#, "funds"),
+            (
+                br#"{"status":"pending","amount":{"currency":"USD"}}"#,
+                "amount",
+            ),
+            (br#"{"status":"pending","funds":"12.5","amount":3}"#, ""),
+        ] {
+            match parse_payment(body) {
+                Err(reason) => assert_eq!(
+                    reason,
+                    format!("{field} is not an exact decimal amount"),
+                    "{}",
+                    String::from_utf8_lossy(body)
+                ),
+                Ok(p) => {
+                    assert!(field.is_empty(), "{}", String::from_utf8_lossy(body));
+                    assert_eq!(p.funds, Some(Decimal::parse("12.5").unwrap()));
+                }
+            }
+        }
+        let p = parse_payment(br#"{"status":"pending","funds":null}"#).unwrap();
+        assert_eq!(p.funds, None, "null is absent");
     }
 
     #[test]

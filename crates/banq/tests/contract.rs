@@ -361,6 +361,42 @@ async fn the_neutral_get_maps_status_amount_and_reference() {
     );
 }
 
+/// `funds` that USD cannot hold exactly (`100.105`), or that is not a number at all, is a wrong
+/// answer: an error naming the field, never a payment whose amount silently went missing.
+#[tokio::test]
+async fn funds_that_are_not_exact_money_are_a_decode_error_naming_the_field() {
+    let documented = fixture_text("payment_completed_200.json");
+    for (from, to) in [
+        ("100.10", "100.105"),
+        ("100.10", "\"100,10\""),
+        ("100.10", "{\"currency\": \"USD\"}"),
+        ("100.10", "1e30"),
+    ] {
+        let body = documented.replacen(from, to, 1);
+        assert_ne!(body, documented);
+        let server = MockServer::start().await;
+        mount_tokens(&server, 1, 0).await;
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let c = client(&server);
+        let native = c.get_payment(PAYMENT_ID).await.map(|p| format!("{p:?}"));
+        let neutral = PaymentProvider::get_payment(&c, PAYMENT_ID)
+            .await
+            .map(|p| format!("{p:?}"));
+        for result in [native, neutral] {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, Error::Decode { reason, .. } if reason.contains("funds")),
+                "{to}: {err:?}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn unknown_and_differently_cased_statuses() {
     for (raw, expected) in [
@@ -409,6 +445,48 @@ async fn ids_are_checked_and_encoded_in_paths() {
     assert_eq!(
         payment.id, "a/b?c",
         "the requested id when the answer has none"
+    );
+}
+
+/// A dot segment would climb out of the resource (`GET /payments/..` is `GET /`): core's
+/// `join_path` refuses it before anything is sent, naming the field.
+#[tokio::test]
+async fn a_dot_segment_id_sends_nothing_and_names_the_field() {
+    let server = MockServer::start().await;
+    // Tokens would be served (so a refusal cannot come from a failed token request), and none
+    // may be asked for.
+    mount_tokens(&server, 0, 0).await;
+    let c = client(&server);
+    for id in [".", ".."] {
+        let errors = [
+            ("paymentId", c.get_payment(id).await.map(|_| ())),
+            (
+                "paymentId",
+                PaymentProvider::get_payment(&c, id).await.map(|_| ()),
+            ),
+            (
+                "accountSpaceId",
+                c.register_webhook_config(
+                    id,
+                    &WebhookConfigRequest::new("https://shop.example/banq/webhook"),
+                )
+                .await
+                .map(|_| ()),
+            ),
+        ];
+        for (expected, result) in errors {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidInput { field, reason }
+                    if field == expected && reason.starts_with("must not be")),
+                "{id:?}: {err:?}"
+            );
+            assert_eq!(err.delivery(), Delivery::NotSent);
+        }
+    }
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing sent, not even a token request"
     );
 }
 

@@ -62,3 +62,62 @@ fn a_guarded_receiver_marks_notices_guarded_and_refuses_strangers() {
     );
     assert_eq!(err.http_status(), 401);
 }
+
+/// Rotating the URL secret: the receiver accepts the current secret and, while it is configured,
+/// the previous one; once the previous one is removed it is refused like any wrong value.
+#[test]
+fn a_previous_secret_is_accepted_while_configured_and_refused_once_removed() {
+    const CURRENT: &str = "current-0123456789abcdef-0123456789";
+    const PREVIOUS: &str = "previous-fedcba9876543210-fedcba98";
+    let body = WebhookEventBuilder::payment_completed("p-1").to_vec();
+    let rotating = WebhookReceiver::new().with_guard(
+        SharedSecretGuard::query_param("token", CURRENT)
+            .unwrap()
+            .with_previous(PREVIOUS)
+            .unwrap(),
+    );
+    let rotated = WebhookReceiver::new()
+        .with_guard(SharedSecretGuard::query_param("token", CURRENT).unwrap());
+    let receive = |receiver: &WebhookReceiver, secret: &str| {
+        receiver.receive(&WebhookRequest::new(
+            "POST",
+            &guarded_url(URL, "token", secret),
+            &body,
+        ))
+    };
+    for secret in [CURRENT, PREVIOUS] {
+        let notice = receive(&rotating, secret).unwrap();
+        assert_eq!(notice.authenticity(), Authenticity::Guarded);
+    }
+    assert!(receive(&rotated, CURRENT).is_ok());
+    for (receiver, secret) in [
+        (&rotated, PREVIOUS),
+        (&rotating, "wrong-0123456789abcdef-0123456789"),
+        (&rotating, &CURRENT[..CURRENT.len() - 1]),
+        (&rotating, &format!("{PREVIOUS}x")),
+    ] {
+        let err = receive(receiver, secret).unwrap_err();
+        assert!(
+            matches!(err, WebhookRejection::Unauthenticated(_)),
+            "{err:?}"
+        );
+        assert_eq!(err.http_status(), 401);
+        let reason = err.to_string();
+        assert!(
+            !reason.contains(CURRENT) && !reason.contains(PREVIOUS),
+            "{reason}"
+        );
+    }
+    let shown = format!("{rotating:?}");
+    assert!(
+        !shown.contains(CURRENT) && !shown.contains(PREVIOUS),
+        "{shown}"
+    );
+    // A previous secret is held to the same rules as the current one.
+    let guard = SharedSecretGuard::query_param("token", CURRENT).unwrap();
+    assert!(guard.clone().with_previous("short").is_err());
+    assert!(
+        guard.with_previous(CURRENT).is_err(),
+        "the current one again"
+    );
+}

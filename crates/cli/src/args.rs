@@ -119,6 +119,10 @@ pub(crate) struct VerifyArgs {
     /// Banq, Paylican: the shared secret of a URL-secret guard (file, or `env:NAME`).
     #[arg(long, value_name = "FILE|env:NAME")]
     pub(crate) guard_secret: Option<String>,
+    /// Banq, Paylican: the previous guard secret, also accepted during a rotation (file, or
+    /// `env:NAME`); needs --guard-secret.
+    #[arg(long, value_name = "FILE|env:NAME")]
+    pub(crate) previous_guard_secret: Option<String>,
     /// Banq, Paylican: the query parameter carrying the guard secret.
     #[arg(long, value_name = "NAME")]
     pub(crate) guard_param: Option<String>,

@@ -1,7 +1,11 @@
 //! The Payment Creation API: token, create payment, payment-page URL, and (when configured) an
 //! invoice status endpoint.
 
-use payments_core::http::{ApiRequest, ApiResponse, Auth, HttpClient, Method, Url};
+use payments_core::http::{
+    ApiRequest, ApiResponse, Auth, HttpClient, Method,
+    PathSegment::{Fixed, Id},
+    Url, join_path,
+};
 use payments_core::token::TokenCache;
 use payments_core::{
     Capabilities, Capability, Checkout, CreatePayment, Currency, Error, Payment, PaymentProvider,
@@ -10,8 +14,8 @@ use payments_core::{
 
 use crate::auth::KeycloakTokenSource;
 use crate::config::{PaylicanConfig, parse_base};
-use crate::convert::{money, provider_error, unified_status};
-use crate::payment_page::{PaymentPage, check_segment, encode_segment};
+use crate::convert::{provider_error, total_amount, unified_status};
+use crate::payment_page::{PaymentPage, check_segment};
 use crate::request::CreatePaymentRequest;
 use crate::webhook::PROVIDER;
 use crate::wire::{CreatePaymentResponse, Invoice};
@@ -51,9 +55,50 @@ pub struct PaylicanClient {
     payment_base: Url,
     auth: Auth,
     page: PaymentPage,
-    status_path: Option<String>,
+    /// The configured status endpoint, split into path segments.
+    status_path: Option<Vec<StatusSegment>>,
     payment_type: Option<String>,
     currency: Option<Currency>,
+}
+
+/// One segment of the configured status path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum StatusSegment {
+    /// A segment written in the configuration, sent as is (percent-encoded).
+    Literal(String),
+    /// The `{invoiceId}` placeholder.
+    InvoiceId,
+}
+
+/// Splits a status path template (already checked by [`PaylicanConfig::check`]) into segments,
+/// then joins it once under `base` so that core's `join_path` refuses a literal `.` or `..` now,
+/// as a configuration error, rather than on every call.
+fn status_segments(base: &Url, template: &str) -> Result<Vec<StatusSegment>> {
+    let segments: Vec<StatusSegment> = template
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| match s {
+            crate::config::INVOICE_ID_PLACEHOLDER => StatusSegment::InvoiceId,
+            literal => StatusSegment::Literal(literal.to_string()),
+        })
+        .collect();
+    status_url(base, &segments, "invoiceId")
+        .map_err(|e| Error::Config(format!("status_path: {e}")))?;
+    Ok(segments)
+}
+
+/// The status endpoint's URL for `invoice_id`: every segment through core's `join_path`, which
+/// percent-encodes each and refuses an empty, `.` or `..` one naming its field (`invoiceId` for
+/// the id, `status_path` for a configured segment).
+fn status_url(base: &Url, segments: &[StatusSegment], invoice_id: &str) -> Result<Url> {
+    let path: Vec<_> = segments
+        .iter()
+        .map(|segment| match segment {
+            StatusSegment::Literal(literal) => Id("status_path", literal),
+            StatusSegment::InvoiceId => Id("invoiceId", invoice_id),
+        })
+        .collect();
+    join_path(base, &path)
 }
 
 impl PaylicanClient {
@@ -85,12 +130,18 @@ impl PaylicanClient {
         http: HttpClient,
     ) -> Result<Self> {
         config.check()?;
+        let payment_base = parse_base("payment_url", &config.payment_url)?;
+        let status_path = config
+            .status_path
+            .as_deref()
+            .map(|template| status_segments(&payment_base, template))
+            .transpose()?;
         Ok(PaylicanClient {
             http,
-            payment_base: parse_base("payment_url", &config.payment_url)?,
+            payment_base,
             auth: Auth::Token(tokens),
             page: config.payment_page()?,
-            status_path: config.status_path,
+            status_path,
             payment_type: config.payment_type,
             currency: config.currency,
         })
@@ -106,17 +157,6 @@ impl PaylicanClient {
         self.status_path.is_some()
     }
 
-    fn url(&self, encoded_path: &str) -> Url {
-        let mut url = self.payment_base.clone();
-        let path = format!(
-            "{}/{}",
-            url.path().trim_end_matches('/'),
-            encoded_path.trim_start_matches('/')
-        );
-        url.set_path(&path);
-        url
-    }
-
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse> {
         self.http
             .send(request.auth(self.auth.clone()))
@@ -130,8 +170,11 @@ impl PaylicanClient {
     /// Paylican: on [`Error::OutcomeUnknown`] (timeout, 5xx) the invoice may exist.
     pub async fn create_payment(&self, request: &CreatePaymentRequest) -> Result<CreatedPayment> {
         request.validate(self.currency)?;
-        let call = ApiRequest::new("create_payment", Method::POST, self.url("api/v1/payment"))
-            .json(request)?;
+        let url = join_path(
+            &self.payment_base,
+            &[Fixed("api"), Fixed("v1"), Fixed("payment")],
+        )?;
+        let call = ApiRequest::new("create_payment", Method::POST, url).json(request)?;
         let response = self.send(call).await?;
         let created: CreatePaymentResponse = response.json()?;
         if let Err(e) = check_segment("invoiceId", &created.invoice_id) {
@@ -162,7 +205,7 @@ impl PaylicanClient {
     }
 
     async fn get_invoice_raw(&self, invoice_id: &str) -> Result<(Invoice, ApiResponse)> {
-        let Some(template) = &self.status_path else {
+        let Some(segments) = &self.status_path else {
             return Err(Error::Unsupported {
                 provider: PROVIDER,
                 operation: "get_payment",
@@ -171,32 +214,41 @@ impl PaylicanClient {
                     .into(),
             });
         };
-        check_segment("invoiceId", invoice_id)?;
-        let path = template.replace("{invoiceId}", &encode_segment(invoice_id));
-        let call = ApiRequest::new("get_payment", Method::GET, self.url(&path));
+        let url = status_url(&self.payment_base, segments, invoice_id)?;
+        let call = ApiRequest::new("get_payment", Method::GET, url);
         let response = self.send(call).await?;
-        Ok((response.json()?, response))
+        let invoice: Invoice = response.json()?;
+        if let Some(currency) = self.currency {
+            total_amount(&invoice, currency, "totalAmount")
+                .map_err(|reason| response.decode_error(reason))?;
+        }
+        Ok((invoice, response))
     }
 }
 
-/// The core's view of an invoice (amount only with the account currency).
+/// The core's view of an invoice. The amount is set only with the account `currency` (Paylican's
+/// answers carry none).
+///
+/// # Errors
+/// The reason for a decode error, naming `totalAmount`, when the currency cannot hold the amount
+/// exactly: never a payment whose amount silently went missing.
 pub fn to_payment(
     invoice: &Invoice,
     currency: Option<Currency>,
     raw: serde_json::Value,
-) -> Payment {
+) -> std::result::Result<Payment, String> {
     let mut out = Payment::new(
         invoice.id.clone(),
         unified_status(&invoice.status),
         invoice.status.as_str(),
     );
-    out.amount = match (invoice.total_amount, currency) {
-        (Some(amount), Some(currency)) => money(amount, currency).ok(),
-        _ => None,
+    out.amount = match currency {
+        Some(currency) => total_amount(invoice, currency, "totalAmount")?,
+        None => None,
     };
     out.reference = invoice.document_no.clone();
     out.raw = raw;
-    out
+    Ok(out)
 }
 
 #[async_trait::async_trait]
@@ -275,6 +327,7 @@ impl PaymentProvider for PaylicanClient {
 
     async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
         let (invoice, response) = self.get_invoice_raw(payment_id).await?;
-        Ok(to_payment(&invoice, self.currency, response.json()?))
+        to_payment(&invoice, self.currency, response.json()?)
+            .map_err(|reason| response.decode_error(reason))
     }
 }

@@ -11,6 +11,9 @@ use crate::payment_page::PaymentPage;
 pub const DEFAULT_REALM: &str = "PGW";
 /// The Keycloak client of the invoice system (another deployment uses `payment_adapter_client`).
 pub const DEFAULT_CLIENT_ID: &str = "invoice-system-client";
+/// The placeholder of the invoice id in [`PaylicanConfig::status_path`].
+pub const INVOICE_ID_PLACEHOLDER: &str = "{invoiceId}";
+
 /// The path Keycloak is served under (`{keycloak}/auth/realms/...`); Keycloak 17 and later serve
 /// without it by default: set it to `""` there.
 pub const DEFAULT_KEYCLOAK_CONTEXT_PATH: &str = "auth";
@@ -36,9 +39,9 @@ pub struct PaylicanConfig {
     pub password: SecretString,
     /// The Payment URL (`https://pay.example`): the API and the payment page.
     pub payment_url: String,
-    /// A status endpoint, as a path under the Payment URL containing `{invoiceId}`
-    /// (e.g. `/api/v1/invoice/{invoiceId}`). Paylican's Payment Creation API documents none:
-    /// without it, `get_payment` is `Unsupported`. See [`PaylicanConfig::status_path`].
+    /// A status endpoint, as a path under the Payment URL with `{invoiceId}` as one whole
+    /// segment (e.g. `/api/v1/invoice/{invoiceId}`). Paylican's Payment Creation API documents
+    /// none: without it, `get_payment` is `Unsupported`. See [`PaylicanConfig::status_path`].
     pub status_path: Option<String>,
     /// The payment `type` used by the provider-neutral `create_payment`.
     pub payment_type: Option<String>,
@@ -107,10 +110,16 @@ impl PaylicanConfig {
         self
     }
 
-    /// Declares a status endpoint: a path under the Payment URL containing `{invoiceId}`, answering
-    /// `GET` with the invoice as webhooks carry it (`{"id", "status", "totalAmount", ...}`).
-    /// Paylican's Payment Creation API documents no such endpoint; set this only if Paylican gave
-    /// you one.
+    /// Declares a status endpoint: a path under the Payment URL answering `GET` with the invoice
+    /// as webhooks carry it (`{"id", "status", "totalAmount", ...}`). Paylican's Payment Creation
+    /// API documents no such endpoint; set this only if Paylican gave you one.
+    ///
+    /// The template is split on `/` (empty segments, so a leading, trailing or doubled `/`, are
+    /// ignored); `{invoiceId}` must be exactly one whole segment (`/api/v1/invoice/{invoiceId}`,
+    /// not `/invoice/INV-{invoiceId}`), and the other segments are literal text, percent-encoded
+    /// when sent (write `a b`, not `a%20b`); a `.` or `..` segment is a configuration error. The
+    /// invoice id is sent as one percent-encoded segment, and an empty, `.` or `..` id is refused
+    /// before anything is sent.
     pub fn status_path(mut self, template: impl Into<String>) -> Self {
         self.status_path = Some(template.into());
         self
@@ -210,12 +219,18 @@ impl PaylicanConfig {
         }
         self.effective_token_url()?;
         self.payment_page()?;
-        if let Some(template) = &self.status_path
-            && template.matches("{invoiceId}").count() != 1
-        {
-            return Err(Error::Config(
-                "status_path must contain {invoiceId} exactly once".into(),
-            ));
+        if let Some(template) = &self.status_path {
+            let whole = template
+                .split('/')
+                .filter(|segment| *segment == INVOICE_ID_PLACEHOLDER)
+                .count();
+            if whole != 1 || template.matches(INVOICE_ID_PLACEHOLDER).count() != 1 {
+                return Err(Error::Config(
+                    "status_path must contain {invoiceId} exactly once, as a whole path segment \
+                     (/api/v1/invoice/{invoiceId})"
+                        .into(),
+                ));
+            }
         }
         Ok(())
     }

@@ -15,7 +15,7 @@
 
 use payments_core::{Currency, Decimal, Money, MoneyError, PaymentStatus, ProviderError};
 
-use crate::wire::{ErrorBody, InvoiceStatus};
+use crate::wire::{ErrorBody, Invoice, InvoiceStatus};
 
 /// The unified status of an invoice status (one exhaustive match: a new variant will not compile
 /// until it is mapped).
@@ -31,6 +31,29 @@ pub fn unified_status(status: &InvoiceStatus) -> PaymentStatus {
 /// currency has is an error, never a rounding.
 pub fn money(amount: Decimal, currency: Currency) -> Result<Money, MoneyError> {
     Money::from_decimal(amount, currency)
+}
+
+/// An invoice's `totalAmount` as money in the account's `currency`: `Ok(None)` when the invoice
+/// carries no amount, an error naming `field` when the currency cannot hold it exactly (more
+/// decimals than the currency has, or out of range) — never a silently missing amount. The
+/// reason does not repeat the amount.
+pub fn total_amount(
+    invoice: &Invoice,
+    currency: Currency,
+    field: &str,
+) -> Result<Option<Money>, String> {
+    let Some(amount) = invoice.total_amount else {
+        return Ok(None);
+    };
+    money(amount, currency).map(Some).map_err(|e| match e {
+        MoneyError::TooManyDecimals {
+            decimals, exponent, ..
+        } => format!(
+            "{field} has {decimals} decimals but {} has {exponent}: it cannot be represented exactly",
+            currency.code()
+        ),
+        _ => format!("{field} is out of range for {}", currency.code()),
+    })
 }
 
 /// Reads an error body ("JSON with the error message"; Spring's `{status, error, message, path}`,
@@ -111,6 +134,32 @@ mod tests {
             provider_error(b"<html>503</html>"),
             ProviderError::default()
         );
+    }
+
+    #[test]
+    fn a_total_amount_is_exact_absent_or_an_error_naming_the_field() {
+        let invoice = |amount: Option<&str>| Invoice {
+            total_amount: amount.map(|a| crate::wire::big_decimal::parse(a).unwrap()),
+            ..crate::testing::EventBuilder::executed().build().data
+        };
+        assert_eq!(
+            total_amount(&invoice(Some("5100")), Currency::GNF, "totalAmount"),
+            Ok(Some(Money::from_minor(5100, Currency::GNF)))
+        );
+        assert_eq!(
+            total_amount(&invoice(None), Currency::GNF, "totalAmount"),
+            Ok(None)
+        );
+        let reason =
+            total_amount(&invoice(Some("5100.005")), Currency::GNF, "totalAmount").unwrap_err();
+        assert!(
+            reason.starts_with("totalAmount has 3 decimals but GNF has 0"),
+            "{reason}"
+        );
+        assert!(!reason.contains("5100"), "{reason}");
+        let reason =
+            total_amount(&invoice(Some("1E+30")), Currency::EUR, "data.totalAmount").unwrap_err();
+        assert_eq!(reason, "data.totalAmount is out of range for EUR");
     }
 
     #[test]

@@ -14,7 +14,7 @@
 #![cfg_attr(not(feature = "client"), doc = "```ignore")]
 //! use std::net::IpAddr;
 //! use payments_core::webhook::{Authenticity, DedupStore, InMemoryDedupStore, WebhookRequest};
-//! use payments_core::{Decimal, PaymentStatus};
+//! use payments_core::{Currency, Decimal, PaymentStatus};
 //! use payments_paylican::webhook::{PaylicanWebhookVerifier, WebhookGuards};
 //! use payments_paylican::{CreatePaymentRequest, PaylicanClient, PaylicanConfig};
 //!
@@ -45,7 +45,8 @@
 //!     WebhookGuards::new()
 //!         .secret_in_path("9f2c1e7a4b6d8f0a2c4e6a8b0d2f4a6c")?
 //!         .allow_source("203.0.113.0/24")?,
-//! );
+//! )
+//! .currency(Currency::GNF); // the account's: an amount GNF cannot hold is rejected
 //! let url = "https://shop.example/paylican/webhook/9f2c1e7a4b6d8f0a2c4e6a8b0d2f4a6c";
 //! let request = WebhookRequest::new("POST", url, &raw_body);
 //! let seen = InMemoryDedupStore::new();
@@ -70,8 +71,8 @@
 //! - [`PaylicanClient`]: `create_payment` (`POST {payment}/api/v1/payment`), the payment-page URL,
 //!   and `get_invoice` when a status endpoint is configured. It also implements the
 //!   provider-neutral [`payments_core::PaymentProvider`] (create → invoice id + payment-page URL;
-//!   get is `Unsupported` unless [`PaylicanConfig::status_path`] is set; cancel and refund are
-//!   `Unsupported`).
+//!   get is `Unsupported` unless [`PaylicanConfig::status_path`] is set; cancel, refund and find
+//!   by reference are `Unsupported`).
 //! - [`auth`]: the Keycloak token source (password grant + refresh token) behind the core token
 //!   cache.
 //! - [`payment_page`]: the redirect URL builder, usable without the client.
@@ -83,9 +84,20 @@
 //!
 //! ## Errors
 //! Every method returns [`payments_core::Error`]. On a creation,
-//! [`payments_core::Error::OutcomeUnknown`] (timeout, 5xx) means the invoice may exist: Paylican
-//! has no search endpoint, so check its back office (or wait for a webhook carrying your
-//! `merchantReference` as `documentNo`) before creating it again.
+//! [`payments_core::Error::OutcomeUnknown`] (timeout, 5xx) or [`payments_core::Error::Decode`]
+//! (an unreadable answer) means the invoice may exist.
+//!
+//! ### Resolving an unknown creation without search
+//! Paylican's Payment Creation API has no search (nor any read) endpoint, so the neutral
+//! `find_by_reference` is `Unsupported` (nothing is sent). The lost answer held the invoice id
+//! (`XYZ2024-ade08`), without which the payment-page URL cannot be built. What the invoice
+//! carries that a person can look up: your `merchantReference` (the invoice's document
+//! reference, `data.documentNo` in webhooks), the `type`, the amount and the `customerCode` —
+//! search the Paylican Invoice System (the back office) by the merchant reference. A webhook about
+//! that invoice also carries it (`documentNo`) with the invoice id (`data.id`), but one comes only
+//! once a payer acts on the page, which a payer without the URL cannot reach. Create the invoice
+//! again only once you know the first one was not made; a new attempt with a fresh merchant
+//! reference keeps the two apart.
 //!
 //! ## Features
 //! - `client` (default): the HTTP client and the token source (reqwest with rustls, tokio, via

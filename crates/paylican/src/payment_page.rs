@@ -17,6 +17,12 @@
 //! whole `redirect_uri` is then encoded once more as a query value, so Keycloak decodes it back to
 //! exactly the encoded payment-page URL.
 //!
+//! This builder does not use `payments_core::http::join_path`, which builds the API URLs
+//! (payment creation, the status endpoint): that exists only with the `client` feature, while
+//! this module is part of the webhook-only build (a front end can build the redirect without an
+//! HTTP stack); and it percent-encodes less than a browser URL into a Java service needs
+//! (`;`, `=`, `&`, `+`, `:`, `@` stay literal there).
+//!
 //! ```
 //! use payments_paylican::payment_page::PaymentPage;
 //!

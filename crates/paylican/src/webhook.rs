@@ -35,6 +35,13 @@
 //!
 //! Secrets and credentials are compared in constant time over their SHA-256 digests (so neither
 //! the content nor the length leaks through timing), and only those digests are kept in memory.
+//!
+//! **Rotating the URL secret.** Add the secret you are moving away from with
+//! [`WebhookGuards::with_previous_url_secret`] (as HUB2's verifier takes a previous signing
+//! secret): both are accepted, every configured secret is compared on each request (the time
+//! does not tell which matched), and the event is [`Authenticity::Guarded`] either way. Once
+//! Paylican posts to the new URL, drop the previous secret: it is then refused like any other
+//! wrong value.
 //! A failed secret or credential check is [`WebhookRejection::Unauthenticated`] (answer 401), an
 //! address outside the allow-list [`WebhookRejection::SourceNotAllowed`] (403); the reason never
 //! contains the expected value.
@@ -65,12 +72,23 @@
 //!
 //! 1. verify ([`PaylicanWebhookVerifier`]); on a rejection answer
 //!    [`WebhookRejection::http_status`] and process nothing;
-//! 2. de-duplicate on [`VerifiedEvent::dedup_key`] (`paylican:<id>`) with a
-//!    [`DedupStore`](payments_core::webhook::DedupStore), and apply the status with
+//! 2. de-duplicate on [`VerifiedEvent::dedup_key`] with a
+//!    [`DedupStore`](payments_core::webhook::DedupStore): the key is
+//!    `paylican:<id>:<type>:<data.status>[:<data.paymentNo>]` ([`WebhookEvent::event_id`]), not
+//!    the webhook `id` alone, because Paylican's own examples reuse one `id` for events of
+//!    different types and statuses (an `UNPAID` then a `PAID` invoice); a retry of the same
+//!    delivery keeps its key. Then apply the status with
 //!    [`PaymentStatus::transition_to`](payments_core::PaymentStatus::transition_to), which is
 //!    idempotent even if a retry came with a different id;
 //! 3. answer **2xx only after the event is durably recorded**; if recording fails, forget the
 //!    dedup key and answer 5xx so Paylican retries.
+//!
+//! # Amounts
+//!
+//! `data.totalAmount` is a decimal in the account's currency, which the webhook does not name.
+//! Give the verifier that currency ([`PaylicanWebhookVerifier::currency`]): an amount it cannot
+//! hold exactly (`5100.005` in GNF) is then rejected as malformed, naming `data.totalAmount`,
+//! instead of reaching your order matching as an amount that converts to nothing.
 //!
 //! A body that passes the guards but is not Paylican's format is
 //! [`WebhookRejection::MalformedPayload`] (400): Paylican will retry it until `pendingWebhooks`
@@ -102,7 +120,7 @@
 //! let event = verifier.verify_from(&request, peer)?;
 //! assert_eq!(event.authenticity, Authenticity::Guarded); // a claim from a guarded sender
 //! assert_eq!(event.status, Some(PaymentStatus::Succeeded));
-//! assert_eq!(event.dedup_key(), "paylican:41768");
+//! assert_eq!(event.dedup_key(), "paylican:41768:invoice.payment_initiated:PAID:gup87876f");
 //!
 //! let stranger: IpAddr = "198.51.100.1".parse()?;
 //! let refused = verifier.verify_from(&request, stranger).unwrap_err();
@@ -115,15 +133,15 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use base64::Engine as _;
-use payments_core::Error;
 use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::webhook::{
     Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest, WebhookVerifier,
     constant_time_eq,
 };
+use payments_core::{Currency, Error};
 use sha2::{Digest as _, Sha256};
 
-use crate::convert::unified_status;
+use crate::convert::{total_amount, unified_status};
 use crate::wire::WebhookEvent;
 
 /// The provider name on every [`VerifiedEvent`].
@@ -281,9 +299,18 @@ fn digest(bytes: &[u8]) -> Digest32 {
 /// secrets; `Debug` shows which guards are on, never a value.
 #[derive(Clone, Default)]
 pub struct WebhookGuards {
-    url_secret: Option<(SecretLocation, Digest32)>,
+    url_secret: Option<UrlSecret>,
     basic: Option<Digest32>,
     sources: Vec<IpNet>,
+}
+
+/// The URL secret: where it sits, the current secret's digest, and the digests of previous
+/// secrets still accepted during a rotation.
+#[derive(Clone)]
+struct UrlSecret {
+    location: SecretLocation,
+    current: Digest32,
+    previous: Vec<Digest32>,
 }
 
 impl fmt::Debug for WebhookGuards {
@@ -291,12 +318,40 @@ impl fmt::Debug for WebhookGuards {
         f.debug_struct("WebhookGuards")
             .field(
                 "url_secret",
-                &self.url_secret.as_ref().map(|(location, _)| location),
+                &self.url_secret.as_ref().map(|secret| &secret.location),
+            )
+            .field(
+                "previous_url_secrets",
+                &self
+                    .url_secret
+                    .as_ref()
+                    .map_or(0, |secret| secret.previous.len()),
             )
             .field("basic_auth", &self.basic.is_some())
             .field("sources", &self.sources)
             .finish()
     }
+}
+
+fn check_url_secret(location: &SecretLocation, secret: &str) -> Result<(), Error> {
+    check_secret("URL secret", secret)?;
+    if *location == SecretLocation::LastPathSegment && secret.contains('/') {
+        return Err(Error::Config("a path secret cannot contain '/'".into()));
+    }
+    Ok(())
+}
+
+/// True when `given` equals one of `candidates`, comparing with `eq` against **every** candidate
+/// (no early exit), so the time taken does not tell which one matched or whether a previous
+/// secret is configured.
+fn matches_any(
+    given: &Digest32,
+    candidates: impl IntoIterator<Item = Digest32>,
+    eq: impl Fn(&[u8], &[u8]) -> bool,
+) -> bool {
+    candidates
+        .into_iter()
+        .fold(false, |found, candidate| eq(given, &candidate) | found)
 }
 
 fn check_secret(what: &str, secret: &str) -> Result<(), Error> {
@@ -333,11 +388,41 @@ impl WebhookGuards {
     }
 
     fn url_secret(mut self, location: SecretLocation, secret: &str) -> Result<Self, Error> {
-        check_secret("URL secret", secret)?;
-        if location == SecretLocation::LastPathSegment && secret.contains('/') {
-            return Err(Error::Config("a path secret cannot contain '/'".into()));
+        check_url_secret(&location, secret)?;
+        self.url_secret = Some(UrlSecret {
+            location,
+            current: digest(secret.as_bytes()),
+            previous: Vec::new(),
+        });
+        Ok(self)
+    }
+
+    /// Also accepts `secret`, the URL secret you are rotating away from, in the same place as the
+    /// current one ([`WebhookGuards::secret_in_path`] or [`WebhookGuards::secret_in_query`],
+    /// which must come first). Keep it only until Paylican posts to the new URL, then build the
+    /// guards without it: from then on it is refused like any wrong value. May be called more
+    /// than once.
+    ///
+    /// # Errors
+    /// [`Error::Config`] without a current URL secret, for the current secret itself, or for a
+    /// secret the current one would not be allowed to be (too short, `/` in a path secret).
+    pub fn with_previous_url_secret(mut self, secret: impl AsRef<str>) -> Result<Self, Error> {
+        let secret = secret.as_ref();
+        let Some(url_secret) = self.url_secret.as_mut() else {
+            return Err(Error::Config(
+                "a previous URL secret needs the current one first (secret_in_path or \
+                 secret_in_query)"
+                    .into(),
+            ));
+        };
+        check_url_secret(&url_secret.location, secret)?;
+        let previous = digest(secret.as_bytes());
+        if constant_time_eq(&previous, &url_secret.current) {
+            return Err(Error::Config(
+                "the previous URL secret is the current one".into(),
+            ));
         }
-        self.url_secret = Some((location, digest(secret.as_bytes())));
+        url_secret.previous.push(previous);
         Ok(self)
     }
 
@@ -400,9 +485,9 @@ impl WebhookGuards {
                 return Err(WebhookRejection::SourceNotAllowed(shown));
             }
         }
-        if let Some((location, expected)) = &self.url_secret {
+        if let Some(url_secret) = &self.url_secret {
             let (path, query) = split_url(request.url());
-            let given: Vec<u8> = match location {
+            let given: Vec<u8> = match &url_secret.location {
                 SecretLocation::LastPathSegment => path
                     .split('/')
                     .rfind(|s| !s.is_empty())
@@ -423,7 +508,9 @@ impl WebhookGuards {
                     first.into_bytes()
                 }
             };
-            if !constant_time_eq(&digest(&given), expected) {
+            let candidates =
+                std::iter::once(url_secret.current).chain(url_secret.previous.iter().copied());
+            if !matches_any(&digest(&given), candidates, constant_time_eq) {
                 return Err(unauthenticated("wrong URL secret"));
             }
         }
@@ -509,6 +596,7 @@ fn hex_value(c: u8) -> Option<u8> {
 pub struct PaylicanWebhookVerifier {
     guards: WebhookGuards,
     any_method: bool,
+    currency: Option<Currency>,
 }
 
 impl PaylicanWebhookVerifier {
@@ -518,7 +606,19 @@ impl PaylicanWebhookVerifier {
         PaylicanWebhookVerifier {
             guards,
             any_method: false,
+            currency: None,
         }
+    }
+
+    /// The currency of the merchant's Paylican account (Paylican's webhooks carry none). With it,
+    /// an event whose `data.totalAmount` the currency cannot hold exactly (`5100.005` in GNF, or
+    /// beyond 64-bit minor units) is [`WebhookRejection::MalformedPayload`] naming the field,
+    /// never an event whose amount is lost on the way. Without it the typed event keeps the
+    /// exact decimal and converting it is up to you
+    /// ([`convert::total_amount`](crate::convert::total_amount)).
+    pub fn currency(mut self, currency: Currency) -> Self {
+        self.currency = Some(currency);
+        self
     }
 
     /// A verifier without guards: anyone can send what it accepts ([`Authenticity::Unverified`]).
@@ -569,6 +669,10 @@ impl PaylicanWebhookVerifier {
         }
         self.guards.check(request, peer)?;
         let event = parse_event(request.body())?;
+        if let Some(currency) = self.currency {
+            total_amount(&event.data, currency, "data.totalAmount")
+                .map_err(WebhookRejection::MalformedPayload)?;
+        }
         let authenticity = if self.guards.is_empty() {
             Authenticity::Unverified
         } else {
@@ -614,7 +718,8 @@ impl WebhookVerifier for PeerVerifier<'_> {
 ///
 /// # Errors
 /// [`WebhookRejection::MalformedPayload`] for a body that is too large, not JSON, or misses
-/// `id`, `type`, `data.id` or `data.status`. The reason repeats nothing from the body.
+/// `id`, `type`, `data.id` or `data.status`. The reason repeats nothing from the body. The amount is
+/// not checked against a currency here (see [`PaylicanWebhookVerifier::currency`]).
 pub fn parse_event(body: &[u8]) -> Result<WebhookEvent, WebhookRejection> {
     if body.len() > MAX_BODY {
         return Err(WebhookRejection::MalformedPayload(format!(
@@ -633,7 +738,7 @@ fn to_verified(
 ) -> VerifiedEvent<WebhookEvent> {
     let mut out = VerifiedEvent::new(
         PROVIDER,
-        event.id.to_string(),
+        event.event_id(),
         authenticity,
         event.clone(),
         body.to_vec(),
@@ -692,6 +797,22 @@ mod tests {
         assert_eq!(split_url("https://h.example"), ("", None));
         assert_eq!(split_url("/a/b"), ("/a/b", None));
         assert_eq!(split_url("/a/b?"), ("/a/b", Some("")));
+    }
+
+    #[test]
+    fn every_url_secret_is_compared_even_after_a_match() {
+        let current = digest(b"current-secret-0123456789");
+        let previous = digest(b"previous-secret-0123456789");
+        let other = digest(b"someone-else-0123456789ab");
+        for (given, expected) in [(current, true), (previous, true), (other, false)] {
+            let calls = std::cell::Cell::new(0);
+            let counting = |a: &[u8], b: &[u8]| {
+                calls.set(calls.get() + 1);
+                constant_time_eq(a, b)
+            };
+            assert_eq!(matches_any(&given, [current, previous], counting), expected);
+            assert_eq!(calls.get(), 2, "no early exit: both secrets are compared");
+        }
     }
 
     #[test]

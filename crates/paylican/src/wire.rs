@@ -152,7 +152,8 @@ impl Invoice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEvent {
-    /// The webhook id (a Java `Long`): the key to de-duplicate on.
+    /// The webhook id (a Java `Long`). Not unique per event on its own: de-duplicate on
+    /// [`WebhookEvent::event_id`].
     pub id: i64,
     /// The event type.
     #[serde(rename = "type")]
@@ -175,6 +176,35 @@ impl WebhookEvent {
     /// True when the invoice is paid (`data.status == PAID`), whatever the event type.
     pub fn is_paid(&self) -> bool {
         self.data.is_paid()
+    }
+
+    /// The id of this event for de-duplication:
+    /// `<id>:<type>:<data.status>[:<data.paymentNo>]` (`41768:invoice.payment_initiated:PAID:gup87876f`).
+    ///
+    /// Paylican's webhook `id` alone is not enough: its documented examples carry one `id` with
+    /// different types and statuses, so keying on it would drop a `PAID` event that follows an
+    /// `UNPAID` one. A retry of the same delivery (only `pendingWebhooks` or `createdAt` differ)
+    /// gets the same id. In each value `%` and `:` are percent-encoded (`%25`, `%3A`), and
+    /// `:<paymentNo>` is left out only when `paymentNo` is absent, so two different events never
+    /// share an id.
+    pub fn event_id(&self) -> String {
+        let mut out = self.id.to_string();
+        let mut push = |value: &str| {
+            out.push(':');
+            for c in value.chars() {
+                match c {
+                    '%' => out.push_str("%25"),
+                    ':' => out.push_str("%3A"),
+                    c => out.push(c),
+                }
+            }
+        };
+        push(self.event_type.as_str());
+        push(self.data.status.as_str());
+        if let Some(payment_no) = &self.data.payment_no {
+            push(payment_no);
+        }
+        out
     }
 }
 

@@ -748,6 +748,139 @@ async fn get_invoice_uses_the_configured_status_endpoint_and_retries_a_503() {
     assert_eq!(payment.reference.as_deref(), Some("REF-178T876"));
 }
 
+/// Paylican's invoice amounts are decimals in the account's currency: one the currency cannot
+/// hold (`5100.005` GNF, a zero-decimal currency) is a wrong answer, never a payment without an
+/// amount.
+#[tokio::test]
+async fn an_invoice_amount_the_account_currency_cannot_hold_is_a_decode_error_naming_the_field() {
+    let server = MockServer::start().await;
+    mount_password_grant(
+        &server,
+        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, None)),
+        1,
+    )
+    .await;
+    let invoice = minify(&fixture_text("webhook_payment_executed.json"));
+    let data = invoice
+        .split_once(r#""data":"#)
+        .and_then(|(_, rest)| rest.split_once(r#","id":41768"#))
+        .map(|(data, _)| data.replace(r#""totalAmount":100"#, r#""totalAmount":5100.005"#))
+        .unwrap();
+    assert!(data.contains("5100.005"), "{data}");
+    Mock::given(method("GET"))
+        .and(path("/pgw/api/v1/invoice/ABC2024-123"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(data))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let c = PaylicanClient::new(
+        config(&server)
+            .status_path("/api/v1/invoice/{invoiceId}")
+            .currency(Currency::GNF),
+    )
+    .unwrap();
+    let neutral = PaymentProvider::get_payment(&c, "ABC2024-123").await;
+    let native = c.get_invoice("ABC2024-123").await;
+    for result in [
+        neutral.map(|p| format!("{p:?}")),
+        native.map(|i| format!("{i:?}")),
+    ] {
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, Error::Decode { reason, .. } if reason.contains("totalAmount")),
+            "{err:?}"
+        );
+    }
+}
+
+/// A dot segment would climb out of the status endpoint (`/invoice/..` is `/api/v1`): refused
+/// before anything is sent, naming the field; any other id is one percent-encoded segment.
+#[tokio::test]
+async fn a_dot_segment_invoice_id_sends_nothing_and_names_the_field() {
+    let server = MockServer::start().await;
+    // Tokens would be served (so a refusal cannot come from a failed token request), and none
+    // may be asked for.
+    mount_password_grant(
+        &server,
+        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, None)),
+        0,
+    )
+    .await;
+    let c = PaylicanClient::new(
+        config(&server)
+            .status_path("/api/v1/invoice/{invoiceId}")
+            .currency(Currency::GNF),
+    )
+    .unwrap();
+    for id in ["", ".", ".."] {
+        let native = c.get_invoice(id).await.map(|_| ());
+        let neutral = PaymentProvider::get_payment(&c, id).await.map(|_| ());
+        for result in [native, neutral] {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidInput { field, reason }
+                    if field == "invoiceId" && reason.starts_with("must not be")),
+                "{id:?}: {err:?}"
+            );
+            assert_eq!(err.delivery(), Delivery::NotSent);
+        }
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_invoice_id_is_one_encoded_segment_of_the_status_path() {
+    let server = MockServer::start().await;
+    mount_password_grant(
+        &server,
+        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, None)),
+        1,
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/pgw/api/v1/invoice/a%2Fb%3Fc%23d%20e/status"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"id": "a/b?c#d e", "status": "UNPAID"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = PaylicanClient::new(config(&server).status_path("api/v1/invoice/{invoiceId}/status/"))
+        .unwrap();
+    let invoice = c.get_invoice("a/b?c#d e").await.unwrap();
+    assert_eq!(invoice.status, InvoiceStatus::Unpaid);
+}
+
+#[test]
+fn a_status_path_takes_the_invoice_id_as_one_whole_segment() {
+    let server_uri = "http://127.0.0.1:9";
+    let config = |template: &str| {
+        PaylicanConfig::new(server_uri, server_uri, USERNAME, PASSWORD).status_path(template)
+    };
+    for good in [
+        "/api/v1/invoice/{invoiceId}",
+        "api/v1/invoice/{invoiceId}/status",
+        "/{invoiceId}",
+    ] {
+        assert!(PaylicanClient::new(config(good)).is_ok(), "{good}");
+    }
+    for bad in [
+        "/api/v1/invoice/INV-{invoiceId}",
+        "/api/v1/invoice/{invoiceId}.json",
+        "/api/v1/invoice",
+        "/api/{invoiceId}/{invoiceId}",
+        "/api/../{invoiceId}",
+        "/api/./{invoiceId}",
+    ] {
+        let err = PaylicanClient::new(config(bad)).unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("status_path")),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- provider-neutral trait
 
 fn neutral_config(server: &MockServer) -> PaylicanConfig {

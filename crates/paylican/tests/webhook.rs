@@ -47,8 +47,14 @@ fn unguarded(
 fn payment_initiated_is_pending_with_nanosecond_timestamps() {
     let event = unguarded(&fixture("webhook_payment_initiated.json")).unwrap();
     assert_eq!(event.provider, "paylican");
-    assert_eq!(event.event_id, "41768");
-    assert_eq!(event.dedup_key(), "paylican:41768");
+    assert_eq!(
+        event.event_id,
+        "41768:invoice.payment_initiated:UNPAID:gup87876f"
+    );
+    assert_eq!(
+        event.dedup_key(),
+        "paylican:41768:invoice.payment_initiated:UNPAID:gup87876f"
+    );
     assert_eq!(
         event.event_type.as_deref(),
         Some("invoice.payment_initiated")
@@ -102,7 +108,10 @@ fn payment_error_and_rejected_leave_the_invoice_unpaid() {
         assert_eq!(event.data.data.payment_no.as_deref(), Some("gup87876f"));
     }
     let error = unguarded(&fixture("webhook_payment_error.json")).unwrap();
-    assert_eq!(error.dedup_key(), "paylican:41768");
+    assert_eq!(
+        error.dedup_key(),
+        "paylican:41768:invoice.payment_error:UNPAID:gup87876f"
+    );
     assert_eq!(error.event_type.as_deref(), Some("invoice.payment_error"));
     assert_eq!(error.payment_id.as_deref(), Some("ABC2024-123"));
     assert_eq!(
@@ -116,6 +125,82 @@ fn payment_error_and_rejected_leave_the_invoice_unpaid() {
             .unwrap()
             .data
     );
+}
+
+// ---------------------------------------------------------------- de-duplication
+
+/// Paylican's four documented examples all carry webhook `id` 41768, with different types and
+/// statuses: the id alone cannot be the de-duplication key, or the PAID event after an UNPAID
+/// one is dropped as a duplicate.
+#[test]
+fn one_webhook_id_with_another_type_or_status_is_another_event() {
+    let key = |name: &str| unguarded(&fixture(name)).unwrap().dedup_key();
+    let initiated = key("webhook_payment_initiated.json");
+    let executed = key("webhook_payment_executed.json");
+    let error = key("webhook_payment_error.json");
+    let rejected = key("webhook_payment_rejected.json");
+    assert_ne!(
+        initiated, executed,
+        "UNPAID then PAID under one id must be two events"
+    );
+    assert_ne!(error, rejected, "same status, another type: another event");
+    assert_ne!(initiated, error);
+    assert_eq!(
+        executed,
+        "paylican:41768:invoice.payment_initiated:PAID:gup87876f"
+    );
+
+    // The same delivery again (a retry) is the same event, even though Paylican counts
+    // `pendingWebhooks` down and may stamp a new `createdAt`.
+    assert_eq!(key("webhook_payment_executed.json"), executed);
+    let retry = String::from_utf8(fixture("webhook_payment_executed.json"))
+        .unwrap()
+        .replace(r#""pendingWebhooks":2"#, r#""pendingWebhooks":1"#)
+        .replace("14:32:47.238686329Z", "14:33:47.5Z");
+    assert_eq!(unguarded(retry.as_bytes()).unwrap().dedup_key(), executed);
+
+    // Another payment attempt (another `paymentNo`) on the same invoice is another event.
+    let attempt = String::from_utf8(fixture("webhook_payment_error.json"))
+        .unwrap()
+        .replace("gup87876f", "gup99999x");
+    assert_ne!(unguarded(attempt.as_bytes()).unwrap().dedup_key(), error);
+}
+
+/// Values that contain the separator, or a missing versus an empty `paymentNo`, never make two
+/// different events share a key.
+#[test]
+fn dedup_keys_are_unambiguous_whatever_the_values_contain() {
+    let body = |event_type: &str, status: &str, payment_no: Option<&str>| -> Vec<u8> {
+        let mut data = serde_json::json!({"id": "ABC2024-123", "status": status});
+        if let Some(no) = payment_no {
+            data["paymentNo"] = no.into();
+        }
+        serde_json::to_vec(&serde_json::json!({"id": 41768, "type": event_type, "data": data}))
+            .unwrap()
+    };
+    let pairs = [
+        (body("a:b", "PAID", None), body("a", "b:PAID", None)),
+        (body("x", "PAID:p", None), body("x", "PAID", Some("p"))),
+        (body("x", "PAID", None), body("x", "PAID", Some(""))),
+        (body("x", "PAID%3A", None), body("x", "PAID:", None)),
+        (
+            body("x", "PAID", Some("p:q")),
+            body("x:PAID", "p", Some("q")),
+        ),
+    ];
+    for (one, other) in pairs {
+        let (a, b) = (
+            unguarded(&one).unwrap().dedup_key(),
+            unguarded(&other).unwrap().dedup_key(),
+        );
+        assert_ne!(
+            a,
+            b,
+            "{} and {} share a key",
+            String::from_utf8_lossy(&one),
+            String::from_utf8_lossy(&other)
+        );
+    }
 }
 
 #[test]
@@ -216,6 +301,48 @@ fn amounts_are_exact_decimals() {
     let event = unguarded(text.as_bytes()).unwrap();
     assert_eq!(event.data.data.total_amount.unwrap().to_string(), "0.10");
     assert!(money(event.data.data.total_amount.unwrap(), Currency::GNF).is_err());
+}
+
+/// `5100.005` cannot be an amount in GNF (no decimals). With the account currency configured,
+/// such an event is malformed and names the field; it is never accepted with the amount lost.
+#[test]
+fn an_amount_the_account_currency_cannot_hold_is_a_malformed_payload_naming_the_field() {
+    let text = String::from_utf8(fixture("webhook_payment_executed.json"))
+        .unwrap()
+        .replace(r#""totalAmount": 100"#, r#""totalAmount": 5100.005"#);
+    let request = WebhookRequest::new("POST", HOOK, text.as_bytes());
+    let err = PaylicanWebhookVerifier::unguarded()
+        .currency(Currency::GNF)
+        .verify(&request)
+        .unwrap_err();
+    assert!(
+        matches!(&err, WebhookRejection::MalformedPayload(reason)
+            if reason.contains("data.totalAmount") && reason.contains("GNF")),
+        "{err:?}"
+    );
+    assert_eq!(err.http_status(), 400);
+    assert!(!err.to_string().contains("5100"), "repeats nothing: {err}");
+    // In a currency that holds it, the same body verifies, the amount exact.
+    let event = PaylicanWebhookVerifier::unguarded()
+        .currency(Currency::KWD)
+        .verify(&request)
+        .unwrap();
+    assert_eq!(
+        event.data.data.total_amount.unwrap().to_string(),
+        "5100.005"
+    );
+    // Beyond 64-bit minor units: out of range, named too.
+    let huge = String::from_utf8(fixture("webhook_payment_executed.json"))
+        .unwrap()
+        .replace(r#""totalAmount": 100"#, r#""totalAmount": 1E+30"#);
+    let err = PaylicanWebhookVerifier::unguarded()
+        .currency(Currency::GNF)
+        .verify(&WebhookRequest::new("POST", HOOK, huge.as_bytes()))
+        .unwrap_err();
+    assert!(
+        matches!(&err, WebhookRejection::MalformedPayload(reason) if reason.contains("data.totalAmount")),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -415,6 +542,93 @@ fn a_secret_in_the_query_is_required_once() {
             "{url}: {err:?}"
         );
     }
+}
+
+/// Rotating the URL secret: the current secret and, while it is configured, the previous one are
+/// accepted, in the path or in the query; once the previous one is removed it is refused.
+#[test]
+fn a_previous_url_secret_is_accepted_while_configured_and_refused_once_removed() {
+    const PREVIOUS: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    let body = executed();
+    let path = |secret: &str| format!("{HOOK}/{secret}");
+    let query = |secret: &str| format!("{HOOK}?token={secret}");
+    type Case<'a> = (WebhookGuards, WebhookGuards, &'a dyn Fn(&str) -> String);
+    let cases: [Case<'_>; 2] = [
+        (
+            WebhookGuards::new()
+                .secret_in_path(SECRET)
+                .unwrap()
+                .with_previous_url_secret(PREVIOUS)
+                .unwrap(),
+            WebhookGuards::new().secret_in_path(SECRET).unwrap(),
+            &path,
+        ),
+        (
+            WebhookGuards::new()
+                .secret_in_query("token", SECRET)
+                .unwrap()
+                .with_previous_url_secret(PREVIOUS)
+                .unwrap(),
+            WebhookGuards::new()
+                .secret_in_query("token", SECRET)
+                .unwrap(),
+            &query,
+        ),
+    ];
+    for (rotating, rotated, url) in cases {
+        let (rotating, rotated) = (
+            PaylicanWebhookVerifier::new(rotating),
+            PaylicanWebhookVerifier::new(rotated),
+        );
+        let verify = |verifier: &PaylicanWebhookVerifier, secret: &str| {
+            verifier.verify(&WebhookRequest::new("POST", &url(secret), &body))
+        };
+        for secret in [SECRET, PREVIOUS] {
+            let event = verify(&rotating, secret).unwrap();
+            assert_eq!(event.authenticity, Authenticity::Guarded);
+        }
+        assert!(verify(&rotated, SECRET).is_ok());
+        for (verifier, secret) in [
+            (&rotated, PREVIOUS),
+            (&rotating, "ffffffffffffffffffffffffffffffff"),
+            (&rotating, &PREVIOUS[..31]),
+        ] {
+            let err = verify(verifier, secret).unwrap_err();
+            assert!(
+                matches!(err, WebhookRejection::Unauthenticated(_)),
+                "{secret}: {err:?}"
+            );
+            let reason = err.to_string();
+            assert!(
+                !reason.contains(SECRET) && !reason.contains(PREVIOUS),
+                "{reason}"
+            );
+        }
+        let shown = format!("{rotating:?}");
+        assert!(
+            !shown.contains(SECRET) && !shown.contains(PREVIOUS),
+            "{shown}"
+        );
+        assert!(shown.contains("previous_url_secrets: 1"), "{shown}");
+    }
+    // A previous secret needs a current one, and is held to the same rules.
+    assert!(
+        WebhookGuards::new()
+            .with_previous_url_secret(PREVIOUS)
+            .is_err()
+    );
+    let guards = WebhookGuards::new().secret_in_path(SECRET).unwrap();
+    assert!(guards.clone().with_previous_url_secret("short").is_err());
+    assert!(
+        guards
+            .clone()
+            .with_previous_url_secret("a/b-0123456789abcdef")
+            .is_err()
+    );
+    assert!(
+        guards.with_previous_url_secret(SECRET).is_err(),
+        "the current one again"
+    );
 }
 
 #[test]

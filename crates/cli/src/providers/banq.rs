@@ -30,7 +30,8 @@
 //! # `payments webhook verify --provider banq`
 //! Offline there is nothing to verify a Banq webhook against: no signature, no timestamp (`--at`
 //! is ignored). The command checks what the crate's receiver checks (method, size, format, and
-//! the URL secret with `--guard-secret FILE|env:NAME` and `--guard-param NAME`, default `token`)
+//! the URL secret with `--guard-secret FILE|env:NAME` and `--guard-param NAME`, default `token`;
+//! during a rotation also the previous one with `--previous-guard-secret FILE|env:NAME`)
 //! and prints the notice with `"established": false` and authenticity `unverified` (or `guarded`
 //! when the URL secret matched): confirm it by fetching the payment before acting on it.
 
@@ -327,7 +328,7 @@ fn reconcile(payment: &BanqPayment, id: &str, amount: Money, order: &str) -> Res
     if !payment.answers_for(id) {
         return Err(format!("the answer is about {:?}, not {id}", payment.ids()));
     }
-    let paid = payments_banq::convert::money(payment.funds, amount.currency());
+    let paid = payments_banq::convert::money(payment.funds, amount.currency())?;
     if paid != Some(amount) {
         return Err(format!(
             "funds {} differ from the order's {amount}",
@@ -377,8 +378,14 @@ pub(crate) async fn verify(input: &VerifyInput) -> Result<Value, VerifyError> {
         (Some(spec), param) => {
             let secret = read_secret("--guard-secret", spec)?;
             let param = param.as_deref().unwrap_or(GUARD_PARAM);
-            let guard = SharedSecretGuard::query_param(param, secret.expose_secret())
+            let mut guard = SharedSecretGuard::query_param(param, secret.expose_secret())
                 .map_err(|e| VerifyError::Usage(format!("--guard-secret: {e}")))?;
+            if let Some(spec) = &args.previous_guard_secret {
+                let previous = read_secret("--previous-guard-secret", spec)?;
+                guard = guard
+                    .with_previous(previous.expose_secret())
+                    .map_err(|e| VerifyError::Usage(format!("--previous-guard-secret: {e}")))?;
+            }
             receiver = receiver.with_guard(guard);
         }
         (None, Some(_)) => {
@@ -387,6 +394,11 @@ pub(crate) async fn verify(input: &VerifyInput) -> Result<Value, VerifyError> {
             ));
         }
         (None, None) => {}
+    }
+    if args.guard_secret.is_none() && args.previous_guard_secret.is_some() {
+        return Err(VerifyError::Usage(
+            "--previous-guard-secret needs --guard-secret FILE|env:NAME for banq".to_owned(),
+        ));
     }
     let notice = receiver
         .receive(&input.request())
@@ -519,6 +531,46 @@ mod tests {
     }
 
     const SECRET: &str = "cli-test-secret-0123456789";
+
+    #[tokio::test]
+    async fn a_previous_guard_secret_verifies_during_a_rotation() {
+        const PREVIOUS: &str = "cli-test-previous-0123456789";
+        let files = crate::test_support::Files::new("banq-rotation");
+        let current = files.write("current", format!("{SECRET}\n").as_bytes());
+        let previous = files.write("previous", PREVIOUS.as_bytes());
+        let body = payments_banq::testing::WebhookEventBuilder::payment_completed("p-1").to_vec();
+        let url = payments_banq::testing::guarded_url(
+            "https://merchant.example/banq/webhook",
+            "token",
+            PREVIOUS,
+        );
+        let rotating = [
+            "--guard-secret",
+            &current,
+            "--previous-guard-secret",
+            &previous,
+        ];
+        let out = verify(&input(&rotating, &url, &body)).await.unwrap();
+        assert_eq!(out["authenticity"], "guarded");
+        assert!(!out.to_string().contains(PREVIOUS), "never printed");
+        // Once the previous secret is no longer given, it is refused.
+        let err = verify(&input(&["--guard-secret", &current], &url, &body))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, VerifyError::Rejected(reason)
+                if reason.contains("does not match") && !reason.contains(PREVIOUS)),
+            "{err:?}"
+        );
+        // A previous secret alone is a usage error.
+        let err = verify(&input(&["--previous-guard-secret", &previous], &url, &body))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, VerifyError::Usage(m) if m.contains("--guard-secret")),
+            "{err:?}"
+        );
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_sandbox_notice_is_accepted_as_unconfirmed_and_guarded() {

@@ -455,6 +455,7 @@ mod tests {
             secret,
             previous_secret: previous,
             guard_secret: None,
+            previous_guard_secret: None,
             guard_param: None,
             basic_auth: None,
         })

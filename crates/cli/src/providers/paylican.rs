@@ -39,6 +39,8 @@
 //! a claim about the content). Guards:
 //! - `--guard-secret FILE|env:NAME`: the secret as the URL's last path segment (`--url`);
 //! - `--guard-secret ... --guard-param NAME`: the secret as query parameter `NAME`;
+//! - `--previous-guard-secret FILE|env:NAME` (with `--guard-secret`): during a rotation, the
+//!   previous URL secret, accepted as well;
 //! - `--basic-auth FILE|env:NAME`: `user:password`, checked against `Authorization: Basic`
 //!   (combinable with a URL secret).
 //!
@@ -273,7 +275,13 @@ async fn run(ctx: &DemoContext<'_>, flow: &mut Flow, target: Target) -> Result<(
         Some(
             flow.step(
                 "webhook verified",
-                webhook_verified(ctx, &created.invoice_id, secret.as_ref(), target.sandbox),
+                webhook_verified(
+                    ctx,
+                    &created.invoice_id,
+                    secret.as_ref(),
+                    target.sandbox,
+                    target.currency,
+                ),
             )
             .await?,
         )
@@ -402,6 +410,7 @@ async fn webhook_verified(
     invoice_id: &str,
     secret: Option<&SecretString>,
     sandbox: bool,
+    currency: Currency,
 ) -> Result<(ReceivedEvent, String), String> {
     let received = ctx
         .receiver
@@ -437,7 +446,7 @@ async fn webhook_verified(
             .map_err(|e| e.to_string())?;
         shown.push("source 127.0.0.1");
     }
-    let verifier = PaylicanWebhookVerifier::new(guards);
+    let verifier = PaylicanWebhookVerifier::new(guards).currency(currency);
     let event = verifier
         .verify_from(&received.request(), received.peer.ip())
         .map_err(|e| format!("rejected: {e}"))?;
@@ -520,7 +529,18 @@ fn verifier(input: &VerifyInput) -> Result<PaylicanWebhookVerifier, VerifyError>
                     .secret_in_query(p, secret.expose_secret())
                     .map_err(usage)?,
             };
+            if let Some(spec) = &args.previous_guard_secret {
+                let previous = read_secret("--previous-guard-secret", spec)?;
+                guards = guards
+                    .with_previous_url_secret(previous.expose_secret())
+                    .map_err(|e| VerifyError::Usage(format!("--previous-guard-secret: {e}")))?;
+            }
         }
+    }
+    if args.guard_secret.is_none() && args.previous_guard_secret.is_some() {
+        return Err(VerifyError::Usage(
+            "--previous-guard-secret needs --guard-secret FILE|env:NAME for paylican".to_owned(),
+        ));
     }
     if let Some(spec) = &args.basic_auth {
         let credentials = read_secret("--basic-auth", spec)?;
@@ -582,6 +602,15 @@ mod tests {
     use crate::test_support::Files;
 
     fn input(args: &[&str], delivery: &DeliveryRecord, body: &[u8]) -> VerifyInput {
+        input_at(args, &delivery.url, &delivery.headers, body)
+    }
+
+    fn input_at(
+        args: &[&str],
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> VerifyInput {
         let mut argv = vec![
             "payments",
             "webhook",
@@ -591,7 +620,7 @@ mod tests {
             "--body",
             "-",
             "--url",
-            &delivery.url,
+            url,
         ];
         argv.extend_from_slice(args);
         let Command::Webhook {
@@ -602,7 +631,7 @@ mod tests {
         };
         VerifyInput {
             args,
-            headers: delivery.headers.clone(),
+            headers: headers.to_vec(),
             body: body.to_vec(),
             at: time::OffsetDateTime::now_utc(),
         }
@@ -701,6 +730,43 @@ mod tests {
             "{err:?}"
         );
         sandbox.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_previous_guard_secret_verifies_during_a_rotation() {
+        const PREVIOUS: &str = "cli-test-previous-guard-0123456789";
+        let files = Files::new("paylican-rotation");
+        let current = files.write("current", format!("{SECRET}\n").as_bytes());
+        let previous = files.write("previous", PREVIOUS.as_bytes());
+        let url = format!("https://merchant.example/paylican/webhook/{PREVIOUS}");
+        let input = |args: &[&str], body: &[u8]| input_at(args, &url, &[], body);
+        let body = payments_paylican::testing::PAYMENT_EXECUTED.as_bytes();
+        let rotating = [
+            "--guard-secret",
+            &current,
+            "--previous-guard-secret",
+            &previous,
+        ];
+        let event = verify(&input(&rotating, body)).await.unwrap();
+        assert_eq!(event["authenticity"], "guarded");
+        assert!(!event.to_string().contains(PREVIOUS), "never printed");
+        // Once the previous secret is no longer given, it is refused.
+        let err = verify(&input(&["--guard-secret", &current], body))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, VerifyError::Rejected(reason)
+                if reason.contains("wrong URL secret") && !reason.contains(PREVIOUS)),
+            "{err:?}"
+        );
+        // A previous secret alone is a usage error.
+        let err = verify(&input(&["--previous-guard-secret", &previous], body))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, VerifyError::Usage(m) if m.contains("--guard-secret")),
+            "{err:?}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -78,7 +78,9 @@
 //! "type"}`, keys in the seed's (alphabetical) order, `createdAt`/`paymentDate` with
 //! nanoseconds, `totalAmount` the created amount digit for digit, `documentNo` the merchant
 //! reference (the seed: "Merchant reference"), `additionalFields` as sent at creation, `id` a
-//! number unique per sandbox. Error and rejected events carry only `paymentNo` of the attempt,
+//! number per invoice, the same for every event about it `[I]`: Paylican's four examples, about
+//! one invoice, all carry `41768`, so a receiver must not de-duplicate on `id` alone (the crate
+//! keys on id, type, status and `paymentNo`). Error and rejected events carry only `paymentNo` of the attempt,
 //! as in the seed's examples. Headers: `Content-Type: application/json`, plus
 //! `Authorization: Basic ...` when the configured URL has user info (`https://user:pass@host/..`,
 //! a sandbox convenience for testing basic-auth guards `[I]`: Paylican does not document whether
@@ -154,7 +156,7 @@ pub(crate) struct State {
     refresh_tokens: Mutex<HashMap<String, (String, Instant)>>,
     /// Invoices in creation order.
     invoices: Mutex<Vec<Invoice>>,
-    /// Last webhook id used.
+    /// Last webhook id given to an invoice.
     webhook_ids: AtomicI64,
 }
 
@@ -201,6 +203,8 @@ struct Invoice {
     created_at: String,
     /// Webhooks sent about it (`type status`), in order.
     webhooks: Vec<String>,
+    /// The webhook `id` of every event about it, given at its first webhook.
+    webhook_id: Option<i64>,
 }
 
 impl Invoice {
@@ -716,6 +720,7 @@ fn validate(body: CreateBody, id: String) -> Result<Invoice, String> {
         attempt: None,
         created_at: now_nanos(),
         webhooks: Vec::new(),
+        webhook_id: None,
     })
 }
 
@@ -1049,7 +1054,9 @@ pub(crate) async fn act(app: &App, id: &str, action: PayerAction) -> Result<Valu
                     id: id.to_owned(),
                 })?;
         let event = transition(invoice, action)?;
-        let webhook_id = app.paylican.webhook_ids.fetch_add(1, Ordering::Relaxed) + 1;
+        let webhook_id = *invoice
+            .webhook_id
+            .get_or_insert_with(|| app.paylican.webhook_ids.fetch_add(1, Ordering::Relaxed) + 1);
         let label = format!("{} {}", event.wire(), invoice.status);
         invoice.webhooks.push(label.clone());
         let webhook = match webhook_body(invoice, event, webhook_id) {
@@ -1208,6 +1215,7 @@ mod tests {
             attempt: None,
             created_at: now_nanos(),
             webhooks: Vec::new(),
+            webhook_id: None,
         }
     }
 
