@@ -14,7 +14,7 @@
 //! # async fn run(api_key: String, webhook_secret: String, otp_from_payer: String,
 //! #     raw_body: Vec<u8>, signature: String) -> Result<(), Box<dyn std::error::Error>> {
 //! use payments_core::webhook::{DedupStore, InMemoryDedupStore, WebhookRequest, WebhookVerifier};
-//! use payments_core::{Currency, Money};
+//! use payments_core::{Currency, Money, PaymentProvider};
 //! use payments_hub2::webhook::Hub2WebhookVerifier;
 //! use payments_hub2::{
 //!     AttemptRequest, CreateIntentRequest, Environment, Hub2Client, Hub2Config, NextAction,
@@ -53,8 +53,19 @@
 //!     .header("Hub2-Signature", &signature);
 //! match verifier.verify(&request) {
 //!     Ok(event) if seen.insert_if_new(&event.dedup_key(), std::time::Duration::from_secs(48 * 3600)) => {
-//!         // A new, authentic event about intent `event.payment_id`: apply `event.status`
-//!         // (with `PaymentStatus::transition_to`, so a late event never moves it backwards).
+//!         // A new, authentic event about intent `event.payment_id`. An intent event, or an
+//!         // attempt in progress, gives the intent's status; an attempt that ended
+//!         // (`payment.succeeded`, `payment.failed`) does not decide the intent: one read does.
+//!         let status = match (&event.status, &event.payment_id, event.data.attempt()) {
+//!             (Some(status), _, _) => Some(status.clone()),
+//!             (None, Some(intent_id), Some(_attempt)) => {
+//!                 Some(client.get_payment(intent_id).await?.status)
+//!             }
+//!             (None, _, _) => None,
+//!         };
+//!         // Apply `status` with `PaymentStatus::transition_to`, so a late event never moves
+//!         // the intent backwards.
+//!         # let _ = status;
 //!     }
 //!     Ok(_duplicate) => { /* already processed: answer 200 */ }
 //!     Err(rejection) => { /* answer rejection.http_status(); do not process */ }

@@ -106,7 +106,9 @@ impl Harness for Hub2Harness {
     }
 
     fn signed_delivery(&self) -> Option<Delivery> {
-        let body = serde_json::to_vec(&fixture("hub2", "event_payment_succeeded.json")).unwrap();
+        // The intent's own event: an attempt's `payment.succeeded` does not decide the intent
+        // (see the crate's webhook docs), so it reports no intent status.
+        let body = serde_json::to_vec(&fixture("hub2", "event_intent_succeeded.json")).unwrap();
         let signature = WebhookSigner::new(WEBHOOK_SECRET).sign(&body);
         Some(Delivery {
             url: WEBHOOK_URL.into(),
