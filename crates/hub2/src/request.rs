@@ -4,9 +4,12 @@
 //! checks catch that (and the other mistakes a merchant can make locally) naming the field, so a
 //! payer never learns it from a failed checkout.
 
+use std::fmt;
+
 use payments_core::check::http_url;
+use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::{Error, Money};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::config::Environment;
 
@@ -150,15 +153,22 @@ pub enum PaymentMethod {
 }
 
 /// The `mobileMoney` object of an attempt. The redirection URLs belong inside it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+///
+/// `Debug` masks the phone number (all but its last two digits) and never shows the one-time
+/// code, which is a [`SecretString`] sent only in the attempt's body.
+#[derive(Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MobileMoney {
     /// The payer's phone number (digits, optionally a leading `+`).
     pub msisdn: String,
-    /// An OTP generated beforehand, for providers that take it with the attempt (Orange).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub otp: Option<String>,
+    /// An OTP generated beforehand, for providers that take it with the attempt (Orange): the
+    /// payer's secret, never shown by `Debug`.
+    #[serde(
+        serialize_with = "expose_optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub otp: Option<SecretString>,
     /// Where the payer returns after a success (redirection providers such as Wave).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_success_redirection_url: Option<String>,
@@ -173,7 +183,67 @@ pub struct MobileMoney {
     pub on_finish_redirection_url: Option<String>,
 }
 
-/// A payment attempt on an intent (`POST /payment-intents/{id}/payments`).
+/// Writes an optional secret's value: the one place an OTP leaves its [`SecretString`].
+fn expose_optional<S: Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    secret
+        .as_ref()
+        .map(ExposeSecret::expose_secret)
+        .serialize(serializer)
+}
+
+/// A phone number for logs: a leading `+` and the last two characters kept, the rest `*` (all
+/// of it for four characters or fewer).
+pub fn mask_msisdn(msisdn: &str) -> String {
+    let count = msisdn.chars().count();
+    let keep_from = if count > 4 { count - 2 } else { count };
+    msisdn
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i >= keep_from || (i == 0 && c == '+') {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+impl fmt::Debug for MobileMoney {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MobileMoney")
+            .field("msisdn", &mask_msisdn(&self.msisdn))
+            .field("otp", &self.otp.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "on_success_redirection_url",
+                &self.on_success_redirection_url,
+            )
+            .field("on_failed_redirection_url", &self.on_failed_redirection_url)
+            .field("on_cancel_redirection_url", &self.on_cancel_redirection_url)
+            .field("on_finish_redirection_url", &self.on_finish_redirection_url)
+            .finish()
+    }
+}
+
+impl PartialEq for MobileMoney {
+    fn eq(&self, other: &Self) -> bool {
+        self.msisdn == other.msisdn
+            && self.otp.as_ref().map(ExposeSecret::expose_secret)
+                == other.otp.as_ref().map(ExposeSecret::expose_secret)
+            && self.on_success_redirection_url == other.on_success_redirection_url
+            && self.on_failed_redirection_url == other.on_failed_redirection_url
+            && self.on_cancel_redirection_url == other.on_cancel_redirection_url
+            && self.on_finish_redirection_url == other.on_finish_redirection_url
+    }
+}
+
+impl Eq for MobileMoney {}
+
+/// A payment attempt on an intent (`POST /payment-intents/{id}/payments`). `Debug` shows the
+/// mobile money details as [`MobileMoney`]'s does: phone number masked, OTP redacted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AttemptRequest {
@@ -233,9 +303,9 @@ impl AttemptRequest {
         self.mobile_money.get_or_insert_with(MobileMoney::default)
     }
 
-    /// Sends an OTP the payer generated beforehand with the attempt.
+    /// Sends an OTP the payer generated beforehand with the attempt (held as a secret).
     pub fn otp(mut self, otp: impl Into<String>) -> Self {
-        self.mm().otp = Some(otp.into());
+        self.mm().otp = Some(SecretString::from(otp.into()));
         self
     }
 
@@ -301,7 +371,7 @@ impl AttemptRequest {
                 ));
             }
             if let Some(otp) = &mm.otp {
-                check_code("mobileMoney.otp", otp)?;
+                check_code("mobileMoney.otp", otp.expose_secret())?;
             }
             for (field, url) in [
                 (
@@ -562,6 +632,45 @@ mod tests {
         assert_eq!(
             field_of(missing.validate(Environment::Sandbox).unwrap_err()),
             "mobileMoney"
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_one_time_code_and_masks_the_phone_number() {
+        let request = AttemptRequest::mobile_money("CI", "orange", "+2250709123456")
+            .otp("4821")
+            .redirection_urls(Some("https://shop.example/ok"), None, None, None);
+        let mobile_money = request.mobile_money.clone().unwrap();
+        for shown in [format!("{request:?}"), format!("{mobile_money:?}")] {
+            assert!(!shown.contains("4821"), "the OTP shows: {shown}");
+            assert!(
+                !shown.contains("0709123456"),
+                "the phone number shows: {shown}"
+            );
+            assert!(
+                shown.contains("56"),
+                "the last digits help support: {shown}"
+            );
+            assert!(shown.contains("https://shop.example/ok"), "{shown}");
+        }
+        assert!(format!("{request:?}").contains("orange"));
+        // The wire body still carries both.
+        #[cfg(feature = "client")]
+        {
+            let body = serde_json::to_value(request.body("tok")).unwrap();
+            assert_eq!(body["mobileMoney"]["otp"], "4821");
+            assert_eq!(body["mobileMoney"]["msisdn"], "+2250709123456");
+        }
+        assert_eq!(mask_msisdn("0700000000"), "********00");
+        assert_eq!(mask_msisdn("+221770000012"), "+**********12");
+        assert_eq!(mask_msisdn("0709"), "****");
+        assert_eq!(
+            AttemptRequest::mobile_money("CI", "orange", "07").otp("1"),
+            AttemptRequest::mobile_money("CI", "orange", "07").otp("1")
+        );
+        assert_ne!(
+            AttemptRequest::mobile_money("CI", "orange", "07").otp("1"),
+            AttemptRequest::mobile_money("CI", "orange", "07").otp("2")
         );
     }
 
