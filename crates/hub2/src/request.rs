@@ -10,6 +10,9 @@ use payments_core::check::http_url;
 use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::{Error, Money};
 use serde::{Serialize, Serializer};
+use time::OffsetDateTime;
+#[cfg(feature = "client")]
+use time::format_description::well_known::Rfc3339;
 
 use crate::config::Environment;
 
@@ -138,6 +141,150 @@ impl CreateIntentRequest {
             currency: self.amount.currency().code(),
             override_business_name: self.override_business_name.as_deref(),
         }
+    }
+}
+
+/// HUB2's default page size for `GET /payment-intents` (its API reference: "The default value is
+/// 10").
+pub const DEFAULT_PER_PAGE: u32 = 10;
+/// Largest `perPage` accepted locally. HUB2's API reference gives no maximum; this bound only
+/// stops absurd input (a server that returns fewer than asked is handled: see
+/// [`crate::IntentPage::is_last`]).
+pub const MAX_PER_PAGE: u32 = 1000;
+
+/// Filters and page of `GET /payment-intents` ("Retrieve a PaymentIntent collection" in HUB2's
+/// API reference). Every field is optional; HUB2's defaults apply to what is left out:
+///
+/// | field | query parameter | HUB2's default |
+/// |---|---|---|
+/// | [`purchase_reference`](Self::purchase_reference) | `purchaseReference` | no filter |
+/// | [`customer_reference`](Self::customer_reference) | `customerReference` | no filter |
+/// | [`from`](Self::from) | `from` | **the first day of the current month** |
+/// | [`to`](Self::to) | `to` | now |
+/// | [`page`](Self::page) | `page` | 1 |
+/// | [`per_page`](Self::per_page) | `perPage` | 10 ([`DEFAULT_PER_PAGE`]) |
+///
+/// The reference documents the two reference filters, both dates (UTC, ISO 8601, inclusive),
+/// `page` and `perPage` by their descriptions; the names `from` and `to` are this crate's reading
+/// of them. Dates are sent in RFC 3339 (`2024-05-01T00:00:00Z`), to the second. Because of the
+/// `from` default, an intent created in an earlier month is only listed when `from` is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListIntentsRequest {
+    /// Only intents created with this `purchaseReference`.
+    pub purchase_reference: Option<String>,
+    /// Only intents created with this `customerReference`.
+    pub customer_reference: Option<String>,
+    /// Only intents created at or after this time.
+    pub from: Option<OffsetDateTime>,
+    /// Only intents created at or before this time.
+    pub to: Option<OffsetDateTime>,
+    /// The page, from 1.
+    pub page: Option<u32>,
+    /// Intents per page.
+    pub per_page: Option<u32>,
+}
+
+impl ListIntentsRequest {
+    /// Every intent (within HUB2's default dates and page).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only intents with this purchase reference.
+    pub fn purchase_reference(mut self, reference: impl Into<String>) -> Self {
+        self.purchase_reference = Some(reference.into());
+        self
+    }
+
+    /// Only intents with this customer reference.
+    pub fn customer_reference(mut self, reference: impl Into<String>) -> Self {
+        self.customer_reference = Some(reference.into());
+        self
+    }
+
+    /// Only intents created at or after `from`.
+    pub fn from(mut self, from: OffsetDateTime) -> Self {
+        self.from = Some(from);
+        self
+    }
+
+    /// Only intents created at or before `to`.
+    pub fn to(mut self, to: OffsetDateTime) -> Self {
+        self.to = Some(to);
+        self
+    }
+
+    /// The page to read, from 1.
+    pub fn page(mut self, page: u32) -> Self {
+        self.page = Some(page);
+        self
+    }
+
+    /// How many intents per page.
+    pub fn per_page(mut self, per_page: u32) -> Self {
+        self.per_page = Some(per_page);
+        self
+    }
+
+    /// Checks every field: references as at creation (an intent cannot carry another one),
+    /// `page` from 1, `perPage` from 1 to [`MAX_PER_PAGE`], `from` not after `to`.
+    pub fn validate(&self) -> Result<(), Error> {
+        if let Some(reference) = &self.purchase_reference {
+            check_reference("purchaseReference", reference)?;
+        }
+        if let Some(reference) = &self.customer_reference {
+            check_reference("customerReference", reference)?;
+        }
+        if self.page == Some(0) {
+            return Err(Error::invalid("page", "pages are counted from 1"));
+        }
+        if let Some(per_page) = self.per_page
+            && !(1..=MAX_PER_PAGE).contains(&per_page)
+        {
+            return Err(Error::invalid(
+                "perPage",
+                format!("must be 1 to {MAX_PER_PAGE}, got {per_page}"),
+            ));
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            return Err(Error::invalid("from", "is after `to`"));
+        }
+        Ok(())
+    }
+
+    /// The query pairs, in the order above; dates in UTC, to the second.
+    #[cfg(feature = "client")]
+    pub(crate) fn query(&self) -> Result<Vec<(&'static str, String)>, Error> {
+        let date = |field: &str, at: OffsetDateTime| {
+            at.to_offset(time::UtcOffset::UTC)
+                .replace_nanosecond(0)
+                .ok()
+                .and_then(|t| t.format(&Rfc3339).ok())
+                .ok_or_else(|| Error::invalid(field, "cannot be written as an RFC 3339 date"))
+        };
+        let mut pairs = Vec::new();
+        if let Some(reference) = &self.purchase_reference {
+            pairs.push(("purchaseReference", reference.clone()));
+        }
+        if let Some(reference) = &self.customer_reference {
+            pairs.push(("customerReference", reference.clone()));
+        }
+        if let Some(from) = self.from {
+            pairs.push(("from", date("from", from)?));
+        }
+        if let Some(to) = self.to {
+            pairs.push(("to", date("to", to)?));
+        }
+        if let Some(page) = self.page {
+            pairs.push(("page", page.to_string()));
+        }
+        if let Some(per_page) = self.per_page {
+            pairs.push(("perPage", per_page.to_string()));
+        }
+        Ok(pairs)
     }
 }
 

@@ -1060,3 +1060,104 @@ async fn a_failed_attempt_leaves_the_intent_payable_and_the_next_attempt_pays_it
         .await
         .unwrap();
 }
+
+/// `GET /payment-intents` (HUB2's "Retrieve a PaymentIntent collection"): filters, dates, pages,
+/// and the neutral find built on it.
+#[tokio::test]
+async fn intents_are_listed_by_reference_date_and_page() {
+    use payments_hub2::ListIntentsRequest;
+
+    let sandbox = sandbox().await;
+    let client = client(&sandbox);
+    let first = create(&client, 6100).await;
+    let other = client
+        .create_intent(&CreateIntentRequest::new(
+            Money::from_minor(6200, Currency::XOF),
+            "Client 43",
+            "Order_6200.1",
+        ))
+        .await
+        .unwrap();
+    let second = create(&client, 6100).await;
+
+    let by_purchase = client
+        .list_intents(&ListIntentsRequest::new().purchase_reference("Order_6100.1"))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = by_purchase.intents.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, [first.id.as_str(), second.id.as_str()]);
+    assert!(by_purchase.is_last());
+    let by_customer = client
+        .list_intents(&ListIntentsRequest::new().customer_reference("Client 43"))
+        .await
+        .unwrap();
+    assert_eq!(by_customer.intents.len(), 1);
+    assert_eq!(by_customer.intents[0].id, other.id);
+
+    // Pages: one intent per page, the second page holds the second intent.
+    let page = client
+        .list_intents(&ListIntentsRequest::new().page(2).per_page(1))
+        .await
+        .unwrap();
+    assert_eq!(page.intents.len(), 1);
+    assert_eq!(page.intents[0].id, other.id);
+    assert!(!page.is_last());
+    let past_the_end = client
+        .list_intents(&ListIntentsRequest::new().page(4).per_page(1))
+        .await
+        .unwrap();
+    assert!(past_the_end.intents.is_empty());
+
+    // Dates: nothing was created after tomorrow.
+    let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let none = client
+        .list_intents(&ListIntentsRequest::new().from(tomorrow))
+        .await
+        .unwrap();
+    assert!(none.intents.is_empty());
+
+    // The neutral find: the intents of the purchase reference, oldest first.
+    let found = client.find_by_reference("Order_6100.1").await.unwrap();
+    let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, [first.id.as_str(), second.id.as_str()]);
+    assert!(
+        found
+            .iter()
+            .all(|p| p.status == PaymentStatus::Pending && p.raw["token"] == "[REDACTED]")
+    );
+    assert!(
+        client
+            .find_by_reference("Order_9999")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // HUB2's refusals: a bad page, a bad date, no API key.
+    let raw = reqwest::Client::new();
+    let c = sandbox.credentials();
+    let url = format!("{}/payment-intents", sandbox.provider_url(Provider::Hub2));
+    let answer = raw
+        .get(format!("{url}?page=0&from=yesterday"))
+        .header("ApiKey", &c.hub2_api_key)
+        .header("MerchantId", &c.hub2_merchant_id)
+        .header("Environment", &c.hub2_environment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "Bad Request");
+    let messages = body["message"].to_string();
+    assert!(
+        messages.contains("page") && messages.contains("from"),
+        "{messages}"
+    );
+    let anonymous = raw
+        .get(&url)
+        .header("Environment", &c.hub2_environment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}

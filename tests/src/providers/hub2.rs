@@ -85,6 +85,22 @@ impl Harness for Hub2Harness {
         "successful"
     }
 
+    /// `GET /payment-intents?purchaseReference=...` (HUB2's "Retrieve a PaymentIntent
+    /// collection"): the neutral creation puts the reference in `purchaseReference`.
+    fn find_route(&self) -> Option<(&'static str, String)> {
+        Some(("GET", "/payment-intents".into()))
+    }
+
+    /// The documented list answer (a bare array of intents) holding the one intent.
+    fn found(&self, payment_id: &str, reference: &str) -> Option<Value> {
+        let mut list = fixture("hub2", "list_intents_200.json");
+        let intent = &mut list[0];
+        intent["id"] = json!(payment_id);
+        intent["purchaseReference"] = json!(reference);
+        intent["customerReference"] = json!(reference);
+        Some(list)
+    }
+
     fn not_found(&self) -> (u16, Value, &'static str) {
         let body =
             json!({"statusCode": 404, "message": "Payment intent not found", "error": "Not Found"});

@@ -97,6 +97,11 @@ impl SandboxHarness for Hub2SandboxHarness {
         ("GET", "/hub2/payment-intents/*")
     }
 
+    /// `GET /payment-intents?purchaseReference=...` (the query is not part of the route).
+    fn find_route(&self) -> Option<(&'static str, &'static str)> {
+        Some(("GET", "/hub2/payment-intents"))
+    }
+
     fn paid_status(&self) -> &'static str {
         "successful"
     }

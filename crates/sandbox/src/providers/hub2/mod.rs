@@ -8,6 +8,7 @@
 //! | route | who | answer |
 //! |---|---|---|
 //! | `POST /payment-intents` `{customerReference, purchaseReference, amount, currency, overrideBusinessName?}` | API key | 201 the intent (`payment_required`, `payments: []`, `mode`, and its `token`) |
+//! | `GET /payment-intents` `?purchaseReference=&customerReference=&from=&to=&page=&perPage=` | API key | 200 a bare array of intents as `GET /payment-intents/{id}` answers them (see below) |
 //! | `GET /payment-intents/{id}` | API key | 200 the intent, with its attempts (and token) |
 //! | `GET /payment-intents/{id}/status` | API key, or `?token=` | 200 `{id, status}` |
 //! | `POST /payment-intents/{id}/payments` `{token, paymentMethod, country, provider, mobileMoney?}` | intent token | 201 the intent with the new attempt last in `payments` |
@@ -17,6 +18,18 @@
 //! | `GET /webhooks` | API key | 200 a bare array, without secrets |
 //! | `DELETE /webhooks/{id}` | API key | 200 the deleted webhook |
 //! | `GET /_sandbox/checkout/{paymentId}` (+ `POST .../{pay,fail,cancel}`) | nobody | sandbox-only page a `redirection` next action points to; redirects (303) to the attempt's `on*RedirectionUrl` |
+//!
+//! # Listing intents
+//! HUB2's API reference ("Retrieve a PaymentIntent collection") documents the filters and their
+//! defaults, which the sandbox applies: `purchaseReference` and `customerReference` (compared
+//! exactly here; the reference does not say how HUB2 matches), `from` (default: the first day
+//! of the current month, 00:00 UTC) and `to` (default: now), both inclusive and read as RFC 3339,
+//! `page` (default 1) and `perPage` (default 10), positive integers; anything else is HUB2's 400
+//! with every problem listed. The order is the creation order (oldest first) and no maximum page
+//! size is enforced: the reference gives neither. HUB2 says the pagination details are in the
+//! answer's headers but does not name them, so the sandbox sends none; whether HUB2 includes
+//! each intent's token in the list is not documented either (the sandbox does, as for one
+//! intent).
 //!
 //! # Credentials
 //! Merchant calls need `ApiKey`, `MerchantId` and `Environment` equal to
@@ -240,6 +253,7 @@ pub(crate) fn info(app: &App) -> Value {
         },
         "payer_calls": "attempts (/payments, /payments/sync), /authentication and GET /payment-intents/{id}/status?token= use the intent token returned at creation, not the API key",
         "otp": crate::SANDBOX_OTP,
+        "list": format!("GET {base}/payment-intents?purchaseReference=&customerReference=&from=&to=&page=&perPage= (defaults: from the first day of this month, page 1, 10 per page)"),
         "currencies": routes::CURRENCIES.join(", "),
         "webhooks": format!("POST {base}/webhooks {{url, events[]}} answers the signing secret; deliveries carry Hub2-Signature: s1=<hex HMAC-SHA256 of the body> (and s0=<previous secret> for 24 h after registering the same URL again)"),
         "webhook_retries": "10 attempts: after 60, 146, 354, 861, 2092, 5084, 12354, 30021, 72951 s (about 34 h), divided by the time divisor",
