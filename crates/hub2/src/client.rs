@@ -1,6 +1,7 @@
 //! The PaymentIntent API, one method per endpoint: [`Hub2Client`] on the merchant's server (API
 //! key) and [`PayerClient`] for the payer side (intent token only).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -13,24 +14,37 @@ use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::{
     Capabilities, Capability, Checkout, CreatePayment, Error, Payment, PaymentProvider, Result,
 };
+use serde::Deserialize;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use crate::config::{DEFAULT_BASE_URL, Environment, Hub2Config};
 use crate::convert::{provider_error, unified_intent_status};
 use crate::request::{
-    AttemptRequest, AuthenticationBody, CreateIntentRequest, CreateWebhookRequest, check_code,
-    is_header_safe,
+    AttemptRequest, AuthenticationBody, CreateIntentRequest, CreateWebhookRequest,
+    DEFAULT_PER_PAGE, ListIntentsRequest, check_code, check_reference, is_header_safe,
 };
 use crate::webhook::PROVIDER;
-use crate::wire::{IntentStatusResponse, PaymentIntent, Webhook, WebhookList};
+use crate::wire::{IntentPage, IntentStatusResponse, PaymentIntent, Webhook, WebhookList};
 
 /// What the provider-neutral [`PaymentProvider`] implementation supports. HUB2 documents no
-/// cancellation and no refund endpoint.
+/// cancellation and no refund endpoint; it lists intents by purchase reference.
 pub const CAPABILITIES: Capabilities = Capabilities::new(&[
     Capability::CreatePayment,
     Capability::GetPayment,
+    Capability::FindByReference,
     Capability::SignedWebhooks,
 ]);
+
+/// How far back the neutral [`PaymentProvider::find_by_reference`] lists. Left out, HUB2 lists
+/// from the first day of the current month, which would miss an intent created just before a
+/// month boundary; a year covers any creation whose answer was lost.
+pub const FIND_WINDOW: time::Duration = time::Duration::days(366);
+/// Page size of the neutral find: HUB2's documented default, so a page shorter than it is
+/// reliably the last one.
+const FIND_PER_PAGE: u32 = DEFAULT_PER_PAGE;
+/// Pages the neutral find reads at most (100 intents for one reference) before giving up.
+const FIND_MAX_PAGES: u32 = 10;
 
 /// Where the intent id goes in [`Hub2Config::payer_page_url`].
 pub const INTENT_ID_PLACEHOLDER: &str = "{intent_id}";
@@ -114,10 +128,9 @@ fn check_id(field: &str, id: &str) -> Result<()> {
     }
 }
 
-/// The JSON of a response with the intent token (and any webhook secret) replaced by
-/// `"[REDACTED]"`, for the neutral types' `raw` field, whose `Debug` a merchant may log.
-fn redacted_raw(response: &ApiResponse) -> Result<Value> {
-    let mut value: Value = response.json()?;
+/// Replaces the intent token (and any webhook secret) of a JSON object with `"[REDACTED]"`, for
+/// the neutral types' `raw` field, whose `Debug` a merchant may log.
+fn redact(value: &mut Value) {
     if let Some(object) = value.as_object_mut() {
         for key in ["token", "secret"] {
             if let Some(v) = object.get_mut(key) {
@@ -125,6 +138,12 @@ fn redacted_raw(response: &ApiResponse) -> Result<Value> {
             }
         }
     }
+}
+
+/// The JSON of a response, redacted (see [`redact`]).
+fn redacted_raw(response: &ApiResponse) -> Result<Value> {
+    let mut value: Value = response.json()?;
+    redact(&mut value);
     Ok(value)
 }
 
@@ -221,6 +240,63 @@ impl Hub2Client {
         );
         let response = self.transport.send(call).await?;
         Ok((response.json()?, response))
+    }
+
+    /// `GET /payment-intents`: one page of intents, filtered by purchase and customer reference
+    /// and creation dates (HUB2's "Retrieve a PaymentIntent collection"; see
+    /// [`ListIntentsRequest`] for the parameters and HUB2's defaults, notably that without
+    /// [`ListIntentsRequest::from`] only the current month is listed). Validated first; a read,
+    /// so retried like one. Read the next page while [`IntentPage::is_last`] is false.
+    ///
+    /// HUB2 documents no rate limit of its own for this call; its overall limit (about 50
+    /// requests per 5 seconds per IP) applies.
+    pub async fn list_intents(&self, request: &ListIntentsRequest) -> Result<IntentPage> {
+        let (entries, _) = self.list_intents_raw(request).await?;
+        Ok(IntentPage {
+            intents: entries.into_iter().map(|(intent, _)| intent).collect(),
+            page: request.page.unwrap_or(1),
+            per_page: request.per_page.unwrap_or(DEFAULT_PER_PAGE),
+        })
+    }
+
+    /// The listed intents, each with its JSON (token redacted), and the answer.
+    async fn list_intents_raw(
+        &self,
+        request: &ListIntentsRequest,
+    ) -> Result<(Vec<(PaymentIntent, Value)>, ApiResponse)> {
+        request.validate()?;
+        let mut url = self.transport.url(&[Fixed("payment-intents")])?;
+        let query = request.query()?;
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in &query {
+                pairs.append_pair(name, value);
+            }
+        }
+        let call = self.request("list_intents", Method::GET, url);
+        let response = self.transport.send(call).await?;
+        // HUB2's reference: "The response is of type object[]". An object holding the array
+        // under `data` is read too, as for `GET /webhooks`.
+        let items = match response.json::<Value>()? {
+            Value::Array(items) => items,
+            Value::Object(mut object) => match object.remove("data") {
+                Some(Value::Array(items)) => items,
+                _ => return Err(response.decode_error("not an array of payment intents")),
+            },
+            _ => return Err(response.decode_error("not an array of payment intents")),
+        };
+        let mut entries = Vec::with_capacity(items.len());
+        for mut item in items {
+            let intent = PaymentIntent::deserialize(&item).map_err(|e| {
+                response.decode_error(format!(
+                    "a listed payment intent: {}",
+                    payments_core::error::describe_json_error(&e)
+                ))
+            })?;
+            redact(&mut item);
+            entries.push((intent, item));
+        }
+        Ok((entries, response))
     }
 
     /// `GET /payment-intents/{id}/status` with the API key: `{id, status}`. Rate limited to about
@@ -403,6 +479,61 @@ impl PaymentProvider for Hub2Client {
     async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
         let (intent, response) = self.get_intent_raw(payment_id).await?;
         Ok(to_payment(&intent, redacted_raw(&response)?))
+    }
+
+    /// The intents whose `purchaseReference` is `reference` (the neutral creation puts the
+    /// merchant reference there), created in the last [`FIND_WINDOW`], oldest first, each as
+    /// `get_payment` reports it (token redacted from `raw`).
+    ///
+    /// One `GET /payment-intents?purchaseReference=...&from=...&page=1&perPage=10` in the usual
+    /// case: a list call, never a poll and never one read per intent, so it stays within HUB2's
+    /// rate limits. A following page is read only when a page comes back full, at most
+    /// 10 pages (100 intents); beyond that, or if HUB2 repeats an intent across pages (a
+    /// `page` it does not apply), this is an [`Error::Decode`] rather than an incomplete list.
+    /// Intents listed with another `purchaseReference` are left out, in case HUB2 matches the
+    /// filter loosely (its reference does not say whether the match is exact).
+    async fn find_by_reference(&self, reference: &str) -> Result<Vec<Payment>> {
+        check_reference("reference", reference)?;
+        let from = OffsetDateTime::now_utc() - FIND_WINDOW;
+        let mut seen = HashSet::new();
+        let mut found = Vec::new();
+        let mut page = 0;
+        loop {
+            page += 1;
+            let request = ListIntentsRequest::new()
+                .purchase_reference(reference)
+                .from(from)
+                .page(page)
+                .per_page(FIND_PER_PAGE);
+            let (entries, response) = self.list_intents_raw(&request).await?;
+            let last = entries.len() < FIND_PER_PAGE as usize;
+            for (intent, raw) in entries {
+                if !seen.insert(intent.id.clone()) {
+                    return Err(response.decode_error(format!(
+                        "page {page} lists intent {} again: HUB2 did not page the list",
+                        intent.id
+                    )));
+                }
+                if intent
+                    .purchase_reference
+                    .as_deref()
+                    .is_none_or(|r| r == reference)
+                {
+                    found.push(to_payment(&intent, raw));
+                }
+            }
+            if last {
+                found.sort_by_key(|payment| payment.created_at);
+                return Ok(found);
+            }
+            if page == FIND_MAX_PAGES {
+                return Err(response.decode_error(format!(
+                    "more than {} intents listed for this purchaseReference: read them with \
+                     Hub2Client::list_intents",
+                    FIND_MAX_PAGES * FIND_PER_PAGE
+                )));
+            }
+        }
     }
 }
 

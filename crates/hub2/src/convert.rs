@@ -16,7 +16,8 @@
 //! | `canceled` | `Cancelled` | yes |
 //! | anything else | `Unknown(raw)` | no |
 //!
-//! Payment (one attempt):
+//! Payment (one attempt; final for the attempt, never for the intent, which may carry other
+//! attempts — see [`crate::webhook`] for what an attempt's event says about the intent):
 //!
 //! | HUB2 | unified | final |
 //! |---|---|---|

@@ -14,7 +14,7 @@
 //! # async fn run(api_key: String, webhook_secret: String, otp_from_payer: String,
 //! #     raw_body: Vec<u8>, signature: String) -> Result<(), Box<dyn std::error::Error>> {
 //! use payments_core::webhook::{DedupStore, InMemoryDedupStore, WebhookRequest, WebhookVerifier};
-//! use payments_core::{Currency, Money};
+//! use payments_core::{Currency, Money, PaymentProvider};
 //! use payments_hub2::webhook::Hub2WebhookVerifier;
 //! use payments_hub2::{
 //!     AttemptRequest, CreateIntentRequest, Environment, Hub2Client, Hub2Config, NextAction,
@@ -53,8 +53,19 @@
 //!     .header("Hub2-Signature", &signature);
 //! match verifier.verify(&request) {
 //!     Ok(event) if seen.insert_if_new(&event.dedup_key(), std::time::Duration::from_secs(48 * 3600)) => {
-//!         // A new, authentic event about intent `event.payment_id`: apply `event.status`
-//!         // (with `PaymentStatus::transition_to`, so a late event never moves it backwards).
+//!         // A new, authentic event about intent `event.payment_id`. An intent event, or an
+//!         // attempt in progress, gives the intent's status; an attempt that ended
+//!         // (`payment.succeeded`, `payment.failed`) does not decide the intent: one read does.
+//!         let status = match (&event.status, &event.payment_id, event.data.attempt()) {
+//!             (Some(status), _, _) => Some(status.clone()),
+//!             (None, Some(intent_id), Some(_attempt)) => {
+//!                 Some(client.get_payment(intent_id).await?.status)
+//!             }
+//!             (None, _, _) => None,
+//!         };
+//!         // Apply `status` with `PaymentStatus::transition_to`, so a late event never moves
+//!         // the intent backwards.
+//!         # let _ = status;
 //!     }
 //!     Ok(_duplicate) => { /* already processed: answer 200 */ }
 //!     Err(rejection) => { /* answer rejection.http_status(); do not process */ }
@@ -64,9 +75,11 @@
 //! ```
 //!
 //! ## What is where
-//! - [`Hub2Client`] (API key): create and get intents, read the status, register / list /
-//!   delete webhooks, [`Hub2Client::poll_status`]; it also implements the provider-neutral
-//!   [`payments_core::PaymentProvider`] (create → intent id, get; cancel and refund are
+//! - [`Hub2Client`] (API key): create, get and list intents ([`Hub2Client::list_intents`], by
+//!   purchase or customer reference and dates), read the status, register / list / delete
+//!   webhooks, [`Hub2Client::poll_status`]; it also implements the provider-neutral
+//!   [`payments_core::PaymentProvider`] (create → intent id, get, find by reference through the
+//!   list — what resolves a creation whose answer was lost; cancel and refund are
 //!   `Unsupported`) and [`Hub2Client::create_checkout`] returns the payer credentials with it.
 //! - [`PayerClient`] (intent id + token, **no API key**): attempt (mobile money or card), the
 //!   sync attempt, authenticate with a confirmation code, status by token, polling.
@@ -78,8 +91,10 @@
 //!
 //! ## Errors
 //! Every method returns [`payments_core::Error`]. On a creation or an attempt,
-//! [`payments_core::Error::OutcomeUnknown`] (timeout, 5xx) means it may have happened: read the
-//! intent before creating or attempting again.
+//! [`payments_core::Error::OutcomeUnknown`] (timeout, 5xx) means it may have happened: before
+//! creating again, look the intent up by its purchase reference
+//! ([`payments_core::PaymentProvider::find_by_reference`], one list call); before attempting
+//! again, read the intent.
 //!
 //! ## Features
 //! - `client` (default): the HTTP clients and the poller (reqwest with rustls, tokio). Without it,
@@ -100,15 +115,16 @@ pub mod poll;
 
 #[cfg(feature = "client")]
 pub use client::{
-    CAPABILITIES, Hub2Client, INTENT_ID_PLACEHOLDER, PayerClient, PayerConfig, PayerCredentials,
-    to_payment,
+    CAPABILITIES, FIND_WINDOW, Hub2Client, INTENT_ID_PLACEHOLDER, PayerClient, PayerConfig,
+    PayerCredentials, to_payment,
 };
 pub use config::{DEFAULT_BASE_URL, Environment, Hub2Config};
 pub use request::{
-    AttemptRequest, CreateIntentRequest, CreateWebhookRequest, MobileMoney, PaymentMethod,
+    AttemptRequest, CreateIntentRequest, CreateWebhookRequest, ListIntentsRequest, MobileMoney,
+    PaymentMethod,
 };
 pub use webhook::{EventData, EventType, Hub2Event, Hub2WebhookVerifier};
 pub use wire::{
-    Failure, Fee, Hub2Payment, Hub2PaymentStatus, IntentStatus, IntentStatusResponse, NextAction,
-    PaymentIntent, Redirection, Webhook,
+    Failure, Fee, Hub2Payment, Hub2PaymentStatus, IntentPage, IntentStatus, IntentStatusResponse,
+    NextAction, PaymentIntent, Redirection, Webhook,
 };

@@ -4,9 +4,15 @@
 //! checks catch that (and the other mistakes a merchant can make locally) naming the field, so a
 //! payer never learns it from a failed checkout.
 
+use std::fmt;
+
 use payments_core::check::http_url;
+use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::{Error, Money};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use time::OffsetDateTime;
+#[cfg(feature = "client")]
+use time::format_description::well_known::Rfc3339;
 
 use crate::config::Environment;
 
@@ -138,6 +144,150 @@ impl CreateIntentRequest {
     }
 }
 
+/// HUB2's default page size for `GET /payment-intents` (its API reference: "The default value is
+/// 10").
+pub const DEFAULT_PER_PAGE: u32 = 10;
+/// Largest `perPage` accepted locally. HUB2's API reference gives no maximum; this bound only
+/// stops absurd input (a server that returns fewer than asked is handled: see
+/// [`crate::IntentPage::is_last`]).
+pub const MAX_PER_PAGE: u32 = 1000;
+
+/// Filters and page of `GET /payment-intents` ("Retrieve a PaymentIntent collection" in HUB2's
+/// API reference). Every field is optional; HUB2's defaults apply to what is left out:
+///
+/// | field | query parameter | HUB2's default |
+/// |---|---|---|
+/// | [`purchase_reference`](Self::purchase_reference) | `purchaseReference` | no filter |
+/// | [`customer_reference`](Self::customer_reference) | `customerReference` | no filter |
+/// | [`from`](Self::from) | `from` | **the first day of the current month** |
+/// | [`to`](Self::to) | `to` | now |
+/// | [`page`](Self::page) | `page` | 1 |
+/// | [`per_page`](Self::per_page) | `perPage` | 10 ([`DEFAULT_PER_PAGE`]) |
+///
+/// The reference documents the two reference filters, both dates (UTC, ISO 8601, inclusive),
+/// `page` and `perPage` by their descriptions; the names `from` and `to` are this crate's reading
+/// of them. Dates are sent in RFC 3339 (`2024-05-01T00:00:00Z`), to the second. Because of the
+/// `from` default, an intent created in an earlier month is only listed when `from` is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListIntentsRequest {
+    /// Only intents created with this `purchaseReference`.
+    pub purchase_reference: Option<String>,
+    /// Only intents created with this `customerReference`.
+    pub customer_reference: Option<String>,
+    /// Only intents created at or after this time.
+    pub from: Option<OffsetDateTime>,
+    /// Only intents created at or before this time.
+    pub to: Option<OffsetDateTime>,
+    /// The page, from 1.
+    pub page: Option<u32>,
+    /// Intents per page.
+    pub per_page: Option<u32>,
+}
+
+impl ListIntentsRequest {
+    /// Every intent (within HUB2's default dates and page).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only intents with this purchase reference.
+    pub fn purchase_reference(mut self, reference: impl Into<String>) -> Self {
+        self.purchase_reference = Some(reference.into());
+        self
+    }
+
+    /// Only intents with this customer reference.
+    pub fn customer_reference(mut self, reference: impl Into<String>) -> Self {
+        self.customer_reference = Some(reference.into());
+        self
+    }
+
+    /// Only intents created at or after `from`.
+    pub fn from(mut self, from: OffsetDateTime) -> Self {
+        self.from = Some(from);
+        self
+    }
+
+    /// Only intents created at or before `to`.
+    pub fn to(mut self, to: OffsetDateTime) -> Self {
+        self.to = Some(to);
+        self
+    }
+
+    /// The page to read, from 1.
+    pub fn page(mut self, page: u32) -> Self {
+        self.page = Some(page);
+        self
+    }
+
+    /// How many intents per page.
+    pub fn per_page(mut self, per_page: u32) -> Self {
+        self.per_page = Some(per_page);
+        self
+    }
+
+    /// Checks every field: references as at creation (an intent cannot carry another one),
+    /// `page` from 1, `perPage` from 1 to [`MAX_PER_PAGE`], `from` not after `to`.
+    pub fn validate(&self) -> Result<(), Error> {
+        if let Some(reference) = &self.purchase_reference {
+            check_reference("purchaseReference", reference)?;
+        }
+        if let Some(reference) = &self.customer_reference {
+            check_reference("customerReference", reference)?;
+        }
+        if self.page == Some(0) {
+            return Err(Error::invalid("page", "pages are counted from 1"));
+        }
+        if let Some(per_page) = self.per_page
+            && !(1..=MAX_PER_PAGE).contains(&per_page)
+        {
+            return Err(Error::invalid(
+                "perPage",
+                format!("must be 1 to {MAX_PER_PAGE}, got {per_page}"),
+            ));
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            return Err(Error::invalid("from", "is after `to`"));
+        }
+        Ok(())
+    }
+
+    /// The query pairs, in the order above; dates in UTC, to the second.
+    #[cfg(feature = "client")]
+    pub(crate) fn query(&self) -> Result<Vec<(&'static str, String)>, Error> {
+        let date = |field: &str, at: OffsetDateTime| {
+            at.to_offset(time::UtcOffset::UTC)
+                .replace_nanosecond(0)
+                .ok()
+                .and_then(|t| t.format(&Rfc3339).ok())
+                .ok_or_else(|| Error::invalid(field, "cannot be written as an RFC 3339 date"))
+        };
+        let mut pairs = Vec::new();
+        if let Some(reference) = &self.purchase_reference {
+            pairs.push(("purchaseReference", reference.clone()));
+        }
+        if let Some(reference) = &self.customer_reference {
+            pairs.push(("customerReference", reference.clone()));
+        }
+        if let Some(from) = self.from {
+            pairs.push(("from", date("from", from)?));
+        }
+        if let Some(to) = self.to {
+            pairs.push(("to", date("to", to)?));
+        }
+        if let Some(page) = self.page {
+            pairs.push(("page", page.to_string()));
+        }
+        if let Some(per_page) = self.per_page {
+            pairs.push(("perPage", per_page.to_string()));
+        }
+        Ok(pairs)
+    }
+}
+
 /// How the payer pays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -150,15 +300,22 @@ pub enum PaymentMethod {
 }
 
 /// The `mobileMoney` object of an attempt. The redirection URLs belong inside it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+///
+/// `Debug` masks the phone number (all but its last two digits) and never shows the one-time
+/// code, which is a [`SecretString`] sent only in the attempt's body.
+#[derive(Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MobileMoney {
     /// The payer's phone number (digits, optionally a leading `+`).
     pub msisdn: String,
-    /// An OTP generated beforehand, for providers that take it with the attempt (Orange).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub otp: Option<String>,
+    /// An OTP generated beforehand, for providers that take it with the attempt (Orange): the
+    /// payer's secret, never shown by `Debug`.
+    #[serde(
+        serialize_with = "expose_optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub otp: Option<SecretString>,
     /// Where the payer returns after a success (redirection providers such as Wave).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_success_redirection_url: Option<String>,
@@ -173,7 +330,67 @@ pub struct MobileMoney {
     pub on_finish_redirection_url: Option<String>,
 }
 
-/// A payment attempt on an intent (`POST /payment-intents/{id}/payments`).
+/// Writes an optional secret's value: the one place an OTP leaves its [`SecretString`].
+fn expose_optional<S: Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    secret
+        .as_ref()
+        .map(ExposeSecret::expose_secret)
+        .serialize(serializer)
+}
+
+/// A phone number for logs: a leading `+` and the last two characters kept, the rest `*` (all
+/// of it for four characters or fewer).
+pub fn mask_msisdn(msisdn: &str) -> String {
+    let count = msisdn.chars().count();
+    let keep_from = if count > 4 { count - 2 } else { count };
+    msisdn
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i >= keep_from || (i == 0 && c == '+') {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+impl fmt::Debug for MobileMoney {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MobileMoney")
+            .field("msisdn", &mask_msisdn(&self.msisdn))
+            .field("otp", &self.otp.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "on_success_redirection_url",
+                &self.on_success_redirection_url,
+            )
+            .field("on_failed_redirection_url", &self.on_failed_redirection_url)
+            .field("on_cancel_redirection_url", &self.on_cancel_redirection_url)
+            .field("on_finish_redirection_url", &self.on_finish_redirection_url)
+            .finish()
+    }
+}
+
+impl PartialEq for MobileMoney {
+    fn eq(&self, other: &Self) -> bool {
+        self.msisdn == other.msisdn
+            && self.otp.as_ref().map(ExposeSecret::expose_secret)
+                == other.otp.as_ref().map(ExposeSecret::expose_secret)
+            && self.on_success_redirection_url == other.on_success_redirection_url
+            && self.on_failed_redirection_url == other.on_failed_redirection_url
+            && self.on_cancel_redirection_url == other.on_cancel_redirection_url
+            && self.on_finish_redirection_url == other.on_finish_redirection_url
+    }
+}
+
+impl Eq for MobileMoney {}
+
+/// A payment attempt on an intent (`POST /payment-intents/{id}/payments`). `Debug` shows the
+/// mobile money details as [`MobileMoney`]'s does: phone number masked, OTP redacted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AttemptRequest {
@@ -233,9 +450,9 @@ impl AttemptRequest {
         self.mobile_money.get_or_insert_with(MobileMoney::default)
     }
 
-    /// Sends an OTP the payer generated beforehand with the attempt.
+    /// Sends an OTP the payer generated beforehand with the attempt (held as a secret).
     pub fn otp(mut self, otp: impl Into<String>) -> Self {
-        self.mm().otp = Some(otp.into());
+        self.mm().otp = Some(SecretString::from(otp.into()));
         self
     }
 
@@ -301,7 +518,7 @@ impl AttemptRequest {
                 ));
             }
             if let Some(otp) = &mm.otp {
-                check_code("mobileMoney.otp", otp)?;
+                check_code("mobileMoney.otp", otp.expose_secret())?;
             }
             for (field, url) in [
                 (
@@ -562,6 +779,45 @@ mod tests {
         assert_eq!(
             field_of(missing.validate(Environment::Sandbox).unwrap_err()),
             "mobileMoney"
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_one_time_code_and_masks_the_phone_number() {
+        let request = AttemptRequest::mobile_money("CI", "orange", "+2250709123456")
+            .otp("4821")
+            .redirection_urls(Some("https://shop.example/ok"), None, None, None);
+        let mobile_money = request.mobile_money.clone().unwrap();
+        for shown in [format!("{request:?}"), format!("{mobile_money:?}")] {
+            assert!(!shown.contains("4821"), "the OTP shows: {shown}");
+            assert!(
+                !shown.contains("0709123456"),
+                "the phone number shows: {shown}"
+            );
+            assert!(
+                shown.contains("56"),
+                "the last digits help support: {shown}"
+            );
+            assert!(shown.contains("https://shop.example/ok"), "{shown}");
+        }
+        assert!(format!("{request:?}").contains("orange"));
+        // The wire body still carries both.
+        #[cfg(feature = "client")]
+        {
+            let body = serde_json::to_value(request.body("tok")).unwrap();
+            assert_eq!(body["mobileMoney"]["otp"], "4821");
+            assert_eq!(body["mobileMoney"]["msisdn"], "+2250709123456");
+        }
+        assert_eq!(mask_msisdn("0700000000"), "********00");
+        assert_eq!(mask_msisdn("+221770000012"), "+**********12");
+        assert_eq!(mask_msisdn("0709"), "****");
+        assert_eq!(
+            AttemptRequest::mobile_money("CI", "orange", "07").otp("1"),
+            AttemptRequest::mobile_money("CI", "orange", "07").otp("1")
+        );
+        assert_ne!(
+            AttemptRequest::mobile_money("CI", "orange", "07").otp("1"),
+            AttemptRequest::mobile_money("CI", "orange", "07").otp("2")
         );
     }
 

@@ -48,6 +48,35 @@
 //! [`PaymentStatus::transition_to`](payments_core::PaymentStatus::transition_to) so a late one
 //! never moves an intent backwards.
 //!
+//! # What an event says about the intent
+//! The neutral "payment" is the intent ([`VerifiedEvent::payment_id`] is the intent id, also for
+//! an attempt's event). An intent can carry several attempts: HUB2's API reference ("Attempt a
+//! payment on a PaymentIntent object") states that whenever a payment fails, or does not have
+//! the amount that matches the intent, other payments can be created on the same intent. So the
+//! end of one attempt does not decide the intent: a failed attempt leaves it payable again
+//! (`payment_required`), and a successful one pays it only when its amount matches. Only a
+//! `payment_intent.*` event (its `data` is the intent) or a fetched intent says what the intent
+//! is. [`VerifiedEvent::status`] and [`VerifiedEvent::raw_status`] therefore hold:
+//!
+//! | the event's `data` | `status` / `raw_status` (the intent) | the attempt ([`Hub2Event::attempt_status`]) |
+//! |---|---|---|
+//! | a PaymentIntent (`payment_intent.*`) | the intent's status, final ones included | — |
+//! | a Payment `created` | `Processing` / `processing` (the intent is processing once an attempt exists) | `Pending` |
+//! | a Payment `pending` with a `nextAction` | `RequiresAction` / `action_required` (the payer must act on the attempt) | `Processing` |
+//! | a Payment `pending` without one | `Processing` / `processing` | `Processing` |
+//! | a Payment `successful` | `None`: the intent is `successful` only if this payment covers it | `Succeeded` |
+//! | a Payment `failed` | `None`: the intent is payable again, unless HUB2 ended it | `Failed` (reason in `failure`) |
+//! | a Payment in a status this crate does not know | `None` | `Unknown(raw)` |
+//!
+//! An attempt's event never gives the intent a final status. What a merchant's ledger applies:
+//! `status` when it is `Some` (through `transition_to`); when it is `None` after a
+//! `payment.succeeded` or `payment.failed`, the intent's own event, or one read of the intent
+//! (`Hub2Client::get_intent_status`, or the neutral `get_payment`), which is a single call, not a
+//! poll. The attempt's id and status are on [`Hub2Event::attempt`] and
+//! [`Hub2Event::attempt_status`]. The status precedence has no way back from `processing` to
+//! `payment_required`: after a failed attempt the ledger stays where it was (never final, never
+//! paid) until the intent's outcome.
+//!
 //! # Example
 //! ```
 //! use payments_core::webhook::{WebhookRequest, WebhookVerifier};
@@ -87,7 +116,7 @@ use sha2::Sha256;
 use time::OffsetDateTime;
 
 use crate::convert::{unified_intent_status, unified_payment_status};
-use crate::wire::{Hub2Payment, PaymentIntent};
+use crate::wire::{Hub2Payment, Hub2PaymentStatus, IntentStatus, PaymentIntent};
 
 /// The provider name on every [`VerifiedEvent`].
 pub const PROVIDER: &str = "hub2";
@@ -315,15 +344,43 @@ impl Hub2Event {
         }
     }
 
-    /// The unified status the event reports, and the raw value.
-    pub fn status(&self) -> Option<(PaymentStatus, String)> {
-        match &self.data {
-            EventData::Intent(i) => Some((unified_intent_status(&i.status), i.status.to_string())),
-            EventData::Payment(p) => {
-                Some((unified_payment_status(&p.status), p.status.to_string()))
+    /// The intent's unified status the event establishes, and HUB2's intent status value: the
+    /// intent's own status for an intent event; for an attempt's event only the non-final status
+    /// an attempt in progress puts the intent in, and `None` once the attempt ended (see
+    /// [What an event says about the intent](self#what-an-event-says-about-the-intent)).
+    pub fn intent_status(&self) -> Option<(PaymentStatus, String)> {
+        let implied = match &self.data {
+            EventData::Intent(i) => {
+                return Some((unified_intent_status(&i.status), i.status.to_string()));
             }
-            EventData::Other(_) => None,
+            EventData::Payment(p) => match p.status {
+                Hub2PaymentStatus::Pending if p.next_action.is_some() => {
+                    IntentStatus::ActionRequired
+                }
+                Hub2PaymentStatus::Created | Hub2PaymentStatus::Pending => IntentStatus::Processing,
+                Hub2PaymentStatus::Successful
+                | Hub2PaymentStatus::Failed
+                | Hub2PaymentStatus::Other(_) => return None,
+            },
+            EventData::Other(_) => return None,
+        };
+        Some((unified_intent_status(&implied), implied.to_string()))
+    }
+
+    /// The attempt a `payment.*` event is about (its `id` identifies it among the intent's
+    /// attempts); `None` for an intent event.
+    pub fn attempt(&self) -> Option<&Hub2Payment> {
+        match &self.data {
+            EventData::Payment(payment) => Some(payment),
+            EventData::Intent(_) | EventData::Other(_) => None,
         }
+    }
+
+    /// The attempt's own unified status and raw value (`successful`, `failed`, ...): what
+    /// happened to this attempt, not to the intent.
+    pub fn attempt_status(&self) -> Option<(PaymentStatus, String)> {
+        self.attempt()
+            .map(|p| (unified_payment_status(&p.status), p.status.to_string()))
     }
 }
 
@@ -452,7 +509,7 @@ impl WebhookVerifier for Hub2WebhookVerifier {
         );
         verified.event_type = Some(event.event_type.to_string());
         verified.payment_id = event.intent_id().map(str::to_string);
-        if let Some((status, raw)) = event.status() {
+        if let Some((status, raw)) = event.intent_status() {
             verified.status = Some(status);
             verified.raw_status = Some(raw);
         }

@@ -152,6 +152,28 @@ impl PaymentIntent {
     }
 }
 
+/// One page of `GET /payment-intents` ("Retrieve a PaymentIntent collection"). HUB2 answers a
+/// bare JSON array of intents and says that what a client needs to paginate is in the
+/// answer's headers, without naming them; this crate pages by count instead: a page holding
+/// fewer intents than asked for is the last.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct IntentPage {
+    /// The intents of this page, in HUB2's order.
+    pub intents: Vec<PaymentIntent>,
+    /// The page asked for (HUB2's default 1 when the request left it out).
+    pub page: u32,
+    /// The page size asked for (HUB2's default 10 when the request left it out).
+    pub per_page: u32,
+}
+
+impl IntentPage {
+    /// True when no page follows: this one holds fewer intents than `per_page`.
+    pub fn is_last(&self) -> bool {
+        self.intents.len() < usize::try_from(self.per_page).unwrap_or(usize::MAX)
+    }
+}
+
 /// Answer of `GET /payment-intents/{id}/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -18,7 +18,8 @@ use payments_core::{
 };
 use payments_hub2::{
     AttemptRequest, CreateIntentRequest, CreateWebhookRequest, Environment, Hub2Client, Hub2Config,
-    Hub2PaymentStatus, IntentStatus, NextAction, PayerClient, PayerConfig, PayerCredentials,
+    Hub2PaymentStatus, IntentStatus, ListIntentsRequest, NextAction, PayerClient, PayerConfig,
+    PayerCredentials,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, header_exists, method, path, query_param};
@@ -801,4 +802,278 @@ async fn live_sends_the_live_environment_header() {
     )
     .unwrap();
     c.get_intent_status(INTENT_ID).await.unwrap();
+}
+
+// ---------------------------------------------------------------- find by reference
+
+#[tokio::test]
+async fn find_by_reference_lists_the_intents_of_the_purchase_reference_in_one_call() {
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("GET")).and(path("/payment-intents")))
+        .and(query_param("purchaseReference", "Test_YYYY_MM_DD_01"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("list_intents_200.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    assert!(c.capabilities().supports(Capability::FindByReference));
+    let found = c.find_by_reference("Test_YYYY_MM_DD_01").await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].id, INTENT_ID);
+    assert_eq!(found[0].status, PaymentStatus::Succeeded);
+    assert_eq!(found[0].reference.as_deref(), Some("Test_YYYY_MM_DD_01"));
+    assert_eq!(found[0].amount, Some(xof(200)));
+    assert_eq!(found[0].raw["token"], "[REDACTED]");
+}
+
+fn listed(id: &str, reference: &str, created_at: &str) -> Value {
+    let mut intent = fixture("get_intent_successful_200.json");
+    intent["id"] = json!(id);
+    intent["purchaseReference"] = json!(reference);
+    intent["createdAt"] = json!(created_at);
+    intent
+}
+
+#[tokio::test]
+async fn find_by_reference_sends_one_list_call_reaching_back_a_year() {
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("GET")).and(path("/payment-intents")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let before = time::OffsetDateTime::now_utc();
+    let found = client(&server)
+        .find_by_reference("order 77.a")
+        .await
+        .unwrap();
+    assert!(found.is_empty(), "HUB2 holds none: {found:?}");
+    let request = only_request(&server).await;
+    let query: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+    let names: Vec<&str> = query.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names, ["purchaseReference", "from", "page", "perPage"]);
+    assert_eq!(query[0].1, "order 77.a");
+    let from =
+        time::OffsetDateTime::parse(&query[1].1, &time::format_description::well_known::Rfc3339)
+            .unwrap();
+    let reach = before - from;
+    assert!(
+        reach >= time::Duration::days(365) && reach <= time::Duration::days(367),
+        "{}",
+        query[1].1
+    );
+    assert!(query[1].1.ends_with('Z'), "UTC: {}", query[1].1);
+    assert_eq!((query[2].1.as_str(), query[3].1.as_str()), ("1", "10"));
+}
+
+#[tokio::test]
+async fn find_by_reference_reads_a_next_page_only_after_a_full_one_and_sorts_oldest_first() {
+    let server = MockServer::start().await;
+    // Page 1 is full (10 intents): another reference listed by a loose filter, and nine others.
+    let mut first: Vec<Value> = (0..9)
+        .map(|i| {
+            listed(
+                &format!("pi_other{i}"),
+                "order-7",
+                "2024-05-01T10:00:00.000Z",
+            )
+        })
+        .collect();
+    first.push(listed("pi_late", "order-77", "2024-05-03T10:00:00.000Z"));
+    merchant(Mock::given(method("GET")).and(path("/payment-intents")))
+        .and(query_param("page", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(Value::Array(first)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    merchant(Mock::given(method("GET")).and(path("/payment-intents")))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([listed(
+            "pi_early",
+            "order-77",
+            "2024-05-02T10:00:00.000Z"
+        )])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let found = client(&server).find_by_reference("order-77").await.unwrap();
+    let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["pi_early", "pi_late"]);
+    assert!(found.iter().all(|p| p.raw["token"] == "[REDACTED]"));
+}
+
+#[tokio::test]
+async fn find_by_reference_never_returns_an_incomplete_list() {
+    // HUB2 ignoring `page`: the same full page again is an error, not a list.
+    let server = MockServer::start().await;
+    let page: Vec<Value> = (0..10)
+        .map(|i| listed(&format!("pi_{i}"), "order-77", "2024-05-01T10:00:00.000Z"))
+        .collect();
+    merchant(Mock::given(method("GET")).and(path("/payment-intents")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(Value::Array(page)))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .find_by_reference("order-77")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode { reason, .. } if reason.contains("again")),
+        "{err:?}"
+    );
+
+    // More than ten full pages: an error naming what to do instead.
+    let server = MockServer::start().await;
+    for n in 1..=10 {
+        let page: Vec<Value> = (0..10)
+            .map(|i| {
+                listed(
+                    &format!("pi_{n}_{i}"),
+                    "order-77",
+                    "2024-05-01T10:00:00.000Z",
+                )
+            })
+            .collect();
+        merchant(Mock::given(method("GET")).and(path("/payment-intents")))
+            .and(query_param("page", n.to_string()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(Value::Array(page)))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let err = client(&server)
+        .find_by_reference("order-77")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("list_intents"), "{err}");
+
+    // A malformed entry is an error, never a shorter list.
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("GET")).and(path("/payment-intents")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{"id": "pi_1", "status": "successful", "amount": 2.5}])),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .find_by_reference("order-77")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn find_by_reference_refuses_a_reference_hub2_could_not_hold_without_sending() {
+    let server = MockServer::start().await;
+    let err = client(&server)
+        .find_by_reference("order#1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput { field, .. } if field == "reference"),
+        "{err:?}"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------- list intents
+
+#[tokio::test]
+async fn list_intents_sends_the_documented_filters_and_reads_the_page() {
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("GET")).and(path("/payment-intents")))
+        .and(query_param("purchaseReference", "Test_YYYY_MM_DD_01"))
+        .and(query_param("customerReference", "Test_01"))
+        .and(query_param("from", "2022-07-01T00:00:00Z"))
+        .and(query_param("to", "2022-07-31T23:59:59Z"))
+        .and(query_param("page", "2"))
+        .and(query_param("perPage", "5"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("list_intents_200.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let from = time::macros::datetime!(2022-07-01 00:00:00 UTC);
+    // Another offset is sent in UTC; sub-seconds are dropped.
+    let to = time::macros::datetime!(2022-08-01 01:59:59.750 +02:00);
+    let page = client(&server)
+        .list_intents(
+            &ListIntentsRequest::new()
+                .purchase_reference("Test_YYYY_MM_DD_01")
+                .customer_reference("Test_01")
+                .from(from)
+                .to(to)
+                .page(2)
+                .per_page(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!((page.page, page.per_page), (2, 5));
+    assert!(page.is_last());
+    assert_eq!(page.intents.len(), 1);
+    let intent = &page.intents[0];
+    assert_eq!(intent.id, INTENT_ID);
+    assert_eq!(intent.status, IntentStatus::Successful);
+    assert_eq!(intent.payments.len(), 2);
+    assert!(!format!("{page:?}").contains("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"));
+}
+
+#[tokio::test]
+async fn list_intents_without_filters_sends_no_query_and_reads_a_wrapped_array() {
+    let server = MockServer::start().await;
+    merchant(Mock::given(method("GET")).and(path("/payment-intents")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": fixture("list_intents_200.json")})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let page = client(&server)
+        .list_intents(&ListIntentsRequest::new())
+        .await
+        .unwrap();
+    assert_eq!((page.page, page.per_page), (1, 10));
+    assert_eq!(page.intents.len(), 1);
+    assert!(page.is_last());
+    assert_eq!(only_request(&server).await.url.query(), None);
+}
+
+#[tokio::test]
+async fn list_intents_is_validated_before_sending_and_reads_only_arrays() {
+    let server = MockServer::start().await;
+    let c = client(&server);
+    let from = time::macros::datetime!(2022-08-01 00:00:00 UTC);
+    let to = time::macros::datetime!(2022-07-01 00:00:00 UTC);
+    for (request, field) in [
+        (ListIntentsRequest::new().page(0), "page"),
+        (ListIntentsRequest::new().per_page(0), "perPage"),
+        (ListIntentsRequest::new().per_page(1001), "perPage"),
+        (ListIntentsRequest::new().from(from).to(to), "from"),
+        (
+            ListIntentsRequest::new().purchase_reference("a/b"),
+            "purchaseReference",
+        ),
+        (
+            ListIntentsRequest::new().customer_reference(""),
+            "customerReference",
+        ),
+    ] {
+        let err = c.list_intents(&request).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field: f, .. } if f == field),
+            "{request:?}: {err:?}"
+        );
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+    merchant(Mock::given(method("GET")).and(path("/payment-intents")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": INTENT_ID})))
+        .mount(&server)
+        .await;
+    let err = c
+        .list_intents(&ListIntentsRequest::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 }

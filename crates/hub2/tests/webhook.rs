@@ -80,8 +80,13 @@ fn a_valid_s1_verifies_and_yields_a_typed_payment_event() {
         event.payment_id.as_deref(),
         Some("pi_tffiDaXyWQu203rIXhujW")
     );
-    assert_eq!(event.status, Some(PaymentStatus::Succeeded));
-    assert_eq!(event.raw_status.as_deref(), Some("successful"));
+    // The attempt succeeded; whether the intent is paid is the intent's to say.
+    assert_eq!(event.status, None);
+    assert_eq!(event.raw_status, None);
+    assert_eq!(
+        event.data.attempt_status(),
+        Some((PaymentStatus::Succeeded, "successful".to_owned()))
+    );
     assert_eq!(event.authenticity, Authenticity::Signed);
     assert_eq!(event.raw_body, body);
     assert!(event.occurred_at.is_some());
@@ -104,7 +109,7 @@ fn a_valid_s0_alone_verifies_during_a_rotation() {
         .previous(SECRET)
         .sign(&body);
     let event = verify(&body, &header).unwrap();
-    assert_eq!(event.status, Some(PaymentStatus::Succeeded));
+    assert_eq!(event.event_id, "evt_9Qm2Xr7Lp0Ws3Ky5Tb1Nd");
     // And the merchant's own rotation: the verifier holds the new and the previous secret.
     let rotating = Hub2WebhookVerifier::new("whsec_new_one")
         .unwrap()
@@ -240,10 +245,16 @@ fn intent_events_and_failures_are_typed() {
 
     let body = fixture("event_payment_failed.json");
     let event = verify(&body, &WebhookSigner::new(SECRET).sign(&body)).unwrap();
-    assert_eq!(event.status, Some(PaymentStatus::Failed));
-    let EventData::Payment(payment) = &event.data.data else {
-        panic!()
-    };
+    assert_eq!(
+        event.status, None,
+        "an attempt's failure does not end the intent"
+    );
+    assert_eq!(
+        event.data.attempt_status(),
+        Some((PaymentStatus::Failed, "failed".to_owned()))
+    );
+    let payment = event.data.attempt().unwrap();
+    assert_eq!(payment.id, "pay_Wv8nH2kPq5sTz1aRb7Cde");
     assert_eq!(
         payment.failure.as_ref().unwrap().code.as_deref(),
         Some("wave_payment_expired")
@@ -301,9 +312,10 @@ fn unknown_event_types_are_kept() {
         &payment,
     );
     let event = verify(&body, &WebhookSigner::new(SECRET).sign(&body)).unwrap();
+    assert_eq!(event.status, None);
     assert_eq!(
-        event.status,
-        Some(PaymentStatus::Unknown("reversed".into()))
+        event.data.attempt_status(),
+        Some((PaymentStatus::Unknown("reversed".into()), "reversed".into()))
     );
 }
 
@@ -353,4 +365,113 @@ fn secrets_never_show() {
     assert!(!format!("{signer:?}").contains("whsec"));
     let rejection = verify(b"{}", "s1=zz").unwrap_err();
     assert!(!format!("{rejection} {rejection:?}").contains("whsec"));
+}
+
+/// The events HUB2 sends for one intent whose first attempt failed and whose second succeeded
+/// (the attempts of `get_intent_successful_200.json`), in order: `payment.failed`,
+/// `payment.succeeded`, then the intent's own event.
+fn failed_then_paid() -> Vec<Vec<u8>> {
+    let intent: serde_json::Value =
+        serde_json::from_slice(&fixture("get_intent_successful_200.json")).unwrap();
+    let first_attempt = &intent["payments"][0];
+    assert_eq!(first_attempt["status"], "failed");
+    vec![
+        event_body(
+            "evt_7Jc0Ve5Mr2Ya8Kt4Wn6Qs",
+            "payment.failed",
+            "2022-07-18T06:35:52.114Z",
+            first_attempt,
+        ),
+        fixture("event_payment_succeeded.json"),
+        fixture("event_intent_succeeded.json"),
+    ]
+}
+
+#[test]
+fn a_failed_attempt_then_a_paid_one_ends_succeeded_without_a_conflict() {
+    use payments_core::Transition;
+    let mut ledger = PaymentStatus::Pending;
+    for body in failed_then_paid() {
+        let event = verify(&body, &WebhookSigner::new(SECRET).sign(&body)).unwrap();
+        assert_eq!(
+            event.payment_id.as_deref(),
+            Some("pi_tffiDaXyWQu203rIXhujW")
+        );
+        let Some(status) = event.status else { continue };
+        match ledger.transition_to(&status) {
+            Transition::Advance => ledger = status,
+            Transition::ConflictingFinal => panic!(
+                "{:?} after {ledger:?}: a failed attempt must not have finalised the intent",
+                event.event_type
+            ),
+            _ => {}
+        }
+    }
+    assert_eq!(ledger, PaymentStatus::Succeeded);
+}
+
+#[test]
+fn a_failed_attempt_event_never_gives_the_intent_a_final_status() {
+    for body in [
+        fixture("event_payment_failed.json"),
+        failed_then_paid().swap_remove(0),
+    ] {
+        let event = verify(&body, &WebhookSigner::new(SECRET).sign(&body)).unwrap();
+        assert!(
+            event.status.as_ref().is_none_or(|s| !s.is_final()),
+            "a payment.failed event set the intent to {:?}",
+            event.status
+        );
+        let (attempt, raw) = event.data.attempt_status().unwrap();
+        assert_eq!((attempt, raw.as_str()), (PaymentStatus::Failed, "failed"));
+        assert!(
+            event
+                .data
+                .attempt()
+                .is_some_and(|a| a.id.starts_with("pay_"))
+        );
+    }
+}
+
+#[test]
+fn an_attempt_in_progress_says_what_the_intent_is_doing() {
+    let otp = json!({"type":"otp","message":"Mode Sandbox. Entrez un numéro à 4 chiffres pour authentifier le paiement."});
+    for (payment, intent) in [
+        (
+            json!({"id":"pay_1","intentId":"pi_1","status":"pending","nextAction":otp}),
+            Some((PaymentStatus::RequiresAction, "action_required")),
+        ),
+        (
+            json!({"id":"pay_1","intentId":"pi_1","status":"pending"}),
+            Some((PaymentStatus::Processing, "processing")),
+        ),
+        (
+            json!({"id":"pay_1","intentId":"pi_1","status":"created"}),
+            Some((PaymentStatus::Processing, "processing")),
+        ),
+        (
+            json!({"id":"pay_1","intentId":"pi_1","status":"successful"}),
+            None,
+        ),
+    ] {
+        let body = event_body(
+            "evt_6",
+            "payment.action_required",
+            "2024-05-01T10:00:00.000Z",
+            &payment,
+        );
+        let event = verify(&body, &WebhookSigner::new(SECRET).sign(&body)).unwrap();
+        assert_eq!(
+            (event.status.clone(), event.raw_status.as_deref()),
+            intent.map_or((None, None), |(s, r)| (Some(s), Some(r))),
+            "{payment}"
+        );
+        assert!(event.status.is_none_or(|s| !s.is_final()));
+    }
+    // The intent's own event decides, final statuses included.
+    let body = fixture("event_intent_succeeded.json");
+    let event = verify(&body, &WebhookSigner::new(SECRET).sign(&body)).unwrap();
+    assert_eq!(event.status, Some(PaymentStatus::Succeeded));
+    assert_eq!(event.raw_status.as_deref(), Some("successful"));
+    assert_eq!(event.data.attempt(), None);
 }

@@ -181,7 +181,12 @@ async fn create_attempt_otp_authenticate_webhook_and_get() {
     assert_eq!(header(&succeeded, "content-type"), "application/json");
     let verifier = Hub2WebhookVerifier::new(secret.clone()).unwrap();
     let event = verifier.verify(&request_of(&succeeded)).unwrap();
-    assert_eq!(event.status, Some(PaymentStatus::Succeeded));
+    // An attempt's event: the attempt succeeded, the intent's status is not claimed.
+    assert_eq!(event.status, None);
+    assert_eq!(
+        event.data.attempt_status(),
+        Some((PaymentStatus::Succeeded, "successful".to_owned()))
+    );
     assert_eq!(event.payment_id.as_deref(), Some(intent.id.as_str()));
     let EventData::Payment(payment) = &event.data.data else {
         panic!("{:?}", event.data)
@@ -250,7 +255,12 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
             &delivery(&sandbox, &intent.id, "payment.succeeded").await,
         ))
         .unwrap();
-    assert_eq!(event.status, Some(PaymentStatus::Succeeded));
+    // The attempt succeeded; the intent's status is the intent's to say.
+    assert_eq!(event.status, None);
+    assert_eq!(
+        event.data.attempt_status(),
+        Some((PaymentStatus::Succeeded, "successful".to_owned()))
+    );
     assert_eq!(
         client.get_intent(&intent.id).await.unwrap().status,
         IntentStatus::Successful
@@ -312,29 +322,22 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
     let none = payer.authenticate(SANDBOX_OTP).await.unwrap_err();
     assert_eq!(none.http_status(), Some(409), "{none:?}");
 
-    // Fail, cancel, expire, raw status.
-    for (action, status, code) in [
-        (
-            PayerAction::Fail,
-            "failed",
-            Some("customer_insufficient_funds"),
-        ),
-        (PayerAction::Cancel, "canceled", None),
-        (PayerAction::Expire, "failed", Some("payment_expired")),
+    // Fail, cancel, expire: the attempt fails with its code, the intent stays payable.
+    for (action, code) in [
+        (PayerAction::Fail, "customer_insufficient_funds"),
+        (PayerAction::Cancel, "customer_canceled"),
+        (PayerAction::Expire, "payment_expired"),
     ] {
         let intent = create(&client, 7300).await;
         let view = sandbox
             .act(Provider::Hub2, &intent.id, action.clone())
             .await
             .unwrap();
-        assert_eq!(view["status"], status, "{action:?}");
-        assert_eq!(
-            view["payments"][0]["failure"]["code"].as_str(),
-            code,
-            "{action:?}"
-        );
+        assert_eq!(view["status"], "payment_required", "{action:?}");
+        assert_eq!(view["payments"][0]["status"], "failed", "{action:?}");
+        assert_eq!(view["payments"][0]["failure"]["code"], code, "{action:?}");
         let neutral = client.get_payment(&intent.id).await.unwrap();
-        assert!(neutral.status.is_final() && !neutral.status.is_success());
+        assert_eq!(neutral.status, PaymentStatus::Pending, "{action:?}");
     }
     let raw = create(&client, 7400).await;
     sandbox
@@ -436,7 +439,7 @@ async fn redirections_ussd_and_card_attempts() {
         .unwrap();
     assert_eq!(back.headers()["location"], "http://shop.example/ko");
     let failed = client.get_intent(&failing.id).await.unwrap();
-    assert_eq!(failed.status, IntentStatus::Failed);
+    assert_eq!(failed.status, IntentStatus::PaymentRequired);
     assert_eq!(
         failed.payments[0].failure.as_ref().unwrap().code.as_deref(),
         Some("customer_insufficient_funds")
@@ -505,7 +508,7 @@ async fn an_otp_sent_with_the_attempt_settles_async_and_sync() {
         .attempt_sync(&AttemptRequest::mobile_money("CI", "moov", "0100000000").otp("4321"))
         .await
         .unwrap();
-    assert_eq!(answered.status, IntentStatus::Failed);
+    assert_eq!(answered.status, IntentStatus::PaymentRequired);
     assert_eq!(
         answered.payments[0]
             .failure
@@ -526,25 +529,41 @@ async fn magic_amounts_decide_the_outcome() {
     let sandbox = sandbox().await;
     let client = client(&sandbox);
     register(&client, &sink(&sandbox, "magic")).await;
-    for (amount, event, status) in [
-        (5001, "payment.failed", IntentStatus::Failed),
-        (5002, "payment.failed", IntentStatus::Failed),
-        (5003, "payment_intent.created", IntentStatus::Canceled),
-        (5005, "payment.succeeded", IntentStatus::Successful),
+    // A failed, expired or cancelled attempt leaves the intent payable; a paid one pays it.
+    for (amount, event, status, code) in [
+        (
+            5001,
+            "payment.failed",
+            IntentStatus::PaymentRequired,
+            Some("customer_insufficient_funds"),
+        ),
+        (
+            5002,
+            "payment.failed",
+            IntentStatus::PaymentRequired,
+            Some("payment_expired"),
+        ),
+        (
+            5003,
+            "payment.failed",
+            IntentStatus::PaymentRequired,
+            Some("customer_canceled"),
+        ),
+        (5005, "payment.succeeded", IntentStatus::Successful, None),
     ] {
         let intent = create(&client, amount).await;
         delivery(&sandbox, &intent.id, event).await;
-        // The outcome is applied before its webhooks are sent; a cancellation without an attempt
-        // sends only `payment_intent.canceled`, which this webhook does not subscribe to.
-        let mut seen = client.get_intent(&intent.id).await.unwrap().status;
-        for _ in 0..200 {
-            if seen.is_final() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            seen = client.get_intent(&intent.id).await.unwrap().status;
-        }
-        assert_eq!(seen, status, "{amount}");
+        // The outcome is applied before its webhooks are sent.
+        let seen = client.get_intent(&intent.id).await.unwrap();
+        assert_eq!(seen.status, status, "{amount}");
+        assert_eq!(
+            seen.payments[0]
+                .failure
+                .as_ref()
+                .and_then(|f| f.code.as_deref()),
+            code,
+            "{amount}"
+        );
     }
 }
 
@@ -985,4 +1004,160 @@ async fn the_description_tells_a_client_what_to_send() {
     );
     assert_eq!(hub2["headers"]["Environment"], "sandbox");
     assert_eq!(hub2["otp"], SANDBOX_OTP);
+}
+
+/// HUB2's API reference ("Attempt a payment on a PaymentIntent object"): whenever a payment
+/// fails, other payments can be created on the same intent. A failed attempt leaves the intent
+/// `payment_required`, and the payer's next attempt can pay it.
+#[tokio::test]
+async fn a_failed_attempt_leaves_the_intent_payable_and_the_next_attempt_pays_it() {
+    let sandbox = sandbox().await;
+    let client = client(&sandbox);
+    let secret = register(&client, &sink(&sandbox, "retry")).await;
+    let verifier = Hub2WebhookVerifier::new(secret).unwrap();
+
+    // The payer action `fail`.
+    let intent = create(&client, 7500).await;
+    let view = sandbox
+        .act(Provider::Hub2, &intent.id, PayerAction::Fail)
+        .await
+        .unwrap();
+    assert_eq!(view["status"], "payment_required", "{view}");
+    assert_eq!(view["payments"][0]["status"], "failed");
+    let failed = verifier
+        .verify(&request_of(
+            &delivery(&sandbox, &intent.id, "payment.failed").await,
+        ))
+        .unwrap();
+    assert!(failed.status.as_ref().is_none_or(|s| !s.is_final()));
+    let payer = payer(&client, &intent);
+    let retried = payer
+        .attempt(&AttemptRequest::mobile_money("CI", "orange", "0700000000"))
+        .await
+        .unwrap();
+    assert_eq!(retried.payments.len(), 2);
+    assert_eq!(
+        payer.authenticate(SANDBOX_OTP).await.unwrap().status,
+        IntentStatus::Successful
+    );
+    let paid = client.get_payment(&intent.id).await.unwrap();
+    assert_eq!(paid.status, PaymentStatus::Succeeded);
+
+    // The magic amount ending in 01.
+    let magic = create(&client, 7501).await;
+    delivery(&sandbox, &magic.id, "payment.failed").await;
+    let fetched = client.get_intent(&magic.id).await.unwrap();
+    assert_eq!(fetched.status, IntentStatus::PaymentRequired);
+    assert_eq!(
+        fetched.payments[0]
+            .failure
+            .as_ref()
+            .and_then(|f| f.code.as_deref()),
+        Some("customer_insufficient_funds")
+    );
+    self::payer(&client, &magic)
+        .attempt(&AttemptRequest::mobile_money("CI", "mtn", "0500000000"))
+        .await
+        .unwrap();
+}
+
+/// `GET /payment-intents` (HUB2's "Retrieve a PaymentIntent collection"): filters, dates, pages,
+/// and the neutral find built on it.
+#[tokio::test]
+async fn intents_are_listed_by_reference_date_and_page() {
+    use payments_hub2::ListIntentsRequest;
+
+    let sandbox = sandbox().await;
+    let client = client(&sandbox);
+    let first = create(&client, 6100).await;
+    let other = client
+        .create_intent(&CreateIntentRequest::new(
+            Money::from_minor(6200, Currency::XOF),
+            "Client 43",
+            "Order_6200.1",
+        ))
+        .await
+        .unwrap();
+    let second = create(&client, 6100).await;
+
+    let by_purchase = client
+        .list_intents(&ListIntentsRequest::new().purchase_reference("Order_6100.1"))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = by_purchase.intents.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, [first.id.as_str(), second.id.as_str()]);
+    assert!(by_purchase.is_last());
+    let by_customer = client
+        .list_intents(&ListIntentsRequest::new().customer_reference("Client 43"))
+        .await
+        .unwrap();
+    assert_eq!(by_customer.intents.len(), 1);
+    assert_eq!(by_customer.intents[0].id, other.id);
+
+    // Pages: one intent per page, the second page holds the second intent.
+    let page = client
+        .list_intents(&ListIntentsRequest::new().page(2).per_page(1))
+        .await
+        .unwrap();
+    assert_eq!(page.intents.len(), 1);
+    assert_eq!(page.intents[0].id, other.id);
+    assert!(!page.is_last());
+    let past_the_end = client
+        .list_intents(&ListIntentsRequest::new().page(4).per_page(1))
+        .await
+        .unwrap();
+    assert!(past_the_end.intents.is_empty());
+
+    // Dates: nothing was created after tomorrow.
+    let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let none = client
+        .list_intents(&ListIntentsRequest::new().from(tomorrow))
+        .await
+        .unwrap();
+    assert!(none.intents.is_empty());
+
+    // The neutral find: the intents of the purchase reference, oldest first.
+    let found = client.find_by_reference("Order_6100.1").await.unwrap();
+    let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, [first.id.as_str(), second.id.as_str()]);
+    assert!(
+        found
+            .iter()
+            .all(|p| p.status == PaymentStatus::Pending && p.raw["token"] == "[REDACTED]")
+    );
+    assert!(
+        client
+            .find_by_reference("Order_9999")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // HUB2's refusals: a bad page, a bad date, no API key.
+    let raw = reqwest::Client::new();
+    let c = sandbox.credentials();
+    let url = format!("{}/payment-intents", sandbox.provider_url(Provider::Hub2));
+    let answer = raw
+        .get(format!("{url}?page=0&from=yesterday"))
+        .header("ApiKey", &c.hub2_api_key)
+        .header("MerchantId", &c.hub2_merchant_id)
+        .header("Environment", &c.hub2_environment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "Bad Request");
+    let messages = body["message"].to_string();
+    assert!(
+        messages.contains("page") && messages.contains("from"),
+        "{messages}"
+    );
+    let anonymous = raw
+        .get(&url)
+        .header("Environment", &c.hub2_environment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
 }

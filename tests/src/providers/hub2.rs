@@ -85,6 +85,22 @@ impl Harness for Hub2Harness {
         "successful"
     }
 
+    /// `GET /payment-intents?purchaseReference=...` (HUB2's "Retrieve a PaymentIntent
+    /// collection"): the neutral creation puts the reference in `purchaseReference`.
+    fn find_route(&self) -> Option<(&'static str, String)> {
+        Some(("GET", "/payment-intents".into()))
+    }
+
+    /// The documented list answer (a bare array of intents) holding the one intent.
+    fn found(&self, payment_id: &str, reference: &str) -> Option<Value> {
+        let mut list = fixture("hub2", "list_intents_200.json");
+        let intent = &mut list[0];
+        intent["id"] = json!(payment_id);
+        intent["purchaseReference"] = json!(reference);
+        intent["customerReference"] = json!(reference);
+        Some(list)
+    }
+
     fn not_found(&self) -> (u16, Value, &'static str) {
         let body =
             json!({"statusCode": 404, "message": "Payment intent not found", "error": "Not Found"});
@@ -106,7 +122,9 @@ impl Harness for Hub2Harness {
     }
 
     fn signed_delivery(&self) -> Option<Delivery> {
-        let body = serde_json::to_vec(&fixture("hub2", "event_payment_succeeded.json")).unwrap();
+        // The intent's own event: an attempt's `payment.succeeded` does not decide the intent
+        // (see the crate's webhook docs), so it reports no intent status.
+        let body = serde_json::to_vec(&fixture("hub2", "event_intent_succeeded.json")).unwrap();
         let signature = WebhookSigner::new(WEBHOOK_SECRET).sign(&body);
         Some(Delivery {
             url: WEBHOOK_URL.into(),

@@ -16,9 +16,12 @@ use payments_sandbox::{DeliveryRecord, Provider, RunningSandbox};
 
 use super::{SandboxHarness, Verified};
 
-/// The documented event types the harness subscribes to.
-pub const EVENTS: [&str; 4] = [
+/// The event types the harness subscribes to: the attempt's events, and the intent's own,
+/// which alone say whether the intent is paid (an attempt's `payment.succeeded` does not).
+pub const EVENTS: [&str; 6] = [
     "payment_intent.created",
+    "payment_intent.succeeded",
+    "payment_intent.payment_required",
     "payment.action_required",
     "payment.succeeded",
     "payment.failed",
@@ -94,11 +97,23 @@ impl SandboxHarness for Hub2SandboxHarness {
         ("GET", "/hub2/payment-intents/*")
     }
 
+    /// `GET /payment-intents?purchaseReference=...` (the query is not part of the route).
+    fn find_route(&self) -> Option<(&'static str, &'static str)> {
+        Some(("GET", "/hub2/payment-intents"))
+    }
+
     fn paid_status(&self) -> &'static str {
         "successful"
     }
 
-    /// 10 attempts (facts file, "Webhooks": retries from 60 s, exponential, 10 attempts, ~34 h).
+    /// A failed attempt leaves the intent `payment_required`, payable by another attempt
+    /// (HUB2's API reference, "Attempt a payment on a PaymentIntent object").
+    fn failures_are_final(&self) -> bool {
+        false
+    }
+
+    /// 10 attempts (HUB2's webhook documentation: retries from 60 s, exponential, 10 attempts,
+    /// about 34 h).
     fn webhook_attempts(&self) -> usize {
         10
     }

@@ -29,8 +29,10 @@
 //! `--secret FILE|env:NAME` (required: the secret `POST /webhooks` returned) and, during a
 //! rotation, `--previous-secret FILE|env:NAME`. The HMAC over the raw body is checked against
 //! `Hub2-Signature` (`s1`/`s0`); HUB2's scheme has no timestamp, so `--at` changes nothing (and a
-//! captured delivery verifies forever: de-duplicate on the event id). Secrets and the intent
-//! token are never printed.
+//! captured delivery verifies forever: de-duplicate on the event id). `payment_id` and
+//! `status` are the intent's: an attempt's `payment.succeeded` / `payment.failed` gives no
+//! intent status (`null`; the attempt does not decide the intent), and its attempt is shown as
+//! `attempt: {id, status, raw_status}`. Secrets and the intent token are never printed.
 
 use std::time::Duration;
 
@@ -421,7 +423,18 @@ pub(crate) async fn verify(input: &VerifyInput) -> Result<Value, VerifyError> {
         .map_err(|e| VerifyError::Rejected(e.to_string()))?;
     let data = serde_json::to_value(&event.data)
         .map_err(|e| VerifyError::Rejected(format!("the verified event cannot be shown: {e}")))?;
-    Ok(event_json(&event, data))
+    let attempt = event
+        .data
+        .attempt()
+        .zip(event.data.attempt_status())
+        .map(|(payment, (status, raw))| {
+            serde_json::json!({"id": payment.id, "status": status.to_string(), "raw_status": raw})
+        });
+    let mut out = event_json(&event, data);
+    if let Some(object) = out.as_object_mut() {
+        object.insert("attempt".into(), attempt.unwrap_or(Value::Null));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -511,7 +524,12 @@ mod tests {
         assert_eq!(out["authenticity"], "signed");
         assert_eq!(out["event_id"], "evt_1");
         assert_eq!(out["payment_id"], "pi_1");
-        assert_eq!(out["raw_status"], "successful");
+        // The attempt succeeded; the intent's status is not claimed by an attempt's event.
+        assert_eq!(out["status"], Value::Null);
+        assert_eq!(out["raw_status"], Value::Null);
+        assert_eq!(out["attempt"]["id"], "pay_1");
+        assert_eq!(out["attempt"]["status"], "succeeded");
+        assert_eq!(out["attempt"]["raw_status"], "successful");
         assert_eq!(out["data"]["data"]["object"]["id"], "pay_1");
         assert!(!out.to_string().contains(secret));
 

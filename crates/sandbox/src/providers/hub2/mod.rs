@@ -1,13 +1,14 @@
 //! HUB2 — the PaymentIntent API (mobile money and cards, West and Central Africa), under `/hub2`.
 //!
-//! Sources: `shared/providers/hub2.md` (facts, with their confidence), the seed (HUB2's
-//! integration guide) and the fixtures of `crates/hub2/tests/fixtures`. JSON is built here by
-//! hand from that documented format, never from the client crate's types.
+//! Sources: HUB2's integration guide and API reference (docs.hub2.io), what independent
+//! production integrations report, and the fixtures of `crates/hub2/tests/fixtures`. JSON is
+//! built here by hand from that documented format, never from the client crate's types.
 //!
 //! # Routes
 //! | route | who | answer |
 //! |---|---|---|
 //! | `POST /payment-intents` `{customerReference, purchaseReference, amount, currency, overrideBusinessName?}` | API key | 201 the intent (`payment_required`, `payments: []`, `mode`, and its `token`) |
+//! | `GET /payment-intents` `?purchaseReference=&customerReference=&from=&to=&page=&perPage=` | API key | 200 a bare array of intents as `GET /payment-intents/{id}` answers them (see below) |
 //! | `GET /payment-intents/{id}` | API key | 200 the intent, with its attempts (and token) |
 //! | `GET /payment-intents/{id}/status` | API key, or `?token=` | 200 `{id, status}` |
 //! | `POST /payment-intents/{id}/payments` `{token, paymentMethod, country, provider, mobileMoney?}` | intent token | 201 the intent with the new attempt last in `payments` |
@@ -17,6 +18,18 @@
 //! | `GET /webhooks` | API key | 200 a bare array, without secrets |
 //! | `DELETE /webhooks/{id}` | API key | 200 the deleted webhook |
 //! | `GET /_sandbox/checkout/{paymentId}` (+ `POST .../{pay,fail,cancel}`) | nobody | sandbox-only page a `redirection` next action points to; redirects (303) to the attempt's `on*RedirectionUrl` |
+//!
+//! # Listing intents
+//! HUB2's API reference ("Retrieve a PaymentIntent collection") documents the filters and their
+//! defaults, which the sandbox applies: `purchaseReference` and `customerReference` (compared
+//! exactly here; the reference does not say how HUB2 matches), `from` (default: the first day
+//! of the current month, 00:00 UTC) and `to` (default: now), both inclusive and read as RFC 3339,
+//! `page` (default 1) and `perPage` (default 10), positive integers; anything else is HUB2's 400
+//! with every problem listed. The order is the creation order (oldest first) and no maximum page
+//! size is enforced: the reference gives neither. HUB2 says the pagination details are in the
+//! answer's headers but does not name them, so the sandbox sends none; whether HUB2 includes
+//! each intent's token in the list is not documented either (the sandbox does, as for one
+//! intent).
 //!
 //! # Credentials
 //! Merchant calls need `ApiKey`, `MerchantId` and `Environment` equal to
@@ -33,8 +46,13 @@
 //! `XAF`, `GNF` (integer amounts, no minor unit).
 //!
 //! # Statuses
-//! Intent: `payment_required` → `processing` / `action_required` → `successful` | `failed` |
-//! `canceled`. Attempt: `pending` → `successful` | `failed` (`failure{code,message}`; a paid
+//! Intent: `payment_required` → `processing` / `action_required` → `successful`, or back to
+//! `payment_required` when the attempt fails: HUB2's API reference ("Attempt a payment on a
+//! PaymentIntent object") lets other payments be created on the same intent whenever one fails,
+//! so a failed attempt never ends the intent here, and the payer may attempt again (an attempt
+//! is accepted only on a `payment_required` intent). `failed` and `canceled` exist in HUB2's
+//! list of intent statuses but nothing documented leads to them; they are reachable with
+//! `SetStatus`. Attempt: `pending` → `successful` | `failed` (`failure{code,message}`; a paid
 //! attempt carries `fees[{amount,currency}]`, 1.5 % rounded down). An attempt's next action
 //! depends on what the payer chose:
 //! - `credit_card`, or mobile money with `wave`: `redirection` to the checkout page above
@@ -46,24 +64,31 @@
 //!   confirmation code` and leaves it waiting;
 //! - other wallets (`mtn`, `moov`, ...): `ussd` (`data.code` `*133#`), intent `action_required`;
 //! - `mobileMoney.otp` sent with the attempt: no next action, intent `processing`; the attempt is
-//!   settled after the auto-outcome delay (paid with `SANDBOX_OTP`, else failed `invalid_otp`),
-//!   at once with `/sync`.
+//!   settled after the auto-outcome delay (paid with `SANDBOX_OTP`, else failed `invalid_otp`
+//!   and the intent `payment_required` again), at once with `/sync`.
 //!
 //! Simulated payer ([`PayerAction`]), on an intent that is `payment_required`, `processing` or
 //! `action_required` (else `ControlError::Conflict`); where no attempt is open one is simulated
 //! (Orange Money, `CI`):
 //! - `Pay` → attempt `successful`, intent `successful`;
-//! - `Fail` → attempt `failed` (`customer_insufficient_funds`), intent `failed`;
-//! - `Cancel` → open attempt `failed` (`customer_canceled`), intent `canceled`;
+//! - `Fail` → attempt `failed` (`customer_insufficient_funds`), intent `payment_required`
+//!   (payable again);
+//! - `Cancel` (the payer declines the attempt) → attempt `failed` (`customer_canceled`), intent
+//!   `payment_required`;
 //! - `Expire` → attempt `failed` (`wave_payment_expired` for Wave, else `payment_expired`),
-//!   intent `failed` (HUB2 has no expired status; an intent itself never expires);
+//!   intent `payment_required` (HUB2 has no expired status; an intent itself never expires);
 //! - `RequireOtp` → the open attempt gets an `otp` next action, intent `action_required`;
 //! - `SubmitOtp(code)` → what the authentication endpoint does (`WrongOtp` for another code,
 //!   `Conflict` when no OTP is awaited);
 //! - `SetStatus(raw)` → the intent's status, verbatim, from any status.
 //!
 //! Magic amounts ([`crate::magic`]): XOF has no minor unit, so the last two digits of the amount
-//! itself decide (`5001` fails, `5005` pays).
+//! itself decide (`5001` fails an attempt, `5002` lets it expire, `5003` has the payer cancel
+//! it, each leaving the intent `payment_required`; `5005` pays).
+//!
+//! Webhooks of a settled attempt: `payment.succeeded` or `payment.failed` (the attempt), then the
+//! intent's event (`payment_intent.succeeded`, or `payment_intent.payment_required` after a
+//! failure).
 //!
 //! # Webhooks
 //! Each event goes to every registered webhook subscribed to its type (an exact type; the
@@ -76,7 +101,7 @@
 //! returned at registration (the crate's `testing::WebhookSigner`). Registering a URL that is
 //! already registered **rotates** its secret: the answer holds the new one (same webhook id),
 //! and deliveries carry `s1=<new>,s0=<previous>` for 24 h (scaled by the time divisor), then
-//! `s1` alone. Retries (facts file, "Webhooks" [C]): 10 attempts, the first retry after 60 s,
+//! `s1` alone. Retries (HUB2's webhook documentation): 10 attempts, the first retry after 60 s,
 //! exponential, about 34 h in all — delays 60, 146, 354, 861, 2092, 5084, 12354, 30021,
 //! 72951 s (factor 2.43: the docs give the start, count and total, not the factor), divided by
 //! the time divisor.
@@ -85,9 +110,10 @@
 //! - Rate limits (50 req / 5 s per IP, per-intent limits on reads): use fault injection for 429.
 //! - IP allow-lists and per-key permissions; the `live` environment (only the configured
 //!   environment is accepted).
-//! - A failed attempt leaves the intent `failed` here; HUB2 may let the payer attempt again on
-//!   the same intent (the fixtures show a failed then a successful attempt): the sandbox does not
-//!   reopen intents.
+//! - Whatever ends an intent as `failed` or `canceled` at HUB2 (a limit on attempts, an operator
+//!   decision): undocumented, so only `SetStatus` does it here.
+//! - Payments of another amount than the intent's (HUB2 lets a payment that does not match the
+//!   intent's amount leave it open): every attempt here is for the intent's amount.
 //! - Real wallet or card networks; fees other than the flat 1.5 %; the 10-minute expiry of
 //!   Orange OTP payments (use `Expire`).
 
@@ -227,10 +253,11 @@ pub(crate) fn info(app: &App) -> Value {
         },
         "payer_calls": "attempts (/payments, /payments/sync), /authentication and GET /payment-intents/{id}/status?token= use the intent token returned at creation, not the API key",
         "otp": crate::SANDBOX_OTP,
+        "list": format!("GET {base}/payment-intents?purchaseReference=&customerReference=&from=&to=&page=&perPage= (defaults: from the first day of this month, page 1, 10 per page)"),
         "currencies": routes::CURRENCIES.join(", "),
         "webhooks": format!("POST {base}/webhooks {{url, events[]}} answers the signing secret; deliveries carry Hub2-Signature: s1=<hex HMAC-SHA256 of the body> (and s0=<previous secret> for 24 h after registering the same URL again)"),
         "webhook_retries": "10 attempts: after 60, 146, 354, 861, 2092, 5084, 12354, 30021, 72951 s (about 34 h), divided by the time divisor",
         "checkout": format!("{base}/_sandbox/checkout/{{paymentId}} (where Wave and card redirections point)"),
-        "magic_amounts": "XOF amounts ending in 01 fail, 02 expire, 03 cancel, 05 pay",
+        "magic_amounts": "XOF amounts ending in 01 fail the attempt, 02 let it expire, 03 have the payer cancel it (each leaves the intent payment_required, payable by another attempt), 05 pay",
     })
 }

@@ -135,7 +135,7 @@ pub(super) enum Settle {
         code: &'static str,
         message: &'static str,
     },
-    /// The payer cancelled.
+    /// The payer cancelled the attempt (it fails as `customer_canceled`).
     Canceled,
 }
 
@@ -296,16 +296,14 @@ impl Intent {
         }
     }
 
-    /// Ends the open attempt (simulating one if needed, except for a cancellation) and the
-    /// intent with it.
+    /// Ends the open attempt (simulating one if none is open). A paid attempt pays the intent;
+    /// a failed or cancelled one leaves it `payment_required`, payable by another attempt (HUB2's
+    /// API reference: whenever a payment fails, other payments can be created on the intent).
     pub(super) fn settle(&mut self, how: Settle) -> Vec<Event> {
-        let index = match how {
-            Settle::Canceled => self.open_attempt().map(|_| self.payments.len() - 1),
-            _ => Some(self.open_or_simulated()),
-        };
+        let index = self.open_or_simulated();
         let now = self.touch();
         let mut events = Vec::new();
-        if let Some(attempt) = index.and_then(|i| self.payments.get_mut(i)) {
+        if let Some(attempt) = self.payments.get_mut(index) {
             attempt.updated_at = now;
             attempt.next_action = None;
             let kind = match how {
@@ -337,8 +335,7 @@ impl Intent {
         }
         self.status = match how {
             Settle::Succeeded => SUCCESSFUL,
-            Settle::Failed { .. } => FAILED,
-            Settle::Canceled => CANCELED,
+            Settle::Failed { .. } | Settle::Canceled => PAYMENT_REQUIRED,
         }
         .into();
         events.push(self.intent_event());
@@ -472,17 +469,36 @@ mod tests {
     }
 
     #[test]
-    fn cancelling_fails_the_open_attempt_as_customer_canceled() {
+    fn cancelling_fails_the_open_attempt_as_customer_canceled_and_the_intent_stays_payable() {
         let mut i = intent();
         let index = i.add_attempt(NewAttempt::simulated(), None);
         i.attempt_started(index);
         assert_eq!(i.status, PROCESSING);
         let events = i.settle(Settle::Canceled);
-        assert_eq!(i.status, CANCELED);
+        assert_eq!(i.status, PAYMENT_REQUIRED);
+        assert_eq!(events[0].kind, "payment.failed");
         assert_eq!(events[0].data["failure"]["code"], "customer_canceled");
-        assert_eq!(events[1].kind, "payment_intent.canceled");
+        assert_eq!(events[1].kind, "payment_intent.payment_required");
+        assert!(i.is_open());
         let mut bare = intent();
-        assert_eq!(bare.settle(Settle::Canceled).len(), 1, "no attempt to fail");
+        let events = bare.settle(Settle::Canceled);
+        assert_eq!(events.len(), 2, "an attempt is simulated, then failed");
+        assert_eq!(bare.payments[0].status, FAILED);
+    }
+
+    #[test]
+    fn a_failed_attempt_leaves_the_intent_payable_and_the_next_attempt_can_pay() {
+        let mut i = intent();
+        let events = i.settle(Settle::INSUFFICIENT_FUNDS);
+        assert_eq!(i.status, PAYMENT_REQUIRED);
+        assert_eq!(events[0].kind, "payment.failed");
+        assert_eq!(events[1].data["status"], PAYMENT_REQUIRED);
+        assert!(i.open_attempt().is_none());
+        i.settle(Settle::Succeeded);
+        assert_eq!(i.status, SUCCESSFUL);
+        assert_eq!(i.payments.len(), 2);
+        assert_eq!(i.payments[0].status, FAILED);
+        assert_eq!(i.payments[1].status, SUCCESSFUL);
     }
 
     #[test]

@@ -9,6 +9,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{delete, get, post};
 use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::auth;
 use super::model::{
@@ -18,7 +20,7 @@ use super::model::{
 use super::webhooks::{self, ROTATION_OVERLAP, Webhook, new_secret};
 use crate::app::App;
 use crate::faults::lock;
-use crate::util::{new_id, now_rfc3339};
+use crate::util::{form_params, new_id, now_rfc3339};
 use crate::{PayerAction, Provider};
 
 /// Currencies accepted at creation (the ones HUB2 documents: no minor units).
@@ -26,7 +28,7 @@ pub(super) const CURRENCIES: [&str; 3] = ["XOF", "XAF", "GNF"];
 
 pub(super) fn router() -> Router<App> {
     Router::new()
-        .route("/payment-intents", post(create_intent))
+        .route("/payment-intents", post(create_intent).get(list_intents))
         .route("/payment-intents/{id}", get(get_intent))
         .route("/payment-intents/{id}/status", get(intent_status))
         .route("/payment-intents/{id}/payments", post(attempt))
@@ -222,6 +224,84 @@ async fn get_intent(State(app): State<App>, Path(id): Path<String>, headers: Hea
         Some(intent) => json_answer(StatusCode::OK, intent.json(true)),
         None => Err(intent_not_found()),
     }
+}
+
+/// HUB2's default page size for `GET /payment-intents`.
+const DEFAULT_PER_PAGE: usize = 10;
+
+/// A date filter of `GET /payment-intents`: RFC 3339 (the ISO 8601 form HUB2 writes).
+fn date_filter(
+    query: &HashMap<String, String>,
+    field: &str,
+    problems: &mut Vec<String>,
+) -> Option<OffsetDateTime> {
+    let value = query.get(field)?;
+    match OffsetDateTime::parse(value, &Rfc3339) {
+        Ok(at) => Some(at),
+        Err(_) => {
+            problems.push(format!("{field} must be a valid ISO 8601 date string"));
+            None
+        }
+    }
+}
+
+/// A page number or size of `GET /payment-intents`: a positive integer.
+fn positive(
+    query: &HashMap<String, String>,
+    field: &str,
+    default: usize,
+    problems: &mut Vec<String>,
+) -> usize {
+    match query.get(field).map(|v| v.parse::<usize>()) {
+        None => default,
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => {
+            problems.push(format!("{field} must be a positive integer"));
+            default
+        }
+    }
+}
+
+/// `GET /payment-intents`: the intents matching `purchaseReference` / `customerReference`
+/// (exactly), created between `from` (default: the first day of the current month, UTC) and `to`
+/// (default: now), both inclusive, oldest first, page `page` (default 1) of `perPage` (default
+/// 10); a bare array, each intent as `GET /payment-intents/{id}` answers it.
+async fn list_intents(State(app): State<App>, uri: Uri, headers: HeaderMap) -> Answer {
+    if !auth::merchant_ok(&app.credentials, &headers) {
+        return Err(unauthorized());
+    }
+    let Some(query) = form_params(uri.query().unwrap_or_default()) else {
+        return Err(bad_request(vec!["the query string is malformed".into()]));
+    };
+    let mut problems = Vec::new();
+    let now = OffsetDateTime::now_utc();
+    let month_start = now
+        .replace_day(1)
+        .map(|d| d.replace_time(time::Time::MIDNIGHT))
+        .unwrap_or(now);
+    let from = date_filter(&query, "from", &mut problems).unwrap_or(month_start);
+    let to = date_filter(&query, "to", &mut problems).unwrap_or(now);
+    let page = positive(&query, "page", 1, &mut problems);
+    let per_page = positive(&query, "perPage", DEFAULT_PER_PAGE, &mut problems);
+    if !problems.is_empty() {
+        return Err(bad_request(problems));
+    }
+    let matches = |intent: &&Intent| {
+        let reference_ok = |field: &str, value: &str| query.get(field).is_none_or(|r| r == value);
+        let created = OffsetDateTime::parse(&intent.created_at, &Rfc3339).ok();
+        reference_ok("purchaseReference", &intent.purchase_reference)
+            && reference_ok("customerReference", &intent.customer_reference)
+            && created.is_some_and(|at| from <= at && at <= to)
+    };
+    let list: Vec<Value> = lock(&app.hub2.store)
+        .intents
+        .iter()
+        .filter(matches)
+        .skip(page.saturating_sub(1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|intent| intent.json(true))
+        .collect();
+    json_answer(StatusCode::OK, Value::Array(list))
 }
 
 /// `GET /payment-intents/{id}/status`: with the API key, or with `?token=` (payer side).
