@@ -18,7 +18,7 @@ use payments_core::{
 
 use crate::callback::RedirectCallback;
 use crate::config::{Environment, FintectureConfig};
-use crate::convert::{money, provider_error, unified_status};
+use crate::convert::{AmountError, provider_error, unified_status};
 use crate::keys::AppPrivateKey;
 use crate::request::{ConnectRequest, ListPaymentsQuery, RefundPaymentRequest, check_session_id};
 use crate::signing::{RequestIdSource, http_date, sign_request};
@@ -388,14 +388,20 @@ impl FintectureClient {
     /// counts: paid or overpaid (`received_amount` when reported, else `amount`) or partially
     /// paid (`received_amount` only: the requested `amount` did not all arrive). Any other
     /// status (pending, a transfer still in progress, cancelled, failed, unknown) has received
-    /// nothing that can be refunded yet, and is refused before the refund is sent.
+    /// nothing that can be refunded yet, and is refused before the refund is sent. An amount
+    /// that is not exact in its currency is an [`Error::Decode`] naming the field.
     async fn paid_amount(&self, session_id: &str) -> Result<Money> {
-        let payment = self.get_payment(session_id).await?;
+        let (payment, response) = self.get_payment_raw(session_id).await?;
         let a = &payment.data.attributes;
         let status = unified_status(&payment.meta.status, a.transfer_state.as_ref());
+        let decode = |e: AmountError| response.decode_error(e.to_string());
+        let received = a.received_money().map_err(decode)?;
         let paid = match status {
-            PaymentStatus::Succeeded | PaymentStatus::Overpaid => a.received_amount.or(a.amount),
-            PaymentStatus::PartiallyPaid => a.received_amount,
+            PaymentStatus::Succeeded | PaymentStatus::Overpaid => match received {
+                Some(received) => Some(received),
+                None => a.amount_money().map_err(decode)?,
+            },
+            PaymentStatus::PartiallyPaid => received,
             other => {
                 return Err(Error::invalid(
                     "session_id",
@@ -410,10 +416,10 @@ impl FintectureClient {
                 ));
             }
         };
-        money(paid, a.currency.as_deref()).ok_or_else(|| {
+        paid.ok_or_else(|| {
             Error::invalid(
                 "amount",
-                "the payment reports no exact paid amount and currency; cannot bound the refund",
+                "the payment reports no paid amount; cannot bound the refund",
             )
         })
     }
@@ -491,18 +497,23 @@ pub struct ConfirmedRedirect {
     pub payment: FintecturePayment,
 }
 
-/// The core's view of a Fintecture payment.
-pub fn to_payment(payment: &FintecturePayment, raw: serde_json::Value) -> Payment {
+/// The core's view of a Fintecture payment. An amount that cannot be represented exactly (more
+/// decimals than its currency has, an unknown or missing currency) is an [`AmountError`] naming
+/// the field, never a payment without an amount.
+pub fn to_payment(
+    payment: &FintecturePayment,
+    raw: serde_json::Value,
+) -> std::result::Result<Payment, AmountError> {
     let attributes = &payment.data.attributes;
     let mut out = Payment::new(
         payment.meta.session_id.clone(),
         unified_status(&payment.meta.status, attributes.transfer_state.as_ref()),
         payment.meta.status.as_str(),
     );
-    out.amount = money(attributes.amount, attributes.currency.as_deref());
+    out.amount = attributes.amount_money()?;
     out.reference = attributes.communication.clone();
     out.raw = raw;
-    out
+    Ok(out)
 }
 
 /// The refund status of a refund answer's `meta.status` (`refund_waiting` is the documented
@@ -570,7 +581,7 @@ impl PaymentProvider for FintectureClient {
 
     async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
         let (payment, response) = self.get_payment_raw(payment_id).await?;
-        Ok(to_payment(&payment, response.json()?))
+        to_payment(&payment, response.json()?).map_err(|e| response.decode_error(e.to_string()))
     }
 
     async fn cancel_payment(&self, payment_id: &str) -> Result<()> {

@@ -8,7 +8,9 @@
 //! (`shared/providers/fintecture.md`). Shapes marked *inferred* are not spelled out there
 //! (list and settlement envelopes, error bodies) and are read tolerantly.
 
-use payments_core::Decimal;
+use payments_core::{Decimal, Money};
+
+use crate::convert::{AmountError, exact_money};
 use serde::{Deserialize, Serialize, Serializer};
 
 payments_core::wire_enum! {
@@ -320,6 +322,23 @@ pub struct PaymentAttributes {
     pub account_type: Option<String>,
 }
 
+impl PaymentAttributes {
+    /// `amount` in `currency` as exact money: `Ok(None)` without an amount, an [`AmountError`]
+    /// naming the field when it cannot be represented exactly.
+    pub fn amount_money(&self) -> Result<Option<Money>, AmountError> {
+        exact_money("amount", self.amount, self.currency.as_deref())
+    }
+
+    /// `received_amount` in `currency`, like [`PaymentAttributes::amount_money`].
+    pub fn received_money(&self) -> Result<Option<Money>, AmountError> {
+        exact_money(
+            "received_amount",
+            self.received_amount,
+            self.currency.as_deref(),
+        )
+    }
+}
+
 /// Answer of `GET /pis/v2/payments` (envelope inferred: JSON:API `data` array, optional
 /// `meta` and `links`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -465,6 +484,13 @@ pub struct SettlementAttributes {
     /// Remittance text of the payout.
     #[serde(default)]
     pub communication: Option<String>,
+}
+
+impl SettlementAttributes {
+    /// `amount` in `currency` as exact money, like [`PaymentAttributes::amount_money`].
+    pub fn amount_money(&self) -> Result<Option<Money>, AmountError> {
+        exact_money("amount", self.amount, self.currency.as_deref())
+    }
 }
 
 /// Answer of `GET /pis/v2/settlements`.

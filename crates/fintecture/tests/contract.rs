@@ -942,13 +942,7 @@ async fn settlements_list_and_get() {
     assert_eq!(list.data.len(), 1);
     let one = c.get_settlement(id).await.unwrap();
     assert_eq!(one.data.id, id);
-    assert_eq!(
-        payments_fintecture::convert::money(
-            one.data.attributes.amount,
-            one.data.attributes.currency.as_deref()
-        ),
-        Some(eur(55_060))
-    );
+    assert_eq!(one.data.attributes.amount_money(), Ok(Some(eur(55_060))));
     insta::assert_json_snapshot!("settlements_result", list);
 }
 
@@ -1115,4 +1109,20 @@ async fn configuration_errors_are_clear_and_secret_free() {
     let shown = format!("{c:?} {:?}", config(&server, &generated_key().1));
     assert!(!shown.contains("SECRET"), "{shown}");
     assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_fetched_amount_that_is_not_exact_is_a_decode_error_naming_the_field() {
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let body = fixture_text("payment_200.json").replace("\"273\"", "\"273.005\"");
+    api(Mock::given(method("GET")))
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .mount(&server)
+        .await;
+    let result = PaymentProvider::get_payment(&client(&server), SESSION).await;
+    match result {
+        Err(Error::Decode { ref reason, .. }) => assert!(reason.contains("amount"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
 }
