@@ -16,7 +16,7 @@ use payments_core::{
     PaymentStatus, Refund, RefundRequest, RefundStatus, Result,
 };
 
-use crate::callback::RedirectCallback;
+use crate::callback::{RedirectCallback, RedirectError, StoredSession};
 use crate::config::{Environment, FintectureConfig};
 use crate::convert::{AmountError, provider_error, unified_status};
 use crate::keys::AppPrivateKey;
@@ -455,28 +455,69 @@ impl FintectureClient {
         self.send(call).await?.json()
     }
 
-    /// Handles the payer's return: parses the redirect `query`, checks its `state` against
-    /// `expected_state` (what the merchant stored for the order), and fetches the payment by
-    /// `session_id`. The query's `status` is ignored; the returned payment is Fintecture's
-    /// answer. A state mismatch is [`Error::InvalidInput`] and sends nothing.
+    /// Handles the payer's return to `redirect_uri`: binds the redirect `query` to the session
+    /// the merchant `stored` with the order, then fetches that session.
+    ///
+    /// The query's `session_id` must be the stored session id and its `state` the stored
+    /// `state` (both compared in constant time; on a mismatch nothing is sent). The payment is
+    /// fetched by the stored session id, and Fintecture's answer must be about that session and
+    /// carry the order's currency, amount (requested `amount`, exact) and `communication`. The
+    /// query's `status` is ignored: the returned status is Fintecture's.
+    ///
+    /// Every refusal is a [`RedirectError`] naming the field that differs (it converts into
+    /// [`Error`] with `?`).
     pub async fn confirm_redirect(
         &self,
         query: &str,
-        expected_state: &str,
-    ) -> Result<ConfirmedRedirect> {
-        let callback = RedirectCallback::from_query(query)?;
-        callback.check_state(expected_state)?;
-        let payment = self.get_payment(&callback.session_id).await?;
-        if payment.meta.session_id != callback.session_id {
-            return Err(Error::invalid(
+        stored: &StoredSession,
+    ) -> std::result::Result<ConfirmedRedirect, RedirectError> {
+        let callback = RedirectCallback::from_query(query).map_err(RedirectError::Query)?;
+        stored.check_callback(&callback)?;
+        let (payment, response) = self
+            .get_payment_raw(stored.session_id())
+            .await
+            .map_err(RedirectError::Fetch)?;
+        let mismatch =
+            |field: &'static str, expected: String, actual: String| RedirectError::Mismatch {
+                field,
+                expected,
+                actual,
+            };
+        if payment.meta.session_id != stored.session_id() {
+            return Err(mismatch(
                 "session_id",
-                "Fintecture answered for another session",
+                stored.session_id().to_string(),
+                payment.meta.session_id.clone(),
             ));
         }
-        let status = unified_status(
-            &payment.meta.status,
-            payment.data.attributes.transfer_state.as_ref(),
-        );
+        let a = &payment.data.attributes;
+        let expected = stored.amount();
+        let currency = expected.currency().code();
+        if a.currency.as_deref() != Some(currency) {
+            return Err(mismatch(
+                "currency",
+                currency.to_string(),
+                a.currency.clone().unwrap_or_else(|| "absent".into()),
+            ));
+        }
+        let amount = a
+            .amount_money()
+            .map_err(|e| RedirectError::Fetch(response.decode_error(e.to_string())))?;
+        if amount != Some(expected) {
+            return Err(mismatch(
+                "amount",
+                expected.to_string(),
+                amount.map_or_else(|| "absent".into(), |m| m.to_string()),
+            ));
+        }
+        if a.communication.as_deref() != Some(stored.communication()) {
+            return Err(mismatch(
+                "communication",
+                stored.communication().to_string(),
+                a.communication.clone().unwrap_or_else(|| "absent".into()),
+            ));
+        }
+        let status = unified_status(&payment.meta.status, a.transfer_state.as_ref());
         Ok(ConfirmedRedirect {
             callback,
             status,
@@ -485,15 +526,16 @@ impl FintectureClient {
     }
 }
 
-/// A redirect whose `state` matched, with the payment as Fintecture reports it.
+/// A redirect bound to the stored session, with the payment as Fintecture reports it.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConfirmedRedirect {
-    /// The (untrusted) query, for logging.
+    /// The query (its `status` is not trusted), for logging.
     pub callback: RedirectCallback,
     /// The unified status of the fetched payment.
     pub status: PaymentStatus,
-    /// The fetched payment.
+    /// The fetched payment: the stored session, with the order's amount, currency and
+    /// `communication`.
     pub payment: FintecturePayment,
 }
 

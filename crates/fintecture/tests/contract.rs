@@ -27,7 +27,7 @@ use payments_fintecture::testing::{RequestSignatureVerifier, SequentialIds};
 use payments_fintecture::wire::PsuAddress;
 use payments_fintecture::{
     ConnectRequest, Environment, FintectureClient, FintectureConfig, ListPaymentsQuery,
-    RefundPaymentRequest, SessionStatus, TransferState,
+    RedirectError, RefundPaymentRequest, SessionStatus, StoredSession, TransferState,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -948,6 +948,11 @@ async fn settlements_list_and_get() {
 
 // ---------------------------------------------------------------- redirect callback
 
+/// What the merchant stored for the order of the fixture's session (273 EUR, `B34970692`).
+fn stored_fixture_order() -> StoredSession {
+    StoredSession::new(SESSION, "order-B34970692", eur(27_300), "B34970692")
+}
+
 #[tokio::test]
 async fn the_redirect_is_confirmed_by_fetching_never_by_its_query() {
     let server = MockServer::start().await;
@@ -964,15 +969,145 @@ async fn the_redirect_is_confirmed_by_fetching_never_by_its_query() {
     let query = format!(
         "session_id={SESSION}&status=payment_created&provider=cmcifr2a&customer_id=3621eacaccd04fa772638dec70da323c&state=order-B34970692"
     );
-    let confirmed = c.confirm_redirect(&query, "order-B34970692").await.unwrap();
+    let confirmed = c
+        .confirm_redirect(&query, &stored_fixture_order())
+        .await
+        .unwrap();
     assert_eq!(confirmed.status, PaymentStatus::Processing);
     assert_eq!(
         confirmed.callback.untrusted_status.as_deref(),
         Some("payment_created")
     );
-    // Another order's state: refused, nothing fetched.
-    let err = c.confirm_redirect(&query, "order-OTHER").await.unwrap_err();
+    // Another order's state: refused, nothing fetched (the mock expects one GET).
+    let other = StoredSession::new(SESSION, "order-OTHER", eur(27_300), "B34970692");
+    let err = c.confirm_redirect(&query, &other).await.unwrap_err();
+    assert!(matches!(err, RedirectError::StateMismatch), "{err:?}");
+    assert!(
+        !err.to_string().contains("order-"),
+        "the state is never shown: {err}"
+    );
+    let err: Error = err.into();
     assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "state"));
+}
+
+/// The attack of issue 13: the payer pays a 1 EUR order B and returns with B's `session_id` but
+/// the `state` of a 5 000 EUR order A. Checking `state` alone reported order A `Succeeded`; the
+/// redirect is now bound to the session stored with order A, and nothing is fetched.
+#[tokio::test]
+async fn a_paid_cheap_session_returned_with_another_orders_state_is_refused() {
+    let server = MockServer::start().await;
+    mount_token(&server, 0).await;
+    let session_b = "b00000000000000000000000000000b1";
+    let mut paid_b = fixture("payment_200.json");
+    paid_b["meta"]["session_id"] = json!(session_b);
+    paid_b["data"]["id"] = json!(session_b);
+    paid_b["data"]["attributes"]["amount"] = json!("1.00");
+    paid_b["data"]["attributes"]["communication"] = json!("ORDER-B");
+    api(Mock::given(method("GET")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(paid_b))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let order_a = StoredSession::new(SESSION, "state-of-order-A", eur(500_000), "ORDER-A");
+    let query = format!("session_id={session_b}&status=payment_created&state=state-of-order-A");
+    let err = c.confirm_redirect(&query, &order_a).await.unwrap_err();
+    assert_eq!(err.field(), Some("session_id"));
+    assert_eq!(
+        err.to_string(),
+        format!("redirect not confirmed: session_id is {session_b}, the order's is {SESSION}")
+    );
+    assert!(!err.to_string().contains("state-of-order-A"));
+}
+
+/// Fintecture's answer for the stored session must be the order: same session, currency, exact
+/// amount and `communication`; the first field that differs is named with both values.
+#[tokio::test]
+async fn a_fetched_payment_that_is_not_the_order_is_refused_naming_the_field() {
+    let query = format!("session_id={SESSION}&status=payment_created&state=order-B34970692");
+    let cases: [(&str, Value, &str); 5] = [
+        (
+            "/meta/session_id",
+            json!("c00000000000000000000000000000c1"),
+            "session_id is c00000000000000000000000000000c1, the order's is 44f00841780445d4981be9ea2f8aafae",
+        ),
+        (
+            "/data/attributes/currency",
+            json!("GBP"),
+            "currency is GBP, the order's is EUR",
+        ),
+        (
+            "/data/attributes/amount",
+            json!("1.00"),
+            "amount is 1.00 EUR, the order's is 273.00 EUR",
+        ),
+        (
+            "/data/attributes/amount",
+            Value::Null,
+            "amount is absent, the order's is 273.00 EUR",
+        ),
+        (
+            "/data/attributes/communication",
+            json!("ORDER-B"),
+            "communication is ORDER-B, the order's is B34970692",
+        ),
+    ];
+    for (pointer, value, message) in cases {
+        let server = MockServer::start().await;
+        mount_token(&server, 1).await;
+        let mut body = fixture("payment_200.json");
+        *body.pointer_mut(pointer).unwrap() = value;
+        api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .confirm_redirect(&query, &stored_fixture_order())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("redirect not confirmed: {message}")
+        );
+    }
+    // An amount that is not exact in its currency: an unreadable answer, naming the field.
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let body = fixture_text("payment_200.json").replace("\"273\"", "\"273.005\"");
+    api(Mock::given(method("GET")))
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .confirm_redirect(&query, &stored_fixture_order())
+        .await
+        .unwrap_err();
+    match err {
+        RedirectError::Fetch(Error::Decode { ref reason, .. }) => {
+            assert!(reason.starts_with("amount: 273.005"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// [`StoredSession::from_connect`] keeps exactly what was sent and what Fintecture answered.
+#[tokio::test]
+async fn the_stored_session_is_built_from_the_connect_request_and_answer() {
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let request = connect_request();
+    let session = client(&server).connect(&request).await.unwrap();
+    let stored = StoredSession::from_connect(&request, &session);
+    assert_eq!(stored.session_id(), session.meta.session_id);
+    assert_eq!(stored.state(), "order-B34970692");
+    assert_eq!(stored.amount(), eur(55_060));
+    assert_eq!(stored.communication(), "B34970692");
 }
 
 // ---------------------------------------------------------------- errors

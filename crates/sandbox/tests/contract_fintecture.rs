@@ -22,7 +22,7 @@ use payments_fintecture::signing::{http_date, sign_request};
 use payments_fintecture::webhook::{FintectureWebhookVerifier, WebhookSettings};
 use payments_fintecture::{
     ConnectRequest, Environment, FintectureClient, FintectureConfig, ListPaymentsQuery,
-    RefundPaymentRequest, SessionStatus, TransferState,
+    RedirectError, RefundPaymentRequest, SessionStatus, StoredSession, TransferState,
 };
 use payments_sandbox::{
     ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
@@ -322,7 +322,9 @@ async fn connect_pay_signed_webhook_then_get() {
 async fn the_connect_page_pays_and_redirects_and_the_redirect_is_confirmed_by_fetching() {
     let sb = sandbox().await;
     let c = client(&sb);
-    let session = c.connect(&order(27_300, "B34970692")).await.unwrap();
+    let request = order(27_300, "B34970692");
+    let session = c.connect(&request).await.unwrap();
+    let stored = StoredSession::from_connect(&request, &session);
     let id = session.meta.session_id;
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -350,9 +352,13 @@ async fn the_connect_page_pays_and_redirects_and_the_redirect_is_confirmed_by_fe
     assert!(query.contains(&format!("session_id={id}")), "{query}");
     assert!(query.contains("status=payment_created"), "{query}");
     assert!(query.contains("state=B34970692"), "{query}");
-    let confirmed = c.confirm_redirect(query, "B34970692").await.unwrap();
+    let confirmed = c.confirm_redirect(query, &stored).await.unwrap();
     assert_eq!(confirmed.status, PaymentStatus::Succeeded);
-    assert!(c.confirm_redirect(query, "another-order").await.is_err());
+    let another_order = StoredSession::new(&id, "another-order", eur(27_300), "B34970692");
+    assert!(matches!(
+        c.confirm_redirect(query, &another_order).await,
+        Err(RedirectError::StateMismatch)
+    ));
     // Paying twice from the page is refused.
     let again = browser
         .post(&session.meta.url)
@@ -362,6 +368,56 @@ async fn the_connect_page_pays_and_redirects_and_the_redirect_is_confirmed_by_fe
         .await
         .unwrap();
     assert_eq!(again.status(), 409);
+}
+
+/// Issue 13's attack on a real flow: order B (1.00 EUR) is paid on the Connect page; its payer
+/// returns with B's `session_id` and the `state` of order A (5 000.00 EUR, unpaid). Bound to the
+/// session stored with order A, the redirect is refused before anything is fetched; with B's
+/// own stored session it is B that is paid.
+#[tokio::test]
+async fn a_paid_cheap_session_cannot_confirm_another_order() {
+    let sb = sandbox().await;
+    let c = client(&sb);
+    let request_a = ConnectRequest::new(eur(500_000), "ORDER-A", "state-a-7f3c", REDIRECT);
+    let session_a = c.connect(&request_a).await.unwrap();
+    let order_a = StoredSession::from_connect(&request_a, &session_a);
+    let request_b = ConnectRequest::new(eur(100), "ORDER-B", "state-b-91d2", REDIRECT);
+    let session_b = c.connect(&request_b).await.unwrap();
+    let order_b = StoredSession::from_connect(&request_b, &session_b);
+    sb.act(
+        Provider::Fintecture,
+        &session_b.meta.session_id,
+        PayerAction::Pay,
+    )
+    .await
+    .unwrap();
+    let forged = format!(
+        "session_id={}&status=payment_created&state=state-a-7f3c",
+        session_b.meta.session_id
+    );
+    let gets = count(&sb, "GET", PAYMENT);
+    let err = c.confirm_redirect(&forged, &order_a).await.unwrap_err();
+    assert_eq!(err.field(), Some("session_id"), "{err}");
+    assert_eq!(count(&sb, "GET", PAYMENT), gets, "nothing fetched");
+    // The same query is B's payer returning with the wrong state for B.
+    assert!(matches!(
+        c.confirm_redirect(&forged, &order_b).await,
+        Err(RedirectError::StateMismatch)
+    ));
+    let genuine = format!(
+        "session_id={}&status=payment_created&state=state-b-91d2",
+        session_b.meta.session_id
+    );
+    let confirmed = c.confirm_redirect(&genuine, &order_b).await.unwrap();
+    assert_eq!(confirmed.status, PaymentStatus::Succeeded);
+    assert_eq!(
+        PaymentProvider::get_payment(&c, &session_a.meta.session_id)
+            .await
+            .unwrap()
+            .status,
+        PaymentStatus::Pending,
+        "order A is not paid"
+    );
 }
 
 #[tokio::test]

@@ -14,8 +14,9 @@
 //!   session's `url`) and is redirected back to `redirect_uri?session_id=..&status=..&state=..`.
 //! - `webhook verified`: the form-encoded webhook, verified from the raw bytes received with the
 //!   crate's [`FintectureWebhookVerifier`] (RSA-OAEP decryption with the private key).
-//! - `status fetched`: the redirect is confirmed as the crate does it — `state` checked against
-//!   the order, the status fetched by `session_id` (the query's status is not trusted).
+//! - `status fetched`: the redirect is confirmed as the crate does it — its `session_id` and
+//!   `state` checked against the session stored with the order, the session fetched and its
+//!   amount, currency and `communication` checked (the query's status is not trusted).
 //! - `reconciled`: session id, amount (exact), currency, `communication` and the webhook's `state`
 //!   against the order; status `Succeeded`.
 //!
@@ -48,7 +49,7 @@ use payments_fintecture::keys::AppPrivateKey;
 use payments_fintecture::webhook::{FintectureEvent, FintectureWebhookVerifier, WebhookSettings};
 use payments_fintecture::{
     ConnectRequest, Environment, FintectureClient, FintectureConfig, FintecturePayment,
-    ListPaymentsQuery,
+    ListPaymentsQuery, StoredSession,
 };
 use payments_sandbox::Provider;
 use serde_json::Value;
@@ -260,17 +261,13 @@ pub(crate) async fn demo(ctx: &DemoContext<'_>, flow: &mut Flow) -> Result<(), F
 
     let amount = Money::from_minor(DEMO_CENTS, Currency::EUR);
     let reference = format!("{}-fintecture", ctx.run_id);
+    let request = ConnectRequest::new(amount, &reference, &reference, &target.redirect_uri)
+        .psu_name("Demo Payer")
+        .psu_email("payer@example.com")
+        .expiry(Duration::from_secs(15 * 60));
     let session = flow
         .step("create", async {
-            let session = client
-                .connect(
-                    &ConnectRequest::new(amount, &reference, &reference, &target.redirect_uri)
-                        .psu_name("Demo Payer")
-                        .psu_email("payer@example.com")
-                        .expiry(Duration::from_secs(15 * 60)),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
+            let session = client.connect(&request).await.map_err(|e| e.to_string())?;
             let detail = format!(
                 "session {}, {} {}, reference {reference}",
                 session.meta.session_id,
@@ -281,6 +278,8 @@ pub(crate) async fn demo(ctx: &DemoContext<'_>, flow: &mut Flow) -> Result<(), F
         })
         .await?;
     let id = session.meta.session_id.clone();
+    // What a shop keeps with the order, to bind the payer's return to it.
+    let stored = StoredSession::from_connect(&request, &session);
 
     let redirect_query = if target.real {
         flow.step("payer pays", async {
@@ -370,11 +369,11 @@ pub(crate) async fn demo(ctx: &DemoContext<'_>, flow: &mut Flow) -> Result<(), F
             match &redirect_query {
                 Some(query) => {
                     let confirmed = client
-                        .confirm_redirect(query, &reference)
+                        .confirm_redirect(query, &stored)
                         .await
                         .map_err(|e| e.to_string())?;
                     let detail = format!(
-                        "{} → {} (redirect state checked, status fetched)",
+                        "{} → {} (redirect bound to the stored session, status fetched)",
                         describe(&confirmed.payment),
                         confirmed.status
                     );
