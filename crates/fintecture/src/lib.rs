@@ -70,13 +70,13 @@
 //! ```
 //!
 //! ## What is where
-//! - [`FintectureClient`] (feature `client`): `connect`, `get_payment`, `list_payments`,
-//!   `cancel_payment` (PATCH), `refund`
+//! - [`FintectureClient`] (feature `client`): `connect`, `get_payment`, `list_payments` (one
+//!   page) and `list_all_payments` (every page, as a stream), `cancel_payment` (PATCH), `refund`
 //!   (partial and repeated, bounded by the paid amount when the history is given),
 //!   `list_settlements` / `get_settlement`, `confirm_redirect`; it also implements the
 //!   provider-neutral [`payments_core::PaymentProvider`] (create → Connect URL and session id,
 //!   get, cancel, refund — the neutral refund fetches the paid amount first and never asks for
-//!   more).
+//!   more — and find by reference).
 //! - [`signing`]: `Digest`, `Date`, `X-Request-ID` and `Signature` of API requests.
 //! - [`webhook`]: the verification scheme (no HTTP stack needed).
 //! - [`callback`]: the redirect query, parsed but never trusted; [`StoredSession`], what the
@@ -100,8 +100,8 @@
 //! Every method returns [`payments_core::Error`], except `confirm_redirect`, whose
 //! [`RedirectError`] names the field that does not match the stored order (it converts into
 //! [`payments_core::Error`] with `?`). On a session creation or refund,
-//! [`payments_core::Error::OutcomeUnknown`] (timeout, 5xx) means it may exist: list payments
-//! before creating it again. An amount Fintecture reports that
+//! [`payments_core::Error::OutcomeUnknown`] (timeout, 5xx) means it may exist: find it by its
+//! reference (`find_by_reference`) before creating it again. An amount Fintecture reports that
 //! is not exact in its currency is an error naming the field, never a missing amount.
 //!
 //! ## Features

@@ -844,7 +844,8 @@ async fn the_list_filters_by_status_and_date_and_pages() {
         [ids[2].clone(), ids[1].clone(), ids[0].clone()],
         "newest first"
     );
-    assert_eq!(all.meta.as_ref().unwrap().total, Some(3));
+    let meta = all.meta.as_ref().unwrap();
+    assert_eq!((meta.total_items, meta.total_pages), (Some(3), Some(1)));
     let paid = c
         .list_payments(&ListPaymentsQuery::new().status("payment_created"))
         .await
@@ -868,6 +869,12 @@ async fn the_list_filters_by_status_and_date_and_pages() {
     assert_eq!(second.data.len(), 1);
     assert!(second.links.as_ref().unwrap().next.is_none());
     assert!(second.links.as_ref().unwrap().prev.is_some());
+    let by_reference = c
+        .list_payments(&ListPaymentsQuery::new().communication("list-1"))
+        .await
+        .unwrap();
+    let listed: Vec<_> = by_reference.data.iter().map(|p| p.id.clone()).collect();
+    assert_eq!(listed, [Some(ids[1].clone())]);
     let today = time::OffsetDateTime::now_utc().date().to_string();
     let dated = c
         .list_payments(&ListPaymentsQuery::new().dates(&today, &today))
@@ -897,6 +904,70 @@ async fn the_list_filters_by_status_and_date_and_pages() {
             .await;
         assert_eq!((status, code(&answer)), (400, "invalid_request"), "{bad}");
     }
+}
+
+/// Every page, with the filters kept from page to page; and the neutral `find_by_reference`
+/// through it.
+#[tokio::test]
+async fn every_page_is_listed_and_sessions_are_found_by_reference() {
+    use futures_util::TryStreamExt as _;
+    let sb = sandbox().await;
+    let c = client(&sb);
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let reference = if n % 2 == 0 {
+            "ORDER-EVEN"
+        } else {
+            "ORDER-ODD"
+        };
+        let request = order(2_000 + n * 10, reference);
+        ids.push(c.connect(&request).await.unwrap().meta.session_id);
+    }
+    let pages_before = count(&sb, "GET", "/fintecture/pis/v2/payments");
+    let all: Vec<_> = c
+        .list_all_payments(&ListPaymentsQuery::new(), 2)
+        .try_collect()
+        .await
+        .unwrap();
+    let listed: Vec<_> = all.iter().map(|p| p.id.clone().unwrap()).collect();
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(listed, newest_first);
+    assert_eq!(
+        count(&sb, "GET", "/fintecture/pis/v2/payments") - pages_before,
+        3
+    );
+    let even: Vec<_> = c
+        .list_all_payments(&ListPaymentsQuery::new().communication("ORDER-EVEN"), 1)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(even.len(), 3);
+    assert!(
+        even.iter()
+            .all(|p| p.attributes.communication.as_deref() == Some("ORDER-EVEN"))
+    );
+    sb.act(Provider::Fintecture, &ids[1], PayerAction::Pay)
+        .await
+        .unwrap();
+    let found = PaymentProvider::find_by_reference(&c, "ORDER-ODD")
+        .await
+        .unwrap();
+    let mut found_ids: Vec<_> = found.iter().map(|p| p.id.clone()).collect();
+    found_ids.sort();
+    let mut odd = vec![ids[1].clone(), ids[3].clone()];
+    odd.sort();
+    assert_eq!(found_ids, odd);
+    let paid = found.iter().find(|p| p.id == ids[1]).unwrap();
+    assert_eq!(paid.status, PaymentStatus::Succeeded);
+    assert_eq!(paid.amount, Some(eur(2_010)));
+    assert_eq!(paid.reference.as_deref(), Some("ORDER-ODD"));
+    assert!(
+        PaymentProvider::find_by_reference(&c, "ORDER-NONE")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

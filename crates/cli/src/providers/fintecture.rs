@@ -247,7 +247,7 @@ pub(crate) async fn demo(ctx: &DemoContext<'_>, flow: &mut Flow) -> Result<(), F
             .map_err(|e| e.to_string())?;
         let total = page
             .meta
-            .and_then(|m| m.total)
+            .and_then(|m| m.total_items)
             .map_or_else(|| "?".to_owned(), |t| t.to_string());
         Ok((
             (),
