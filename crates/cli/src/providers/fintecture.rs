@@ -3,7 +3,7 @@
 //! offline webhook verification.
 //!
 //! # Demo
-//! A €273.00 payment session (the seed's example; the amount ends in 00, so the sandbox's payer
+//! A €273.00 payment session (the guide's example; the amount ends in 00, so the sandbox's payer
 //! waits for the demo) with the run's order reference as `communication` and `state`, and the
 //! local receiver's `/fintecture/return` as `redirect_uri`. Every API call is signed with the
 //! sandbox-generated application key. Steps:

@@ -1,7 +1,8 @@
 //! Fintecture PIS v2 (pay by bank, immediate transfer), under `/fintecture`.
 //!
-//! Sources: the seed *Initiate an Immediate Transfer* (`shared/seeds/001_2dfce8e851c5ef95.txt`),
-//! the facts file `shared/providers/fintecture.md`, and the `payments-fintecture` crate's
+//! Sources: Fintecture's guide *Initiate an Immediate Transfer* and API reference
+//! (<https://docs.fintecture.com>), its *Pagination* guide
+//! (<https://doc.fintecture.com/docs/api-pagination>), and the `payments-fintecture` crate's
 //! fixtures (`crates/fintecture/tests/fixtures`). What none of them spells out is marked
 //! *assumed* below.
 //!
@@ -58,16 +59,16 @@
 //! ([`crate::SandboxBuilder::webhook_url`], `PUT /_sandbox/fintecture/webhook-url`; none
 //! configured: nothing is sent, as at Fintecture) as `application/x-www-form-urlencoded`:
 //! `session_id, status, customer_id, provider, state, event=payment_session.status.<status>,
-//! type=PayByBank, transfer_state, amount, currency` (absent values omitted; the seed's example
-//! has the first five, the facts file lists the others). Headers `Signature`, `Digest`, `Date`,
+//! type=PayByBank, transfer_state, amount, currency` (absent values omitted; the guide's example
+//! has the first five, the API reference lists the others). Headers `Signature`, `Digest`, `Date`,
 //! `X-Request-ID` as `payments_fintecture::testing::WebhookSigner` makes them: the signing string
 //! `date/digest/x-request-id` RSA-OAEP(SHA-1)-encrypted with the merchant's public key.
-//! Retries: the seed says "Webhook will retry 10x with an exponential time increment if your
+//! Retries: the guide says "Webhook will retry 10x with an exponential time increment if your
 //! server doesn't respond with a HTTP code in the 2XX range"; the base is not documented, so
 //! 10 retries after 2, 4, 8, ... 1024 s (11 attempts, about 34 minutes; *assumed* base),
-//! divided by the time divisor. Every attempt is signed afresh (new `Date`, same `X-Request-ID`),
-//! so a late retry still passes the receiver's freshness window; whether Fintecture re-signs its
-//! retries is not documented.
+//! divided by the time divisor. Every attempt is signed afresh (new `Date`, same `X-Request-ID`);
+//! whether Fintecture re-signs its retries is not documented, which is why the crate's verifier
+//! accepts a `Date` up to 72 hours old by default (`WebhookSettings::DEFAULT_MAX_AGE`).
 //!
 //! ## Not emulated
 //! The console's per-event subscription and its send delay (`offset`, minutes): every event is
