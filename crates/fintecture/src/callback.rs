@@ -27,7 +27,8 @@ use crate::webhook::parse_form;
 use crate::wire::ConnectSession;
 
 /// The query string of a redirect back from Fintecture Connect. Nothing in it is verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` does not show the `state`.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RedirectCallback {
     /// The payment session to fetch.
@@ -40,6 +41,18 @@ pub struct RedirectCallback {
     pub provider: Option<String>,
     /// The payer's id, as claimed.
     pub customer_id: Option<String>,
+}
+
+impl fmt::Debug for RedirectCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedirectCallback")
+            .field("session_id", &self.session_id)
+            .field("state", &self.state.as_ref().map(|_| "[REDACTED]"))
+            .field("untrusted_status", &self.untrusted_status)
+            .field("provider", &self.provider)
+            .field("customer_id", &self.customer_id)
+            .finish()
+    }
 }
 
 impl RedirectCallback {
@@ -291,6 +304,12 @@ mod tests {
         let shown = format!("{stored:?}");
         assert!(!shown.contains("secret-state-A"), "{shown}");
         assert!(shown.contains("ORDER-A") && shown.contains("s1"), "{shown}");
+        let cb = RedirectCallback::from_query("session_id=s1&state=secret-state-A").unwrap();
+        let shown = format!("{cb:?}");
+        assert!(
+            !shown.contains("secret-state-A") && shown.contains("s1"),
+            "{shown}"
+        );
         let e = RedirectError::Mismatch {
             field: "amount",
             expected: "5000.00 EUR".into(),
