@@ -343,8 +343,8 @@ impl FintectureClient {
             .try_flatten()
     }
 
-    /// The pages of [`FintectureClient::list_all_payments`], each item with its raw JSON and
-    /// the page's answer.
+    /// The pages of [`FintectureClient::list_all_payments`]: the items of each page, and the same
+    /// items as Fintecture sent them (for the neutral `raw`).
     fn pages<'a>(
         &'a self,
         query: &ListPaymentsQuery,
