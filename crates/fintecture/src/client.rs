@@ -3,6 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+use futures_util::stream::{self, Stream, TryStreamExt};
+
+use payments_core::error::redacted_excerpt;
 use payments_core::http::{
     ApiRequest, ApiResponse, Auth, HttpClient, Method,
     PathSegment::{self, Fixed, Id},
@@ -16,31 +19,36 @@ use payments_core::{
     PaymentStatus, Refund, RefundRequest, RefundStatus, Result,
 };
 
-use crate::callback::RedirectCallback;
+use crate::callback::{RedirectCallback, RedirectError, StoredSession};
 use crate::config::{Environment, FintectureConfig};
-use crate::convert::{money, provider_error, unified_status};
+use crate::convert::{AmountError, provider_error, unified_status};
 use crate::keys::AppPrivateKey;
 use crate::request::{ConnectRequest, ListPaymentsQuery, RefundPaymentRequest, check_session_id};
 use crate::signing::{RequestIdSource, http_date, sign_request};
 use crate::webhook::PROVIDER;
 use crate::wire::{
-    ConnectSession, FintecturePayment, PaymentList, RefundBody, RefundBodyAttributes,
-    RefundBodyData, RefundBodyMeta, RefundResponse, SessionStatus, SettlementEnvelope,
-    SettlementList, StatusPatch, StatusPatchMeta,
+    ConnectSession, FintecturePayment, PaymentList, PaymentResource, RawList, RefundBody,
+    RefundBodyAttributes, RefundBodyData, RefundBodyMeta, RefundResponse, SessionStatus,
+    SettlementEnvelope, SettlementList, StatusPatch, StatusPatchMeta,
 };
 
 /// What the provider-neutral [`PaymentProvider`] implementation supports: everything, refunds
-/// included (full, partial and repeated, never more than the paid amount).
+/// included (full, partial and repeated, never more than the paid amount), and finding the
+/// sessions of a merchant reference through the payment list.
 pub const CAPABILITIES: Capabilities = Capabilities::new(&[
     Capability::CreatePayment,
     Capability::GetPayment,
     Capability::CancelPayment,
     Capability::Refund,
     Capability::PartialRefund,
+    Capability::FindByReference,
     Capability::SignedWebhooks,
 ]);
 
 const X_REQUEST_ID: &str = "x-request-id";
+
+/// Page size of the neutral `find_by_reference` (Fintecture's default page size).
+const FIND_PAGE_SIZE: u32 = 100;
 
 /// Signs each attempt of a request: a fresh `Date` from the clock, the `X-Request-ID` the client
 /// set once for the logical request (so retries of one call share it), `Digest` over exactly the
@@ -241,8 +249,8 @@ impl FintectureClient {
 
     /// `POST /pis/v2/connect?state=..&redirect_uri=..[&origin_uri=..]`: creates a payment
     /// session and returns its id and the Connect URL. Validated first; never retried once it
-    /// may have reached Fintecture (on [`Error::OutcomeUnknown`], list payments before creating
-    /// again).
+    /// may have reached Fintecture (on [`Error::OutcomeUnknown`], look for it with
+    /// [`ListPaymentsQuery::communication`] / `find_by_reference` before creating again).
     pub async fn connect(&self, request: &ConnectRequest) -> Result<ConnectSession> {
         Ok(self.connect_raw(request).await?.0)
     }
@@ -287,8 +295,17 @@ impl FintectureClient {
         Ok((response.json()?, response))
     }
 
-    /// `GET /pis/v2/payments` with optional filters and paging.
+    /// `GET /pis/v2/payments` with optional filters and paging: one page.
     pub async fn list_payments(&self, query: &ListPaymentsQuery) -> Result<PaymentList> {
+        Ok(self.list_payments_raw(query).await?.0)
+    }
+
+    /// One page, also returning each item as Fintecture sent it.
+    async fn list_payments_raw(
+        &self,
+        query: &ListPaymentsQuery,
+    ) -> Result<(PaymentList, Vec<serde_json::Value>, ApiResponse)> {
+        query.validate()?;
         let mut url = self.url(&[Fixed("pis"), Fixed("v2"), Fixed("payments")])?;
         let pairs = query.pairs();
         if !pairs.is_empty() {
@@ -298,7 +315,75 @@ impl FintectureClient {
             }
         }
         let call = self.request("list_payments", Method::GET, url)?;
-        self.send(call).await?.json()
+        let response = self.send(call).await?;
+        let list: PaymentList = response.json()?;
+        let raw: RawList = response.json()?;
+        Ok((list, raw.data, response))
+    }
+
+    /// Every payment matching `query`'s filters, page after page (`page_size` per request, from
+    /// page 1; the query's own paging is ignored), as a stream.
+    ///
+    /// Paging follows Fintecture's *Pagination* guide
+    /// (<https://doc.fintecture.com/docs/api-pagination>): a page is followed by the next one
+    /// while the answer has a `links.next`. The next page is asked for by number with the same
+    /// filters, not by following `links.next` (the guide's example link drops the filters, and a
+    /// link would carry the bearer token to whatever host it names). It stops after the last
+    /// page announced by the *first* page's `meta.totalPages`, on an empty page, or at the first
+    /// error, which it yields; a page that starts with the same payment as the page before (a
+    /// server ignoring `page[number]`) is an [`Error::Decode`], not a silent end. Payments
+    /// created while the list is read can shift it: a payment may then appear twice.
+    pub fn list_all_payments<'a>(
+        &'a self,
+        query: &ListPaymentsQuery,
+        page_size: u32,
+    ) -> impl Stream<Item = Result<PaymentResource>> + Send + 'a {
+        self.pages(query, page_size)
+            .map_ok(|(items, _)| stream::iter(items.into_iter().map(Ok::<_, Error>)))
+            .try_flatten()
+    }
+
+    /// The pages of [`FintectureClient::list_all_payments`]: the items of each page, and the same
+    /// items as Fintecture sent them (for the neutral `raw`).
+    fn pages<'a>(
+        &'a self,
+        query: &ListPaymentsQuery,
+        page_size: u32,
+    ) -> impl Stream<Item = Result<(Vec<PaymentResource>, Vec<serde_json::Value>)>> + Send + 'a
+    {
+        let mut query = query.clone();
+        query.page_number = None;
+        query.page_size = Some(page_size);
+        // State: the next page, the page count announced by the first page, the first item of
+        // the previous page.
+        let start = (Some(1u32), None::<u64>, None::<PaymentResource>, query);
+        stream::try_unfold(
+            start,
+            move |(page, pages, previous_first, query)| async move {
+                let Some(page) = page else {
+                    return Ok::<_, Error>(None);
+                };
+                let mut this = query.clone();
+                this.page_number = Some(page);
+                let (list, raw, response) = self.list_payments_raw(&this).await?;
+                let first = list.data.first().cloned();
+                if first.is_some() && first == previous_first {
+                    return Err(response.decode_error(format!(
+                        "page {page} starts with the first payment of page {}: Fintecture ignored \
+                     page[number], the list cannot be read to the end",
+                        page - 1
+                    )));
+                }
+                let pages = pages.or(list.meta.as_ref().and_then(|m| m.total_pages));
+                let has_next = list.links.as_ref().is_some_and(|l| l.next.is_some());
+                let next = page.checked_add(1).filter(|next| {
+                    has_next
+                        && !list.data.is_empty()
+                        && pages.is_none_or(|total| u64::from(*next) <= total)
+                });
+                Ok(Some(((list.data, raw), (next, pages, first, query))))
+            },
+        )
     }
 
     /// `PATCH /pis/v2/payments/{session_id}` with `{"meta":{"status":"payment_cancelled"}}`.
@@ -388,14 +473,20 @@ impl FintectureClient {
     /// counts: paid or overpaid (`received_amount` when reported, else `amount`) or partially
     /// paid (`received_amount` only: the requested `amount` did not all arrive). Any other
     /// status (pending, a transfer still in progress, cancelled, failed, unknown) has received
-    /// nothing that can be refunded yet, and is refused before the refund is sent.
+    /// nothing that can be refunded yet, and is refused before the refund is sent. An amount
+    /// that is not exact in its currency is an [`Error::Decode`] naming the field.
     async fn paid_amount(&self, session_id: &str) -> Result<Money> {
-        let payment = self.get_payment(session_id).await?;
+        let (payment, response) = self.get_payment_raw(session_id).await?;
         let a = &payment.data.attributes;
         let status = unified_status(&payment.meta.status, a.transfer_state.as_ref());
+        let decode = |e: AmountError| response.decode_error(e.to_string());
+        let received = a.received_money().map_err(decode)?;
         let paid = match status {
-            PaymentStatus::Succeeded | PaymentStatus::Overpaid => a.received_amount.or(a.amount),
-            PaymentStatus::PartiallyPaid => a.received_amount,
+            PaymentStatus::Succeeded | PaymentStatus::Overpaid => match received {
+                Some(received) => Some(received),
+                None => a.amount_money().map_err(decode)?,
+            },
+            PaymentStatus::PartiallyPaid => received,
             other => {
                 return Err(Error::invalid(
                     "session_id",
@@ -410,10 +501,10 @@ impl FintectureClient {
                 ));
             }
         };
-        money(paid, a.currency.as_deref()).ok_or_else(|| {
+        paid.ok_or_else(|| {
             Error::invalid(
                 "amount",
-                "the payment reports no exact paid amount and currency; cannot bound the refund",
+                "the payment reports no paid amount; cannot bound the refund",
             )
         })
     }
@@ -449,28 +540,69 @@ impl FintectureClient {
         self.send(call).await?.json()
     }
 
-    /// Handles the payer's return: parses the redirect `query`, checks its `state` against
-    /// `expected_state` (what the merchant stored for the order), and fetches the payment by
-    /// `session_id`. The query's `status` is ignored; the returned payment is Fintecture's
-    /// answer. A state mismatch is [`Error::InvalidInput`] and sends nothing.
+    /// Handles the payer's return to `redirect_uri`: binds the redirect `query` to the session
+    /// the merchant `stored` with the order, then fetches that session.
+    ///
+    /// The query's `session_id` must be the stored session id and its `state` the stored
+    /// `state` (both compared in constant time; on a mismatch nothing is sent). The payment is
+    /// fetched by the stored session id, and Fintecture's answer must be about that session and
+    /// carry the order's currency, amount (requested `amount`, exact) and `communication`. The
+    /// query's `status` is ignored: the returned status is Fintecture's.
+    ///
+    /// Every refusal is a [`RedirectError`] naming the field that differs (it converts into
+    /// [`Error`] with `?`).
     pub async fn confirm_redirect(
         &self,
         query: &str,
-        expected_state: &str,
-    ) -> Result<ConfirmedRedirect> {
-        let callback = RedirectCallback::from_query(query)?;
-        callback.check_state(expected_state)?;
-        let payment = self.get_payment(&callback.session_id).await?;
-        if payment.meta.session_id != callback.session_id {
-            return Err(Error::invalid(
+        stored: &StoredSession,
+    ) -> std::result::Result<ConfirmedRedirect, RedirectError> {
+        let callback = RedirectCallback::from_query(query).map_err(RedirectError::Query)?;
+        stored.check_callback(&callback)?;
+        let (payment, response) = self
+            .get_payment_raw(stored.session_id())
+            .await
+            .map_err(RedirectError::Fetch)?;
+        let mismatch =
+            |field: &'static str, expected: String, actual: String| RedirectError::Mismatch {
+                field,
+                expected,
+                actual,
+            };
+        if payment.meta.session_id != stored.session_id() {
+            return Err(mismatch(
                 "session_id",
-                "Fintecture answered for another session",
+                stored.session_id().to_string(),
+                payment.meta.session_id.clone(),
             ));
         }
-        let status = unified_status(
-            &payment.meta.status,
-            payment.data.attributes.transfer_state.as_ref(),
-        );
+        let a = &payment.data.attributes;
+        let expected = stored.amount();
+        let currency = expected.currency().code();
+        if a.currency.as_deref() != Some(currency) {
+            return Err(mismatch(
+                "currency",
+                currency.to_string(),
+                a.currency.clone().unwrap_or_else(|| "absent".into()),
+            ));
+        }
+        let amount = a
+            .amount_money()
+            .map_err(|e| RedirectError::Fetch(response.decode_error(e.to_string())))?;
+        if amount != Some(expected) {
+            return Err(mismatch(
+                "amount",
+                expected.to_string(),
+                amount.map_or_else(|| "absent".into(), |m| m.to_string()),
+            ));
+        }
+        if a.communication.as_deref() != Some(stored.communication()) {
+            return Err(mismatch(
+                "communication",
+                stored.communication().to_string(),
+                a.communication.clone().unwrap_or_else(|| "absent".into()),
+            ));
+        }
+        let status = unified_status(&payment.meta.status, a.transfer_state.as_ref());
         Ok(ConfirmedRedirect {
             callback,
             status,
@@ -479,30 +611,61 @@ impl FintectureClient {
     }
 }
 
-/// A redirect whose `state` matched, with the payment as Fintecture reports it.
+/// A redirect bound to the stored session, with the payment as Fintecture reports it.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConfirmedRedirect {
-    /// The (untrusted) query, for logging.
+    /// The query (its `status` is not trusted), for logging.
     pub callback: RedirectCallback,
     /// The unified status of the fetched payment.
     pub status: PaymentStatus,
-    /// The fetched payment.
+    /// The fetched payment: the stored session, with the order's amount, currency and
+    /// `communication`.
     pub payment: FintecturePayment,
 }
 
-/// The core's view of a Fintecture payment.
-pub fn to_payment(payment: &FintecturePayment, raw: serde_json::Value) -> Payment {
+/// The core's view of a Fintecture payment. An amount that cannot be represented exactly (more
+/// decimals than its currency has, an unknown or missing currency) is an [`AmountError`] naming
+/// the field, never a payment without an amount.
+pub fn to_payment(
+    payment: &FintecturePayment,
+    raw: serde_json::Value,
+) -> std::result::Result<Payment, AmountError> {
     let attributes = &payment.data.attributes;
     let mut out = Payment::new(
         payment.meta.session_id.clone(),
         unified_status(&payment.meta.status, attributes.transfer_state.as_ref()),
         payment.meta.status.as_str(),
     );
-    out.amount = money(attributes.amount, attributes.currency.as_deref());
+    out.amount = attributes.amount_money()?;
     out.reference = attributes.communication.clone();
     out.raw = raw;
-    out
+    Ok(out)
+}
+
+/// The core's view of an item of the payment list (`GET /pis/v2/payments`), as
+/// [`to_payment`] reports the same payment: the session id is the item's `id`, the status its
+/// `attributes.status` with `attributes.transfer_state`. An item without an id or a status, or
+/// with an amount that cannot be represented exactly, is refused naming the field.
+fn list_item_to_payment(item: &PaymentResource) -> std::result::Result<Payment, String> {
+    let a = &item.attributes;
+    let id = item
+        .id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .ok_or("id: a listed payment has no id")?;
+    let status = a
+        .status
+        .as_ref()
+        .ok_or_else(|| format!("status: the listed payment {id} has no status"))?;
+    let mut out = Payment::new(
+        id,
+        unified_status(status, a.transfer_state.as_ref()),
+        status.as_str(),
+    );
+    out.amount = a.amount_money().map_err(|e| e.to_string())?;
+    out.reference = a.communication.clone();
+    Ok(out)
 }
 
 /// The refund status of a refund answer's `meta.status` (`refund_waiting` is the documented
@@ -570,11 +733,49 @@ impl PaymentProvider for FintectureClient {
 
     async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
         let (payment, response) = self.get_payment_raw(payment_id).await?;
-        Ok(to_payment(&payment, response.json()?))
+        to_payment(&payment, response.json()?).map_err(|e| response.decode_error(e.to_string()))
     }
 
     async fn cancel_payment(&self, payment_id: &str) -> Result<()> {
         FintectureClient::cancel_payment(self, payment_id).await
+    }
+
+    /// Every session whose `communication` is `reference` (where the neutral `create_payment`
+    /// puts it), through [`FintectureClient::list_all_payments`] filtered by
+    /// `filter[communication]`, 100 per page (Fintecture's default page size). Each payment
+    /// returned is checked here to carry exactly that `communication`, so a server ignoring the
+    /// filter costs pages, never a wrong answer; a session listed twice (the list shifted while
+    /// it was read) is reported once. The payments come in the order Fintecture lists them: its
+    /// list carries no creation time to sort them by.
+    async fn find_by_reference(&self, reference: &str) -> Result<Vec<Payment>> {
+        let query = ListPaymentsQuery::new().communication(reference);
+        query.validate().map_err(|e| match e {
+            Error::InvalidInput { reason, .. } => Error::invalid("reference", reason),
+            other => other,
+        })?;
+        let mut found = Vec::new();
+        let mut pages = std::pin::pin!(self.pages(&query, FIND_PAGE_SIZE));
+        while let Some((items, raws)) = pages.try_next().await? {
+            let mut raws = raws.into_iter();
+            for item in items {
+                let raw = raws.next().unwrap_or_default();
+                let already = |p: &Payment| Some(&p.id) == item.id.as_ref();
+                if item.attributes.communication.as_deref() != Some(reference)
+                    || found.iter().any(already)
+                {
+                    continue;
+                }
+                let mut payment = list_item_to_payment(&item).map_err(|reason| Error::Decode {
+                    operation: "find_by_reference",
+                    status: 200,
+                    reason,
+                    excerpt: redacted_excerpt(raw.to_string().as_bytes()),
+                })?;
+                payment.raw = raw;
+                found.push(payment);
+            }
+        }
+        Ok(found)
     }
 
     /// Refunds through [`FintectureClient::refund`], bounded by what was paid: the session is

@@ -119,11 +119,57 @@ pub fn documented_mapping() -> Vec<(String, PaymentStatus)> {
     rows
 }
 
-/// A decimal amount and currency code as core money; `None` when either is missing or the
-/// amount is not exact in that currency (never a rounded value).
-pub fn money(amount: Option<Decimal>, currency: Option<&str>) -> Option<Money> {
-    let currency = Currency::from_code(currency?).ok()?;
-    Money::from_decimal(amount?, currency).ok()
+/// An amount Fintecture sent that cannot be represented as exact [`Money`]: the field, and why.
+///
+/// Its one-line `Display` names the field and the value (`amount: 273.005 has 3 decimals but
+/// EUR has 2`); amounts and currency codes are not secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AmountError {
+    /// The field as Fintecture names it (`amount`, `received_amount`, `currency`).
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl std::fmt::Display for AmountError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for AmountError {}
+
+/// The amount `field` (`amount`, `received_amount`) with its currency code as exact core money.
+///
+/// `Ok(None)` only when the amount is absent. An amount is never dropped: one without a
+/// currency, with a currency code this crate does not know, or with more decimals than its
+/// currency has (`273.005` EUR) is an [`AmountError`] naming the field, never a rounded value or
+/// a silent `None`.
+pub fn exact_money(
+    field: &'static str,
+    amount: Option<Decimal>,
+    currency: Option<&str>,
+) -> Result<Option<Money>, AmountError> {
+    let Some(amount) = amount else {
+        return Ok(None);
+    };
+    let Some(code) = currency else {
+        return Err(AmountError {
+            field: "currency",
+            reason: format!("missing, so {field} {amount} has no exact value"),
+        });
+    };
+    let currency = Currency::from_code(code).map_err(|e| AmountError {
+        field: "currency",
+        reason: format!("{e}, so {field} {amount} has no exact value"),
+    })?;
+    Money::from_decimal(amount, currency)
+        .map(Some)
+        .map_err(|e| AmountError {
+            field,
+            reason: e.to_string(),
+        })
 }
 
 /// Reads Fintecture's `{"errors":[{code, title, message, detail}]}` into the core's provider
@@ -241,19 +287,35 @@ mod tests {
     }
 
     #[test]
-    fn money_is_exact_or_absent() {
+    fn money_is_exact_absent_or_an_error_naming_the_field() {
         let d = |s: &str| Some(Decimal::parse(s).unwrap());
         assert_eq!(
-            money(d("550.60"), Some("EUR")),
-            Some(Money::from_minor(55_060, Currency::EUR))
+            exact_money("amount", d("550.60"), Some("EUR")),
+            Ok(Some(Money::from_minor(55_060, Currency::EUR)))
         );
         assert_eq!(
-            money(d("273"), Some("EUR")),
-            Some(Money::from_minor(27_300, Currency::EUR))
+            exact_money("amount", d("273"), Some("EUR")),
+            Ok(Some(Money::from_minor(27_300, Currency::EUR)))
         );
-        assert_eq!(money(d("1.005"), Some("EUR")), None);
-        assert_eq!(money(d("1"), Some("ZZZ")), None);
-        assert_eq!(money(None, Some("EUR")), None);
+        assert_eq!(exact_money("amount", None, Some("EUR")), Ok(None));
+        assert_eq!(exact_money("amount", None, None), Ok(None));
+        let e = exact_money("received_amount", d("1.005"), Some("EUR")).unwrap_err();
+        assert_eq!(e.field, "received_amount");
+        assert_eq!(
+            e.to_string(),
+            "received_amount: 1.005 has 3 decimals but EUR has 2"
+        );
+        let e = exact_money("amount", d("1"), Some("ZZZ")).unwrap_err();
+        assert_eq!(e.field, "currency");
+        assert!(
+            e.to_string().contains("ZZZ") && e.to_string().contains("amount 1"),
+            "{e}"
+        );
+        let e = exact_money("amount", d("1"), None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "currency: missing, so amount 1 has no exact value"
+        );
     }
 
     #[test]

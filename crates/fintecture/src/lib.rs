@@ -5,8 +5,10 @@
 //! (RSA-SHA256 HTTP signatures), and webhooks verified by RSA-OAEP decryption over the raw body
 //! before anything is trusted.
 //!
-//! The flow: create a payment session and redirect the payer to its Connect URL; when the payer
-//! returns, check `state` and fetch the real status; treat the webhook as the redundant channel.
+//! The flow: create a payment session, store what identifies it with the order
+//! ([`StoredSession`]) and redirect the payer to its Connect URL; when the payer returns, bind
+//! the redirect to the stored session and fetch the real status; treat the webhook as the
+//! redundant channel.
 //!
 //! ```no_run
 //! # #[cfg(feature = "client")]
@@ -14,7 +16,9 @@
 //! use payments_core::webhook::{DedupStore, InMemoryDedupStore, WebhookRequest, WebhookVerifier};
 //! use payments_core::{Currency, Money, PaymentStatus};
 //! use payments_fintecture::webhook::{FintectureWebhookVerifier, WebhookSettings};
-//! use payments_fintecture::{ConnectRequest, Environment, FintectureClient, FintectureConfig};
+//! use payments_fintecture::{
+//!     ConnectRequest, Environment, FintectureClient, FintectureConfig, StoredSession,
+//! };
 //!
 //! # async fn run(app_id: String, app_secret: String, private_key_pem: String,
 //! #     redirect_query: String, raw_body: Vec<u8>, headers: Vec<(String, String)>)
@@ -23,25 +27,25 @@
 //! let client = FintectureClient::new(config)?;
 //!
 //! // 1. Connect: a payment session for order B34970692 (validated locally; never sent twice).
-//! let session = client
-//!     .connect(
-//!         &ConnectRequest::new(
-//!             Money::from_decimal_str("550.60", Currency::EUR)?,
-//!             "B34970692",                          // communication: the order reference
-//!             "B34970692",                          // state: stored with the order
-//!             "https://shop.example/fintecture/return",
-//!         )
-//!         .psu_name("Julien Lefebre")
-//!         .psu_email("julien@example.com")
-//!         .expiry(std::time::Duration::from_secs(3600)),
-//!     )
-//!     .await?;
+//! let request = ConnectRequest::new(
+//!     Money::from_decimal_str("550.60", Currency::EUR)?,
+//!     "B34970692",                                  // communication: the order reference
+//!     "6f1d3c0e9a2b47d8",                           // state: unguessable, per order
+//!     "https://shop.example/fintecture/return",
+//! )
+//! .psu_name("Julien Lefebre")
+//! .psu_email("julien@example.com")
+//! .expiry(std::time::Duration::from_secs(3600));
+//! let session = client.connect(&request).await?;
+//! // Store its session id, state, amount and communication with the order.
+//! let stored = StoredSession::from_connect(&request, &session);
 //! let redirect_the_payer_to = &session.meta.url;
 //! # let _ = redirect_the_payer_to;
 //!
 //! // 2. The payer returns to redirect_uri?session_id=..&status=..&state=..: the query is not
-//! //    trusted; `state` must match the stored order, and the status is fetched.
-//! let confirmed = client.confirm_redirect(&redirect_query, "B34970692").await?;
+//! //    trusted. Its session_id and state must be the stored ones; the stored session is
+//! //    fetched and must have the order's amount, currency and communication.
+//! let confirmed = client.confirm_redirect(&redirect_query, &stored).await?;
 //! if confirmed.status == PaymentStatus::Succeeded {
 //!     // show "paid"
 //! }
@@ -66,15 +70,17 @@
 //! ```
 //!
 //! ## What is where
-//! - [`FintectureClient`] (feature `client`): `connect`, `get_payment`, `list_payments`,
-//!   `cancel_payment` (PATCH), `refund` (partial and repeated, bounded by the paid amount when
-//!   the history is given), `list_settlements` / `get_settlement`, `confirm_redirect`; it also
-//!   implements the provider-neutral [`payments_core::PaymentProvider`] (create → Connect URL
-//!   and session id, get, cancel, refund — the neutral refund fetches the paid amount first and
-//!   never asks for more).
+//! - [`FintectureClient`] (feature `client`): `connect`, `get_payment`, `list_payments` (one
+//!   page) and `list_all_payments` (every page, as a stream), `cancel_payment` (PATCH), `refund`
+//!   (partial and repeated, bounded by the paid amount when the history is given),
+//!   `list_settlements` / `get_settlement`, `confirm_redirect`; it also implements the
+//!   provider-neutral [`payments_core::PaymentProvider`] (create → Connect URL and session id,
+//!   get, cancel, refund — the neutral refund fetches the paid amount first and never asks for
+//!   more — and find by reference).
 //! - [`signing`]: `Digest`, `Date`, `X-Request-ID` and `Signature` of API requests.
 //! - [`webhook`]: the verification scheme (no HTTP stack needed).
-//! - [`callback`]: the redirect query, parsed and checked but never trusted.
+//! - [`callback`]: the redirect query, parsed but never trusted; [`StoredSession`], what the
+//!   merchant stores to bind the payer's return to the order, and [`RedirectError`].
 //! - [`keys`]: the application's RSA key pair (PEM PKCS#8 or PKCS#1).
 //! - [`convert`]: the status mapping (`status` together with `transfer_state`), also in
 //!   `docs/status-mapping.md`.
@@ -91,9 +97,12 @@
 //! request ids from a [`signing::RequestIdSource`], both injectable.
 //!
 //! ## Errors
-//! Every method returns [`payments_core::Error`]. On a session creation or refund,
-//! [`payments_core::Error::OutcomeUnknown`] (timeout, 5xx) means it may exist: list payments
-//! before creating it again.
+//! Every method returns [`payments_core::Error`], except `confirm_redirect`, whose
+//! [`RedirectError`] names the field that does not match the stored order (it converts into
+//! [`payments_core::Error`] with `?`). On a session creation or refund,
+//! [`payments_core::Error::OutcomeUnknown`] (timeout, 5xx) means it may exist: find it by its
+//! reference (`find_by_reference`) before creating it again. An amount Fintecture reports that
+//! is not exact in its currency is an error naming the field, never a missing amount.
 //!
 //! ## Features
 //! - `client` (default): the HTTP client (reqwest with rustls, tokio, through payments-core).
@@ -119,6 +128,7 @@ pub mod wire;
 #[cfg(feature = "client")]
 mod client;
 
+pub use callback::{RedirectError, StoredSession};
 #[cfg(feature = "client")]
 pub use client::{CAPABILITIES, ConfirmedRedirect, FintectureClient, refund_status, to_payment};
 pub use config::{Environment, FintectureConfig};

@@ -319,8 +319,16 @@ impl RefundPaymentRequest {
     }
 }
 
-/// Filters of `GET /pis/v2/payments` (parameter names inferred from Fintecture's JSON:API
-/// conventions: `filter[...]`, `page[...]`); unset filters are not sent.
+/// Filters and paging of `GET /pis/v2/payments`; unset ones are not sent.
+///
+/// Paging is documented in Fintecture's *Pagination* guide
+/// (<https://doc.fintecture.com/docs/api-pagination>): `page[number]` and `page[size]` (default
+/// 100), `meta.totalItems` / `meta.totalPages` and `links.next` / `links.self` in the answer.
+/// The filter names are not spelled out there and are *inferred* from Fintecture's JSON:API
+/// conventions (`filter[...]`): `filter[status]`, `filter[date_from]`, `filter[date_to]` and
+/// `filter[communication]`. A server that ignored a filter would answer more payments, never
+/// fewer: `FintectureClient::find_by_reference` (feature `client`) checks the
+/// `communication` of every payment it returns itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ListPaymentsQuery {
@@ -330,7 +338,9 @@ pub struct ListPaymentsQuery {
     pub date_from: Option<String>,
     /// `filter[date_to]` (`YYYY-MM-DD`).
     pub date_to: Option<String>,
-    /// `page[number]`.
+    /// `filter[communication]`: the remittance text given at creation (the order reference).
+    pub communication: Option<String>,
+    /// `page[number]` (from 1).
     pub page_number: Option<u32>,
     /// `page[size]`.
     pub page_size: Option<u32>,
@@ -355,11 +365,33 @@ impl ListPaymentsQuery {
         self
     }
 
+    /// Only payments whose `communication` is `communication` (the merchant order reference the
+    /// neutral `create_payment` puts there).
+    pub fn communication(mut self, communication: impl Into<String>) -> Self {
+        self.communication = Some(communication.into());
+        self
+    }
+
     /// One page.
     pub fn page(mut self, number: u32, size: u32) -> Self {
         self.page_number = Some(number);
         self.page_size = Some(size);
         self
+    }
+
+    /// Checks the query before it is sent: a `communication` filter is 1 to 140 characters
+    /// without control characters, and page numbers and sizes start at 1.
+    pub fn validate(&self) -> Result<(), Error> {
+        if let Some(c) = &self.communication {
+            check_text("communication", c, MAX_COMMUNICATION)?;
+        }
+        if self.page_number == Some(0) {
+            return Err(Error::invalid("page[number]", "pages are numbered from 1"));
+        }
+        if self.page_size == Some(0) {
+            return Err(Error::invalid("page[size]", "must be at least 1"));
+        }
+        Ok(())
     }
 
     /// The query pairs, in a fixed order.
@@ -373,6 +405,9 @@ impl ListPaymentsQuery {
         }
         if let Some(v) = &self.date_to {
             pairs.push(("filter[date_to]", v.clone()));
+        }
+        if let Some(v) = &self.communication {
+            pairs.push(("filter[communication]", v.clone()));
         }
         if let Some(v) = self.page_number {
             pairs.push(("page[number]", v.to_string()));
@@ -442,6 +477,42 @@ mod tests {
         assert!(r.check_total(eur(1000)).is_err());
         let r = RefundPaymentRequest::new("s1", Money::from_minor(1, Currency::USD));
         assert!(r.check_total(eur(1000)).is_err(), "currency mismatch");
+    }
+
+    #[test]
+    fn list_queries_are_checked_and_keep_their_order() {
+        let q = ListPaymentsQuery::new()
+            .status("payment_created")
+            .dates("2021-02-01", "2021-02-28")
+            .communication("B34970692")
+            .page(2, 50);
+        assert!(q.validate().is_ok());
+        let names: Vec<&str> = q.pairs().iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            names,
+            [
+                "filter[status]",
+                "filter[date_from]",
+                "filter[date_to]",
+                "filter[communication]",
+                "page[number]",
+                "page[size]"
+            ]
+        );
+        let field = |q: ListPaymentsQuery| match q.validate() {
+            Err(Error::InvalidInput { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field(ListPaymentsQuery::new().communication(" ")),
+            "communication"
+        );
+        assert_eq!(
+            field(ListPaymentsQuery::new().communication("a\nb")),
+            "communication"
+        );
+        assert_eq!(field(ListPaymentsQuery::new().page(0, 10)), "page[number]");
+        assert_eq!(field(ListPaymentsQuery::new().page(1, 0)), "page[size]");
     }
 
     #[test]

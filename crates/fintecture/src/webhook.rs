@@ -9,22 +9,39 @@
 //! 1. the method is POST and the `Signature` header parses (`k="v"` pairs) —
 //!    [`WebhookRejection::MalformedHeader`];
 //! 2. `algorithm` is `rsa-sha256` — [`WebhookRejection::AlgorithmNotAllowed`];
-//! 3. `keyId` is the application id — [`WebhookRejection::ClaimMismatch`] `keyId`;
+//! 3. `keyId` is the application id (or the id given to one of the configured keys) —
+//!    [`WebhookRejection::ClaimMismatch`] `keyId`;
 //! 4. `headers` lists `date` and `digest` (and optionally `x-request-id`), nothing else;
 //! 5. the `Digest` header equals `SHA-256=` + base64(sha256(raw body)), in constant time —
 //!    [`WebhookRejection::DigestMismatch`];
-//! 6. `Date` is within the freshness window of the injectable clock —
-//!    [`WebhookRejection::TooOld`] / [`WebhookRejection::FromTheFuture`];
-//! 7. the signature is base64 ([`WebhookRejection::MalformedHeader`]) and decrypts with the
-//!    private key ([`WebhookRejection::Undecryptable`]);
+//! 6. `Date` is within the freshness window of the injectable clock (72 hours by default, see
+//!    [`WebhookSettings::DEFAULT_MAX_AGE`]) — [`WebhookRejection::TooOld`] /
+//!    [`WebhookRejection::FromTheFuture`];
+//! 7. the signature is base64 ([`WebhookRejection::MalformedHeader`]) and decrypts with one of
+//!    the configured private keys ([`WebhookRejection::Undecryptable`]): a key labelled with the
+//!    delivery's `keyId` first, then the others in the order given (key rotation, see
+//!    [`WebhookSettings::previous_key`]);
 //! 8. the plaintext has exactly the listed lines in order ([`WebhookRejection::BadSignature`]);
 //! 9. its `digest` line equals the body's digest (constant time; `ClaimMismatch` `digest`), its
 //!    `date` and `x-request-id` lines equal the request's headers (`ClaimMismatch` `date` /
 //!    `x-request-id`);
 //!
 //! and only then parses the body (form-urlencoded by default, JSON when configured) into a
-//! [`FintectureEvent`]. Steps 1–6 are cheap public checks done before the private key is used,
-//! so most forged deliveries never reach the RSA decryption.
+//! [`FintectureEvent`]. An authentic body whose `amount` or `received_amount` is not an exact
+//! amount of its `currency` (`273.005` EUR), or whose `currency` is unknown, is refused as
+//! [`WebhookRejection::MalformedPayload`] naming the field: an amount is never dropped. Steps
+//! 1–6 are cheap public checks done before the private key is used, so most forged deliveries
+//! never reach the RSA decryption.
+//!
+//! ## Freshness and replays
+//! Fintecture retries a delivery 10 times with exponentially growing spacing, after an optional
+//! delay (`offset`, minutes) set per webhook in the console, and does not document whether a
+//! retry is signed again with a new `Date`; its official SDKs check no date at all. A short
+//! window would refuse Fintecture's own late retries, so the default window
+//! ([`WebhookSettings::DEFAULT_MAX_AGE`], 72 hours) covers the whole retry schedule. The window
+//! bounds how long a captured delivery can be replayed; replays inside it are stopped by
+//! de-duplication: keep [`payments_core::webhook::VerifiedEvent::dedup_key`] in a
+//! [`payments_core::webhook::DedupStore`] for at least the window.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -67,7 +84,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
-use crate::convert::unified_status;
+use crate::convert::{exact_money, unified_status};
 use crate::keys::AppPrivateKey;
 use crate::signing::{ALGORITHM, SignatureHeader, digest_header, parse_http_date};
 use crate::wire::{SessionStatus, TransferState};
@@ -78,21 +95,34 @@ pub const PROVIDER: &str = "fintecture";
 /// Largest webhook body accepted (Fintecture's are a few hundred bytes).
 pub const MAX_BODY: usize = 64 * 1024;
 
-/// What the verifier needs: the application id, its private key, a freshness window and a clock.
+/// What the verifier needs: the application id, its private key(s), a freshness window and a
+/// clock.
+///
+/// One key is the usual case ([`WebhookSettings::new`]). While the application's key pair is
+/// being replaced, deliveries (and retries of deliveries) may still be encrypted to the previous
+/// key: add it with [`WebhookSettings::previous_key`] until no event reports
+/// [`FintectureEvent::key_index`] `> 0` any more.
 #[derive(Clone)]
 pub struct WebhookSettings {
     app_id: String,
-    key: Arc<AppPrivateKey>,
+    keys: Vec<WebhookKey>,
     max_age: Duration,
     max_future_skew: Duration,
     clock: Arc<dyn Clock>,
+}
+
+/// One private key the verifier may decrypt with, and the `keyId` it is known by (if any).
+#[derive(Debug, Clone)]
+struct WebhookKey {
+    key_id: Option<String>,
+    key: Arc<AppPrivateKey>,
 }
 
 impl fmt::Debug for WebhookSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookSettings")
             .field("app_id", &self.app_id)
-            .field("key", &self.key)
+            .field("keys", &self.keys)
             .field("max_age", &self.max_age)
             .field("max_future_skew", &self.max_future_skew)
             .finish_non_exhaustive()
@@ -100,15 +130,18 @@ impl fmt::Debug for WebhookSettings {
 }
 
 impl WebhookSettings {
-    /// Default freshness window of `Date`: 15 minutes (Fintecture retries with backoff and a
-    /// 20 s timeout; a retry is expected to carry a new `Date`).
+    /// Default freshness window of `Date`: 72 hours.
     ///
-    /// Fintecture's documentation does not say whether `Date` is the time of the event or of
-    /// the delivery, nor whether a retry is re-signed. If your deliveries are refused as
-    /// [`WebhookRejection::TooOld`] (for instance because a delivery delay is configured in
-    /// the console), widen the window with [`WebhookSettings::max_age`] and rely on a
-    /// [`payments_core::webhook::DedupStore`] for replays.
-    pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(15 * 60);
+    /// Fintecture retries a refused delivery 10 times "with an exponential time increment",
+    /// after the console's optional `offset` delay, and does not document whether a retry gets
+    /// a new `Date` and signature; its official SDKs do not check the date at all. 72 hours
+    /// covers the whole schedule (10 doublings from a few seconds stay under a day; the
+    /// `offset` adds minutes) with room for a receiver that was down over a weekend. A replay
+    /// inside the window is caught by de-duplication
+    /// ([`payments_core::webhook::DedupStore`], keyed by
+    /// [`payments_core::webhook::VerifiedEvent::dedup_key`]); narrow the window with
+    /// [`WebhookSettings::max_age`] only if you know your deliveries are re-signed.
+    pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(72 * 3600);
     /// Default allowance for a `Date` ahead of our clock.
     pub const DEFAULT_MAX_FUTURE_SKEW: Duration = Duration::from_secs(60);
 
@@ -116,11 +149,30 @@ impl WebhookSettings {
     pub fn new(app_id: impl Into<String>, key: Arc<AppPrivateKey>) -> Self {
         WebhookSettings {
             app_id: app_id.into(),
-            key,
+            keys: vec![WebhookKey { key_id: None, key }],
             max_age: Self::DEFAULT_MAX_AGE,
             max_future_skew: Self::DEFAULT_MAX_FUTURE_SKEW,
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Adds a key tried after the ones already configured: the previous application key during
+    /// a key rotation. A delivery encrypted to it verifies; remove it once no event reports
+    /// [`FintectureEvent::key_index`] pointing at it.
+    pub fn previous_key(mut self, key: Arc<AppPrivateKey>) -> Self {
+        self.keys.push(WebhookKey { key_id: None, key });
+        self
+    }
+
+    /// Adds a key that deliveries name with `keyId="<key_id>"`. Such a `keyId` is accepted (as
+    /// well as the application id), and a delivery carrying it is decrypted with this key first,
+    /// then with the others in the order they were configured.
+    pub fn key_with_id(mut self, key_id: impl Into<String>, key: Arc<AppPrivateKey>) -> Self {
+        self.keys.push(WebhookKey {
+            key_id: Some(key_id.into()),
+            key,
+        });
+        self
     }
 
     /// Sets how old a `Date` may be.
@@ -139,6 +191,24 @@ impl WebhookSettings {
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Whether `key_id` names this application or one of its labelled keys.
+    fn accepts_key_id(&self, key_id: &str) -> bool {
+        key_id == self.app_id
+            || self
+                .keys
+                .iter()
+                .any(|k| k.key_id.as_deref() == Some(key_id))
+    }
+
+    /// The configured keys' positions in the order they are tried for `key_id`: the keys
+    /// labelled with it first, then every other key, each group in configuration order.
+    fn key_order(&self, key_id: &str) -> Vec<usize> {
+        let labelled = |k: &WebhookKey| k.key_id.as_deref() == Some(key_id);
+        let first = self.keys.iter().enumerate().filter(|(_, k)| labelled(k));
+        let rest = self.keys.iter().enumerate().filter(|(_, k)| !labelled(k));
+        first.chain(rest).map(|(i, _)| i).collect()
     }
 }
 
@@ -196,17 +266,36 @@ pub struct FintectureEvent {
     pub request_id: Option<String>,
     /// Every field of the body.
     pub fields: BTreeMap<String, String>,
+    /// `amount` in `currency`, checked exact when the delivery was verified.
+    #[serde(skip)]
+    amount_money: Option<Money>,
+    /// `received_amount` in `currency`, checked exact when the delivery was verified.
+    #[serde(skip)]
+    received_money: Option<Money>,
+    /// Which configured key decrypted the signature.
+    #[serde(skip)]
+    key_index: usize,
 }
 
 impl FintectureEvent {
-    /// `amount` as money, when amount and currency are present and exact.
+    /// `amount` as exact money. `None` when the body has no `amount`, or no `currency` to read
+    /// it in (the exact text is still in [`FintectureEvent::amount`]); an amount that is not
+    /// exact in its currency, or a currency this crate does not know, was refused at
+    /// verification.
     pub fn amount_money(&self) -> Option<Money> {
-        crate::convert::money(self.amount, self.currency.as_deref())
+        self.amount_money
     }
 
-    /// `received_amount` as money.
+    /// `received_amount` as exact money, like [`FintectureEvent::amount_money`].
     pub fn received_money(&self) -> Option<Money> {
-        crate::convert::money(self.received_amount, self.currency.as_deref())
+        self.received_money
+    }
+
+    /// The position of the configured key that decrypted the signature: 0 for the key given to
+    /// [`WebhookSettings::new`], then the added keys in the order they were added. During a key
+    /// rotation, the previous key can be removed once no event reports it.
+    pub fn key_index(&self) -> usize {
+        self.key_index
     }
 }
 
@@ -245,7 +334,7 @@ impl WebhookVerifier for FintectureWebhookVerifier {
                 signature.algorithm.chars().take(32).collect(),
             ));
         }
-        if signature.key_id != s.app_id {
+        if !s.accepts_key_id(&signature.key_id) {
             return Err(claim("keyId"));
         }
         check_signed_headers(&signature.headers)?;
@@ -269,9 +358,14 @@ impl WebhookVerifier for FintectureWebhookVerifier {
         let ciphertext = B64
             .decode(signature.signature.as_bytes())
             .map_err(|_| malformed("Signature", "signature is not base64"))?;
-        let plaintext = s
-            .key
-            .decrypt_oaep_sha1(&ciphertext)
+        // The first key that decrypts wins: RSA-OAEP with another key fails (padding check).
+        let (key_index, plaintext) = s
+            .key_order(&signature.key_id)
+            .into_iter()
+            .find_map(|i| {
+                let key = s.keys.get(i)?;
+                key.key.decrypt_oaep_sha1(&ciphertext).map(|p| (i, p))
+            })
             .ok_or(WebhookRejection::Undecryptable)?;
         let plaintext =
             std::str::from_utf8(&plaintext).map_err(|_| WebhookRejection::BadSignature)?;
@@ -299,7 +393,8 @@ impl WebhookVerifier for FintectureWebhookVerifier {
 
         let fields = parse_body(request)?;
         // An X-Request-ID outside the signing string is unauthenticated: not reported.
-        let event = build_event(fields, request_id.filter(|_| signs_request_id))?;
+        let mut event = build_event(fields, request_id.filter(|_| signs_request_id))?;
+        event.key_index = key_index;
         let digest_hex: String = Sha256::digest(body)
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -450,7 +545,7 @@ fn build_event(
     request_id: Option<&str>,
 ) -> Result<FintectureEvent, WebhookRejection> {
     let get = |k: &str| fields.get(k).filter(|v| !v.is_empty()).cloned();
-    let amount = |k: &str| {
+    let decimal = |k: &str| {
         get(k)
             .map(|v| {
                 Decimal::parse(&v).map_err(|_| {
@@ -459,6 +554,17 @@ fn build_event(
             })
             .transpose()
     };
+    let amount = decimal("amount")?;
+    let received_amount = decimal("received_amount")?;
+    let currency = get("currency");
+    // With a currency, an amount must be exact in it; without one, only the text is kept.
+    let exact = |field: &'static str, value: Option<Decimal>| match &currency {
+        Some(code) => exact_money(field, value, Some(code))
+            .map_err(|e| WebhookRejection::MalformedPayload(e.to_string())),
+        None => Ok(None),
+    };
+    let amount_money = exact("amount", amount)?;
+    let received_money = exact("received_amount", received_amount)?;
     Ok(FintectureEvent {
         session_id: get("session_id"),
         status: get("status").map(|s| SessionStatus::parse(&s)),
@@ -468,12 +574,15 @@ fn build_event(
         customer_id: get("customer_id"),
         provider: get("provider"),
         payment_type: get("type"),
-        amount: amount("amount")?,
-        received_amount: amount("received_amount")?,
-        currency: get("currency"),
+        amount,
+        received_amount,
+        currency,
         refunded_session_id: get("refunded_session_id"),
         request_id: request_id.map(str::to_string),
         fields,
+        amount_money,
+        received_money,
+        key_index: 0,
     })
 }
 
@@ -502,6 +611,24 @@ mod tests {
         assert_eq!(f["s"], "a\"b");
         assert!(!f.contains_key("n"));
         assert!(parse_json_fields(b"[1]").is_err());
+    }
+
+    #[test]
+    fn a_key_labelled_with_the_delivery_key_id_is_tried_first_then_the_others_in_order() {
+        let key = || Arc::new(AppPrivateKey::generate().unwrap());
+        let settings = WebhookSettings::new("app", key())
+            .previous_key(key())
+            .key_with_id("key-2024", key())
+            .key_with_id("key-2025", key());
+        assert_eq!(settings.key_order("key-2025"), [3, 0, 1, 2]);
+        assert_eq!(settings.key_order("key-2024"), [2, 0, 1, 3]);
+        assert_eq!(settings.key_order("app"), [0, 1, 2, 3]);
+        assert!(settings.accepts_key_id("app"));
+        assert!(settings.accepts_key_id("key-2024"));
+        assert!(!settings.accepts_key_id("key-2023"));
+        let single = WebhookSettings::new("app", key());
+        assert_eq!(single.key_order("app"), [0]);
+        assert!(!single.accepts_key_id("key-2024"));
     }
 
     #[test]

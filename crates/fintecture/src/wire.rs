@@ -4,11 +4,15 @@
 //! (`"550.60"`) read into [`Decimal`] without ever passing through a float; decode them from
 //! the response bytes (not through `serde_json::Value`) to keep that exactness.
 //!
-//! Sources: the seed document (*Initiate an Immediate Transfer*) and the facts file
-//! (`shared/providers/fintecture.md`). Shapes marked *inferred* are not spelled out there
-//! (list and settlement envelopes, error bodies) and are read tolerantly.
+//! Sources: Fintecture's guide *Initiate an Immediate Transfer* and API reference
+//! (<https://docs.fintecture.com>), and its *Pagination* guide
+//! (<https://doc.fintecture.com/docs/api-pagination>) for the list envelopes. Shapes marked
+//! *inferred* are not spelled out there (settlement attributes, error bodies) and are read
+//! tolerantly.
 
-use payments_core::Decimal;
+use payments_core::{Decimal, Money};
+
+use crate::convert::{AmountError, exact_money};
 use serde::{Deserialize, Serialize, Serializer};
 
 payments_core::wire_enum! {
@@ -320,8 +324,25 @@ pub struct PaymentAttributes {
     pub account_type: Option<String>,
 }
 
-/// Answer of `GET /pis/v2/payments` (envelope inferred: JSON:API `data` array, optional
-/// `meta` and `links`).
+impl PaymentAttributes {
+    /// `amount` in `currency` as exact money: `Ok(None)` without an amount, an [`AmountError`]
+    /// naming the field when it cannot be represented exactly.
+    pub fn amount_money(&self) -> Result<Option<Money>, AmountError> {
+        exact_money("amount", self.amount, self.currency.as_deref())
+    }
+
+    /// `received_amount` in `currency`, like [`PaymentAttributes::amount_money`].
+    pub fn received_money(&self) -> Result<Option<Money>, AmountError> {
+        exact_money(
+            "received_amount",
+            self.received_amount,
+            self.currency.as_deref(),
+        )
+    }
+}
+
+/// Answer of `GET /pis/v2/payments`: a JSON:API `data` array with `meta` and `links`, as
+/// Fintecture's *Pagination* guide shows it (<https://doc.fintecture.com/docs/api-pagination>).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PaymentList {
@@ -336,19 +357,24 @@ pub struct PaymentList {
     pub links: Option<ListLinks>,
 }
 
-/// Paging facts of a list (inferred; all optional).
+/// A list answer's `data`, each item as sent (the neutral `raw`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg(feature = "client")]
+pub(crate) struct RawList {
+    #[serde(default)]
+    pub(crate) data: Vec<serde_json::Value>,
+}
+
+/// Paging facts of a list (`meta.totalItems`, `meta.totalPages`; both optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListMeta {
-    /// Total number of items.
-    #[serde(default)]
-    pub total: Option<u64>,
-    /// Current page.
-    #[serde(default)]
-    pub page: Option<u64>,
-    /// Page size.
-    #[serde(default)]
-    pub page_size: Option<u64>,
+    /// Number of items over all pages.
+    #[serde(default, rename = "totalItems")]
+    pub total_items: Option<u64>,
+    /// Number of pages.
+    #[serde(default, rename = "totalPages")]
+    pub total_pages: Option<u64>,
 }
 
 /// JSON:API paging links (all optional).
@@ -465,6 +491,13 @@ pub struct SettlementAttributes {
     /// Remittance text of the payout.
     #[serde(default)]
     pub communication: Option<String>,
+}
+
+impl SettlementAttributes {
+    /// `amount` in `currency` as exact money, like [`PaymentAttributes::amount_money`].
+    pub fn amount_money(&self) -> Result<Option<Money>, AmountError> {
+        exact_money("amount", self.amount, self.currency.as_deref())
+    }
 }
 
 /// Answer of `GET /pis/v2/settlements`.

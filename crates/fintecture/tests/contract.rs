@@ -27,7 +27,7 @@ use payments_fintecture::testing::{RequestSignatureVerifier, SequentialIds};
 use payments_fintecture::wire::PsuAddress;
 use payments_fintecture::{
     ConnectRequest, Environment, FintectureClient, FintectureConfig, ListPaymentsQuery,
-    RefundPaymentRequest, SessionStatus, TransferState,
+    RedirectError, RefundPaymentRequest, SessionStatus, StoredSession, TransferState,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -662,6 +662,7 @@ async fn list_payments_sends_filters_and_parses_the_page() {
         .and(query_param("filter[status]", "payment_created"))
         .and(query_param("filter[date_from]", "2021-02-01"))
         .and(query_param("filter[date_to]", "2021-02-28"))
+        .and(query_param("filter[communication]", "B34970692"))
         .and(query_param("page[number]", "1"))
         .and(query_param("page[size]", "20"))
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_list_200.json")))
@@ -673,16 +674,205 @@ async fn list_payments_sends_filters_and_parses_the_page() {
             &ListPaymentsQuery::new()
                 .status("payment_created")
                 .dates("2021-02-01", "2021-02-28")
+                .communication("B34970692")
                 .page(1, 20),
         )
         .await
         .unwrap();
     assert_eq!(page.data.len(), 1);
+    let meta = page.meta.as_ref().unwrap();
+    assert_eq!((meta.total_items, meta.total_pages), (Some(1), Some(1)));
     assert_eq!(
         page.data[0].attributes.status,
         Some(SessionStatus::PaymentCreated)
     );
     insta::assert_json_snapshot!("list_payments_result", page);
+}
+
+/// A list page as the *Pagination* guide shows it: `data`, `meta.totalItems` /
+/// `meta.totalPages`, and `links.self` / `links.next` (absent on the last page).
+fn list_page(number: u32, pages: u32, items: &[(&str, &str)]) -> Value {
+    let template = fixture("payment_list_200.json")["data"][0].clone();
+    let data: Vec<Value> = items
+        .iter()
+        .map(|(id, communication)| {
+            let mut p = template.clone();
+            p["id"] = json!(id);
+            p["attributes"]["communication"] = json!(communication);
+            p
+        })
+        .collect();
+    let link = |n: u32| format!("https://api.fintecture.com/pis/v2/payments?page[number]={n}");
+    let mut links = json!({"self": link(number)});
+    if number < pages {
+        links["next"] = json!(link(number + 1));
+    }
+    json!({"meta": {"totalItems": 5, "totalPages": pages}, "data": data, "links": links})
+}
+
+async fn mount_page(server: &MockServer, number: u32, body: Value, size: &str) {
+    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+        .and(query_param("page[number]", number.to_string().as_str()))
+        .and(query_param("page[size]", size))
+        .and(query_param("filter[status]", "payment_created"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn list_all_payments_walks_every_page_in_order_with_the_filters() {
+    use futures_util::TryStreamExt as _;
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let pages: [&[(&str, &str)]; 3] = [
+        &[("a", "o-1"), ("b", "o-2")],
+        &[("c", "o-3"), ("d", "o-4")],
+        &[("e", "o-5")],
+    ];
+    for (i, items) in pages.iter().enumerate() {
+        let n = u32::try_from(i).unwrap() + 1;
+        mount_page(&server, n, list_page(n, 3, items), "2").await;
+    }
+    let c = client(&server);
+    // The query's own paging is ignored: the stream starts at page 1.
+    let query = ListPaymentsQuery::new()
+        .status("payment_created")
+        .page(7, 50);
+    let all: Vec<_> = c.list_all_payments(&query, 2).try_collect().await.unwrap();
+    let ids: Vec<_> = all.iter().map(|p| p.id.as_deref().unwrap()).collect();
+    assert_eq!(ids, ["a", "b", "c", "d", "e"]);
+}
+
+#[tokio::test]
+async fn list_all_payments_stops_at_the_announced_last_page_and_on_an_empty_page() {
+    use futures_util::TryStreamExt as _;
+    // `links.next` on every page, but the first page announced 2 pages.
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let mut first = list_page(1, 2, &[("a", "o-1")]);
+    let mut second = list_page(2, 2, &[("b", "o-2")]);
+    second["links"]["next"] = json!("https://api.fintecture.com/pis/v2/payments?page[number]=3");
+    first["meta"]["totalPages"] = json!(2);
+    mount_page(&server, 1, first, "1").await;
+    mount_page(&server, 2, second, "1").await;
+    let query = ListPaymentsQuery::new().status("payment_created");
+    let all: Vec<_> = client(&server)
+        .list_all_payments(&query, 1)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+
+    // No `meta`, `links.next` on an empty page: the empty page ends the list.
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let mut first = list_page(1, 9, &[("a", "o-1")]);
+    first.as_object_mut().unwrap().remove("meta");
+    let mut empty = list_page(2, 9, &[]);
+    empty.as_object_mut().unwrap().remove("meta");
+    mount_page(&server, 1, first, "1").await;
+    mount_page(&server, 2, empty, "1").await;
+    let all: Vec<_> = client(&server)
+        .list_all_payments(&query, 1)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+}
+
+#[tokio::test]
+async fn a_server_ignoring_the_page_number_is_an_error_not_an_endless_or_silent_list() {
+    use futures_util::TryStreamExt as _;
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    // Always page 1 of many, whatever is asked.
+    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list_page(
+            1,
+            1_000_000,
+            &[("a", "o-1")],
+        )))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .list_all_payments(&ListPaymentsQuery::new(), 1)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    match err {
+        Error::Decode { ref reason, .. } => assert!(reason.contains("page[number]"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn find_by_reference_lists_every_page_and_keeps_only_that_communication() {
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let page = |number: u32, items: &[(&str, &str)]| {
+        let mut body = list_page(number, 2, items);
+        body["data"][0]["attributes"]["status"] = json!("payment_pending");
+        body
+    };
+    // Page 1: a session of another reference (a server that ignored the filter), the one
+    // sought; page 2: the same session again (the list shifted), and a second session.
+    for (n, items) in [
+        (1u32, &[("x", "OTHER"), ("s1", "B34970692")][..]),
+        (2, &[("s1", "B34970692"), ("s2", "B34970692")][..]),
+    ] {
+        api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+            .and(query_param("filter[communication]", "B34970692"))
+            .and(query_param("page[number]", n.to_string().as_str()))
+            .and(query_param("page[size]", "100"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(page(n, items)))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let found = client(&server)
+        .find_by_reference("B34970692")
+        .await
+        .unwrap();
+    let ids: Vec<_> = found.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["s1", "s2"]);
+    assert!(
+        found
+            .iter()
+            .all(|p| p.reference.as_deref() == Some("B34970692"))
+    );
+    assert_eq!(found[1].status, PaymentStatus::Succeeded);
+    assert_eq!(found[1].raw_status, "payment_created");
+    assert_eq!(found[1].amount, Some(eur(27_300)));
+    assert_eq!(found[1].raw["id"], "s2");
+}
+
+#[tokio::test]
+async fn find_by_reference_refuses_a_bad_reference_before_sending_and_inexact_amounts() {
+    let server = MockServer::start().await;
+    mount_token(&server, 0).await;
+    for reference in ["", "a\nb", &"x".repeat(141)] {
+        match client(&server).find_by_reference(reference).await {
+            Err(Error::InvalidInput { ref field, .. }) => assert_eq!(field, "reference"),
+            other => panic!("{reference:?}: {other:?}"),
+        }
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let mut body = list_page(1, 1, &[("s1", "B34970692")]);
+    body["data"][0]["attributes"]["amount"] = json!("273.005");
+    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    match client(&server).find_by_reference("B34970692").await {
+        Err(Error::Decode { ref reason, .. }) => assert!(reason.starts_with("amount: 273.005")),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -942,17 +1132,16 @@ async fn settlements_list_and_get() {
     assert_eq!(list.data.len(), 1);
     let one = c.get_settlement(id).await.unwrap();
     assert_eq!(one.data.id, id);
-    assert_eq!(
-        payments_fintecture::convert::money(
-            one.data.attributes.amount,
-            one.data.attributes.currency.as_deref()
-        ),
-        Some(eur(55_060))
-    );
+    assert_eq!(one.data.attributes.amount_money(), Ok(Some(eur(55_060))));
     insta::assert_json_snapshot!("settlements_result", list);
 }
 
 // ---------------------------------------------------------------- redirect callback
+
+/// What the merchant stored for the order of the fixture's session (273 EUR, `B34970692`).
+fn stored_fixture_order() -> StoredSession {
+    StoredSession::new(SESSION, "order-B34970692", eur(27_300), "B34970692")
+}
 
 #[tokio::test]
 async fn the_redirect_is_confirmed_by_fetching_never_by_its_query() {
@@ -970,15 +1159,145 @@ async fn the_redirect_is_confirmed_by_fetching_never_by_its_query() {
     let query = format!(
         "session_id={SESSION}&status=payment_created&provider=cmcifr2a&customer_id=3621eacaccd04fa772638dec70da323c&state=order-B34970692"
     );
-    let confirmed = c.confirm_redirect(&query, "order-B34970692").await.unwrap();
+    let confirmed = c
+        .confirm_redirect(&query, &stored_fixture_order())
+        .await
+        .unwrap();
     assert_eq!(confirmed.status, PaymentStatus::Processing);
     assert_eq!(
         confirmed.callback.untrusted_status.as_deref(),
         Some("payment_created")
     );
-    // Another order's state: refused, nothing fetched.
-    let err = c.confirm_redirect(&query, "order-OTHER").await.unwrap_err();
+    // Another order's state: refused, nothing fetched (the mock expects one GET).
+    let other = StoredSession::new(SESSION, "order-OTHER", eur(27_300), "B34970692");
+    let err = c.confirm_redirect(&query, &other).await.unwrap_err();
+    assert!(matches!(err, RedirectError::StateMismatch), "{err:?}");
+    assert!(
+        !err.to_string().contains("order-"),
+        "the state is never shown: {err}"
+    );
+    let err: Error = err.into();
     assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "state"));
+}
+
+/// The attack of issue 13: the payer pays a 1 EUR order B and returns with B's `session_id` but
+/// the `state` of a 5 000 EUR order A. Checking `state` alone reported order A `Succeeded`; the
+/// redirect is now bound to the session stored with order A, and nothing is fetched.
+#[tokio::test]
+async fn a_paid_cheap_session_returned_with_another_orders_state_is_refused() {
+    let server = MockServer::start().await;
+    mount_token(&server, 0).await;
+    let session_b = "b00000000000000000000000000000b1";
+    let mut paid_b = fixture("payment_200.json");
+    paid_b["meta"]["session_id"] = json!(session_b);
+    paid_b["data"]["id"] = json!(session_b);
+    paid_b["data"]["attributes"]["amount"] = json!("1.00");
+    paid_b["data"]["attributes"]["communication"] = json!("ORDER-B");
+    api(Mock::given(method("GET")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(paid_b))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let order_a = StoredSession::new(SESSION, "state-of-order-A", eur(500_000), "ORDER-A");
+    let query = format!("session_id={session_b}&status=payment_created&state=state-of-order-A");
+    let err = c.confirm_redirect(&query, &order_a).await.unwrap_err();
+    assert_eq!(err.field(), Some("session_id"));
+    assert_eq!(
+        err.to_string(),
+        format!("redirect not confirmed: session_id is {session_b}, the order's is {SESSION}")
+    );
+    assert!(!err.to_string().contains("state-of-order-A"));
+}
+
+/// Fintecture's answer for the stored session must be the order: same session, currency, exact
+/// amount and `communication`; the first field that differs is named with both values.
+#[tokio::test]
+async fn a_fetched_payment_that_is_not_the_order_is_refused_naming_the_field() {
+    let query = format!("session_id={SESSION}&status=payment_created&state=order-B34970692");
+    let cases: [(&str, Value, &str); 5] = [
+        (
+            "/meta/session_id",
+            json!("c00000000000000000000000000000c1"),
+            "session_id is c00000000000000000000000000000c1, the order's is 44f00841780445d4981be9ea2f8aafae",
+        ),
+        (
+            "/data/attributes/currency",
+            json!("GBP"),
+            "currency is GBP, the order's is EUR",
+        ),
+        (
+            "/data/attributes/amount",
+            json!("1.00"),
+            "amount is 1.00 EUR, the order's is 273.00 EUR",
+        ),
+        (
+            "/data/attributes/amount",
+            Value::Null,
+            "amount is absent, the order's is 273.00 EUR",
+        ),
+        (
+            "/data/attributes/communication",
+            json!("ORDER-B"),
+            "communication is ORDER-B, the order's is B34970692",
+        ),
+    ];
+    for (pointer, value, message) in cases {
+        let server = MockServer::start().await;
+        mount_token(&server, 1).await;
+        let mut body = fixture("payment_200.json");
+        *body.pointer_mut(pointer).unwrap() = value;
+        api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .confirm_redirect(&query, &stored_fixture_order())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("redirect not confirmed: {message}")
+        );
+    }
+    // An amount that is not exact in its currency: an unreadable answer, naming the field.
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let body = fixture_text("payment_200.json").replace("\"273\"", "\"273.005\"");
+    api(Mock::given(method("GET")))
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .confirm_redirect(&query, &stored_fixture_order())
+        .await
+        .unwrap_err();
+    match err {
+        RedirectError::Fetch(Error::Decode { ref reason, .. }) => {
+            assert!(reason.starts_with("amount: 273.005"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// [`StoredSession::from_connect`] keeps exactly what was sent and what Fintecture answered.
+#[tokio::test]
+async fn the_stored_session_is_built_from_the_connect_request_and_answer() {
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let request = connect_request();
+    let session = client(&server).connect(&request).await.unwrap();
+    let stored = StoredSession::from_connect(&request, &session);
+    assert_eq!(stored.session_id(), session.meta.session_id);
+    assert_eq!(stored.state(), "order-B34970692");
+    assert_eq!(stored.amount(), eur(55_060));
+    assert_eq!(stored.communication(), "B34970692");
 }
 
 // ---------------------------------------------------------------- errors
@@ -1115,4 +1434,20 @@ async fn configuration_errors_are_clear_and_secret_free() {
     let shown = format!("{c:?} {:?}", config(&server, &generated_key().1));
     assert!(!shown.contains("SECRET"), "{shown}");
     assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_fetched_amount_that_is_not_exact_is_a_decode_error_naming_the_field() {
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let body = fixture_text("payment_200.json").replace("\"273\"", "\"273.005\"");
+    api(Mock::given(method("GET")))
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .mount(&server)
+        .await;
+    let result = PaymentProvider::get_payment(&client(&server), SESSION).await;
+    match result {
+        Err(Error::Decode { ref reason, .. }) => assert!(reason.contains("amount"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
 }

@@ -456,3 +456,92 @@ fn an_unknown_status_is_never_success() {
         Some(PaymentStatus::Unknown("payment_teleported".into()))
     );
 }
+
+#[test]
+fn a_retry_signed_30_hours_ago_verifies_by_default_and_an_older_one_than_the_window_does_not() {
+    let body = fixture("webhook_payment_created.form");
+    let delivery = signed(&body);
+    let settings = |now: OffsetDateTime| {
+        WebhookSettings::new(APP_ID, key()).clock(Arc::new(FixedClock::new(now)))
+    };
+    let default = FintectureWebhookVerifier::new(settings(SENT_AT + time::Duration::hours(30)));
+    let event = verify_with(&default, &body, FORM, &delivery);
+    assert!(event.is_ok(), "{event:?}");
+    let narrowed = FintectureWebhookVerifier::new(
+        settings(SENT_AT + time::Duration::hours(30)).max_age(Duration::from_secs(29 * 3600)),
+    );
+    assert!(matches!(
+        verify_with(&narrowed, &body, FORM, &delivery).unwrap_err(),
+        WebhookRejection::TooOld { .. }
+    ));
+}
+
+#[test]
+fn an_amount_that_is_not_exact_in_its_currency_is_a_payload_error_naming_the_field() {
+    for (body, field) in [
+        (&b"session_id=abc&status=payment_created&amount=273.005&currency=EUR"[..], "amount"),
+        (
+            &b"session_id=abc&status=payment_partial&amount=273.00&received_amount=0.001&currency=EUR"[..],
+            "received_amount",
+        ),
+    ] {
+        match verify(body, &signed(body)) {
+            Err(WebhookRejection::MalformedPayload(reason)) => {
+                assert!(reason.contains(field), "{reason}")
+            }
+            other => panic!("{}: {other:?}", String::from_utf8_lossy(body)),
+        }
+    }
+}
+
+#[test]
+fn during_a_key_rotation_a_webhook_encrypted_to_the_previous_key_verifies() {
+    let body = fixture("webhook_payment_created.form");
+    let now = SENT_AT + time::Duration::seconds(30);
+    // `other_key()` is the new key, `key()` the previous one the delivery was encrypted to.
+    let rotating = FintectureWebhookVerifier::new(
+        WebhookSettings::new(APP_ID, other_key())
+            .previous_key(key())
+            .clock(Arc::new(FixedClock::new(now))),
+    );
+    let event = verify_with(&rotating, &body, FORM, &signed(&body)).unwrap();
+    assert_eq!(event.data.key_index(), 1, "decrypted with the previous key");
+    let to_new = WebhookSigner::new(APP_ID, other_key().public_key().clone())
+        .sign(&body, SENT_AT, REQUEST_ID)
+        .unwrap();
+    let event = verify_with(&rotating, &body, FORM, &to_new).unwrap();
+    assert_eq!(event.data.key_index(), 0, "decrypted with the current key");
+    // Once the previous key is removed, its deliveries no longer verify.
+    let rotated = FintectureWebhookVerifier::new(
+        WebhookSettings::new(APP_ID, other_key()).clock(Arc::new(FixedClock::new(now))),
+    );
+    assert_eq!(
+        verify_with(&rotated, &body, FORM, &signed(&body)).unwrap_err(),
+        WebhookRejection::Undecryptable
+    );
+}
+
+#[test]
+fn a_key_labelled_with_the_delivery_key_id_decrypts_it_and_unknown_key_ids_are_refused() {
+    let body = fixture("webhook_payment_created.form");
+    let now = SENT_AT + time::Duration::seconds(30);
+    let labelled = FintectureWebhookVerifier::new(
+        WebhookSettings::new(APP_ID, other_key())
+            .key_with_id("key-2024", key())
+            .clock(Arc::new(FixedClock::new(now))),
+    );
+    let delivery = WebhookSigner::new("key-2024", key().public_key().clone())
+        .sign(&body, SENT_AT, REQUEST_ID)
+        .unwrap();
+    let event = verify_with(&labelled, &body, FORM, &delivery).unwrap();
+    assert_eq!(event.data.key_index(), 1);
+    let unknown = WebhookSigner::new("key-2023", key().public_key().clone())
+        .sign(&body, SENT_AT, REQUEST_ID)
+        .unwrap();
+    assert_eq!(
+        verify_with(&labelled, &body, FORM, &unknown).unwrap_err(),
+        WebhookRejection::ClaimMismatch {
+            claim: "keyId".into()
+        }
+    );
+}

@@ -22,7 +22,7 @@ use payments_fintecture::signing::{http_date, sign_request};
 use payments_fintecture::webhook::{FintectureWebhookVerifier, WebhookSettings};
 use payments_fintecture::{
     ConnectRequest, Environment, FintectureClient, FintectureConfig, ListPaymentsQuery,
-    RefundPaymentRequest, SessionStatus, TransferState,
+    RedirectError, RefundPaymentRequest, SessionStatus, StoredSession, TransferState,
 };
 use payments_sandbox::{
     ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
@@ -322,7 +322,9 @@ async fn connect_pay_signed_webhook_then_get() {
 async fn the_connect_page_pays_and_redirects_and_the_redirect_is_confirmed_by_fetching() {
     let sb = sandbox().await;
     let c = client(&sb);
-    let session = c.connect(&order(27_300, "B34970692")).await.unwrap();
+    let request = order(27_300, "B34970692");
+    let session = c.connect(&request).await.unwrap();
+    let stored = StoredSession::from_connect(&request, &session);
     let id = session.meta.session_id;
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -350,9 +352,13 @@ async fn the_connect_page_pays_and_redirects_and_the_redirect_is_confirmed_by_fe
     assert!(query.contains(&format!("session_id={id}")), "{query}");
     assert!(query.contains("status=payment_created"), "{query}");
     assert!(query.contains("state=B34970692"), "{query}");
-    let confirmed = c.confirm_redirect(query, "B34970692").await.unwrap();
+    let confirmed = c.confirm_redirect(query, &stored).await.unwrap();
     assert_eq!(confirmed.status, PaymentStatus::Succeeded);
-    assert!(c.confirm_redirect(query, "another-order").await.is_err());
+    let another_order = StoredSession::new(&id, "another-order", eur(27_300), "B34970692");
+    assert!(matches!(
+        c.confirm_redirect(query, &another_order).await,
+        Err(RedirectError::StateMismatch)
+    ));
     // Paying twice from the page is refused.
     let again = browser
         .post(&session.meta.url)
@@ -362,6 +368,56 @@ async fn the_connect_page_pays_and_redirects_and_the_redirect_is_confirmed_by_fe
         .await
         .unwrap();
     assert_eq!(again.status(), 409);
+}
+
+/// Issue 13's attack on a real flow: order B (1.00 EUR) is paid on the Connect page; its payer
+/// returns with B's `session_id` and the `state` of order A (5 000.00 EUR, unpaid). Bound to the
+/// session stored with order A, the redirect is refused before anything is fetched; with B's
+/// own stored session it is B that is paid.
+#[tokio::test]
+async fn a_paid_cheap_session_cannot_confirm_another_order() {
+    let sb = sandbox().await;
+    let c = client(&sb);
+    let request_a = ConnectRequest::new(eur(500_000), "ORDER-A", "state-a-7f3c", REDIRECT);
+    let session_a = c.connect(&request_a).await.unwrap();
+    let order_a = StoredSession::from_connect(&request_a, &session_a);
+    let request_b = ConnectRequest::new(eur(100), "ORDER-B", "state-b-91d2", REDIRECT);
+    let session_b = c.connect(&request_b).await.unwrap();
+    let order_b = StoredSession::from_connect(&request_b, &session_b);
+    sb.act(
+        Provider::Fintecture,
+        &session_b.meta.session_id,
+        PayerAction::Pay,
+    )
+    .await
+    .unwrap();
+    let forged = format!(
+        "session_id={}&status=payment_created&state=state-a-7f3c",
+        session_b.meta.session_id
+    );
+    let gets = count(&sb, "GET", PAYMENT);
+    let err = c.confirm_redirect(&forged, &order_a).await.unwrap_err();
+    assert_eq!(err.field(), Some("session_id"), "{err}");
+    assert_eq!(count(&sb, "GET", PAYMENT), gets, "nothing fetched");
+    // The same query is B's payer returning with the wrong state for B.
+    assert!(matches!(
+        c.confirm_redirect(&forged, &order_b).await,
+        Err(RedirectError::StateMismatch)
+    ));
+    let genuine = format!(
+        "session_id={}&status=payment_created&state=state-b-91d2",
+        session_b.meta.session_id
+    );
+    let confirmed = c.confirm_redirect(&genuine, &order_b).await.unwrap();
+    assert_eq!(confirmed.status, PaymentStatus::Succeeded);
+    assert_eq!(
+        PaymentProvider::get_payment(&c, &session_a.meta.session_id)
+            .await
+            .unwrap()
+            .status,
+        PaymentStatus::Pending,
+        "order A is not paid"
+    );
 }
 
 #[tokio::test]
@@ -788,7 +844,8 @@ async fn the_list_filters_by_status_and_date_and_pages() {
         [ids[2].clone(), ids[1].clone(), ids[0].clone()],
         "newest first"
     );
-    assert_eq!(all.meta.as_ref().unwrap().total, Some(3));
+    let meta = all.meta.as_ref().unwrap();
+    assert_eq!((meta.total_items, meta.total_pages), (Some(3), Some(1)));
     let paid = c
         .list_payments(&ListPaymentsQuery::new().status("payment_created"))
         .await
@@ -812,6 +869,12 @@ async fn the_list_filters_by_status_and_date_and_pages() {
     assert_eq!(second.data.len(), 1);
     assert!(second.links.as_ref().unwrap().next.is_none());
     assert!(second.links.as_ref().unwrap().prev.is_some());
+    let by_reference = c
+        .list_payments(&ListPaymentsQuery::new().communication("list-1"))
+        .await
+        .unwrap();
+    let listed: Vec<_> = by_reference.data.iter().map(|p| p.id.clone()).collect();
+    assert_eq!(listed, [Some(ids[1].clone())]);
     let today = time::OffsetDateTime::now_utc().date().to_string();
     let dated = c
         .list_payments(&ListPaymentsQuery::new().dates(&today, &today))
@@ -841,6 +904,70 @@ async fn the_list_filters_by_status_and_date_and_pages() {
             .await;
         assert_eq!((status, code(&answer)), (400, "invalid_request"), "{bad}");
     }
+}
+
+/// Every page, with the filters kept from page to page; and the neutral `find_by_reference`
+/// through it.
+#[tokio::test]
+async fn every_page_is_listed_and_sessions_are_found_by_reference() {
+    use futures_util::TryStreamExt as _;
+    let sb = sandbox().await;
+    let c = client(&sb);
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let reference = if n % 2 == 0 {
+            "ORDER-EVEN"
+        } else {
+            "ORDER-ODD"
+        };
+        let request = order(2_000 + n * 10, reference);
+        ids.push(c.connect(&request).await.unwrap().meta.session_id);
+    }
+    let pages_before = count(&sb, "GET", "/fintecture/pis/v2/payments");
+    let all: Vec<_> = c
+        .list_all_payments(&ListPaymentsQuery::new(), 2)
+        .try_collect()
+        .await
+        .unwrap();
+    let listed: Vec<_> = all.iter().map(|p| p.id.clone().unwrap()).collect();
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(listed, newest_first);
+    assert_eq!(
+        count(&sb, "GET", "/fintecture/pis/v2/payments") - pages_before,
+        3
+    );
+    let even: Vec<_> = c
+        .list_all_payments(&ListPaymentsQuery::new().communication("ORDER-EVEN"), 1)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(even.len(), 3);
+    assert!(
+        even.iter()
+            .all(|p| p.attributes.communication.as_deref() == Some("ORDER-EVEN"))
+    );
+    sb.act(Provider::Fintecture, &ids[1], PayerAction::Pay)
+        .await
+        .unwrap();
+    let found = PaymentProvider::find_by_reference(&c, "ORDER-ODD")
+        .await
+        .unwrap();
+    let mut found_ids: Vec<_> = found.iter().map(|p| p.id.clone()).collect();
+    found_ids.sort();
+    let mut odd = vec![ids[1].clone(), ids[3].clone()];
+    odd.sort();
+    assert_eq!(found_ids, odd);
+    let paid = found.iter().find(|p| p.id == ids[1]).unwrap();
+    assert_eq!(paid.status, PaymentStatus::Succeeded);
+    assert_eq!(paid.amount, Some(eur(2_010)));
+    assert_eq!(paid.reference.as_deref(), Some("ORDER-ODD"));
+    assert!(
+        PaymentProvider::find_by_reference(&c, "ORDER-NONE")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

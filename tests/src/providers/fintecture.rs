@@ -119,6 +119,19 @@ impl Harness for FintectureHarness {
         "## Fintecture"
     }
 
+    fn find_route(&self) -> Option<(&'static str, String)> {
+        Some(("GET", "/pis/v2/payments".to_owned()))
+    }
+
+    /// The documented list answer (`payment_list_200.json`: the *Pagination* guide's envelope)
+    /// holding the one session, its `communication` the reference.
+    fn found(&self, payment_id: &str, reference: &str) -> Option<Value> {
+        let mut body = fixture("fintecture", "payment_list_200.json");
+        body["data"][0]["id"] = json!(payment_id);
+        body["data"][0]["attributes"]["communication"] = json!(reference);
+        Some(body)
+    }
+
     fn refund_route(&self, _payment_id: &str) -> Option<(&'static str, String)> {
         Some(("POST", "/pis/v2/refund".to_owned()))
     }

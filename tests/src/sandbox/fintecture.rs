@@ -79,6 +79,10 @@ impl SandboxHarness for FintectureSandboxHarness {
         ("GET", "/fintecture/pis/v2/payments/*")
     }
 
+    fn find_route(&self) -> Option<(&'static str, &'static str)> {
+        Some(("GET", "/fintecture/pis/v2/payments"))
+    }
+
     fn paid_status(&self) -> &'static str {
         "payment_created"
     }

@@ -3,7 +3,7 @@
 //! offline webhook verification.
 //!
 //! # Demo
-//! A €273.00 payment session (the seed's example; the amount ends in 00, so the sandbox's payer
+//! A €273.00 payment session (the guide's example; the amount ends in 00, so the sandbox's payer
 //! waits for the demo) with the run's order reference as `communication` and `state`, and the
 //! local receiver's `/fintecture/return` as `redirect_uri`. Every API call is signed with the
 //! sandbox-generated application key. Steps:
@@ -14,8 +14,9 @@
 //!   session's `url`) and is redirected back to `redirect_uri?session_id=..&status=..&state=..`.
 //! - `webhook verified`: the form-encoded webhook, verified from the raw bytes received with the
 //!   crate's [`FintectureWebhookVerifier`] (RSA-OAEP decryption with the private key).
-//! - `status fetched`: the redirect is confirmed as the crate does it — `state` checked against
-//!   the order, the status fetched by `session_id` (the query's status is not trusted).
+//! - `status fetched`: the redirect is confirmed as the crate does it — its `session_id` and
+//!   `state` checked against the session stored with the order, the session fetched and its
+//!   amount, currency and `communication` checked (the query's status is not trusted).
 //! - `reconciled`: session id, amount (exact), currency, `communication` and the webhook's `state`
 //!   against the order; status `Succeeded`.
 //!
@@ -34,8 +35,9 @@
 //! # `payments webhook verify --provider fintecture`
 //! `--private-key FILE` (the application private key the webhook was encrypted for, PEM PKCS#8
 //! or PKCS#1) and `--app-id ID` (the expected `keyId`) are required. The webhook is verified by
-//! the crate's verifier as of `--at` (default now) with its injectable clock, within its
-//! 15-minute freshness window; the output's `data` is the verified event's fields.
+//! the crate's verifier as of `--at` (default now) with its injectable clock, within its default
+//! freshness window (72 hours: Fintecture's retries may carry the first attempt's `Date`); the
+//! output's `data` is the verified event's fields.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,7 +49,7 @@ use payments_fintecture::keys::AppPrivateKey;
 use payments_fintecture::webhook::{FintectureEvent, FintectureWebhookVerifier, WebhookSettings};
 use payments_fintecture::{
     ConnectRequest, Environment, FintectureClient, FintectureConfig, FintecturePayment,
-    ListPaymentsQuery,
+    ListPaymentsQuery, StoredSession,
 };
 use payments_sandbox::Provider;
 use serde_json::Value;
@@ -245,7 +247,7 @@ pub(crate) async fn demo(ctx: &DemoContext<'_>, flow: &mut Flow) -> Result<(), F
             .map_err(|e| e.to_string())?;
         let total = page
             .meta
-            .and_then(|m| m.total)
+            .and_then(|m| m.total_items)
             .map_or_else(|| "?".to_owned(), |t| t.to_string());
         Ok((
             (),
@@ -259,17 +261,13 @@ pub(crate) async fn demo(ctx: &DemoContext<'_>, flow: &mut Flow) -> Result<(), F
 
     let amount = Money::from_minor(DEMO_CENTS, Currency::EUR);
     let reference = format!("{}-fintecture", ctx.run_id);
+    let request = ConnectRequest::new(amount, &reference, &reference, &target.redirect_uri)
+        .psu_name("Demo Payer")
+        .psu_email("payer@example.com")
+        .expiry(Duration::from_secs(15 * 60));
     let session = flow
         .step("create", async {
-            let session = client
-                .connect(
-                    &ConnectRequest::new(amount, &reference, &reference, &target.redirect_uri)
-                        .psu_name("Demo Payer")
-                        .psu_email("payer@example.com")
-                        .expiry(Duration::from_secs(15 * 60)),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
+            let session = client.connect(&request).await.map_err(|e| e.to_string())?;
             let detail = format!(
                 "session {}, {} {}, reference {reference}",
                 session.meta.session_id,
@@ -280,6 +278,8 @@ pub(crate) async fn demo(ctx: &DemoContext<'_>, flow: &mut Flow) -> Result<(), F
         })
         .await?;
     let id = session.meta.session_id.clone();
+    // What a shop keeps with the order, to bind the payer's return to it.
+    let stored = StoredSession::from_connect(&request, &session);
 
     let redirect_query = if target.real {
         flow.step("payer pays", async {
@@ -369,11 +369,11 @@ pub(crate) async fn demo(ctx: &DemoContext<'_>, flow: &mut Flow) -> Result<(), F
             match &redirect_query {
                 Some(query) => {
                     let confirmed = client
-                        .confirm_redirect(query, &reference)
+                        .confirm_redirect(query, &stored)
                         .await
                         .map_err(|e| e.to_string())?;
                     let detail = format!(
-                        "{} → {} (redirect state checked, status fetched)",
+                        "{} → {} (redirect bound to the stored session, status fetched)",
                         describe(&confirmed.payment),
                         confirmed.status
                     );
@@ -471,8 +471,8 @@ fn reconcile(
     if payment.meta.session_id != id {
         problems.push(format!("session {} ≠ {id}", payment.meta.session_id));
     }
-    let paid = payments_fintecture::convert::money(a.amount, a.currency.as_deref());
-    if paid != Some(amount) {
+    let paid = a.amount_money();
+    if paid != Ok(Some(amount)) {
         problems.push(format!(
             "amount {} {} ≠ {} {}",
             a.amount.map(|d| d.to_string()).unwrap_or_default(),
@@ -679,9 +679,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
 
-        // Verified as of a day later: too old.
+        // Verified as of four days later: older than the 72-hour window.
         let mut late = input(&options, &delivery, delivery.body.clone().into_bytes());
-        late.at += time::Duration::days(1);
+        late.at += time::Duration::days(4);
         match verify(&late).await {
             Err(VerifyError::Rejected(reason)) => assert!(reason.contains("old"), "{reason}"),
             other => panic!("{other:?}"),

@@ -1,7 +1,8 @@
 //! Fintecture PIS v2 (pay by bank, immediate transfer), under `/fintecture`.
 //!
-//! Sources: the seed *Initiate an Immediate Transfer* (`shared/seeds/001_2dfce8e851c5ef95.txt`),
-//! the facts file `shared/providers/fintecture.md`, and the `payments-fintecture` crate's
+//! Sources: Fintecture's guide *Initiate an Immediate Transfer* and API reference
+//! (<https://docs.fintecture.com>), its *Pagination* guide
+//! (<https://doc.fintecture.com/docs/api-pagination>), and the `payments-fintecture` crate's
 //! fixtures (`crates/fintecture/tests/fixtures`). What none of them spells out is marked
 //! *assumed* below.
 //!
@@ -11,7 +12,7 @@
 //! | `POST /oauth/accesstoken` | client-credentials token: `Authorization: Basic base64(app_id:app_secret)`, form body `grant_type=client_credentials&app_id=<app_id>&scope=PIS`; answers `{token_type:"Bearer", access_token, expires_in}` (lifetime: [`crate::SandboxBuilder::token_lifetime`]). Not signed. |
 //! | `POST /pis/v2/connect?state=..&redirect_uri=..[&origin_uri=..]` | payment session; body `{meta:{psu_*, expiry, ...}, data:{type:"payments", attributes:{amount:"550.60", currency, communication, end_to_end_id?, execution_date?, scheme?, beneficiary?}}}`; answers `{meta:{session_id, url}}` |
 //! | `GET /pis/v2/payments/{session_id}` | `{meta:{session_id, status, code, provider, is_accepted, has_settlement_completed, type, initial_type, customer_id}, data:{id, type:"payments", attributes:{amount, currency, communication, end_to_end_id, execution_date, payment_scheme, transfer_state, bank_account_id, account_type}}}` |
-//! | `GET /pis/v2/payments` | list, newest first: `filter[status]`, `filter[date_from]`, `filter[date_to]` (creation date, `YYYY-MM-DD`), `page[number]` (from 1), `page[size]` (default 20); answers `{meta:{total, page, page_size}, data:[...], links:{self, next?, prev?, last}}` (envelope *assumed*, as the crate's fixture) |
+//! | `GET /pis/v2/payments` | list, newest first (order *assumed*): `filter[status]`, `filter[date_from]`, `filter[date_to]` (creation date, `YYYY-MM-DD`), `filter[communication]` (exact; filter names *assumed*), `page[number]` (from 1), `page[size]` (default 100); answers `{meta:{totalItems, totalPages}, data:[...], links:{self, next?, prev?, last}}` (paging as Fintecture's *Pagination* guide, <https://doc.fintecture.com/docs/api-pagination>; `prev` and `last` *assumed*; the links keep the filters) |
 //! | `PATCH /pis/v2/payments/{session_id}` | `{"meta":{"status":"payment_cancelled"}}` cancels an unpaid session (answer `{"meta":{"status":"payment_cancelled"}}`, *assumed*); cancelling a cancelled session again is accepted |
 //! | `POST /pis/v2/refund[?state=..]` | `{meta:{session_id}, data:{attributes:{amount, communication?}}}`: partial and repeated refunds of a paid session, their total bounded by the paid amount; answers `{meta:{session_id, status:"refund_waiting"}}` (`amount` omitted: the rest of the paid amount, *assumed*) |
 //! | `GET /pis/v2/settlements[/{id}]` | one settlement per paid session (Fintecture batches them; *assumed* shape as the crate's fixtures): `{data:[{id, type:"settlements", attributes:{amount, currency, status:"completed", execution_date, communication}}], meta, links}`; same paging parameters |
@@ -58,16 +59,16 @@
 //! ([`crate::SandboxBuilder::webhook_url`], `PUT /_sandbox/fintecture/webhook-url`; none
 //! configured: nothing is sent, as at Fintecture) as `application/x-www-form-urlencoded`:
 //! `session_id, status, customer_id, provider, state, event=payment_session.status.<status>,
-//! type=PayByBank, transfer_state, amount, currency` (absent values omitted; the seed's example
-//! has the first five, the facts file lists the others). Headers `Signature`, `Digest`, `Date`,
+//! type=PayByBank, transfer_state, amount, currency` (absent values omitted; the guide's example
+//! has the first five, the API reference lists the others). Headers `Signature`, `Digest`, `Date`,
 //! `X-Request-ID` as `payments_fintecture::testing::WebhookSigner` makes them: the signing string
 //! `date/digest/x-request-id` RSA-OAEP(SHA-1)-encrypted with the merchant's public key.
-//! Retries: the seed says "Webhook will retry 10x with an exponential time increment if your
+//! Retries: the guide says "Webhook will retry 10x with an exponential time increment if your
 //! server doesn't respond with a HTTP code in the 2XX range"; the base is not documented, so
 //! 10 retries after 2, 4, 8, ... 1024 s (11 attempts, about 34 minutes; *assumed* base),
-//! divided by the time divisor. Every attempt is signed afresh (new `Date`, same `X-Request-ID`),
-//! so a late retry still passes the receiver's freshness window; whether Fintecture re-signs its
-//! retries is not documented.
+//! divided by the time divisor. Every attempt is signed afresh (new `Date`, same `X-Request-ID`);
+//! whether Fintecture re-signs its retries is not documented, which is why the crate's verifier
+//! accepts a `Date` up to 72 hours old by default (`WebhookSettings::DEFAULT_MAX_AGE`).
 //!
 //! ## Not emulated
 //! The console's per-event subscription and its send delay (`offset`, minutes): every event is
@@ -110,8 +111,8 @@ const SANDBOX_BANK: &str = "sandboxbank";
 const BANK_ACCOUNT_ID: &str = "5a4db0c0-0000-4000-8000-00000000f1e7";
 /// How far a request's `Date` may be from the sandbox clock.
 const MAX_DATE_SKEW: Duration = Duration::from_secs(300);
-/// Default `page[size]`.
-const DEFAULT_PAGE_SIZE: usize = 20;
+/// Default `page[size]` (Fintecture's *Pagination* guide).
+const DEFAULT_PAGE_SIZE: usize = 100;
 /// Longest `communication` (a SEPA remittance text).
 const MAX_COMMUNICATION: usize = 140;
 
@@ -740,8 +741,15 @@ fn date_filter(query: &HashMap<String, String>, key: &str) -> Result<Option<Stri
     }
 }
 
-/// One page of `items` with JSON:API `meta` and `links`.
-fn page(path: &str, items: Vec<Value>, number: usize, size: usize) -> Value {
+/// One page of `items` with JSON:API `meta` (`totalItems`, `totalPages`) and `links`: absolute
+/// URLs under `base` that keep the request's filters.
+fn page(
+    base: &str,
+    query: &HashMap<String, String>,
+    items: Vec<Value>,
+    number: usize,
+    size: usize,
+) -> Value {
     let total = items.len();
     let last = total.div_ceil(size).max(1);
     let data: Vec<Value> = items
@@ -749,7 +757,19 @@ fn page(path: &str, items: Vec<Value>, number: usize, size: usize) -> Value {
         .skip((number - 1).saturating_mul(size))
         .take(size)
         .collect();
-    let link = |n: usize| format!("{path}?page[number]={n}&page[size]={size}");
+    let mut filters: Vec<(&str, &str)> = query
+        .iter()
+        .filter(|(k, _)| k.starts_with("filter["))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    filters.sort_unstable();
+    let link = |n: usize| {
+        let (n, size) = (n.to_string(), size.to_string());
+        let mut pairs = filters.clone();
+        pairs.push(("page[number]", &n));
+        pairs.push(("page[size]", &size));
+        format!("{base}?{}", form_encode(&pairs))
+    };
     let mut links = serde_json::Map::new();
     links.insert("self".into(), json!(link(number)));
     if number < last {
@@ -760,7 +780,7 @@ fn page(path: &str, items: Vec<Value>, number: usize, size: usize) -> Value {
     }
     links.insert("last".into(), json!(link(last)));
     json!({
-        "meta": {"total": total, "page": number, "page_size": size},
+        "meta": {"totalItems": total, "totalPages": last},
         "data": data,
         "links": links,
     })
@@ -782,19 +802,22 @@ async fn list_payments(
         let from = date_filter(&query, "filter[date_from]")?;
         let to = date_filter(&query, "filter[date_to]")?;
         let status = query.get("filter[status]");
+        let communication = query.get("filter[communication]");
         let store = lock(&app.fintecture.store);
         let items: Vec<Value> = store
             .sessions
             .iter()
             .rev()
             .filter(|s| status.is_none_or(|st| &s.status == st))
+            .filter(|s| communication.is_none_or(|c| &s.communication == c))
             .filter(|s| {
                 let day = today(s.created);
                 from.as_ref().is_none_or(|f| &day >= f) && to.as_ref().is_none_or(|t| &day <= t)
             })
             .map(|s| json!({"id": s.id, "type": "payments", "attributes": attributes(s, true)}))
             .collect();
-        Ok(page("/pis/v2/payments", items, number, size))
+        let base = format!("{}/pis/v2/payments", app.provider_url(Provider::Fintecture));
+        Ok(page(&base, &query, items, number, size))
     };
     match run() {
         Ok(v) => Json(v).into_response(),
@@ -977,7 +1000,11 @@ async fn list_settlements(
             })
             .map(settlement_json)
             .collect();
-        Ok(page("/pis/v2/settlements", items, number, size))
+        let base = format!(
+            "{}/pis/v2/settlements",
+            app.provider_url(Provider::Fintecture)
+        );
+        Ok(page(&base, &query, items, number, size))
     };
     match run() {
         Ok(v) => Json(v).into_response(),
