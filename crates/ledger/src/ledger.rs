@@ -58,8 +58,9 @@ impl NotifyPolicy {
             .base_delay
             .saturating_mul(2_u32.saturating_pow(attempts.saturating_sub(1)));
         let cap = exp.min(self.max_delay);
-        // Full jitter on the upper half keeps retries apart without making them instant.
-        cap / 2 + cap.mul_f64(fastrand::f64() / 2.0)
+        // Jitter on the upper half keeps retries apart without making them instant.
+        let half = u64::try_from(cap.as_millis() / 2).unwrap_or(u64::MAX);
+        cap / 2 + Duration::from_millis(fastrand::u64(0..=half))
     }
 }
 

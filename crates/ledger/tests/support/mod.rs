@@ -72,7 +72,10 @@ impl TestDb {
         let required = std::env::var("PAYMENTS_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
         let skip = |why: &str| {
             assert!(!required, "{test}: PAYMENTS_REQUIRE_POSTGRES=1 but {why}");
-            println!("skipped on PostgreSQL: {why}");
+            #[allow(clippy::print_stdout)] // the one line the issue asks for, in the test's output
+            {
+                println!("skipped on PostgreSQL: {why}");
+            }
             None
         };
         if !cfg!(feature = "postgres") {
