@@ -694,39 +694,48 @@ pub enum PathSegment<'a> {
     Id(&'static str, &'a str),
 }
 
-/// Appends path segments to a base URL, percent-encoding each (so an id can never add a `/` or a
-/// `?`). The base's own path is kept: `https://h/v3` + `[Fixed("payments"), Id("paymentId", id)]`
-/// → `https://h/v3/payments/<id>`.
+/// Every byte but RFC 3986's unreserved ones (`A-Z a-z 0-9 - . _ ~`) is percent-encoded in a
+/// path segment: `/`, `?` and `#` could not otherwise be part of an id, and `;`, `=`, `:` or `@`,
+/// which a path may hold literally, mean something to some servers (matrix parameters).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Appends path segments to a base URL, percent-encoding every byte of each that is not
+/// unreserved (so an id can never add a `/`, a `?` or a matrix parameter). The base's own path
+/// is kept: `https://h/v3` + `[Fixed("payments"), Id("paymentId", id)]` →
+/// `https://h/v3/payments/<id>`.
 ///
 /// A segment that is empty, `.` or `..` is refused with [`Error::InvalidInput`] naming its field,
 /// before anything is sent: URL normalisation removes dot segments, so `GET /payments/..` would
 /// otherwise become a call on the parent collection, and an empty id a call on the collection.
 pub fn join_path(base: &Url, segments: &[PathSegment<'_>]) -> Result<Url> {
-    let mut url = base.clone();
-    {
-        let mut path = url
-            .path_segments_mut()
-            .map_err(|()| Error::Config(format!("base URL {base} cannot have a path")))?;
-        path.pop_if_empty();
-        for segment in segments {
-            let (field, value) = match *segment {
-                PathSegment::Fixed(value) => ("path", value),
-                PathSegment::Id(field, value) => (field, value),
-            };
-            match value {
-                "" => return Err(Error::invalid(field, "must not be empty")),
-                "." | ".." => {
-                    return Err(Error::invalid(
-                        field,
-                        format!("must not be {value:?} (a URL path segment)"),
-                    ));
-                }
-                _ => {
-                    path.push(value);
-                }
-            }
-        }
+    if base.cannot_be_a_base() {
+        return Err(Error::Config(format!("base URL {base} cannot have a path")));
     }
+    let mut path = base.path().trim_end_matches('/').to_string();
+    for segment in segments {
+        let (field, value) = match *segment {
+            PathSegment::Fixed(value) => ("path", value),
+            PathSegment::Id(field, value) => (field, value),
+        };
+        if matches!(value, "" | "." | "..") {
+            return Err(Error::invalid(
+                field,
+                if value.is_empty() {
+                    "must not be empty".to_string()
+                } else {
+                    format!("must not be {value:?} (a URL path segment)")
+                },
+            ));
+        }
+        path.push('/');
+        path.extend(percent_encoding::utf8_percent_encode(value, SEGMENT));
+    }
+    let mut url = base.clone();
+    url.set_path(&path);
     Ok(url)
 }
 
@@ -850,6 +859,13 @@ mod tests {
                 "{bad:?} gave {result:?}"
             );
         }
+        // Reserved characters a path could hold literally are encoded too.
+        assert_eq!(
+            join_path(&base, &[Id("paymentId", "a;b=c:d@e+f é")])
+                .unwrap()
+                .as_str(),
+            "https://api.example/v3/a%3Bb%3Dc%3Ad%40e%2Bf%20%C3%A9"
+        );
         // An escaped dot segment stays a literal value: its `%` is encoded in turn.
         assert_eq!(
             join_path(&base, &[Id("paymentId", "%2E%2E")])

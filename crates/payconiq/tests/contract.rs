@@ -453,7 +453,7 @@ async fn a_newer_payload_with_unknown_fields_and_without_legacy_ones_is_accepted
 #[tokio::test]
 async fn payment_ids_cannot_escape_the_path() {
     let server = MockServer::start().await;
-    Mock::given(path("/v3/payments/..%2Fadmin%3Fx=1"))
+    Mock::given(path("/v3/payments/..%2Fadmin%3Fx%3D1"))
         .respond_with(ResponseTemplate::new(404).set_body_json(error_body("PAYMENT_NOT_FOUND", "")))
         .expect(1)
         .mount(&server)
