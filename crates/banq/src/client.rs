@@ -9,7 +9,7 @@ use payments_core::secret::SecretString;
 use payments_core::token::{
     AccessToken, OAuth2TokenSource, TokenCache, TokenRequestFormat, TokenSource,
 };
-use payments_core::webhook::{Authenticity, VerifiedEvent, WebhookRequest};
+use payments_core::webhook::{Authenticity, VerifiedEvent, WebhookRequest, event_id_from_parts};
 use payments_core::{
     Capabilities, Capability, Checkout, CreatePayment, Currency, Error, Payment, PaymentProvider,
     Result,
@@ -374,7 +374,7 @@ impl BanqClient {
         let payment = self.get_payment(&payment_id).await?;
         let status = unified_status(&payment.status);
         let raw_status = payment.raw_status.clone();
-        let event_id = format!("{payment_id}:{}", payment.status.as_str());
+        let event_id = event_id_from_parts([payment_id.as_str(), payment.status.as_str()]);
         let mut confirmed = VerifiedEvent::new(
             PROVIDER,
             event_id,

@@ -73,7 +73,8 @@
 use std::fmt;
 
 use payments_core::webhook::{
-    Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest, constant_time_eq, form_decode,
+    Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest, WebhookVerifier,
+    constant_time_eq, event_id_from_parts, form_decode,
 };
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -226,17 +227,22 @@ impl UnconfirmedNotice {
             .flatten()
     }
 
-    /// A key to de-duplicate notices: the event id when Banq sends one, else
-    /// `resourceType:resourceId:action`.
+    /// A key to de-duplicate notices: `banq:` and the [`UnconfirmedNotice::event_id`].
     pub fn dedup_key(&self) -> String {
+        format!("{PROVIDER}:{}", self.event_id())
+    }
+
+    /// The notice's id: `event:<id>` when Banq sends an event id, else
+    /// `<resourceType>:<resourceId>:<action>`, each value escaped
+    /// ([`event_id_from_parts`]), so two different notices never share an id.
+    pub fn event_id(&self) -> String {
         match &self.event.id {
-            Some(id) => format!("{PROVIDER}:event:{id}"),
-            None => format!(
-                "{PROVIDER}:{}:{}:{}",
-                self.event.resource_type,
-                self.event.resource_id.as_deref().unwrap_or("-"),
-                self.event.action
-            ),
+            Some(id) => event_id_from_parts(["event", id]),
+            None => event_id_from_parts([
+                self.event.resource_type.as_str(),
+                self.event.resource_id.as_deref().unwrap_or(""),
+                self.event.action.as_str(),
+            ]),
         }
     }
 
@@ -460,6 +466,33 @@ impl WebhookReceiver {
             },
             raw_body: body.to_vec(),
         })
+    }
+}
+
+/// The receiver as a [`WebhookVerifier`], for code written against every provider (a ledger, a
+/// web-framework adapter): the event is the notice with **no status** (`status` and
+/// `raw_status` are `None`), because a Banq notice establishes none; its `payment_id` is the
+/// claimed payment, `event_id` the [`UnconfirmedNotice::event_id`], `event_type` the action, and
+/// `authenticity` [`Authenticity::Guarded`] or [`Authenticity::Unverified`]. Fetch the payment
+/// (`BanqClient::confirm`, or the neutral `get_payment`) to learn its status.
+impl WebhookVerifier for WebhookReceiver {
+    type Payload = UnconfirmedNotice;
+
+    fn verify(
+        &self,
+        request: &WebhookRequest<'_>,
+    ) -> Result<VerifiedEvent<UnconfirmedNotice>, WebhookRejection> {
+        let notice = self.receive(request)?;
+        let mut event = VerifiedEvent::new(
+            PROVIDER,
+            notice.event_id(),
+            notice.authenticity(),
+            notice.clone(),
+            notice.raw_body().to_vec(),
+        );
+        event.event_type = Some(notice.event().action.clone());
+        event.payment_id = notice.payment_id().map(str::to_string);
+        Ok(event)
     }
 }
 

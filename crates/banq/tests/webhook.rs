@@ -121,3 +121,37 @@ fn a_previous_secret_is_accepted_while_configured_and_refused_once_removed() {
         "the current one again"
     );
 }
+
+#[test]
+fn as_a_verifier_a_notice_carries_the_claimed_payment_and_no_status() {
+    use payments_core::webhook::WebhookVerifier;
+    let body = fixture("webhook_payment_completed.json");
+    let request = WebhookRequest::new("POST", URL, &body);
+    let event = WebhookReceiver::new().verify(&request).unwrap();
+    assert_eq!(event.provider, "banq");
+    assert_eq!(event.status, None, "a notice establishes no status");
+    assert_eq!(event.raw_status, None);
+    assert_eq!(
+        event.payment_id.as_deref(),
+        Some("8b1e4f0c-2a57-4c3e-b6d9-71f0a2c4e5b3")
+    );
+    assert_eq!(event.event_type.as_deref(), Some("completed"));
+    assert_eq!(event.authenticity, Authenticity::Unverified);
+    assert_eq!(event.dedup_key(), event.data.dedup_key());
+}
+
+#[test]
+fn notice_keys_do_not_collide_when_values_hold_the_separator() {
+    let notice = |resource_id: &str, action: &str| {
+        let body = serde_json::json!({
+            "action": action, "resourceType": "Payment", "resourceId": resource_id
+        })
+        .to_string();
+        WebhookReceiver::new()
+            .receive(&WebhookRequest::new("POST", URL, body.as_bytes()))
+            .unwrap()
+            .dedup_key()
+    };
+    assert_ne!(notice("a:completed", "x"), notice("a", "completed:x"));
+    assert_eq!(notice("p-1", "completed"), notice("p-1", "completed"));
+}

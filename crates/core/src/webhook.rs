@@ -423,6 +423,26 @@ where
     }
 }
 
+/// An event id made of several values (`41768:invoice.payment_initiated:PAID`), for providers
+/// whose webhooks have no unique id of their own: the values joined by `:`, each with `%` and
+/// `:` percent-encoded (`%25`, `%3A`), so two different tuples of values never give one id.
+pub fn event_id_from_parts<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        for c in part.chars() {
+            match c {
+                '%' => out.push_str("%25"),
+                ':' => out.push_str("%3A"),
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
+
 /// Compares two byte strings in time independent of where they differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
@@ -812,6 +832,23 @@ mod tests {
         assert!(!shown.contains("intent-secret"), "{shown}");
         assert!(!shown.contains("116, 111"), "no byte list either: {shown}");
         assert!(shown.contains("raw_body_len: 25"), "{shown}");
+    }
+
+    #[test]
+    fn event_ids_from_parts_are_unambiguous() {
+        assert_eq!(
+            event_id_from_parts(["41768", "invoice.paid", "PAID"]),
+            "41768:invoice.paid:PAID"
+        );
+        assert_ne!(
+            event_id_from_parts(["a:b", "c"]),
+            event_id_from_parts(["a", "b:c"])
+        );
+        assert_ne!(
+            event_id_from_parts(["a%3Ab", "c"]),
+            event_id_from_parts(["a:b", "c"])
+        );
+        assert_eq!(event_id_from_parts(["a:b", "%"]), "a%3Ab:%25");
     }
 
     #[test]

@@ -188,23 +188,14 @@ impl WebhookEvent {
     /// `:<paymentNo>` is left out only when `paymentNo` is absent, so two different events never
     /// share an id.
     pub fn event_id(&self) -> String {
-        let mut out = self.id.to_string();
-        let mut push = |value: &str| {
-            out.push(':');
-            for c in value.chars() {
-                match c {
-                    '%' => out.push_str("%25"),
-                    ':' => out.push_str("%3A"),
-                    c => out.push(c),
-                }
-            }
-        };
-        push(self.event_type.as_str());
-        push(self.data.status.as_str());
-        if let Some(payment_no) = &self.data.payment_no {
-            push(payment_no);
-        }
-        out
+        let id = self.id.to_string();
+        let mut parts = vec![
+            id.as_str(),
+            self.event_type.as_str(),
+            self.data.status.as_str(),
+        ];
+        parts.extend(self.data.payment_no.as_deref());
+        payments_core::webhook::event_id_from_parts(parts)
     }
 }
 
