@@ -98,7 +98,9 @@ impl Ledger {
                 };
             }
         };
-        match self.store_event(&event).await {
+        let stored = self.store_event(&event).await;
+        crate::testing::crash_point(crate::testing::CrashPoint::AfterCommit);
+        match stored {
             Ok(outcome) => Receipt {
                 status: 200,
                 reason: match &outcome {

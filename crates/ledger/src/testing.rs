@@ -14,6 +14,8 @@ pub enum CrashPoint {
     AfterEventInsert = 2,
     /// After everything is written, before the commit.
     BeforeCommit = 3,
+    /// After the commit, before the receipt is returned (the provider never gets its 2xx).
+    AfterCommit = 4,
 }
 
 static ARMED: AtomicU8 = AtomicU8::new(0);
