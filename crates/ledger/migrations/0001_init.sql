@@ -57,40 +57,36 @@ CREATE TABLE ledger_events (
 CREATE INDEX ledger_events_orphans
     ON ledger_events (provider, provider_payment_id) WHERE disposition = 'orphan';
 
--- What happened to each payment, in order: every observation, applied or not.
+-- What happened to each payment, in order: every observation, applied or not. A row that is a
+-- change the merchant must hear of (a new status, a reason for review) is also the outbox entry
+-- of its notification: `notify` is pending until the handler accepts it, then delivered, or
+-- dead after too many failures.
 CREATE TABLE ledger_history (
-    id             {id},
-    payment_id     BIGINT NOT NULL REFERENCES ledger_payments (id),
-    source         TEXT    NOT NULL,
-    event_id       BIGINT REFERENCES ledger_events (id),
-    raw_status     TEXT,
-    status         TEXT,
-    authenticity   TEXT,
-    verdict        TEXT    NOT NULL,
-    status_before  TEXT    NOT NULL,
-    status_after   TEXT    NOT NULL,
-    note           TEXT,
-    at             BIGINT NOT NULL
-);
-CREATE INDEX ledger_history_payment ON ledger_history (payment_id, id);
-
--- Changes to hand to the merchant's handler, at least once, in order per payment.
-CREATE TABLE ledger_notifications (
     id              {id},
     payment_id      BIGINT NOT NULL REFERENCES ledger_payments (id),
-    history_id      BIGINT NOT NULL REFERENCES ledger_history (id),
-    -- pending | delivered | dead
-    state           TEXT    NOT NULL,
+    source          TEXT    NOT NULL,
+    event_id        BIGINT REFERENCES ledger_events (id),
+    raw_status      TEXT,
+    status          TEXT,
+    authenticity    TEXT,
+    verdict         TEXT    NOT NULL,
+    status_before   TEXT    NOT NULL,
+    status_after    TEXT    NOT NULL,
+    note            TEXT,
+    at              BIGINT NOT NULL,
+    -- pending | delivered | dead; NULL when there is nothing to tell the merchant
+    notify          TEXT,
     attempts        BIGINT NOT NULL DEFAULT 0,
-    next_attempt_at BIGINT NOT NULL,
+    next_attempt_at BIGINT,
     last_error      TEXT,
     lease_owner     TEXT,
     lease_until     BIGINT,
-    created_at      BIGINT NOT NULL,
     delivered_at    BIGINT
 );
-CREATE INDEX ledger_notifications_pending
-    ON ledger_notifications (payment_id, id) WHERE state = 'pending';
+CREATE INDEX ledger_history_payment ON ledger_history (payment_id, id);
+CREATE INDEX ledger_history_to_notify
+    ON ledger_history (payment_id, id) WHERE notify = 'pending';
+CREATE INDEX ledger_history_dead ON ledger_history (id) WHERE notify = 'dead';
 
 -- Webhooks refused by verification: a bounded log (nothing of the body is kept).
 CREATE TABLE ledger_rejections (

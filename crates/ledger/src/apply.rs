@@ -142,10 +142,12 @@ pub(crate) async fn apply(
     }
 
     let note = new_review.clone().or_else(|| observation.note.clone());
-    let history_id: i64 = sqlx::query_scalar(
+    let notify = advanced || new_review.is_some();
+    sqlx::query(
         "INSERT INTO ledger_history (payment_id, source, event_id, raw_status, status, \
-           authenticity, verdict, status_before, status_after, note, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+           authenticity, verdict, status_before, status_after, note, at, notify, \
+           next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11)",
     )
     .bind(payment.id)
     .bind(observation.source.name())
@@ -158,30 +160,11 @@ pub(crate) async fn apply(
     .bind(status_text(&after))
     .bind(note)
     .bind(now)
-    .fetch_one(&mut *conn)
+    .bind(notify.then_some(NOTIFY_PENDING))
+    .execute(&mut *conn)
     .await?;
-
-    if advanced || new_review.is_some() {
-        queue_notification(conn, payment.id, history_id, now).await?;
-    }
     Ok(verdict)
 }
 
-/// Queues the change recorded in history row `history_id` for the merchant's handler.
-pub(crate) async fn queue_notification(
-    conn: &mut AnyConnection,
-    payment_id: i64,
-    history_id: i64,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO ledger_notifications (payment_id, history_id, state, attempts, \
-           next_attempt_at, created_at) VALUES ($1, $2, 'pending', 0, $3, $3)",
-    )
-    .bind(payment_id)
-    .bind(history_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
+/// `ledger_history.notify` of a change the merchant's handler has not accepted yet.
+pub(crate) const NOTIFY_PENDING: &str = "pending";

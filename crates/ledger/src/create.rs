@@ -310,6 +310,7 @@ impl Ledger {
         error: Option<&payments_core::Error>,
         review: Option<&str>,
     ) -> Result<()> {
+        let _slot = self.writer_slot().await;
         sqlx::query(
             "UPDATE ledger_payments SET creation = $1, creation_error = $2, \
                review_reason = COALESCE($3, review_reason), lease_owner = NULL, \
@@ -341,7 +342,7 @@ impl Ledger {
             (!checkout.status.is_final()).then(|| now.saturating_add(ms(policy.first_check_after)));
         sqlx::query(
             "UPDATE ledger_payments SET creation = 'created', creation_error = NULL, \
-               provider_payment_id = $1, checkout = $2, status = $3, expires_at = $4, \
+               review_reason = NULL, provider_payment_id = $1, checkout = $2, status = $3, expires_at = $4, \
                next_check_at = $5, lease_owner = NULL, lease_until = NULL, updated_at = $6 \
              WHERE id = $7",
         )

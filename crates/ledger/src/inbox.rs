@@ -211,6 +211,7 @@ impl Ledger {
             .chars()
             .take(40)
             .collect::<String>();
+        let _slot = self.writer_slot().await;
         let result: Result<()> = async {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO ledger_rejections (provider, http_status, reason, at) \

@@ -156,6 +156,35 @@ pub struct Ledger {
     pub(crate) options: Arc<LedgerOptions>,
     /// Names this instance in leases.
     pub(crate) instance: Arc<str>,
+    /// SQLite has one writer at a time: this instance's writers queue here instead of spinning
+    /// on the database's busy timeout (other processes still meet that timeout). `None` on
+    /// PostgreSQL, whose row locks let writers run side by side.
+    pub(crate) writers: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A write transaction; on SQLite it also holds this instance's writer slot until it ends.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _slot: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
 }
 
 impl std::fmt::Debug for Ledger {
@@ -193,6 +222,7 @@ impl Ledger {
             backend,
             options: Arc::new(options),
             instance: Arc::from(format!("{:016x}", fastrand::u64(..))),
+            writers: (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(()))),
         })
     }
 
@@ -229,7 +259,18 @@ impl Ledger {
         trust_rank(authenticity) >= trust_rank(least)
     }
 
-    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(self.pool.begin_with(self.backend.begin_write()).await?)
+    /// Begins a write transaction (on SQLite, after taking this instance's writer slot).
+    pub(crate) async fn begin(&self) -> Result<WriteTx> {
+        let slot = self.writer_slot().await;
+        let tx = self.pool.begin_with(self.backend.begin_write()).await?;
+        Ok(WriteTx { tx, _slot: slot })
+    }
+
+    /// This instance's writer slot on SQLite, for a single write outside a transaction.
+    pub(crate) async fn writer_slot(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.writers {
+            Some(writers) => Some(Arc::clone(writers).lock_owned().await),
+            None => None,
+        }
     }
 }

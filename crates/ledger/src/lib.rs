@@ -42,7 +42,7 @@
 //!
 //! // 4. React to changes (at least once, in order per payment), and reconcile what no webhook
 //! //    said.
-//! let shutdown = async { let _ = tokio::signal::ctrl_c().await; };
+//! // (Pass each loop the future of your service's graceful shutdown; here they run forever.)
 //! let handler = handler_fn(|change| async move {
 //!     if change.payment.is_paid() {
 //!         println!("ship order {}", change.payment.reference);
@@ -51,7 +51,10 @@
 //! });
 //! let dispatcher = ledger.dispatcher(handler);
 //! let reconciler = ledger.reconciler(Providers::new().with(hub2));
-//! tokio::join!(dispatcher.run(shutdown), reconciler.run(std::future::pending()));
+//! tokio::join!(
+//!     dispatcher.run(std::future::pending()),
+//!     reconciler.run(std::future::pending()),
+//! );
 //! # Ok(()) }
 //! ```
 //!
@@ -67,8 +70,9 @@
 //! - **Reconciler**: claims due payments with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL),
 //!   fetches each outside any transaction, within each provider's rate limits, and applies the
 //!   result the same way.
-//! - **Notifications**: an outbox, delivered in order per payment, retried with backoff, then
-//!   dead-lettered.
+//! - **Notifications**: each history row that is a change is also its notification's outbox
+//!   entry, written in the same transaction; delivered in order per payment, retried with
+//!   backoff, then dead-lettered.
 //!
 //! ## Features
 //! - `sqlite` (default): bundled SQLite, WAL mode, a busy timeout; nothing to install.

@@ -42,6 +42,9 @@ pub struct Change {
     pub note: Option<String>,
     /// When the change was applied.
     pub at: OffsetDateTime,
+    /// Which delivery of this change this is (1 the first time; more after failures or a
+    /// crash before the handler's success was recorded).
+    pub attempt: u32,
 }
 
 /// Why a handler failed; shown (one line) in the dead-letter list.
@@ -110,14 +113,14 @@ pub struct DispatchReport {
 /// Notifications one pass claims at most.
 const BATCH: i64 = 32;
 
-/// Due notifications, each the oldest pending one of its payment (so a payment's changes go
-/// out in order, also across instances).
+/// Due changes, each the oldest pending one of its payment (so a payment's changes go out in
+/// order, also across instances).
 const CLAIM: (&str, &str) = sql_pair!(
-    "SELECT n.id FROM ledger_notifications n \
-     WHERE n.state = 'pending' AND n.next_attempt_at <= $1 \
+    "SELECT n.id FROM ledger_history n \
+     WHERE n.notify = 'pending' AND n.next_attempt_at <= $1 \
        AND (n.lease_until IS NULL OR n.lease_until < $1) \
-       AND NOT EXISTS (SELECT 1 FROM ledger_notifications e \
-                       WHERE e.payment_id = n.payment_id AND e.state = 'pending' AND e.id < n.id) \
+       AND NOT EXISTS (SELECT 1 FROM ledger_history e \
+                       WHERE e.payment_id = n.payment_id AND e.notify = 'pending' AND e.id < n.id) \
      ORDER BY n.id LIMIT $2",
     "FOR UPDATE SKIP LOCKED"
 );
@@ -141,7 +144,7 @@ impl Ledger {
         let lease_until = now.saturating_add(ms(policy.lease));
         for id in &ids {
             sqlx::query(
-                "UPDATE ledger_notifications SET lease_owner = $1, lease_until = $2 WHERE id = $3",
+                "UPDATE ledger_history SET lease_owner = $1, lease_until = $2 WHERE id = $3",
             )
             .bind(&*self.instance)
             .bind(lease_until)
@@ -154,16 +157,13 @@ impl Ledger {
         let mut report = DispatchReport::default();
         for id in ids {
             let change = self.change(id).await?;
-            let attempts: i64 =
-                sqlx::query_scalar("SELECT attempts FROM ledger_notifications WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&self.pool)
-                    .await?;
-            match handler.handle(&change).await {
+            let outcome = handler.handle(&change).await;
+            let _slot = self.writer_slot().await;
+            match outcome {
                 Ok(()) => {
                     report.delivered += 1;
                     sqlx::query(
-                        "UPDATE ledger_notifications SET state = 'delivered', attempts = attempts + 1, \
+                        "UPDATE ledger_history SET notify = 'delivered', attempts = attempts + 1, \
                            delivered_at = $1, lease_owner = NULL, lease_until = NULL, last_error = NULL \
                          WHERE id = $2",
                     )
@@ -173,7 +173,7 @@ impl Ledger {
                     .await?;
                 }
                 Err(error) => {
-                    let attempts = attempts + 1;
+                    let attempts = i64::from(change.attempt);
                     let dead = attempts >= i64::from(policy.max_attempts);
                     let delay = policy.delay(u32::try_from(attempts).unwrap_or(u32::MAX));
                     if dead {
@@ -189,7 +189,7 @@ impl Ledger {
                         "change handler failed"
                     );
                     sqlx::query(
-                        "UPDATE ledger_notifications SET state = $1, attempts = $2, \
+                        "UPDATE ledger_history SET notify = $1, attempts = $2, \
                            next_attempt_at = $3, last_error = $4, lease_owner = NULL, \
                            lease_until = NULL WHERE id = $5",
                     )
@@ -209,10 +209,9 @@ impl Ledger {
     /// The change a notification carries.
     async fn change(&self, id: i64) -> Result<Change> {
         let row = sqlx::query(
-            "SELECT n.payment_id, h.source, h.verdict, h.status_before, h.status_after, \
-               h.raw_status, h.authenticity, h.note, h.at \
-             FROM ledger_notifications n JOIN ledger_history h ON h.id = n.history_id \
-             WHERE n.id = $1",
+            "SELECT payment_id, source, verdict, status_before, status_after, raw_status, \
+               authenticity, note, at, attempts \
+             FROM ledger_history WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -231,6 +230,8 @@ impl Ledger {
                 .map(|a| parse_authenticity(&a)),
             note: row.try_get("note")?,
             at: from_unix_ms(row.try_get("at")?),
+            attempt: u32::try_from(row.try_get::<i64, _>("attempts")?.saturating_add(1))
+                .unwrap_or(u32::MAX),
         })
     }
 
@@ -240,11 +241,9 @@ impl Ledger {
     /// [`LedgerError::Store`].
     pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
         let rows = sqlx::query(
-            "SELECT n.id, p.provider, p.reference, h.verdict, n.attempts, n.last_error \
-             FROM ledger_notifications n \
-               JOIN ledger_payments p ON p.id = n.payment_id \
-               JOIN ledger_history h ON h.id = n.history_id \
-             WHERE n.state = 'dead' ORDER BY n.id",
+            "SELECT h.id, p.provider, p.reference, h.verdict, h.attempts, h.last_error \
+             FROM ledger_history h JOIN ledger_payments p ON p.id = h.payment_id \
+             WHERE h.notify = 'dead' ORDER BY h.id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -267,9 +266,10 @@ impl Ledger {
     /// # Errors
     /// [`LedgerError::NotFound`] when `id` is not a dead letter, [`LedgerError::Store`].
     pub async fn retry_dead_letter(&self, id: i64) -> Result<()> {
+        let _slot = self.writer_slot().await;
         let done = sqlx::query(
-            "UPDATE ledger_notifications SET state = 'pending', attempts = 0, next_attempt_at = $1 \
-             WHERE id = $2 AND state = 'dead'",
+            "UPDATE ledger_history SET notify = 'pending', attempts = 0, next_attempt_at = $1 \
+             WHERE id = $2 AND notify = 'dead'",
         )
         .bind(self.now())
         .bind(id)

@@ -169,10 +169,6 @@ impl Ledger {
             .ok_or_else(|| {
                 LedgerError::NotFound(format!("{provider} payment {reference:?} held for review"))
             })?;
-        sqlx::query("UPDATE ledger_payments SET review_reason = NULL WHERE id = $1")
-            .bind(payment.id)
-            .execute(&self.pool)
-            .await?;
         match resolution {
             Resolution::Created { payment_id } => {
                 let checkout = Checkout::new(payment_id, PaymentStatus::Pending);
@@ -182,9 +178,10 @@ impl Ledger {
                 Ok(Some(created))
             }
             Resolution::NotCreated => {
+                let _slot = self.writer_slot().await;
                 sqlx::query(
-                    "UPDATE ledger_payments SET creation = 'retryable', updated_at = $1 \
-                     WHERE id = $2",
+                    "UPDATE ledger_payments SET creation = 'retryable', review_reason = NULL, \
+                       updated_at = $1 WHERE id = $2",
                 )
                 .bind(self.now())
                 .bind(payment.id)

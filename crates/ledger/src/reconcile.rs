@@ -445,6 +445,7 @@ impl Ledger {
     }
 
     async fn reschedule(&self, id: i64, next: Option<i64>, checked: bool) -> Result<()> {
+        let _slot = self.writer_slot().await;
         sqlx::query(
             "UPDATE ledger_payments SET next_check_at = $1, lease_owner = NULL, lease_until = NULL, \
                last_checked_at = CASE WHEN $2 = 1 THEN $3 ELSE last_checked_at END WHERE id = $4",
@@ -474,20 +475,19 @@ impl Ledger {
         .execute(&mut *tx)
         .await?;
         let note = review.unwrap_or("stopped checking: expired without a payment");
-        let history_id: i64 = sqlx::query_scalar(
+        let notify = review.is_some() && payment.review.is_none();
+        sqlx::query(
             "INSERT INTO ledger_history (payment_id, source, verdict, status_before, \
-               status_after, note, at) VALUES ($1, 'fetch', 'stopped_checking', $2, $2, $3, $4) \
-             RETURNING id",
+               status_after, note, at, notify, next_attempt_at) \
+             VALUES ($1, 'fetch', 'stopped_checking', $2, $2, $3, $4, $5, $4)",
         )
         .bind(payment.id)
         .bind(crate::model::status_text(&payment.status))
         .bind(note)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .bind(notify.then_some(crate::apply::NOTIFY_PENDING))
+        .execute(&mut *tx)
         .await?;
-        if review.is_some() && payment.review.is_none() {
-            crate::apply::queue_notification(&mut tx, payment.id, history_id, now).await?;
-        }
         tx.commit().await?;
         Ok(())
     }

@@ -32,3 +32,10 @@ pub(crate) fn crash_point(point: CrashPoint) {
         std::process::abort();
     }
 }
+
+/// The ledger's connection pool, for the ingest benchmark's baseline (a bare insert through
+/// the same pool). Not part of the API.
+#[doc(hidden)]
+pub fn pool(ledger: &crate::Ledger) -> sqlx::AnyPool {
+    ledger.pool.clone()
+}
