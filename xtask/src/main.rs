@@ -8,6 +8,8 @@
 //!   per-provider table of passed/failed counts and wall time, followed by
 //!   the names of failing tests. A provider is a package name without its
 //!   `payments-` prefix (`payments-core` -> `core`).
+//! - `cargo xtask bench [ledger] [--quick]` runs the benchmarks (each a same-run ratio against
+//!   its raw baseline), prints their tables and writes `target/bench/<name>.json`.
 //! - `cargo xtask help` prints usage.
 //!
 //! Exit codes: 0 when every contract test passed (and at least one ran),
@@ -33,6 +35,11 @@ Commands:
       Run every `contract*` test target of every workspace package and
       print passed/failed counts and wall time per provider. With
       --provider, run only that provider (e.g. `core` for payments-core).
+  bench [ledger] [--quick]
+      Run the benchmarks (all when none is named) in release mode: each
+      prints a table of its figures as ratios against a baseline measured
+      in the same run, and writes target/bench/<name>.json. --quick is a
+      smoke run that checks the harness, not the figures.
   help
       Print this message.
 
@@ -53,7 +60,19 @@ enum Cli {
         /// Provider selected with `--provider`.
         provider: Option<String>,
     },
+    /// Run benchmarks.
+    Bench {
+        /// The benchmarks selected (all when empty).
+        names: Vec<String>,
+        /// A smoke run.
+        quick: bool,
+    },
 }
+
+/// Every benchmark: its name, the package and the example that runs it, and the package
+/// features it needs.
+const BENCHES: &[(&str, &str, &str, &str)] =
+    &[("ledger", "payments-ledger", "ingest_bench", "postgres")];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -63,6 +82,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Cli::TestContracts { provider }) => test_contracts(provider.as_deref()),
+        Ok(Cli::Bench { names, quick }) => bench(&names, quick),
         Err(message) => {
             eprintln!("error: {message}\n");
             eprint!("{USAGE}");
@@ -78,6 +98,7 @@ fn parse_args(args: &[String]) -> Result<Cli, String> {
         None => Err("missing command".to_owned()),
         Some("help" | "--help" | "-h") => Ok(Cli::Help),
         Some("test-contracts") => parse_test_contracts(args),
+        Some("bench") => parse_bench(args),
         Some(other) => Err(format!("unknown command `{other}`")),
     }
 }
@@ -105,6 +126,84 @@ fn parse_test_contracts<'a>(mut args: impl Iterator<Item = &'a str>) -> Result<C
         }
     }
     Ok(Cli::TestContracts { provider })
+}
+
+/// Parses the arguments of `bench`.
+fn parse_bench<'a>(args: impl Iterator<Item = &'a str>) -> Result<Cli, String> {
+    let mut names = Vec::new();
+    let mut quick = false;
+    for arg in args {
+        match arg {
+            "--help" | "-h" => return Ok(Cli::Help),
+            "--quick" => quick = true,
+            name if BENCHES.iter().any(|(known, ..)| *known == name) => {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+            other => {
+                let known: Vec<&str> = BENCHES.iter().map(|(name, ..)| *name).collect();
+                return Err(format!(
+                    "unknown benchmark `{other}` (known: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(Cli::Bench { names, quick })
+}
+
+/// Runs each selected benchmark as a release build of its example.
+fn bench(names: &[String], quick: bool) -> ExitCode {
+    let root = match runner::cargo_metadata().and_then(|json| discovery::discover(&json)) {
+        Ok(workspace) => workspace.root,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let out = std::path::Path::new(&root).join("target").join("bench");
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        eprintln!("error: creating {}: {e}", out.display());
+        return ExitCode::FAILURE;
+    }
+    for (name, package, example, features) in BENCHES {
+        if !names.is_empty() && !names.iter().any(|n| n == name) {
+            continue;
+        }
+        let json = out.join(format!("{name}.json"));
+        let mut command = std::process::Command::new(runner::cargo_program());
+        command
+            .current_dir(&root)
+            .args([
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                package,
+                "--features",
+                features,
+            ])
+            .args(["--example", example, "--"])
+            .arg("--json")
+            .arg(&json);
+        if quick {
+            command.arg("--quick");
+        }
+        eprintln!("== bench {name}{}", if quick { " (quick)" } else { "" });
+        match command.status() {
+            Ok(status) if status.success() => {}
+            Ok(status) => {
+                eprintln!("error: bench {name} failed ({status})");
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("error: running cargo: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// Runs `test-contracts`: discover, filter, run, print, and decide the
@@ -189,6 +288,20 @@ mod tests {
             parse(&["test-contracts", "--provider=payconiq"]),
             Ok(contracts(Some("payconiq")))
         );
+        assert_eq!(
+            parse(&["bench", "--quick", "ledger", "ledger"]),
+            Ok(Cli::Bench {
+                names: vec!["ledger".to_owned()],
+                quick: true
+            })
+        );
+        assert_eq!(
+            parse(&["bench"]),
+            Ok(Cli::Bench {
+                names: vec![],
+                quick: false
+            })
+        );
     }
 
     #[test]
@@ -200,6 +313,7 @@ mod tests {
             &["test-contracts", "--provider="],
             &["test-contracts", "--provider", "a", "--provider", "b"],
             &["test-contracts", "--verbose"],
+            &["bench", "nonsense"],
         ] {
             assert!(parse(args).is_err(), "{args:?}");
         }

@@ -12,7 +12,7 @@ use crate::report::ProviderReport;
 
 /// The cargo executable: `$CARGO` if set (it is under `cargo run`), else
 /// `cargo` from `PATH`.
-fn cargo_program() -> OsString {
+pub(crate) fn cargo_program() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
 }
 
