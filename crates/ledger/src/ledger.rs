@@ -266,6 +266,37 @@ impl Ledger {
         Ok(WriteTx { tx, _slot: slot })
     }
 
+    /// Claims up to `limit` rows for this instance: `select` (binding now and the limit) picks
+    /// the ids, each locked on PostgreSQL so instances skip each other's; `lease` (binding the
+    /// instance, the lease's end and an id) reserves each for `duration`, so the work happens
+    /// outside the transaction and another instance takes the row over only once it lapses.
+    pub(crate) async fn claim(
+        &self,
+        select: &'static str,
+        lease: &'static str,
+        limit: i64,
+        duration: Duration,
+    ) -> Result<Vec<i64>> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(select)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        let until = now.saturating_add(crate::clock::ms(duration));
+        for id in &ids {
+            sqlx::query(lease)
+                .bind(&*self.instance)
+                .bind(until)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
     /// This instance's writer slot on SQLite, for a single write outside a transaction.
     pub(crate) async fn writer_slot(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         match &self.writers {

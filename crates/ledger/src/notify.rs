@@ -134,25 +134,14 @@ impl Ledger {
     /// [`LedgerError::Store`]; a handler's failure is not an error of the pass.
     pub async fn dispatch_once(&self, handler: &dyn ChangeHandler) -> Result<DispatchReport> {
         let policy = &self.options.notify;
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(self.backend.pick(CLAIM))
-            .bind(now)
-            .bind(BATCH)
-            .fetch_all(&mut *tx)
-            .await?;
-        let lease_until = now.saturating_add(ms(policy.lease));
-        for id in &ids {
-            sqlx::query(
+        let ids = self
+            .claim(
+                self.backend.pick(CLAIM),
                 "UPDATE ledger_history SET lease_owner = $1, lease_until = $2 WHERE id = $3",
+                BATCH,
+                policy.lease,
             )
-            .bind(&*self.instance)
-            .bind(lease_until)
-            .bind(id)
-            .execute(&mut *tx)
             .await?;
-        }
-        tx.commit().await?;
 
         let mut report = DispatchReport::default();
         for id in ids {

@@ -293,26 +293,13 @@ impl Ledger {
     /// Reserves due payments for this instance (a lease, so the fetch happens outside any
     /// transaction) and returns their ids.
     async fn claim_due(&self, limit: i64) -> Result<Vec<i64>> {
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(self.backend.pick(CLAIM_DUE))
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
-        let lease_until = now.saturating_add(ms(CLAIM_LEASE));
-        for id in &ids {
-            sqlx::query(
-                "UPDATE ledger_payments SET lease_owner = $1, lease_until = $2 WHERE id = $3",
-            )
-            .bind(&*self.instance)
-            .bind(lease_until)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(ids)
+        self.claim(
+            self.backend.pick(CLAIM_DUE),
+            "UPDATE ledger_payments SET lease_owner = $1, lease_until = $2 WHERE id = $3",
+            limit,
+            CLAIM_LEASE,
+        )
+        .await
     }
 
     async fn check_one(

@@ -17,10 +17,10 @@ use payments_ledger::testing::{CrashPoint, arm_crash_point};
 use payments_ledger::{Outcome, Verdict};
 use payments_payconiq::jwks::{JwksCallbackVerifier, JwksFetcher};
 use payments_payconiq::webhook::CallbackSettings;
-use payments_sandbox::{DeliveryRecord, PayerAction, Provider};
+use payments_sandbox::DeliveryRecord;
 use serde_json::{Value, json};
 
-use support::{Payconiq, Recorder, TestDb, delivery, drain, fast_http, request, start_sandbox};
+use support::{Payconiq, Recorder, TestDb, drain, fast_http, request, start_sandbox};
 
 on_both_databases!(a_crash_while_receiving_a_webhook_loses_nothing_and_applies_it_once);
 
@@ -119,16 +119,7 @@ async fn a_crash_while_receiving_a_webhook_loses_nothing_and_applies_it_once(db:
     .enumerate()
     {
         let reference = format!("order-crash-{n}");
-        let created = ledger
-            .create_once(payconiq.client.as_ref(), &payconiq.order(1000, &reference))
-            .await
-            .unwrap();
-        let id = created.checkout.payment_id;
-        sandbox
-            .act(Provider::Payconiq, &id, PayerAction::Pay)
-            .await
-            .unwrap();
-        let paid = delivery(&sandbox, &id, "SUCCEEDED").await;
+        let (_, paid) = payconiq.create_and_pay(&ledger, &sandbox, &reference).await;
 
         crash_at(&db, point, &payconiq, &jwks_url, &profile, &paid);
 

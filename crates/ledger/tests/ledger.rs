@@ -417,19 +417,9 @@ async fn a_failing_handler_is_retried_then_dead_lettered_and_retryable(db: TestD
             ),
         )
         .await;
-    let created = ledger
-        .create_once(
-            payconiq.client.as_ref(),
-            &payconiq.order(1000, "order-dead"),
-        )
-        .await
-        .unwrap();
-    let id = created.checkout.payment_id;
-    sandbox
-        .act(Provider::Payconiq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
-    let paid = delivery(&sandbox, &id, "SUCCEEDED").await;
+    let (_, paid) = payconiq
+        .create_and_pay(&ledger, &sandbox, "order-dead")
+        .await;
     assert_eq!(
         ledger
             .receive(&payconiq.verifier, &request(&paid))
@@ -474,19 +464,9 @@ async fn a_rejected_webhook_stores_nothing_and_answers_the_verifier_status(db: T
     let sandbox = start_sandbox().await;
     let payconiq = Payconiq::new(&sandbox).await;
     let ledger = db.open().await;
-    let created = ledger
-        .create_once(
-            payconiq.client.as_ref(),
-            &payconiq.order(1000, "order-forged"),
-        )
-        .await
-        .unwrap();
-    let id = created.checkout.payment_id;
-    sandbox
-        .act(Provider::Payconiq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
-    let mut forged = delivery(&sandbox, &id, "SUCCEEDED").await;
+    let (_, mut forged) = payconiq
+        .create_and_pay(&ledger, &sandbox, "order-forged")
+        .await;
     forged.body = forged.body.replace("SUCCEEDED", "SUCCEEDEd");
     let receipt = ledger.receive(&payconiq.verifier, &request(&forged)).await;
     assert_eq!(receipt.status, 401, "{}", receipt.reason);
@@ -515,19 +495,9 @@ async fn a_store_failure_answers_503_and_acknowledges_nothing(mut db: TestDb) {
     let sandbox = start_sandbox().await;
     let payconiq = Payconiq::new(&sandbox).await;
     let ledger = db.open().await;
-    let created = ledger
-        .create_once(
-            payconiq.client.as_ref(),
-            &payconiq.order(1000, "order-down"),
-        )
-        .await
-        .unwrap();
-    let id = created.checkout.payment_id;
-    sandbox
-        .act(Provider::Payconiq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
-    let paid = delivery(&sandbox, &id, "SUCCEEDED").await;
+    let (_, paid) = payconiq
+        .create_and_pay(&ledger, &sandbox, "order-down")
+        .await;
 
     let broken = match db.kind {
         // A read-only ledger file: every write fails.

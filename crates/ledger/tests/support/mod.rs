@@ -274,6 +274,27 @@ impl Payconiq {
         }
     }
 
+    /// Creates the payment for `reference` (10.00 EUR) through `ledger`, lets the sandbox's
+    /// payer pay it, and returns its id and the SUCCEEDED callback the sandbox delivered.
+    pub async fn create_and_pay(
+        &self,
+        ledger: &Ledger,
+        sandbox: &RunningSandbox,
+        reference: &str,
+    ) -> (String, DeliveryRecord) {
+        let created = ledger
+            .create_once(self.client.as_ref(), &self.order(1000, reference))
+            .await
+            .unwrap();
+        let id = created.checkout.payment_id;
+        sandbox
+            .act(Provider::Payconiq, &id, payments_sandbox::PayerAction::Pay)
+            .await
+            .unwrap();
+        let paid = delivery(sandbox, &id, "SUCCEEDED").await;
+        (id, paid)
+    }
+
     /// A payment request for `minor` euro cents.
     pub fn order(&self, minor: i64, reference: &str) -> CreatePayment {
         CreatePayment::new(Money::from_minor(minor, Currency::EUR), reference)
