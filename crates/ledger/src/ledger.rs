@@ -202,6 +202,10 @@ impl Ledger {
     /// `postgres://user@host/database`. Applies the schema migrations this database lacks;
     /// refuses a database whose schema is newer than this crate knows.
     ///
+    /// The database is reached through sqlx's `Any` driver, whose drivers this installs (sqlx's
+    /// default set) on first use; an application that installs a different set of sqlx `Any`
+    /// drivers itself must do so with the ones the ledger's URLs need.
+    ///
     /// # Errors
     /// [`LedgerError::Url`](crate::LedgerError::Url) for a URL it cannot use,
     /// [`LedgerError::Open`](crate::LedgerError::Open) when the database cannot be reached,

@@ -40,6 +40,8 @@ pub struct CheckPolicy {
     /// `None`: any non-final status.
     pub poll_only_in: Option<&'static [PaymentStatus]>,
     /// At most this many fetches per window from this instance, across the provider's payments.
+    /// The budget is per instance: with several instances, divide the provider's limit by their
+    /// number.
     pub rate: Option<(u32, Duration)>,
 }
 
