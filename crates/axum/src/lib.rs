@@ -69,7 +69,7 @@
 //! `X-Forwarded-For` that is not one of them. A header from anyone else is ignored.
 //!
 //! ## Features
-//! - `fintecture`: [`fintecture::RedirectReturn`], the payer's return from Fintecture Connect
+//! - `fintecture`: `fintecture::RedirectReturn`, the payer's return from Fintecture Connect
 //!   confirmed by a fetch and recorded with `Ledger::observe`. Brings `payments-fintecture`;
 //!   no other provider crate is a dependency (the merchant passes the verifiers in).
 //! - `postgres`: the ledger on PostgreSQL (forwarded to `payments-ledger`).
