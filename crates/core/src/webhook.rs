@@ -7,6 +7,11 @@
 //!
 //! None of this needs an HTTP client or an async runtime.
 //!
+//! The URL a verifier sees is the public one, from configuration ([`PublicUrl`]), never rebuilt
+//! from `Host` or `X-Forwarded-*`. With the feature `http` (the `http` crate only),
+//! [`WebhookRequest::from_http_parts`] builds the request from what axum, hyper or any tower
+//! framework hands a handler; `payments-axum` is a ready router over it.
+//!
 //! ```
 //! use std::time::Duration;
 //! use payments_core::webhook::{DedupStore, InMemoryDedupStore, WebhookRequest};
@@ -151,6 +156,167 @@ impl fmt::Debug for WebhookRequest<'_> {
             )
             .field("body_len", &self.body.len())
             .finish()
+    }
+}
+
+/// The public URL at which the merchant's server receives webhooks, taken from configuration.
+///
+/// A verifier compares the URL a request was sent to with what the provider signed or what the
+/// merchant registered (Payconiq signs the callback URL; Banq's and Paylican's URL secrets sit in
+/// it). Behind a load balancer or a TLS-terminating proxy the server sees another scheme, host
+/// and sometimes path than the provider used, and the `Host` and `X-Forwarded-*` headers that
+/// would tell are written by whoever sends the request. So the public part comes from
+/// configuration, and only the path and query come from the request:
+/// `PublicUrl::new("https://shop.example")?.join("/webhooks/hub2")` is
+/// `https://shop.example/webhooks/hub2`, whatever `Host` said.
+///
+/// ```
+/// use payments_core::webhook::PublicUrl;
+///
+/// let public = PublicUrl::new("https://shop.example/api/")?;
+/// assert_eq!(public.as_str(), "https://shop.example/api");
+/// assert_eq!(public.join("/webhooks/banq?token=abc"), "https://shop.example/api/webhooks/banq?token=abc");
+/// assert!(PublicUrl::new("shop.example").is_err()); // no scheme
+/// assert!(PublicUrl::new("https://shop.example/?x=1").is_err()); // a query has no place here
+/// # Ok::<(), payments_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PublicUrl {
+    base: String,
+}
+
+impl PublicUrl {
+    /// Checks and keeps `url`: `http://` or `https://`, a host, an optional path, no query, no
+    /// fragment, no whitespace. A trailing `/` is dropped.
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] naming what is wrong.
+    pub fn new(url: impl Into<String>) -> Result<Self, crate::Error> {
+        let url: String = url.into();
+        let bad = |why: &str| crate::Error::Config(format!("public URL {url:?}: {why}"));
+        let lower = url.to_ascii_lowercase();
+        let rest = if lower.starts_with("https://") {
+            url.get(8..)
+        } else if lower.starts_with("http://") {
+            url.get(7..)
+        } else {
+            return Err(bad("must start with https:// or http://"));
+        };
+        let rest = rest.unwrap_or_default();
+        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("contains whitespace or a control character"));
+        }
+        if url.contains(['?', '#']) {
+            return Err(bad("must not have a query or a fragment"));
+        }
+        let host = rest.split('/').next().unwrap_or_default();
+        if host.is_empty() || host.contains('@') {
+            return Err(bad("must name a host (and no user information)"));
+        }
+        let base = url.trim_end_matches('/').to_string();
+        Ok(PublicUrl { base })
+    }
+
+    /// The URL, without a trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.base
+    }
+
+    /// The path (`/webhooks`), or `""` when the URL has none.
+    pub fn path(&self) -> &str {
+        let after_scheme = self
+            .base
+            .split_once("://")
+            .map_or(self.base.as_str(), |(_, rest)| rest);
+        after_scheme
+            .find('/')
+            .map_or("", |i| after_scheme.get(i..).unwrap_or_default())
+    }
+
+    /// This URL followed by `path_and_query` as the server received it (`/hub2`,
+    /// `/paylican?token=...`); a missing leading `/` is added.
+    pub fn join(&self, path_and_query: &str) -> String {
+        if path_and_query.is_empty() {
+            return self.base.clone();
+        }
+        let slash = if path_and_query.starts_with('/') {
+            ""
+        } else {
+            "/"
+        };
+        format!("{}{slash}{path_and_query}", self.base)
+    }
+
+    /// This URL followed by the path and query of `uri` (feature `http`). An absolute-form
+    /// request target (`POST http://other.example/x`) contributes its path and query only: the
+    /// scheme and host are always this URL's.
+    #[cfg(feature = "http")]
+    pub fn url_of(&self, uri: &http::Uri) -> String {
+        self.join(
+            uri.path_and_query()
+                .map_or("/", http::uri::PathAndQuery::as_str),
+        )
+    }
+}
+
+impl fmt::Display for PublicUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.base)
+    }
+}
+
+/// Building a [`WebhookRequest`] from the `http` crate's types (feature `http`), as axum, hyper
+/// and other tower-based frameworks hold a request. The URL is the caller's: build it with
+/// [`PublicUrl::url_of`] from configuration, never from `Host` or `X-Forwarded-*`.
+///
+/// ```
+/// # #[cfg(feature = "http")] {
+/// use payments_core::webhook::{PublicUrl, WebhookRequest};
+///
+/// let public = PublicUrl::new("https://shop.example").unwrap();
+/// let http_request = http::Request::post("/webhooks/hub2")
+///     .header("Host", "attacker.example")
+///     .header("Content-Type", "application/json")
+///     .body(br#"{"id":"evt_1"}"#.to_vec())
+///     .unwrap();
+/// let (parts, body) = http_request.into_parts();
+/// let url = public.url_of(&parts.uri);
+/// let request = WebhookRequest::from_http_parts(&parts, &url, &body);
+/// assert_eq!(request.url(), "https://shop.example/webhooks/hub2");
+/// assert_eq!(request.header_value("content-type"), Ok(Some("application/json")));
+/// # }
+/// ```
+#[cfg(feature = "http")]
+impl<'a> WebhookRequest<'a> {
+    /// A request from the method and headers of `parts`, the public `url` and the raw `body`.
+    pub fn from_http_parts(parts: &'a http::request::Parts, url: &'a str, body: &'a [u8]) -> Self {
+        Self::from_http(&parts.method, &parts.headers, url, body)
+    }
+
+    /// A request from a method, a header map, the public `url` and the raw `body`. Every value
+    /// of a header sent more than once is kept, so [`WebhookRequest::header_value`] refuses it
+    /// as ambiguous.
+    pub fn from_http(
+        method: &'a http::Method,
+        headers: &'a http::HeaderMap,
+        url: &'a str,
+        body: &'a [u8],
+    ) -> Self {
+        WebhookRequest::new(method.as_str(), url, body).headers(
+            headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_bytes())),
+        )
+    }
+
+    /// A request from a whole `http::Request` whose body is already in memory.
+    pub fn from_http_request<B: AsRef<[u8]>>(request: &'a http::Request<B>, url: &'a str) -> Self {
+        Self::from_http(
+            request.method(),
+            request.headers(),
+            url,
+            request.body().as_ref(),
+        )
     }
 }
 
@@ -849,6 +1015,66 @@ mod tests {
             event_id_from_parts(["a:b", "c"])
         );
         assert_eq!(event_id_from_parts(["a:b", "%"]), "a%3Ab:%25");
+    }
+
+    #[test]
+    fn public_urls_are_checked_and_joined() {
+        let public = PublicUrl::new("https://shop.example/hooks/").unwrap();
+        assert_eq!(public.as_str(), "https://shop.example/hooks");
+        assert_eq!(public.path(), "/hooks");
+        assert_eq!(public.join("/hub2"), "https://shop.example/hooks/hub2");
+        assert_eq!(
+            public.join("hub2?a=b"),
+            "https://shop.example/hooks/hub2?a=b"
+        );
+        assert_eq!(public.join(""), "https://shop.example/hooks");
+        assert_eq!(PublicUrl::new("HTTP://shop.example").unwrap().path(), "");
+        for (bad, why) in [
+            ("shop.example/hooks", "https://"),
+            ("ftp://shop.example", "https://"),
+            ("https://", "host"),
+            ("https:///hooks", "host"),
+            ("https://user:pw@shop.example", "user information"),
+            ("https://shop.example/?token=1", "query"),
+            ("https://shop.example/#x", "fragment"),
+            ("https://shop.example/a b", "whitespace"),
+        ] {
+            let err = PublicUrl::new(bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[cfg(feature = "http")]
+    #[test]
+    fn a_request_from_http_parts_keeps_bytes_and_takes_its_url_from_configuration() {
+        let public = PublicUrl::new("https://shop.example/api").unwrap();
+        let request = http::Request::post("http://attacker.example/webhooks/banq?token=t%2F1")
+            .header("Host", "attacker.example")
+            .header("X-Forwarded-Host", "attacker.example")
+            .header("X-Forwarded-Proto", "http")
+            .header("Signature", "sig")
+            .header("X-Twice", "1")
+            .header("x-twice", "2")
+            .body(b"{\"a\":1}".to_vec())
+            .unwrap();
+        let (parts, body) = request.into_parts();
+        let url = public.url_of(&parts.uri);
+        assert_eq!(url, "https://shop.example/api/webhooks/banq?token=t%2F1");
+        let webhook = WebhookRequest::from_http_parts(&parts, &url, &body);
+        assert_eq!(webhook.method(), "POST");
+        assert_eq!(webhook.body(), b"{\"a\":1}");
+        assert_eq!(webhook.header_value("signature").unwrap(), Some("sig"));
+        assert_eq!(
+            webhook.header_value("X-Twice"),
+            Err(WebhookRejection::DuplicateHeader("X-Twice".into())),
+            "a header sent twice stays ambiguous"
+        );
+
+        let whole = http::Request::post("/x").body(vec![1u8, 2]).unwrap();
+        let url = public.url_of(whole.uri());
+        let webhook = WebhookRequest::from_http_request(&whole, &url);
+        assert_eq!(webhook.url(), "https://shop.example/api/x");
+        assert_eq!(webhook.body(), &[1, 2]);
     }
 
     #[test]
