@@ -309,6 +309,7 @@ trait Receive: Send + Sync {
     async fn receive(
         &self,
         ledger: &Ledger,
+        provider: &str,
         request: &WebhookRequest<'_>,
         sender: Option<IpAddr>,
     ) -> Receipt;
@@ -329,10 +330,11 @@ where
     async fn receive(
         &self,
         ledger: &Ledger,
+        provider: &str,
         request: &WebhookRequest<'_>,
         _sender: Option<IpAddr>,
     ) -> Receipt {
-        ledger.receive(&self.0, request).await
+        ledger.receive(provider, &self.0, request).await
     }
 }
 
@@ -375,6 +377,7 @@ where
     async fn receive(
         &self,
         ledger: &Ledger,
+        provider: &str,
         request: &WebhookRequest<'_>,
         sender: Option<IpAddr>,
     ) -> Receipt {
@@ -385,7 +388,7 @@ where
             sender: sender.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
             payload: PhantomData,
         };
-        ledger.receive(&bound, request).await
+        ledger.receive(provider, &bound, request).await
     }
 }
 
@@ -495,7 +498,7 @@ async fn handle(
     let webhook = WebhookRequest::from_http_parts(&parts, &url, &body);
     let receipt = registration
         .receiver
-        .receive(&shared.ledger, &webhook, sender)
+        .receive(&shared.ledger, name, &webhook, sender)
         .await;
     let (verdict, key) = match &receipt.outcome {
         Outcome::Applied { key, verdict } => (verdict.to_string(), Some(key)),

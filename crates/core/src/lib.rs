@@ -24,6 +24,9 @@
 //!
 //! ## Features
 //! - `client` (default): reqwest (rustls, no OpenSSL), tokio, the retry policy and the token cache.
+//! - `http`: [`WebhookRequest`](webhook::WebhookRequest) from the `http` crate's request parts
+//!   (what axum, hyper and most Rust web frameworks hand a handler), with the public URL from
+//!   configuration ([`PublicUrl`](webhook::PublicUrl)). Adds only the `http` crate.
 //!   Without it (`default-features = false`) the crate has no HTTP stack and no async runtime, for
 //!   services that only verify webhooks.
 

@@ -114,7 +114,7 @@ async fn measure(
                     async move {
                         let request = WebhookRequest::new("POST", URL, body)
                             .header("Hub2-Signature", signature);
-                        let receipt = ledger.receive(verifier, &request).await;
+                        let receipt = ledger.receive("hub2", verifier, &request).await;
                         assert!(
                             matches!(receipt.outcome, Outcome::Applied { .. }),
                             "{receipt:?}"

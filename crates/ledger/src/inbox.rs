@@ -53,6 +53,9 @@ pub enum Outcome {
     },
     /// Verification refused it; nothing stored (beyond the rejection log).
     Rejected,
+    /// The verifier is another provider's than the endpoint's: a configuration mistake. Nothing
+    /// stored, and a 500 so the provider retries once it is fixed.
+    Misrouted,
     /// The store failed; nothing acknowledged, so the provider retries.
     Unavailable,
 }
@@ -66,8 +69,8 @@ pub(crate) const PAYMENT_BY_PROVIDER_ID: (&str, &str) = sql_pair!(
 );
 
 impl Ledger {
-    /// Receives one webhook delivery: verifies it over the raw bytes with `verifier` (any
-    /// provider's, synchronous or not), then, in one transaction, stores it under its
+    /// Receives one webhook delivery at `provider`'s endpoint: verifies it over the raw bytes
+    /// with `verifier` (that provider's, synchronous or not), then, in one transaction, stores it under its
     /// de-duplication key, locks its payment, applies its status with
     /// [`PaymentStatus::transition_to`](payments_core::PaymentStatus::transition_to), appends to
     /// the payment's history and queues a change notification. Answer the provider with
@@ -75,13 +78,22 @@ impl Ledger {
     ///
     /// - 200 once stored (applied, kept for a payment not known yet, or a duplicate);
     /// - the verifier's status when verification refuses it (nothing stored);
-    /// - 503 when the store fails (nothing acknowledged: the provider retries).
+    /// - 503 when the store fails (nothing acknowledged: the provider retries);
+    /// - 500 when the verifier is another provider's (a mistake in the merchant's wiring).
+    ///
+    /// `provider` names the endpoint (`"hub2"`): a refused delivery is logged under it, and an
+    /// event the verifier attributes to another provider is refused.
     ///
     /// An event whose authenticity is below what the ledger trusts for its provider
     /// ([`LedgerOptions::trust`](crate::LedgerOptions::trust); by default a Banq notice or a
     /// Paylican event) carries no status: it is stored, and the payment is fetched by the
     /// reconciler before anything is applied.
-    pub async fn receive<V>(&self, verifier: &V, request: &WebhookRequest<'_>) -> Receipt
+    pub async fn receive<V>(
+        &self,
+        provider: &str,
+        verifier: &V,
+        request: &WebhookRequest<'_>,
+    ) -> Receipt
     where
         V: AsyncWebhookVerifier + ?Sized,
     {
@@ -90,7 +102,7 @@ impl Ledger {
             Err(rejection) => {
                 let status = rejection.http_status();
                 let reason = one_line(&rejection);
-                self.log_rejection(request, status, &reason).await;
+                self.log_rejection(provider, status, &reason).await;
                 return Receipt {
                     status,
                     reason,
@@ -98,6 +110,21 @@ impl Ledger {
                 };
             }
         };
+        if event.provider != provider {
+            tracing::error!(
+                endpoint = provider,
+                verifier = event.provider,
+                "a webhook endpoint is wired to another provider's verifier; nothing stored"
+            );
+            return Receipt {
+                status: 500,
+                reason: format!(
+                    "misconfigured: the {provider} endpoint verifies with a {} verifier",
+                    event.provider
+                ),
+                outcome: Outcome::Misrouted,
+            };
+        }
         let stored = self.store_event(&event).await;
         crate::testing::crash_point(crate::testing::CrashPoint::AfterCommit);
         match stored {
@@ -199,18 +226,10 @@ impl Ledger {
         Ok(outcome)
     }
 
-    /// Records a refused delivery in the bounded rejection log: provider (from the URL's last
-    /// path segment), status and reason, never the body. Best effort.
-    async fn log_rejection(&self, request: &WebhookRequest<'_>, status: u16, reason: &str) {
-        let provider = request
-            .url()
-            .split(['?', '#'])
-            .next()
-            .and_then(|path| path.rsplit('/').find(|s| !s.is_empty()))
-            .unwrap_or("?")
-            .chars()
-            .take(40)
-            .collect::<String>();
+    /// Records a refused delivery in the bounded rejection log: provider, status and reason,
+    /// never the body or the URL (which may hold a secret). Best effort.
+    async fn log_rejection(&self, provider: &str, status: u16, reason: &str) {
+        let provider: String = provider.chars().take(40).collect();
         let _slot = self.writer_slot().await;
         let result: Result<()> = async {
             let id: i64 = sqlx::query_scalar(

@@ -36,7 +36,7 @@
 //! let verifier = Hub2WebhookVerifier::new("<webhook secret>")?;
 //! let request = WebhookRequest::new("POST", "https://shop.example/webhooks/hub2", &raw_body)
 //!     .header("Hub2-Signature", &signature);
-//! let receipt = ledger.receive(&verifier, &request).await;
+//! let receipt = ledger.receive("hub2", &verifier, &request).await;
 //! // Answer the provider with receipt.status (503 when the store failed: it retries).
 //! assert!(receipt.status == 200 || receipt.status >= 400);
 //!

@@ -81,7 +81,7 @@ async fn four_instances_apply_a_thousand_deliveries_of_a_hundred_events_exactly_
         let payconiq = payconiq.clone();
         tasks.push(tokio::spawn(async move {
             ledger
-                .receive(&payconiq.verifier, &request(&delivery))
+                .receive("payconiq", &payconiq.verifier, &request(&delivery))
                 .await
         }));
     }

@@ -50,7 +50,7 @@ async fn crash_child() {
     });
     let delivered = payments_core::webhook::WebhookRequest::new("POST", &url, body.as_bytes())
         .headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
-    let receipt = ledger.receive(&verifier, &delivered).await;
+    let receipt = ledger.receive("payconiq", &verifier, &delivered).await;
     panic!("the child was to crash, but answered {receipt:?}");
 }
 
@@ -142,7 +142,9 @@ async fn a_crash_while_receiving_a_webhook_loses_nothing_and_applies_it_once(db:
         );
 
         // The provider got no 2xx, so it delivers again: applied now, or a duplicate.
-        let retry = restarted.receive(&payconiq.verifier, &request(&paid)).await;
+        let retry = restarted
+            .receive("payconiq", &payconiq.verifier, &request(&paid))
+            .await;
         assert_eq!(retry.status, 200, "{point}: {}", retry.reason);
         if committed {
             assert!(
@@ -161,7 +163,9 @@ async fn a_crash_while_receiving_a_webhook_loses_nothing_and_applies_it_once(db:
                 "{point}: {retry:?}"
             );
         }
-        let again = restarted.receive(&payconiq.verifier, &request(&paid)).await;
+        let again = restarted
+            .receive("payconiq", &payconiq.verifier, &request(&paid))
+            .await;
         assert!(
             matches!(again.outcome, Outcome::Duplicate { .. }),
             "{point}: {again:?}"

@@ -33,6 +33,7 @@ on_both_databases!(
     an_amount_that_is_not_the_order_puts_the_payment_in_review,
     a_failing_handler_is_retried_then_dead_lettered_and_retryable,
     a_rejected_webhook_stores_nothing_and_answers_the_verifier_status,
+    a_verifier_wired_to_another_providers_endpoint_stores_nothing,
     a_store_failure_answers_503_and_acknowledges_nothing,
     a_newer_schema_is_refused,
 );
@@ -55,7 +56,9 @@ async fn a_webhook_delivered_three_times_is_applied_once(db: TestDb) {
 
     let mut outcomes = Vec::new();
     for _ in 0..3 {
-        let receipt = ledger.receive(&payconiq.verifier, &request(&paid)).await;
+        let receipt = ledger
+            .receive("payconiq", &payconiq.verifier, &request(&paid))
+            .await;
         assert_eq!(receipt.status, 200, "{}", receipt.reason);
         outcomes.push(receipt.outcome);
     }
@@ -121,8 +124,12 @@ async fn a_late_pending_after_succeeded_is_kept_but_not_applied(db: TestDb) {
     let paid = delivery(&sandbox, &id, "SUCCEEDED").await;
 
     // The provider's deliveries arrive the other way round.
-    let first = ledger.receive(&payconiq.verifier, &request(&paid)).await;
-    let late = ledger.receive(&payconiq.verifier, &request(&early)).await;
+    let first = ledger
+        .receive("payconiq", &payconiq.verifier, &request(&paid))
+        .await;
+    let late = ledger
+        .receive("payconiq", &payconiq.verifier, &request(&early))
+        .await;
     assert_eq!((first.status, late.status), (200, 200));
     assert!(matches!(
         late.outcome,
@@ -250,7 +257,9 @@ async fn a_webhook_before_the_creation_answer_is_applied_when_the_payment_appear
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let paid = delivery(&sandbox, &id, "SUCCEEDED").await;
-    let receipt = ledger.receive(&payconiq.verifier, &request(&paid)).await;
+    let receipt = ledger
+        .receive("payconiq", &payconiq.verifier, &request(&paid))
+        .await;
     assert_eq!(receipt.status, 200);
     assert!(
         matches!(receipt.outcome, Outcome::Kept { .. }),
@@ -422,7 +431,7 @@ async fn a_failing_handler_is_retried_then_dead_lettered_and_retryable(db: TestD
         .await;
     assert_eq!(
         ledger
-            .receive(&payconiq.verifier, &request(&paid))
+            .receive("payconiq", &payconiq.verifier, &request(&paid))
             .await
             .status,
         200
@@ -468,7 +477,9 @@ async fn a_rejected_webhook_stores_nothing_and_answers_the_verifier_status(db: T
         .create_and_pay(&ledger, &sandbox, "order-forged")
         .await;
     forged.body = forged.body.replace("SUCCEEDED", "SUCCEEDEd");
-    let receipt = ledger.receive(&payconiq.verifier, &request(&forged)).await;
+    let receipt = ledger
+        .receive("payconiq", &payconiq.verifier, &request(&forged))
+        .await;
     assert_eq!(receipt.status, 401, "{}", receipt.reason);
     assert_eq!(receipt.outcome, Outcome::Rejected);
     let payment = ledger
@@ -487,8 +498,48 @@ async fn a_rejected_webhook_stores_nothing_and_answers_the_verifier_status(db: T
     );
     let rejections = ledger.rejections(10).await.unwrap();
     assert_eq!(rejections.len(), 1);
+    assert_eq!(
+        rejections[0].0, "payconiq",
+        "logged under the endpoint's provider"
+    );
     assert_eq!(rejections[0].1, 401);
     assert!(!rejections[0].2.contains("SUCCEEDEd"), "no body in the log");
+}
+
+async fn a_verifier_wired_to_another_providers_endpoint_stores_nothing(db: TestDb) {
+    let sandbox = start_sandbox().await;
+    let payconiq = Payconiq::new(&sandbox).await;
+    let ledger = db.open().await;
+    let (_, paid) = payconiq
+        .create_and_pay(&ledger, &sandbox, "order-misrouted")
+        .await;
+    let receipt = ledger
+        .receive("hub2", &payconiq.verifier, &request(&paid))
+        .await;
+    assert_eq!(receipt.status, 500, "{}", receipt.reason);
+    assert_eq!(receipt.outcome, Outcome::Misrouted);
+    assert!(
+        receipt.reason.contains("payconiq verifier"),
+        "{}",
+        receipt.reason
+    );
+    let payment = ledger
+        .payment("payconiq", "order-misrouted")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(payment.status, PaymentStatus::Pending, "nothing applied");
+    // Wired right, the same delivery is applied: nothing was stored under its key.
+    let receipt = ledger
+        .receive("payconiq", &payconiq.verifier, &request(&paid))
+        .await;
+    assert!(matches!(
+        receipt.outcome,
+        Outcome::Applied {
+            verdict: Verdict::Advance,
+            ..
+        }
+    ));
 }
 
 async fn a_store_failure_answers_503_and_acknowledges_nothing(mut db: TestDb) {
@@ -510,7 +561,9 @@ async fn a_store_failure_answers_503_and_acknowledges_nothing(mut db: TestDb) {
             ledger.clone()
         }
     };
-    let receipt = broken.receive(&payconiq.verifier, &request(&paid)).await;
+    let receipt = broken
+        .receive("payconiq", &payconiq.verifier, &request(&paid))
+        .await;
     assert_eq!(receipt.status, 503, "{}", receipt.reason);
     assert_eq!(receipt.outcome, Outcome::Unavailable);
     assert!(
@@ -529,7 +582,9 @@ async fn a_store_failure_answers_503_and_acknowledges_nothing(mut db: TestDb) {
             .unwrap()
             .unwrap();
         assert_eq!(payment.status, PaymentStatus::Pending);
-        let retry = ledger.receive(&payconiq.verifier, &request(&paid)).await;
+        let retry = ledger
+            .receive("payconiq", &payconiq.verifier, &request(&paid))
+            .await;
         assert!(matches!(
             retry.outcome,
             Outcome::Applied {

@@ -205,7 +205,7 @@ async fn a_banq_notice_is_applied_only_through_its_fetch_back(db: TestDb) {
     let notice = support::deliveries_for(&sandbox, &id, 1).await.remove(0);
 
     let receiver = payments_banq::webhook::WebhookReceiver::new();
-    let receipt = ledger.receive(&receiver, &request(&notice)).await;
+    let receipt = ledger.receive("banq", &receiver, &request(&notice)).await;
     assert_eq!(receipt.status, 200, "{}", receipt.reason);
     assert!(
         matches!(
@@ -254,7 +254,7 @@ async fn a_paylican_event_applies_only_at_the_trusted_authenticity(db: TestDb) {
         .await
         .unwrap();
     let paid = support::deliveries_for(&sandbox, &id, 1).await.remove(0);
-    let receipt = wary.receive(&verifier, &request(&paid)).await;
+    let receipt = wary.receive("paylican", &verifier, &request(&paid)).await;
     assert!(
         matches!(
             receipt.outcome,
@@ -277,7 +277,9 @@ async fn a_paylican_event_applies_only_at_the_trusted_authenticity(db: TestDb) {
     let trusting = db
         .open_with(LedgerOptions::default().trust("paylican", Authenticity::Guarded))
         .await;
-    let second = trusting.receive(&verifier, &request(&paid)).await;
+    let second = trusting
+        .receive("paylican", &verifier, &request(&paid))
+        .await;
     assert!(
         matches!(second.outcome, Outcome::Duplicate { .. }),
         "the same delivery is a duplicate for every instance: {second:?}"
@@ -289,7 +291,9 @@ async fn a_paylican_event_applies_only_at_the_trusted_authenticity(db: TestDb) {
         .body
         .replace("\"pendingWebhooks\":2", "\"pendingWebhooks\":1");
     assert_ne!(again.body, paid.body, "the retry's body differs");
-    let retry = trusting.receive(&verifier, &request(&again)).await;
+    let retry = trusting
+        .receive("paylican", &verifier, &request(&again))
+        .await;
     assert!(
         matches!(retry.outcome, Outcome::Duplicate { .. }),
         "{retry:?}"
@@ -310,7 +314,9 @@ async fn a_paylican_event_applies_only_at_the_trusted_authenticity(db: TestDb) {
     let paid = support::deliveries_for(&sandbox, &other.checkout.payment_id, 1)
         .await
         .remove(0);
-    let receipt = trusting.receive(&verifier, &request(&paid)).await;
+    let receipt = trusting
+        .receive("paylican", &verifier, &request(&paid))
+        .await;
     assert!(
         matches!(
             receipt.outcome,
