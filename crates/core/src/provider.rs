@@ -3,7 +3,7 @@
 //! [`PaymentProvider`] is the lowest common denominator across providers, not a cage: every
 //! provider crate also exposes its full native API. Each implementation states what it can do in
 //! [`PaymentProvider::capabilities`]; an operation outside that list returns
-//! [`Error::Unsupported`](crate::Error::Unsupported), never a silent no-op.
+//! [`Error::Unsupported`], never a silent no-op.
 
 use std::fmt;
 
@@ -305,7 +305,7 @@ impl Refund {
 /// [`PaymentProvider::capabilities`] is the one source of truth for what an implementation can
 /// do: the optional operations ([`cancel_payment`](PaymentProvider::cancel_payment),
 /// [`refund`](PaymentProvider::refund), [`find_by_reference`](PaymentProvider::find_by_reference))
-/// default to [`Error::Unsupported`](crate::Error::Unsupported) without sending anything, and an
+/// default to [`Error::Unsupported`] without sending anything, and an
 /// implementation overrides exactly the ones it declares.
 #[async_trait::async_trait]
 pub trait PaymentProvider: Send + Sync {
@@ -316,13 +316,13 @@ pub trait PaymentProvider: Send + Sync {
     fn capabilities(&self) -> Capabilities;
 
     /// What to do instead of an operation this provider does not support, shown in the
-    /// [`Error::Unsupported`](crate::Error::Unsupported) the default methods return.
+    /// [`Error::Unsupported`] the default methods return.
     fn unsupported_hint(&self, capability: Capability) -> &'static str {
         let _ = capability;
         "not in this provider's capabilities"
     }
 
-    /// The [`Error::Unsupported`](crate::Error::Unsupported) for `capability`, with
+    /// The [`Error::Unsupported`] for `capability`, with
     /// [`PaymentProvider::unsupported_hint`].
     fn unsupported(&self, capability: Capability) -> Error {
         Error::Unsupported {
@@ -335,7 +335,7 @@ pub trait PaymentProvider: Send + Sync {
     /// Creates a payment and returns what the payer needs to pay it.
     ///
     /// Never retried after it may have reached the provider: on
-    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown) look the payment up with
+    /// [`Error::OutcomeUnknown`] look the payment up with
     /// [`PaymentProvider::find_by_reference`] (where supported) before trying again.
     async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout>;
 
@@ -357,7 +357,7 @@ pub trait PaymentProvider: Send + Sync {
     /// Every payment the provider holds for the merchant reference `reference`
     /// ([`Capability::FindByReference`]), oldest first, each as [`PaymentProvider::get_payment`]
     /// would report it. An empty list means the provider holds none: after a creation that
-    /// ended in [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown), it is then safe to
+    /// ended in [`Error::OutcomeUnknown`], it is then safe to
     /// create again; one payment means the creation went through; more than one needs a person.
     async fn find_by_reference(&self, reference: &str) -> Result<Vec<Payment>> {
         let _ = reference;

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-/// Where [`crash_point`] may abort the process.
+/// Where an armed crash point (see [`arm_crash_point`]) aborts the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 #[non_exhaustive]
