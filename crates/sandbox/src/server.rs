@@ -68,7 +68,7 @@ pub(crate) async fn start(builder: SandboxBuilder) -> Result<RunningSandbox, San
     let base_url = format!("http://{host}:{}", addr.port());
     let keys = SandboxKeys::generate(&builder)?;
     let webhook_client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(builder.webhook_timeout)
         .build()
         .map_err(|e| SandboxError::Client(e.to_string()))?;
     let app = App::new(&builder, base_url, keys, webhook_client);

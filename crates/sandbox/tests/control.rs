@@ -1,5 +1,10 @@
 //! The `/_sandbox` control endpoints over HTTP: description, faults, sinks, logs, refusals.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::time::Duration;
 
@@ -293,4 +298,82 @@ async fn latency_after_processing_acts_at_once_and_answers_late() {
         1,
         "but the payment was created before the client gave up"
     );
+}
+
+/// Creates a Payconiq payment whose callbacks go to `callback`, has the payer pay it, and
+/// returns its delivery once given up.
+async fn failed_callback(
+    sandbox: &payments_sandbox::RunningSandbox,
+    callback: &str,
+) -> payments_sandbox::DeliveryRecord {
+    let created: Value = reqwest::Client::new()
+        .post(format!("{}/payconiq/v3/payments", sandbox.base_url()))
+        .bearer_auth(&sandbox.credentials().payconiq_api_key)
+        .json(&json!({"amount": 1000, "currency": "EUR", "callbackUrl": callback}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["paymentId"].as_str().unwrap().to_owned();
+    sandbox
+        .act(Provider::Payconiq, &id, payments_sandbox::PayerAction::Pay)
+        .await
+        .unwrap();
+    sandbox
+        .wait_for_delivery(|d| d.payment_id == id, Duration::from_secs(20))
+        .await
+        .expect("the callback is given up")
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_recorded_with_its_cause() {
+    let sandbox = sandbox().await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let delivery = failed_callback(&sandbox, &format!("http://127.0.0.1:{closed}/cb")).await;
+    assert_eq!(delivery.state, payments_sandbox::DeliveryState::GaveUp);
+    for attempt in &delivery.attempts {
+        let error = attempt.error.as_deref().unwrap_or_default();
+        assert!(
+            error.to_lowercase().contains("connection refused"),
+            "`{error}` should say the connection was refused"
+        );
+        assert!(
+            !error.contains("127.0.0.1"),
+            "the URL is already in the record: `{error}`"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_is_recorded_as_a_timeout() {
+    let sandbox = Sandbox::builder()
+        .time_divisor(1000)
+        .webhook_timeout(Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap();
+    // Accepts every connection and never answers (bounded: it stops with the test).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let delivery = failed_callback(&sandbox, &format!("http://127.0.0.1:{port}/cb")).await;
+    silent.abort();
+    assert_eq!(delivery.attempts.len(), 4, "{delivery:?}");
+    for attempt in &delivery.attempts {
+        let error = attempt.error.as_deref().unwrap_or_default();
+        assert!(
+            error.contains("timed out"),
+            "`{error}` should say it timed out"
+        );
+    }
 }
