@@ -38,6 +38,14 @@
 //!   `POST /_sandbox/{provider}/payments/{id}/status` with `{"status": "RAW"}` (any raw status,
 //!   including ones the provider never documented, to exercise unknown-status handling).
 //! - Magic amounts, for hands-off runs: see [`magic`].
+//! - Payer pages, for a person (or a browser test) clicking through a checkout: the checkout URL
+//!   each provider returns opens a plain HTML page (no script) with the provider's buttons —
+//!   pay, fail, cancel, and a one-time-code field when the bank asks for one — and ends where the
+//!   provider sends the payer: Payconiq's `returnUrl`, Fintecture's `redirect_uri` with
+//!   `session_id`, `status`, `provider`, `customer_id` and `state`, Paylican's `redirectionUrl`,
+//!   or a page saying how the payment ended when the merchant gave none (Banq documents no
+//!   return URL for a payment link).
+//!   The elements to click have stable ids: `pay`, `fail`, `cancel`, `code` + `otp`.
 //!
 //! ## Webhooks
 //! Delivered with each provider's real scheme, retried on failure with the provider's documented
@@ -64,6 +72,7 @@ mod error;
 mod faults;
 mod keys;
 pub mod magic;
+mod pages;
 mod provider;
 mod providers;
 mod server;

@@ -17,7 +17,7 @@
 //! | `POST /webhooks` `{url, events[], description?, metadata?}` | API key | 201 the webhook **with its `secret`** |
 //! | `GET /webhooks` | API key | 200 a bare array, without secrets |
 //! | `DELETE /webhooks/{id}` | API key | 200 the deleted webhook |
-//! | `GET /_sandbox/checkout/{paymentId}` (+ `POST .../{pay,fail,cancel}`) | nobody | sandbox-only page a `redirection` next action points to; redirects (303) to the attempt's `on*RedirectionUrl` |
+//! | `GET /_sandbox/checkout/{paymentId}` (+ `POST .../{pay,fail,cancel}`) | nobody | sandbox-only page a `redirection` next action points to (the wallet's or card network's page): HTML, pay / fail / cancel, then `303` to the attempt's `on*RedirectionUrl` (`onFinishRedirectionUrl` when the specific one is absent), or back to the page, which says how the attempt ended |
 //!
 //! # Listing intents
 //! HUB2's API reference ("Retrieve a PaymentIntent collection") documents the filters and their
