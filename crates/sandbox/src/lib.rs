@@ -44,7 +44,9 @@
 //!   provider sends the payer: Payconiq's `returnUrl`, Fintecture's `redirect_uri` with
 //!   `session_id`, `status`, `provider`, `customer_id` and `state`, Paylican's `redirectionUrl`,
 //!   or a page saying how the payment ended when the merchant gave none (Banq documents no
-//!   return URL for a payment link).
+//!   return URL for a payment link). HUB2 hosts no page: `{sandbox}/hub2/_sandbox/pay/{intent_id}`
+//!   stands in for the merchant's own payer page (set it as `Hub2Config::payer_page_url`, with
+//!   `?return_url=...`); it runs the attempt and its one-time code through HUB2's payer API.
 //!   The elements to click have stable ids: `pay`, `fail`, `cancel`, `code` + `otp`.
 //!
 //! ## Webhooks

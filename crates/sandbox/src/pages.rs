@@ -308,6 +308,12 @@ pub(crate) fn refused(provider: &'static str, error: &ControlError, page_url: &s
         .render()
 }
 
+/// Whether `text` is an absolute `http`/`https` URL with a host: what a page may send a payer to.
+pub(crate) fn is_http_url(text: &str) -> bool {
+    reqwest::Url::parse(text)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,5 +373,7 @@ mod tests {
         let bad = see_other("https://shop.example/\n");
         assert_eq!(bad.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(html(bad).await.contains("not a valid URL"));
+        assert!(is_http_url("http://127.0.0.1:9/x") && !is_http_url("javascript:alert(1)"));
+        assert!(!is_http_url("/relative") && !is_http_url("http://"));
     }
 }

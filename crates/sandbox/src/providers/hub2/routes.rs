@@ -42,6 +42,7 @@ pub(super) fn router() -> Router<App> {
             "/_sandbox/checkout/{payment_id}/{choice}",
             post(checkout_choice),
         )
+        .merge(super::payer_page::router())
         .fallback(no_route)
 }
 
