@@ -65,6 +65,12 @@
 //! ## Other endpoints
 //! `GET /_sandbox` describes the running sandbox (base URLs, credentials, keys); `GET
 //! /_sandbox/requests` lists the provider requests received, in order.
+//!
+//! Every refusal of a control endpoint is JSON, `{"error": "<one line>"}`: 400 for a body that
+//! is not JSON, 415 for one not sent as `application/json`, 422 for JSON of the wrong shape or a
+//! `webhook-url` that is not an absolute http(s) URL, 404 for an unknown provider, payment or
+//! path under `/_sandbox`, 405 (with `Allow`) for a method the path does not take, 409 for an
+//! action the payment's status refuses.
 
 mod app;
 mod config;

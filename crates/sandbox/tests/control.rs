@@ -300,6 +300,168 @@ async fn latency_after_processing_acts_at_once_and_answers_late() {
     );
 }
 
+/// Sends `body` with `content_type` and returns (status, content type, JSON body or null).
+async fn send(
+    method: reqwest::Method,
+    url: String,
+    content_type: Option<&str>,
+    body: &str,
+) -> (u16, String, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .body(body.to_owned());
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status().as_u16();
+    let kind = answer
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = answer.text().await.unwrap();
+    (
+        status,
+        kind,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+/// The one-line JSON error every control endpoint answers: `{"error": "..."}`.
+fn assert_json_error(answer: &(u16, String, Value), status: u16, mentions: &str) {
+    let (got, kind, body) = answer;
+    assert_eq!(*got, status, "{answer:?}");
+    assert!(kind.starts_with("application/json"), "{answer:?}");
+    let message = body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error: {answer:?}"));
+    assert!(
+        message.contains(mentions) && !message.contains('\n'),
+        "`{message}` should mention `{mentions}`"
+    );
+}
+
+#[tokio::test]
+async fn control_bodies_that_are_not_json_are_refused_with_json_errors() {
+    let sandbox = sandbox().await;
+    let base = sandbox.base_url();
+    let post = reqwest::Method::POST;
+    let put = reqwest::Method::PUT;
+    let json = Some("application/json");
+    // Not JSON at all: 400, naming the problem.
+    let broken = send(
+        post.clone(),
+        format!("{base}/_sandbox/faults"),
+        json,
+        "{\"method\":",
+    )
+    .await;
+    assert_json_error(&broken, 400, "JSON");
+    // JSON, but not a fault rule: 422.
+    let shapeless = send(
+        post.clone(),
+        format!("{base}/_sandbox/faults"),
+        json,
+        "{\"x\":1}",
+    )
+    .await;
+    assert_json_error(&shapeless, 422, "missing field");
+    // Not declared as JSON: 415.
+    let plain = send(
+        put.clone(),
+        format!("{base}/_sandbox/banq/webhook-url"),
+        Some("text/plain"),
+        "{\"url\":\"http://127.0.0.1:9/hook\"}",
+    )
+    .await;
+    assert_json_error(&plain, 415, "application/json");
+    let undeclared = send(
+        post.clone(),
+        format!("{base}/_sandbox/hub2/payments/x/otp"),
+        None,
+        "{\"code\":\"123456\"}",
+    )
+    .await;
+    assert_json_error(&undeclared, 415, "application/json");
+    let wrong_type = send(
+        post,
+        format!("{base}/_sandbox/hub2/payments/x/status"),
+        json,
+        "{\"status\": 7}",
+    )
+    .await;
+    assert_json_error(&wrong_type, 422, "status");
+    let rules: Vec<Value> = reqwest::get(format!("{base}/_sandbox/faults"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(rules.is_empty(), "nothing refused was added: {rules:?}");
+}
+
+#[tokio::test]
+async fn a_webhook_url_that_is_not_an_http_url_is_refused() {
+    let sandbox = sandbox().await;
+    let url = format!("{}/_sandbox/fintecture/webhook-url", sandbox.base_url());
+    for bad in [
+        "not a url",
+        "/relative/hook",
+        "ftp://127.0.0.1/hook",
+        "http://",
+    ] {
+        let body = json!({ "url": bad }).to_string();
+        let refused = send(
+            reqwest::Method::PUT,
+            url.clone(),
+            Some("application/json"),
+            &body,
+        )
+        .await;
+        assert_json_error(&refused, 422, "url");
+        assert_eq!(sandbox.webhook_url(Provider::Fintecture), None, "{bad}");
+    }
+    let body = json!({ "url": "https://shop.example/hooks/fintecture?k=1" }).to_string();
+    let accepted = send(reqwest::Method::PUT, url, Some("application/json"), &body).await;
+    assert_eq!(accepted.0, 204, "{accepted:?}");
+    assert_eq!(
+        sandbox.webhook_url(Provider::Fintecture).as_deref(),
+        Some("https://shop.example/hooks/fintecture?k=1")
+    );
+}
+
+#[tokio::test]
+async fn unknown_control_paths_and_methods_answer_json_errors() {
+    let sandbox = sandbox().await;
+    let base = sandbox.base_url();
+    for path in [
+        "/_sandbox/nothing-here",
+        "/_sandbox/payconiq/payments/p1",
+        "/_sandbox/payconiq/payments/p1/pay/again",
+        "/_sandbox/faults/extra",
+    ] {
+        let answer = send(reqwest::Method::GET, format!("{base}{path}"), None, "").await;
+        assert_json_error(&answer, 404, path);
+    }
+    let answer = send(
+        reqwest::Method::GET,
+        format!("{base}/_sandbox/payconiq/payments/p1/pay"),
+        None,
+        "",
+    )
+    .await;
+    assert_json_error(&answer, 405, "GET");
+    let answer = send(
+        reqwest::Method::PATCH,
+        format!("{base}/_sandbox/faults"),
+        None,
+        "",
+    )
+    .await;
+    assert_json_error(&answer, 405, "PATCH");
+}
+
 /// Creates a Payconiq payment whose callbacks go to `callback`, has the payer pay it, and
 /// returns its delivery once given up.
 async fn failed_callback(
