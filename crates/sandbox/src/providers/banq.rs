@@ -15,7 +15,7 @@
 //! | `GET /api/v1/payments/{id}` | the payment: `id`, `status`, `funds` (exact JSON number), `comment`, `externalOrderCode`, `frequency`, `createdAt`, `failureReason` when failed, `startDate`/`endDate` when given | Open API |
 //! | `GET /api/v1/users/me?include=accountSpaces,banqAccounts` | the merchant user, with the lists named in `include` | merchant user |
 //! | `POST /api/v1/account-spaces/{accountSpaceId}/webhook-config` | where webhooks go (`url`, `enabled`, `retryCount`, `webHookTypes`) → 201 with the stored configuration and an `id` | either |
-//! | `GET /link/{code}` | the payment link's page (the sandbox's stand-in for Banq's link page and Checkout widget): HTML with the amount, the payee, and buttons to pay, fail or cancel (a one-time-code field instead of Pay while the bank asks for one) | — |
+//! | `GET /link/{code}` | the payment link's page (the sandbox's stand-in for what a Banq payment link opens): HTML with the amount, the payee, and buttons to pay, fail or cancel (a one-time-code field instead of Pay while the bank asks for one) | — |
 //! | `POST /link/{code}` | the page's buttons: form `action=pay\|fail\|cancel\|otp` (`code=` for `otp`); the payer acts, then `303` back to the link page, which then says how the payment ended. Banq documents no return URL for a payment link (the payer stays in Banq's app or widget), so the page is the end: it says so | — |
 //!
 //! API base URL `http://127.0.0.1:PORT/banq/api/v1`, token URL `http://127.0.0.1:PORT/banq/oauth/token`.

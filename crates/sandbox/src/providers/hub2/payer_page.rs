@@ -122,6 +122,17 @@ fn return_url(fields: Option<&HashMap<String, String>>) -> Result<Option<String>
     }
 }
 
+/// How the page names a wallet (`orange` → Orange Money).
+fn wallet(provider: &str) -> &str {
+    match provider {
+        "orange" => "Orange Money",
+        "mtn" => "MTN Mobile Money",
+        "moov" => "Moov Money",
+        "wave" => "Wave",
+        other => other,
+    }
+}
+
 fn view(app: &App, s: &Snapshot, back: Option<&str>, notice: Option<&str>) -> Page {
     let mut page = Page::new(TITLE, format!("Pay {}", s.amount)).facts(&[
         ("Amount", &s.amount),
@@ -159,6 +170,7 @@ fn view(app: &App, s: &Snapshot, back: Option<&str>, notice: Option<&str>) -> Pa
             )
         }
         (PROCESSING | ACTION_REQUIRED, Some((provider, action))) => {
+            let provider = wallet(provider);
             let kind = action
                 .as_ref()
                 .and_then(|a| a.get("type"))
