@@ -34,6 +34,9 @@ pub(crate) struct Shared {
     pub(crate) faults: Faults,
     pub(crate) deliveries: Deliveries,
     pub(crate) webhook_client: reqwest::Client,
+    /// The client a sandbox page calls the sandbox's own API with (HUB2's stand-in payer page
+    /// runs its attempts through HUB2's payer API, as a merchant's page would).
+    pub(crate) loopback_client: reqwest::Client,
     webhook_urls: Mutex<BTreeMap<Provider, String>>,
     pub(crate) payconiq: providers::payconiq::State,
     pub(crate) fintecture: providers::fintecture::State,
@@ -48,6 +51,7 @@ impl App {
         base_url: String,
         keys: SandboxKeys,
         webhook_client: reqwest::Client,
+        loopback_client: reqwest::Client,
     ) -> App {
         App(Arc::new(Shared {
             base_url,
@@ -59,6 +63,7 @@ impl App {
             faults: Faults::default(),
             deliveries: Deliveries::default(),
             webhook_client,
+            loopback_client,
             webhook_urls: Mutex::new(builder.webhook_urls.clone()),
             payconiq: Default::default(),
             fintecture: Default::default(),

@@ -81,6 +81,7 @@ pub struct SandboxBuilder {
     pub(crate) webhook_urls: BTreeMap<Provider, String>,
     pub(crate) token_lifetime: Duration,
     pub(crate) auto_outcome_delay: Duration,
+    pub(crate) webhook_timeout: Duration,
 }
 
 impl Default for SandboxBuilder {
@@ -93,6 +94,7 @@ impl Default for SandboxBuilder {
             webhook_urls: BTreeMap::new(),
             token_lifetime: Duration::from_secs(3600),
             auto_outcome_delay: Duration::from_secs(2),
+            webhook_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -148,6 +150,14 @@ impl SandboxBuilder {
     /// time divisor).
     pub fn auto_outcome_delay(mut self, delay: Duration) -> Self {
         self.auto_outcome_delay = delay;
+        self
+    }
+
+    /// How long one webhook attempt waits for the receiver's answer before it counts as failed
+    /// (default 10 s, not divided by the time divisor). The delivery log records a timeout as
+    /// such.
+    pub fn webhook_timeout(mut self, timeout: Duration) -> Self {
+        self.webhook_timeout = timeout;
         self
     }
 

@@ -1,8 +1,9 @@
 //! The control endpoints under `/_sandbox`: the simulated payer, faults, logs.
 
 use axum::Router;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
 use serde::{Deserialize, Serialize};
@@ -87,6 +88,61 @@ impl IntoResponse for ControlError {
     }
 }
 
+/// A request the control plane cannot take (not JSON, a bad field, an unknown path), answered
+/// like every control error: `{"error": "..."}` with the fitting status.
+struct Problem {
+    status: StatusCode,
+    message: String,
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+/// The JSON body of a control request: 415 when it is not declared `application/json`, 400 when
+/// it is not JSON, 422 when it is JSON of the wrong shape (serde's message names the field).
+fn body<T>(parsed: Result<axum::Json<T>, JsonRejection>) -> Result<T, Problem> {
+    let status = match &parsed {
+        Ok(_) => StatusCode::OK,
+        Err(JsonRejection::MissingJsonContentType(_)) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Err(JsonRejection::JsonDataError(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        Err(_) => StatusCode::BAD_REQUEST,
+    };
+    parsed
+        .map(|axum::Json(value)| value)
+        .map_err(|rejection| Problem {
+            status,
+            message: rejection.body_text().replace('\n', " "),
+        })
+}
+
+/// The server's fallback: a path under `/_sandbox` that names no control endpoint is a JSON
+/// 404; any other unknown path keeps the plain 404 (each provider answers its own paths).
+async fn unknown_path(method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    if path != "/_sandbox" && !path.starts_with("/_sandbox/") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Problem {
+        status: StatusCode::NOT_FOUND,
+        message: format!(
+            "no control endpoint {method} {path} (GET /_sandbox describes the sandbox; the \
+             endpoints are listed in the payments-sandbox crate docs)"
+        ),
+    }
+    .into_response()
+}
+
+/// A control path asked with a method it does not take (the `Allow` header lists the others).
+async fn wrong_method(method: Method, uri: Uri) -> Problem {
+    Problem {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        message: format!("{method} is not allowed on {}", uri.path()),
+    }
+}
+
 pub(crate) fn router() -> Router<App> {
     Router::new()
         .route("/_sandbox", get(info))
@@ -106,6 +162,8 @@ pub(crate) fn router() -> Router<App> {
             post(set_status),
         )
         .route("/_sandbox/{provider}/payments/{id}/{action}", post(act))
+        .method_not_allowed_fallback(wrong_method)
+        .fallback(unknown_path)
 }
 
 async fn info(State(app): State<App>) -> axum::Json<Value> {
@@ -116,9 +174,12 @@ async fn list_faults(State(app): State<App>) -> axum::Json<Vec<FaultRule>> {
     axum::Json(app.faults.rules())
 }
 
-async fn add_fault(State(app): State<App>, axum::Json(rule): axum::Json<FaultRule>) -> StatusCode {
-    app.faults.add(rule);
-    StatusCode::CREATED
+async fn add_fault(
+    State(app): State<App>,
+    rule: Result<axum::Json<FaultRule>, JsonRejection>,
+) -> Result<StatusCode, Problem> {
+    app.faults.add(body(rule)?);
+    Ok(StatusCode::CREATED)
 }
 
 async fn clear_faults(State(app): State<App>) -> StatusCode {
@@ -183,15 +244,25 @@ struct WebhookUrl {
 async fn set_webhook_url(
     State(app): State<App>,
     Path(name): Path<String>,
-    axum::Json(body): axum::Json<WebhookUrl>,
+    request: Result<axum::Json<WebhookUrl>, JsonRejection>,
 ) -> Response {
-    match provider(&name) {
-        Ok(p) => {
-            app.set_webhook_url(p, body.url);
-            StatusCode::NO_CONTENT.into_response()
+    let p = match provider(&name) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let url = match body(request) {
+        Ok(WebhookUrl { url }) => url,
+        Err(problem) => return problem.into_response(),
+    };
+    if let Some(url) = url.as_deref().filter(|u| !crate::pages::is_http_url(u)) {
+        return Problem {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: format!("url `{url}` is not an absolute http(s) URL"),
         }
-        Err(e) => e.into_response(),
+        .into_response();
     }
+    app.set_webhook_url(p, url);
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn run(app: &App, name: &str, id: &str, action: PayerAction) -> Response {
@@ -233,9 +304,12 @@ struct Otp {
 async fn submit_otp(
     State(app): State<App>,
     Path((name, id)): Path<(String, String)>,
-    axum::Json(body): axum::Json<Otp>,
+    request: Result<axum::Json<Otp>, JsonRejection>,
 ) -> Response {
-    run(&app, &name, &id, PayerAction::SubmitOtp(body.code)).await
+    match body(request) {
+        Ok(otp) => run(&app, &name, &id, PayerAction::SubmitOtp(otp.code)).await,
+        Err(problem) => problem.into_response(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -246,7 +320,10 @@ struct RawStatus {
 async fn set_status(
     State(app): State<App>,
     Path((name, id)): Path<(String, String)>,
-    axum::Json(body): axum::Json<RawStatus>,
+    request: Result<axum::Json<RawStatus>, JsonRejection>,
 ) -> Response {
-    run(&app, &name, &id, PayerAction::SetStatus(body.status)).await
+    match body(request) {
+        Ok(raw) => run(&app, &name, &id, PayerAction::SetStatus(raw.status)).await,
+        Err(problem) => problem.into_response(),
+    }
 }

@@ -119,6 +119,47 @@ impl Deliveries {
     }
 }
 
+/// Why a request got no answer, in one line: what failed (`connect`, `timeout`...) and the
+/// causes beneath it (`tcp connect error: Connection refused (os error 111)`), never the URL
+/// (the delivery record has it already).
+pub(crate) fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "cannot connect"
+    } else if error.is_body() || error.is_decode() {
+        "unreadable answer"
+    } else if error.is_redirect() {
+        "redirect refused"
+    } else {
+        "request failed"
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        // hyper and reqwest repeat a cause inside its parent's text: keep the most specific.
+        if let Some(last) = parts.last_mut()
+            && (last.contains(&text) || text.contains(last.as_str()))
+        {
+            if text.len() > last.len() {
+                *last = text;
+            }
+        } else if !text.is_empty() {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    let causes = parts.join(": ");
+    if causes.is_empty() {
+        kind.to_owned()
+    } else if causes.contains(kind) {
+        causes
+    } else {
+        format!("{kind}: {causes}")
+    }
+}
+
 impl App {
     /// Logs `outgoing` and delivers it in the background under its retry schedule.
     pub(crate) fn deliver(&self, outgoing: Outgoing) -> u64 {
@@ -178,7 +219,7 @@ impl App {
                     DeliveryAttempt {
                         at: OffsetDateTime::now_utc(),
                         status: None,
-                        error: Some(e.without_url().to_string()),
+                        error: Some(describe(&e)),
                     },
                     false,
                 ),

@@ -38,6 +38,16 @@
 //!   `POST /_sandbox/{provider}/payments/{id}/status` with `{"status": "RAW"}` (any raw status,
 //!   including ones the provider never documented, to exercise unknown-status handling).
 //! - Magic amounts, for hands-off runs: see [`magic`].
+//! - Payer pages, for a person (or a browser test) clicking through a checkout: the checkout URL
+//!   each provider returns opens a plain HTML page (no script) with the provider's buttons —
+//!   pay, fail, cancel, and a one-time-code field when the bank asks for one — and ends where the
+//!   provider sends the payer: Payconiq's `returnUrl`, Fintecture's `redirect_uri` with
+//!   `session_id`, `status`, `provider`, `customer_id` and `state`, Paylican's `redirectionUrl`,
+//!   or a page saying how the payment ended when the merchant gave none (Banq documents no
+//!   return URL for a payment link). HUB2 hosts no page: `{sandbox}/hub2/_sandbox/pay/{intent_id}`
+//!   stands in for the merchant's own payer page (set it as `Hub2Config::payer_page_url`, with
+//!   `?return_url=...`); it runs the attempt and its one-time code through HUB2's payer API.
+//!   The elements to click have stable ids: `pay`, `fail`, `cancel`, `code` + `otp`.
 //!
 //! ## Webhooks
 //! Delivered with each provider's real scheme, retried on failure with the provider's documented
@@ -55,6 +65,12 @@
 //! ## Other endpoints
 //! `GET /_sandbox` describes the running sandbox (base URLs, credentials, keys); `GET
 //! /_sandbox/requests` lists the provider requests received, in order.
+//!
+//! Every refusal of a control endpoint is JSON, `{"error": "<one line>"}`: 400 for a body that
+//! is not JSON, 415 for one not sent as `application/json`, 422 for JSON of the wrong shape or a
+//! `webhook-url` that is not an absolute http(s) URL, 404 for an unknown provider, payment or
+//! path under `/_sandbox`, 405 (with `Allow`) for a method the path does not take, 409 for an
+//! action the payment's status refuses.
 
 mod app;
 mod config;
@@ -64,6 +80,7 @@ mod error;
 mod faults;
 mod keys;
 pub mod magic;
+mod pages;
 mod provider;
 mod providers;
 mod server;

@@ -68,10 +68,15 @@ pub(crate) async fn start(builder: SandboxBuilder) -> Result<RunningSandbox, San
     let base_url = format!("http://{host}:{}", addr.port());
     let keys = SandboxKeys::generate(&builder)?;
     let webhook_client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(builder.webhook_timeout)
         .build()
         .map_err(|e| SandboxError::Client(e.to_string()))?;
-    let app = App::new(&builder, base_url, keys, webhook_client);
+    let loopback_client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| SandboxError::Client(e.to_string()))?;
+    let app = App::new(&builder, base_url, keys, webhook_client, loopback_client);
     let router = crate::control::router()
         .merge(providers::router())
         .layer(axum::middleware::from_fn_with_state(

@@ -29,6 +29,9 @@ use payments_sandbox::{
 use serde_json::{Value, json};
 use time::macros::date;
 
+#[path = "support/page.rs"]
+mod page;
+
 const CREATE: &str = "/banq/api/v1/payments/get-paid-link";
 const GET: &str = "/banq/api/v1/payments/*";
 const TOKEN: &str = "/banq/oauth/token";
@@ -991,4 +994,72 @@ async fn reads_and_tokens_survive_5xx_drops_and_429() {
     let err = client.get_payment(&id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     assert_eq!(sandbox.payments(Provider::Banq).len(), 1);
+}
+
+#[tokio::test]
+async fn the_link_page_is_html_whose_buttons_pay_and_end_on_a_completion_page() {
+    let sandbox = sandbox().await;
+    let client = client(&sandbox);
+    let checkout = client
+        .create_payment(
+            &CreatePayment::new(usd(1_250), "order-<7>").description("Tea & \"biscuits\""),
+        )
+        .await
+        .unwrap();
+    let link = checkout.redirect_url.unwrap();
+    let opened = page::open(&link).await;
+    assert_eq!(opened.status, 200);
+    assert!(opened.content_type.starts_with("text/html"), "{opened:?}");
+    assert!(
+        opened.html.contains("Tea &amp; &quot;biscuits&quot;")
+            && opened.html.contains("order-&lt;7&gt;")
+            && opened.html.contains("12.50 USD"),
+        "every value escaped: {}",
+        opened.html
+    );
+    assert!(
+        opened.has("fail") && opened.has("cancel"),
+        "{}",
+        opened.html
+    );
+    // Banq documents no return URL for a payment link: the payer ends on a completion page.
+    let paid = opened.click("pay", &[]).await;
+    let done = paid.follow(&link).await;
+    assert_eq!(done.status, 200);
+    assert!(done.html.contains("completed"), "{}", done.html);
+    assert!(!done.has("pay"), "nothing left to pay: {}", done.html);
+    let payment = PaymentProvider::get_payment(&client, &checkout.payment_id)
+        .await
+        .unwrap();
+    assert_eq!(payment.status, PaymentStatus::Succeeded);
+    // A second click (a stale tab) does not pay twice: a page that says why.
+    let again = opened.click("pay", &[]).await;
+    assert_eq!(again.status, 409, "{again:?}");
+    assert!(again.content_type.starts_with("text/html"), "{again:?}");
+}
+
+#[tokio::test]
+async fn the_link_page_asks_for_the_one_time_code_when_the_bank_wants_one() {
+    let sandbox = sandbox().await;
+    let client = client(&sandbox);
+    let checkout = client
+        .create_payment(&CreatePayment::new(usd(990), "order-otp"))
+        .await
+        .unwrap();
+    sandbox
+        .act(
+            Provider::Banq,
+            &checkout.payment_id,
+            PayerAction::RequireOtp,
+        )
+        .await
+        .unwrap();
+    let link = checkout.redirect_url.unwrap();
+    let opened = page::open(&link).await;
+    assert!(!opened.has("pay"), "{}", opened.html);
+    let wrong = opened.click("otp", &[("code", "000000")]).await;
+    assert_eq!(wrong.status, 422, "{wrong:?}");
+    assert!(wrong.body.contains("one-time code"), "{}", wrong.body);
+    let right = opened.click("otp", &[("code", SANDBOX_OTP)]).await;
+    assert!(right.follow(&link).await.html.contains("completed"));
 }

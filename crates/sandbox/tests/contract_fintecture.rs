@@ -30,6 +30,9 @@ use payments_sandbox::{
 };
 use serde_json::{Value, json};
 
+#[path = "support/page.rs"]
+mod page;
+
 const CONNECT: &str = "/fintecture/pis/v2/connect";
 const PAYMENT: &str = "/fintecture/pis/v2/payments/*";
 const REDIRECT: &str = "https://shop.example/fintecture/return";
@@ -1534,4 +1537,55 @@ async fn the_description_gives_what_a_client_needs() {
         sb.info()["providers"]["fintecture"]["webhook_url"],
         sink(&sb).as_str()
     );
+}
+
+#[tokio::test]
+async fn the_connect_page_escapes_values_and_answers_its_refusals_as_pages() {
+    let sb = sandbox().await;
+    let c = client(&sb);
+    let session = c.connect(&order(1_500, "Tea & <biscuits>")).await.unwrap();
+    let opened = page::open(&session.meta.url).await;
+    assert!(
+        opened.html.contains("Tea &amp; &lt;biscuits&gt;"),
+        "{}",
+        opened.html
+    );
+    assert!(
+        opened.has("pay") && opened.has("fail") && opened.has("cancel"),
+        "{}",
+        opened.html
+    );
+    sb.act(
+        Provider::Fintecture,
+        &session.meta.session_id,
+        PayerAction::RequireOtp,
+    )
+    .await
+    .unwrap();
+    let asking = page::open(&session.meta.url).await;
+    assert!(!asking.has("pay"), "{}", asking.html);
+    let wrong = asking.click("otp", &[("code", "000000")]).await;
+    assert_eq!(wrong.status, 422);
+    assert!(
+        wrong.content_type.starts_with("text/html") && wrong.body.contains("id=\"otp\""),
+        "the page again, saying why: {wrong:?}"
+    );
+    let right = asking.click("otp", &[("code", SANDBOX_OTP)]).await;
+    let back = right.redirected_to();
+    assert!(
+        back.starts_with(&format!("{REDIRECT}?session_id=")),
+        "{back}"
+    );
+    // Fintecture's redirect: session_id, status, provider, customer_id and state.
+    for part in [
+        "status=payment_created",
+        "provider=sandboxbank",
+        "customer_id=",
+        "state=Tea+%26+%3Cbiscuits%3E",
+    ] {
+        assert!(back.contains(part), "{back} lacks {part}");
+    }
+    let stale = opened.click("pay", &[]).await;
+    assert_eq!(stale.status, 409);
+    assert!(stale.content_type.starts_with("text/html"), "{stale:?}");
 }

@@ -24,6 +24,9 @@ use payments_sandbox::{
 };
 use serde_json::{Value, json};
 
+#[path = "support/page.rs"]
+mod page;
+
 const EVENTS: [&str; 4] = [
     "payment_intent.created",
     "payment.action_required",
@@ -1160,4 +1163,145 @@ async fn intents_are_listed_by_reference_date_and_page() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+}
+
+/// A merchant client whose neutral checkout points at the sandbox's stand-in payer page,
+/// returning the payer to `return_url` (when given).
+fn client_with_payer_page(sandbox: &RunningSandbox, return_url: Option<&str>) -> Hub2Client {
+    let template = sandbox.info()["providers"]["hub2"]["payer_page"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no payer_page in {}", sandbox.info()["providers"]["hub2"]))
+        .to_owned();
+    let template = match return_url {
+        Some(url) => {
+            let mut encoder = reqwest::Url::parse("http://x.invalid/").unwrap();
+            encoder.query_pairs_mut().append_pair("return_url", url);
+            format!("{template}?{}", encoder.query().unwrap())
+        }
+        None => template,
+    };
+    Hub2Client::new(config(sandbox).payer_page_url(template)).unwrap()
+}
+
+async fn open_payer_page(client: &Hub2Client, amount: i64) -> (String, page::Page) {
+    let checkout = PaymentProvider::create_payment(
+        client,
+        &payments_core::CreatePayment::new(
+            Money::from_minor(amount, Currency::XOF),
+            format!("order-{amount}"),
+        ),
+    )
+    .await
+    .unwrap();
+    let url = checkout.redirect_url.expect("the payer page");
+    let opened = page::open(&url).await;
+    assert_eq!(opened.status, 200, "{opened:?}");
+    assert!(opened.content_type.starts_with("text/html"), "{opened:?}");
+    (checkout.payment_id, opened)
+}
+
+#[tokio::test]
+async fn the_stand_in_payer_page_runs_an_orange_attempt_and_its_one_time_code() {
+    let sandbox = sandbox().await;
+    let client = client_with_payer_page(&sandbox, Some("https://shop.example/thanks?order=1"));
+    let (intent_id, opened) = open_payer_page(&client, 7000).await;
+    assert!(opened.html.contains(&intent_id), "{}", opened.html);
+    let attempted = opened.click("orange", &[]).await;
+    // As a merchant's page would: the attempt went through HUB2's payer API, with the token.
+    assert_eq!(
+        count(&sandbox, "POST", "/hub2/payment-intents/*/payments"),
+        1
+    );
+    let asking = attempted.follow(&opened.url).await;
+    assert!(asking.has("otp"), "{}", asking.html);
+    let wrong = asking.click("otp", &[("code", "000000")]).await;
+    assert_eq!(wrong.status, 422, "{wrong:?}");
+    assert!(
+        wrong.body.contains("Invalid confirmation code"),
+        "{}",
+        wrong.body
+    );
+    let right = asking.click("otp", &[("code", SANDBOX_OTP)]).await;
+    assert_eq!(right.redirected_to(), "https://shop.example/thanks?order=1");
+    assert_eq!(
+        count(&sandbox, "POST", "/hub2/payment-intents/*/authentication"),
+        2
+    );
+    assert_eq!(
+        client.get_intent(&intent_id).await.unwrap().status,
+        IntentStatus::Successful
+    );
+    // Opened again, the page says it is paid and offers nothing more.
+    let after = page::open(&opened.url).await;
+    assert!(
+        after.html.contains("successful") && !after.has("orange"),
+        "{}",
+        after.html
+    );
+}
+
+#[tokio::test]
+async fn the_stand_in_payer_page_follows_a_wave_redirection_and_a_ussd_confirmation() {
+    let sandbox = sandbox().await;
+    let client = client_with_payer_page(&sandbox, Some("https://shop.example/thanks"));
+    let (intent_id, opened) = open_payer_page(&client, 7100).await;
+    let redirected = opened.click("wave", &[]).await;
+    let wave = redirected.follow(&opened.url).await;
+    assert!(wave.url.contains("/_sandbox/checkout/"), "{wave:?}");
+    let paid = wave.click("pay", &[]).await;
+    assert_eq!(paid.redirected_to(), "https://shop.example/thanks");
+    assert_eq!(
+        client.get_intent(&intent_id).await.unwrap().status,
+        IntentStatus::Successful
+    );
+
+    let (intent_id, opened) = open_payer_page(&client, 7200).await;
+    let dialled = opened.click("mtn", &[]).await;
+    let phone = dialled.follow(&opened.url).await;
+    assert!(phone.html.contains("*133#"), "{}", phone.html);
+    // Declined on the phone: the intent is payable again, the payer back on the page.
+    let declined = phone.click("phone-decline", &[]).await;
+    let back = declined.follow(&opened.url).await;
+    assert!(back.has("mtn"), "{}", back.html);
+    let again = back.click("mtn", &[]).await.follow(&opened.url).await;
+    let confirmed = again.click("phone-confirm", &[]).await;
+    assert_eq!(confirmed.redirected_to(), "https://shop.example/thanks");
+    assert_eq!(
+        client.get_intent(&intent_id).await.unwrap().status,
+        IntentStatus::Successful
+    );
+}
+
+#[tokio::test]
+async fn without_a_return_url_the_stand_in_page_ends_on_a_completion_page() {
+    let sandbox = sandbox().await;
+    let client = client_with_payer_page(&sandbox, None);
+    let (_, opened) = open_payer_page(&client, 7300).await;
+    let asking = opened.click("orange", &[]).await.follow(&opened.url).await;
+    let done = asking
+        .click("otp", &[("code", SANDBOX_OTP)])
+        .await
+        .follow(&opened.url)
+        .await;
+    assert_eq!(done.status, 200);
+    assert!(
+        done.html.contains("successful") && !done.has("otp"),
+        "{}",
+        done.html
+    );
+}
+
+#[tokio::test]
+async fn the_stand_in_payer_page_refuses_a_return_url_that_is_not_http() {
+    let sandbox = sandbox().await;
+    let client = client_with_payer_page(&sandbox, Some("javascript:alert(1)"));
+    let checkout = PaymentProvider::create_payment(
+        &client,
+        &payments_core::CreatePayment::new(Money::from_minor(7400, Currency::XOF), "order-7400"),
+    )
+    .await
+    .unwrap();
+    let refused = page::open(&checkout.redirect_url.unwrap()).await;
+    assert_eq!(refused.status, 400, "{refused:?}");
+    assert!(refused.html.contains("return_url"), "{}", refused.html);
 }

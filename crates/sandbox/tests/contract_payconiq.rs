@@ -29,6 +29,9 @@ use payments_sandbox::{
 };
 use serde_json::{Value, json};
 
+#[path = "support/page.rs"]
+mod page;
+
 const PAYMENTS: &str = "/payconiq/v3/payments";
 const ONE_PAYMENT: &str = "/payconiq/v3/payments/*";
 
@@ -1074,4 +1077,71 @@ async fn the_description_says_how_to_configure_a_client() {
         .unwrap();
     assert_eq!(jwks.status(), 200);
     assert_eq!(jwks.headers()["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn the_checkout_page_refuses_takes_a_code_and_ends_on_a_completion_page_without_return_url() {
+    let sandbox = sandbox().await;
+    let client = client(&sandbox);
+    let template = sandbox.info()["providers"]["payconiq"]["checkout_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // No returnUrl: no `_links.checkout`, but the page exists and ends on a completion page.
+    let created = client
+        .create_payment(&CreatePaymentRequest::new(eur(990)).description("Tea & <biscuits>"))
+        .await
+        .unwrap();
+    assert!(created.links.checkout.is_none());
+    let url = template.replace("{paymentId}", &created.payment_id);
+    let opened = page::open(&url).await;
+    assert!(
+        opened.html.contains("Tea &amp; &lt;biscuits&gt;"),
+        "{}",
+        opened.html
+    );
+    assert!(
+        opened.has("pay") && opened.has("fail") && opened.has("cancel"),
+        "{}",
+        opened.html
+    );
+    let refused = opened.click("fail", &[]).await;
+    let done = refused.follow(&url).await;
+    assert!(
+        done.html.contains("AUTHORIZATION_FAILED") && !done.has("pay"),
+        "{}",
+        done.html
+    );
+    assert_eq!(
+        client
+            .get_payment(&created.payment_id)
+            .await
+            .unwrap()
+            .status,
+        PayconiqStatus::AuthorizationFailed
+    );
+    let stale = opened.click("pay", &[]).await;
+    assert_eq!(stale.status, 409, "{stale:?}");
+
+    // The app asks for a code: the page takes it, then returns to the shop.
+    let created = client
+        .create_payment(
+            &CreatePaymentRequest::new(eur(1990)).return_url("https://shop.example/return?order=2"),
+        )
+        .await
+        .unwrap();
+    sandbox
+        .act(
+            Provider::Payconiq,
+            &created.payment_id,
+            PayerAction::RequireOtp,
+        )
+        .await
+        .unwrap();
+    let asking = page::open(&created.links.checkout.unwrap().href).await;
+    assert!(!asking.has("pay"), "{}", asking.html);
+    let wrong = asking.click("otp", &[("code", "000000")]).await;
+    assert_eq!(wrong.status, 422, "{wrong:?}");
+    let right = asking.click("otp", &[("code", SANDBOX_OTP)]).await;
+    assert_eq!(right.redirected_to(), "https://shop.example/return?order=2");
 }

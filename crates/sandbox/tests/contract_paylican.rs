@@ -23,6 +23,9 @@ use payments_sandbox::{
 };
 use serde_json::{Value, json};
 
+#[path = "support/page.rs"]
+mod page;
+
 const SECRET: &str = "contract-paylican-guard-0123456789";
 const STATUS_PATH: &str = "/sandbox-extension/invoice/{invoiceId}";
 const CREATE: &str = "/paylican/api/v1/payment";
@@ -1002,4 +1005,80 @@ async fn token_and_status_reads_survive_5xx_drops_and_429() {
     assert!(matches!(err, Error::Provider { .. }), "{err:?}");
     assert_eq!(err.http_status(), Some(404));
     sandbox.shutdown().await;
+}
+
+/// Opens the payment page as the payer's browser does: through Keycloak's login step.
+async fn open_payment_page(url: &str) -> page::Page {
+    let login = page::open(url).await;
+    assert_eq!(login.status, 302, "{login:?}");
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = no_redirects.get(url).send().await.unwrap();
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    page::open(&location).await
+}
+
+#[tokio::test]
+async fn the_payment_page_pays_and_sends_the_payer_to_the_redirection_url() {
+    let sandbox = sandbox().await;
+    let client = client(&sandbox);
+    let created = client
+        .create_payment(
+            &documented_request("REF-<PAGE>")
+                .item_name("Tea & \"biscuits\"")
+                .redirection_url("https://merchant-url.com/back?order=7&x=<y>"),
+        )
+        .await
+        .unwrap();
+    let opened = open_payment_page(&created.payment_page_url).await;
+    assert_eq!(opened.status, 200);
+    assert!(
+        opened.html.contains("Tea &amp; &quot;biscuits&quot;")
+            && opened.html.contains("REF-&lt;PAGE&gt;"),
+        "every value escaped: {}",
+        opened.html
+    );
+    // A payment error leaves the invoice payable: the payer stays on the page, told why.
+    let failed = opened.click("fail", &[]).await;
+    let again = failed.follow(&opened.url).await;
+    assert!(again.has("pay"), "{}", again.html);
+    assert!(again.html.contains("payment error"), "{}", again.html);
+    let paid = again.click("pay", &[]).await;
+    assert_eq!(
+        paid.redirected_to(),
+        "https://merchant-url.com/back?order=7&x=<y>",
+        "Paylican's redirectionUrl, as the merchant gave it"
+    );
+    let invoice = client.get_invoice(&created.invoice_id).await.unwrap();
+    assert_eq!(invoice.status, InvoiceStatus::Paid);
+    delivery_about(
+        &sandbox,
+        &created.invoice_id,
+        "invoice.payment_initiated PAID",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_redirection_url_the_payment_page_ends_on_a_completion_page() {
+    let sandbox = sandbox().await;
+    let client = client(&sandbox);
+    let request = CreatePaymentRequest::new(Decimal::parse("12.00").unwrap(), "XYZ", "REF-DONE");
+    let created = client.create_payment(&request).await.unwrap();
+    let opened = open_payment_page(&created.payment_page_url).await;
+    let paid = opened.click("pay", &[]).await;
+    let done = paid.follow(&opened.url).await;
+    assert_eq!(done.status, 200);
+    assert!(
+        done.html.contains("PAID") && !done.has("pay"),
+        "{}",
+        done.html
+    );
+    assert!(
+        !done.html.contains("\"error\""),
+        "a page, not JSON: {}",
+        done.html
+    );
 }

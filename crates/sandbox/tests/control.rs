@@ -1,5 +1,10 @@
 //! The `/_sandbox` control endpoints over HTTP: description, faults, sinks, logs, refusals.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::time::Duration;
 
@@ -293,4 +298,244 @@ async fn latency_after_processing_acts_at_once_and_answers_late() {
         1,
         "but the payment was created before the client gave up"
     );
+}
+
+/// Sends `body` with `content_type` and returns (status, content type, JSON body or null).
+async fn send(
+    method: reqwest::Method,
+    url: String,
+    content_type: Option<&str>,
+    body: &str,
+) -> (u16, String, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .body(body.to_owned());
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status().as_u16();
+    let kind = answer
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = answer.text().await.unwrap();
+    (
+        status,
+        kind,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+/// The one-line JSON error every control endpoint answers: `{"error": "..."}`.
+fn assert_json_error(answer: &(u16, String, Value), status: u16, mentions: &str) {
+    let (got, kind, body) = answer;
+    assert_eq!(*got, status, "{answer:?}");
+    assert!(kind.starts_with("application/json"), "{answer:?}");
+    let message = body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error: {answer:?}"));
+    assert!(
+        message.contains(mentions) && !message.contains('\n'),
+        "`{message}` should mention `{mentions}`"
+    );
+}
+
+#[tokio::test]
+async fn control_bodies_that_are_not_json_are_refused_with_json_errors() {
+    let sandbox = sandbox().await;
+    let base = sandbox.base_url();
+    let post = reqwest::Method::POST;
+    let put = reqwest::Method::PUT;
+    let json = Some("application/json");
+    // Not JSON at all: 400, naming the problem.
+    let broken = send(
+        post.clone(),
+        format!("{base}/_sandbox/faults"),
+        json,
+        "{\"method\":",
+    )
+    .await;
+    assert_json_error(&broken, 400, "JSON");
+    // JSON, but not a fault rule: 422.
+    let shapeless = send(
+        post.clone(),
+        format!("{base}/_sandbox/faults"),
+        json,
+        "{\"x\":1}",
+    )
+    .await;
+    assert_json_error(&shapeless, 422, "missing field");
+    // Not declared as JSON: 415.
+    let plain = send(
+        put.clone(),
+        format!("{base}/_sandbox/banq/webhook-url"),
+        Some("text/plain"),
+        "{\"url\":\"http://127.0.0.1:9/hook\"}",
+    )
+    .await;
+    assert_json_error(&plain, 415, "application/json");
+    let undeclared = send(
+        post.clone(),
+        format!("{base}/_sandbox/hub2/payments/x/otp"),
+        None,
+        "{\"code\":\"123456\"}",
+    )
+    .await;
+    assert_json_error(&undeclared, 415, "application/json");
+    let wrong_type = send(
+        post,
+        format!("{base}/_sandbox/hub2/payments/x/status"),
+        json,
+        "{\"status\": 7}",
+    )
+    .await;
+    assert_json_error(&wrong_type, 422, "status");
+    let rules: Vec<Value> = reqwest::get(format!("{base}/_sandbox/faults"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(rules.is_empty(), "nothing refused was added: {rules:?}");
+}
+
+#[tokio::test]
+async fn a_webhook_url_that_is_not_an_http_url_is_refused() {
+    let sandbox = sandbox().await;
+    let url = format!("{}/_sandbox/fintecture/webhook-url", sandbox.base_url());
+    for bad in [
+        "not a url",
+        "/relative/hook",
+        "ftp://127.0.0.1/hook",
+        "http://",
+    ] {
+        let body = json!({ "url": bad }).to_string();
+        let refused = send(
+            reqwest::Method::PUT,
+            url.clone(),
+            Some("application/json"),
+            &body,
+        )
+        .await;
+        assert_json_error(&refused, 422, "url");
+        assert_eq!(sandbox.webhook_url(Provider::Fintecture), None, "{bad}");
+    }
+    let body = json!({ "url": "https://shop.example/hooks/fintecture?k=1" }).to_string();
+    let accepted = send(reqwest::Method::PUT, url, Some("application/json"), &body).await;
+    assert_eq!(accepted.0, 204, "{accepted:?}");
+    assert_eq!(
+        sandbox.webhook_url(Provider::Fintecture).as_deref(),
+        Some("https://shop.example/hooks/fintecture?k=1")
+    );
+}
+
+#[tokio::test]
+async fn unknown_control_paths_and_methods_answer_json_errors() {
+    let sandbox = sandbox().await;
+    let base = sandbox.base_url();
+    for path in [
+        "/_sandbox/nothing-here",
+        "/_sandbox/payconiq/payments/p1",
+        "/_sandbox/payconiq/payments/p1/pay/again",
+        "/_sandbox/faults/extra",
+    ] {
+        let answer = send(reqwest::Method::GET, format!("{base}{path}"), None, "").await;
+        assert_json_error(&answer, 404, path);
+    }
+    let answer = send(
+        reqwest::Method::GET,
+        format!("{base}/_sandbox/payconiq/payments/p1/pay"),
+        None,
+        "",
+    )
+    .await;
+    assert_json_error(&answer, 405, "GET");
+    let answer = send(
+        reqwest::Method::PATCH,
+        format!("{base}/_sandbox/faults"),
+        None,
+        "",
+    )
+    .await;
+    assert_json_error(&answer, 405, "PATCH");
+}
+
+/// Creates a Payconiq payment whose callbacks go to `callback`, has the payer pay it, and
+/// returns its delivery once given up.
+async fn failed_callback(
+    sandbox: &payments_sandbox::RunningSandbox,
+    callback: &str,
+) -> payments_sandbox::DeliveryRecord {
+    let created: Value = reqwest::Client::new()
+        .post(format!("{}/payconiq/v3/payments", sandbox.base_url()))
+        .bearer_auth(&sandbox.credentials().payconiq_api_key)
+        .json(&json!({"amount": 1000, "currency": "EUR", "callbackUrl": callback}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["paymentId"].as_str().unwrap().to_owned();
+    sandbox
+        .act(Provider::Payconiq, &id, payments_sandbox::PayerAction::Pay)
+        .await
+        .unwrap();
+    sandbox
+        .wait_for_delivery(|d| d.payment_id == id, Duration::from_secs(20))
+        .await
+        .expect("the callback is given up")
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_recorded_with_its_cause() {
+    let sandbox = sandbox().await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let delivery = failed_callback(&sandbox, &format!("http://127.0.0.1:{closed}/cb")).await;
+    assert_eq!(delivery.state, payments_sandbox::DeliveryState::GaveUp);
+    for attempt in &delivery.attempts {
+        let error = attempt.error.as_deref().unwrap_or_default();
+        assert!(
+            error.to_lowercase().contains("connection refused"),
+            "`{error}` should say the connection was refused"
+        );
+        assert!(
+            !error.contains("127.0.0.1"),
+            "the URL is already in the record: `{error}`"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_is_recorded_as_a_timeout() {
+    let sandbox = Sandbox::builder()
+        .time_divisor(1000)
+        .webhook_timeout(Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap();
+    // Accepts every connection and never answers (bounded: it stops with the test).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let delivery = failed_callback(&sandbox, &format!("http://127.0.0.1:{port}/cb")).await;
+    silent.abort();
+    assert_eq!(delivery.attempts.len(), 4, "{delivery:?}");
+    for attempt in &delivery.attempts {
+        let error = attempt.error.as_deref().unwrap_or_default();
+        assert!(
+            error.contains("timed out"),
+            "`{error}` should say it timed out"
+        );
+    }
 }

@@ -15,7 +15,8 @@
 //! | `GET /api/v1/payments/{id}` | the payment: `id`, `status`, `funds` (exact JSON number), `comment`, `externalOrderCode`, `frequency`, `createdAt`, `failureReason` when failed, `startDate`/`endDate` when given | Open API |
 //! | `GET /api/v1/users/me?include=accountSpaces,banqAccounts` | the merchant user, with the lists named in `include` | merchant user |
 //! | `POST /api/v1/account-spaces/{accountSpaceId}/webhook-config` | where webhooks go (`url`, `enabled`, `retryCount`, `webHookTypes`) → 201 with the stored configuration and an `id` | either |
-//! | `GET /link/{code}` | the payment link's page (the sandbox's stand-in for `https://link.banq.com/...`): says how the simulated payer pays | — |
+//! | `GET /link/{code}` | the payment link's page (the sandbox's stand-in for what a Banq payment link opens): HTML with the amount, the payee, and buttons to pay, fail or cancel (a one-time-code field instead of Pay while the bank asks for one) | — |
+//! | `POST /link/{code}` | the page's buttons: form `action=pay\|fail\|cancel\|otp` (`code=` for `otp`); the payer acts, then `303` back to the link page, which then says how the payment ended. Banq documents no return URL for a payment link (the payer stays in Banq's app or widget), so the page is the end: it says so | — |
 //!
 //! API base URL `http://127.0.0.1:PORT/banq/api/v1`, token URL `http://127.0.0.1:PORT/banq/oauth/token`.
 //!
@@ -101,6 +102,7 @@ use serde_json::{Map, Value, json};
 use crate::app::App;
 use crate::deliveries::Outgoing;
 use crate::faults::lock;
+use crate::pages::{self, Button, Input, Page};
 use crate::util::{
     TokenProblem, Tokens, form_params, header as header_value, new_id, now_rfc3339, oauth_error,
     random_hex,
@@ -206,7 +208,7 @@ pub(crate) fn router() -> Router<App> {
             "/api/v1/account-spaces/{space}/webhook-config",
             post(webhook_config),
         )
-        .route("/link/{code}", get(link_page))
+        .route("/link/{code}", get(link_page).post(link_action))
 }
 
 // ------------------------------------------------------------------ answers
@@ -615,32 +617,123 @@ async fn get_payment(
     }
 }
 
-async fn link_page(AxumState(app): AxumState<App>, Path(code): Path<String>) -> Response {
-    let found = lock(&app.banq.inner)
+/// The payment link's page: what is paid, to whom, and the payer's buttons.
+fn link_view(app: &App, p: &Payment, notice: Option<&str>) -> Page {
+    let amount = Money::from_decimal(p.funds, Currency::USD)
+        .map_or_else(|_| format!("{} USD", p.funds), |m| m.to_string());
+    let payee = ACCOUNTS
+        .iter()
+        .find(|(guid, _, _)| *guid == p.destination)
+        .map_or(p.destination.as_str(), |(_, name, _)| *name);
+    let shown_status = if p.awaiting_otp {
+        format!("{} (awaiting the payer's one-time code)", p.status)
+    } else {
+        p.status.clone()
+    };
+    let mut page = Page::new("Banq", format!("Pay {amount}")).facts(&[
+        ("Amount", &amount),
+        ("To", payee),
+        ("For", p.comment.as_deref().unwrap_or("-")),
+        ("Order", p.external_order_code.as_deref().unwrap_or("-")),
+        ("Payment", &p.id),
+        ("Status", &shown_status),
+    ]);
+    if let Some(notice) = notice {
+        page = page.notice(notice);
+    }
+    let here = link_url(app, &p.code);
+    let pending = is(&p.status, "pending");
+    let open = pending || is(&p.status, "processing");
+    if !open {
+        let explanation = match p.status.trim().to_ascii_lowercase().as_str() {
+            "completed" => "Paid: the funds were sent from your banq account.",
+            "failed" => "The payment failed (insufficient balance).",
+            "cancelled" => "You cancelled this payment.",
+            _ => "The payment is no longer open.",
+        };
+        // Banq documents no return URL for payment links: the payer stays with Banq.
+        return page.outcome(&p.status, explanation, None);
+    }
+    if p.awaiting_otp {
+        page = page
+            .text(&format!(
+                "Your bank asks for a one-time code (the sandbox accepts {SANDBOX_OTP})."
+            ))
+            .form(
+                &here,
+                &[("action", "otp")],
+                &[Input {
+                    name: "code",
+                    label: "One-time code",
+                    value: "",
+                }],
+                &[Button::new("otp", "Confirm")],
+            );
+    } else {
+        page = page.button(
+            &here,
+            &[],
+            Button::new("pay", &format!("Pay {amount}")).sends("action", "pay"),
+        );
+        page = page.button(
+            &here,
+            &[],
+            Button::new("fail", "Pay, but the balance is insufficient").sends("action", "fail"),
+        );
+    }
+    if pending {
+        page = page.button(
+            &here,
+            &[],
+            Button::new("cancel", "Cancel").sends("action", "cancel"),
+        );
+    }
+    page
+}
+
+fn payment_of_link(app: &App, code: &str) -> Option<Payment> {
+    lock(&app.banq.inner)
         .payments
         .iter()
         .find(|p| p.code == code)
-        .cloned();
-    let Some(p) = found else {
-        return (StatusCode::NOT_FOUND, "no such payment link\n").into_response();
+        .cloned()
+}
+
+/// `GET /link/{code}`: the sandbox's stand-in for Banq's payment-link page.
+async fn link_page(AxumState(app): AxumState<App>, Path(code): Path<String>) -> Response {
+    match payment_of_link(&app, &code) {
+        Some(p) => link_view(&app, &p, None).render(),
+        None => pages::not_found("Banq", "payment link"),
+    }
+}
+
+/// `POST /link/{code}` (form `action=pay|fail|cancel|otp`, `code=` for `otp`): the payer acts,
+/// then sees the link page again, which says how the payment ended.
+async fn link_action(
+    AxumState(app): AxumState<App>,
+    Path(code): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(p) = payment_of_link(&app, &code) else {
+        return pages::not_found("Banq", "payment link");
     };
-    let control = format!("{}/_sandbox/banq/payments/{}", app.base_url, p.id);
-    let text = format!(
-        "Banq sandbox payment link\n\npayment {}\nfunds {}\ncomment {}\norder {}\nstatus {}\n\n\
-         The simulated payer acts with:\n  curl -X POST {control}/pay\n  curl -X POST {control}/fail\n  curl -X POST {control}/cancel\n",
-        p.id,
-        Money::from_decimal(p.funds, Currency::USD)
-            .map_or_else(|_| format!("{} USD", p.funds), |m| m.to_string()),
-        p.comment.as_deref().unwrap_or("-"),
-        p.external_order_code.as_deref().unwrap_or("-"),
-        p.status,
-    );
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        text,
-    )
-        .into_response()
+    let Some(action) = pages::form_fields(&body)
+        .as_ref()
+        .and_then(pages::form_action)
+    else {
+        return pages::bad_form("Banq", "action=pay, fail, cancel, or otp with a code");
+    };
+    let here = link_url(&app, &code);
+    match act(&app, &p.id, action).await {
+        Ok(_) => pages::see_other(&here),
+        Err(ControlError::WrongOtp) => match payment_of_link(&app, &code) {
+            Some(p) => link_view(&app, &p, Some("Wrong one-time code: try again."))
+                .status(StatusCode::UNPROCESSABLE_ENTITY)
+                .render(),
+            None => pages::not_found("Banq", "payment link"),
+        },
+        Err(e) => pages::refused("Banq", &e, &here),
+    }
 }
 
 // ------------------------------------------------------------------ users and webhooks

@@ -78,16 +78,15 @@
 //! in the console.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use base64::Engine as _;
 use payments_core::http::Url;
 use payments_core::webhook::{WebhookRequest, constant_time_eq};
@@ -100,6 +99,7 @@ use time::OffsetDateTime;
 use crate::app::App;
 use crate::deliveries::{Outgoing, Resign};
 use crate::faults::lock;
+use crate::pages::{self, Button, Input, Page};
 use crate::util::{
     TokenProblem, Tokens, form_params, header as header_str, oauth_error, random_hex,
 };
@@ -1037,106 +1037,126 @@ async fn get_settlement(
 
 // --------------------------------------------------------------------------------- connect page
 
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// The Connect page's URL for session `id` (what the session's `meta.url` says).
+fn connect_url(app: &App, id: &str) -> String {
+    format!("{}/connect/{id}", app.provider_url(Provider::Fintecture))
 }
 
-async fn connect_page(AxState(app): AxState<App>, Path(id): Path<String>) -> Response {
-    let store = lock(&app.fintecture.store);
-    let Some(s) = store.session(&id) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html("<h1>Unknown payment session</h1>"),
-        )
-            .into_response();
-    };
-    let mut page = String::new();
-    let _ = write!(
-        page,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Fintecture Connect (sandbox)</title></head><body>\
-         <h1>Fintecture Connect — sandbox</h1>\
-         <p>Pay <b>{} {}</b> — <code>{}</code></p><p>Session <code>{}</code>: <b>{}</b></p>",
-        escape_html(&s.amount_text),
-        s.amount.currency().code(),
-        escape_html(&s.communication),
-        escape_html(&s.id),
-        escape_html(&s.raw_status()),
-    );
-    if !s.is_final() {
-        let button = |action: &str, label: &str| {
-            format!(
-                "<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"{action}\"><button>{label}</button></form>"
-            )
-        };
-        if s.status == "sca_required" {
-            let _ = write!(
-                page,
-                "<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"otp\">\
-                 <label>One-time code <input name=\"code\" value=\"{SANDBOX_OTP}\"></label><button>Confirm</button></form>"
+/// The Connect page: what is paid, and the payer's buttons while the session is open.
+fn connect_view(app: &App, s: &Session, notice: Option<&str>) -> Page {
+    let amount = format!("{} {}", s.amount_text, s.amount.currency().code());
+    let status = s.raw_status();
+    let mut page = Page::new(
+        "Fintecture Connect",
+        format!("Pay {amount} by bank transfer"),
+    )
+    .facts(&[
+        ("Amount", &amount),
+        ("Communication", &s.communication),
+        ("Session", &s.id),
+        ("Status", &status),
+    ]);
+    if let Some(notice) = notice {
+        page = page.notice(notice);
+    }
+    if s.is_final() {
+        // Reached from the control plane (or a stale tab): Fintecture's redirect has happened
+        // or will not; the page says where the session stands.
+        return page.outcome(
+            &status,
+            "This payment session is closed.",
+            Some(s.redirect_uri.as_str()),
+        );
+    }
+    let here = connect_url(app, &s.id);
+    if s.status == "sca_required" {
+        page = page
+            .text(&format!(
+                "Your bank asks for a one-time code (the sandbox accepts {SANDBOX_OTP})."
+            ))
+            .form(
+                &here,
+                &[("action", "otp")],
+                &[Input {
+                    name: "code",
+                    label: "One-time code",
+                    value: "",
+                }],
+                &[Button::new("otp", "Confirm")],
             );
-        } else {
-            page.push_str(&button("pay", "Pay from my bank"));
-        }
-        page.push_str(&button("fail", "Refuse (bank error)"));
-        page.push_str(&button("cancel", "Cancel"));
+    } else {
+        page = page.button(
+            &here,
+            &[],
+            Button::new("pay", "Pay from my bank").sends("action", "pay"),
+        );
     }
-    page.push_str("</body></html>");
-    Html(page).into_response()
+    page.button(
+        &here,
+        &[],
+        Button::new("fail", "The bank refuses").sends("action", "fail"),
+    )
+    .button(
+        &here,
+        &[],
+        Button::new("cancel", "Cancel").sends("action", "cancel"),
+    )
 }
 
+/// `GET /connect/{session_id}`.
+async fn connect_page(AxState(app): AxState<App>, Path(id): Path<String>) -> Response {
+    let session = lock(&app.fintecture.store).session(&id).cloned();
+    match session {
+        Some(s) => connect_view(&app, &s, None).render(),
+        None => pages::not_found("Fintecture Connect", "payment session"),
+    }
+}
+
+/// `POST /connect/{session_id}` (form `action=pay|fail|cancel|otp`, `code=` for `otp`): the payer
+/// acts, then `303` to the session's `redirect_uri` with Fintecture's query (`session_id`,
+/// `status`, `provider`, `customer_id`, `state`), or to `origin_uri` after a cancel when given.
 async fn connect_action(
     AxState(app): AxState<App>,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    body: Bytes,
 ) -> Response {
-    let action = match form.get("action").map(String::as_str) {
-        Some("pay") => PayerAction::Pay,
-        Some("fail") => PayerAction::Fail,
-        Some("cancel") => PayerAction::Cancel,
-        Some("otp") => PayerAction::SubmitOtp(form.get("code").cloned().unwrap_or_default()),
-        _ => {
-            return (
-                StatusCode::BAD_REQUEST,
-                "action must be pay, fail, cancel or otp",
-            )
-                .into_response();
-        }
+    let Some(action) = pages::form_fields(&body)
+        .as_ref()
+        .and_then(pages::form_action)
+    else {
+        return pages::bad_form(
+            "Fintecture Connect",
+            "action=pay, fail, cancel, or otp with a code",
+        );
     };
     let cancelled = action == PayerAction::Cancel;
+    let here = connect_url(&app, &id);
     if let Err(e) = act(&app, &id, action).await {
-        let status = match e {
-            ControlError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ControlError::WrongOtp => StatusCode::UNPROCESSABLE_ENTITY,
-            _ => StatusCode::CONFLICT,
+        let session = lock(&app.fintecture.store).session(&id).cloned();
+        return match (e, session) {
+            (ControlError::WrongOtp, Some(s)) => {
+                connect_view(&app, &s, Some("Wrong one-time code: try again."))
+                    .status(StatusCode::UNPROCESSABLE_ENTITY)
+                    .render()
+            }
+            (e, _) => pages::refused("Fintecture Connect", &e, &here),
         };
-        return (status, e.to_string()).into_response();
     }
     let location = {
         let store = lock(&app.fintecture.store);
         let Some(s) = store.session(&id) else {
-            return StatusCode::NOT_FOUND.into_response();
+            return pages::not_found("Fintecture Connect", "payment session");
         };
         let back = match (&s.origin_uri, cancelled) {
             (Some(origin), true) => origin,
             _ => &s.redirect_uri,
         };
         let Ok(mut url) = Url::parse(back) else {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "stored redirect_uri is invalid",
-            )
-                .into_response();
+            return pages::refused(
+                "Fintecture Connect",
+                &ControlError::Unsupported("the session's redirect_uri is not a URL".into()),
+                &here,
+            );
         };
         {
             let mut q = url.query_pairs_mut();
@@ -1150,7 +1170,7 @@ async fn connect_action(
         }
         url.to_string()
     };
-    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+    pages::see_other(&location)
 }
 
 // ------------------------------------------------------------------------------------- webhooks

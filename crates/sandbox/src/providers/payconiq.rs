@@ -18,7 +18,8 @@
 //! | `GET /v3/payments/{paymentId}/debtor/refundIban` | `{"iban"}` once `SUCCEEDED`, else 422 `REFUND_NOT_AVAILABLE` |
 //! | `POST /v3/payments/{paymentId}/acknowledge` | 204 in `PENDING_MERCHANT_ACKNOWLEDGEMENT` (→ `SUCCEEDED`), else 422 `PAYMENT_NOT_PENDING` |
 //! | `GET /jwks` | the callback-signing key set (what `jwks.preprod.bancontact.net` serves) |
-//! | `GET /checkout/{paymentId}` | a payer page (the `_links.checkout` of payments created with a `returnUrl`): pay or cancel, then back to the `returnUrl` |
+//! | `GET /checkout/{paymentId}` | the payer's page, HTML (the `_links.checkout` of payments created with a `returnUrl`, as at Payconiq; it exists for every payment, `checkout_url` in `GET /_sandbox`): pay, pay but the bank refuses, cancel; a one-time-code field instead of Pay while the app awaits a code |
+//! | `POST /checkout/{paymentId}/{pay\|fail\|cancel\|otp}` | the page's buttons (form `code=` for `otp`): the payer acts, then `303` to the payment's `returnUrl` as given, or back to the page when there is none, which then says how the payment ended |
 //!
 //! Every `/v3` route needs `Authorization: Bearer <api key>` ([`crate::Credentials::payconiq_api_key`]);
 //! without it, or with another key: 401 `UNAUTHORIZED`. Errors use Payconiq's body
@@ -84,8 +85,9 @@
 //! raised limit), the `x5t#S256` header (the key set has no certificate), payer-chosen amounts and
 //! tips, `VOIDED` and `FAILED` other than through `status`, QR code images (`_links.qrcode` has the
 //! real format and points to Payconiq's pre-production portal), the 15 s callback timeout (the
-//! sandbox's webhook client waits 10 s for every provider), the `Content-Type` request header
-//! (required by the spec, but the real answer to its absence is undocumented).
+//! sandbox's webhook client waits 10 s for every provider, or
+//! [`crate::SandboxBuilder::webhook_timeout`]), the `Content-Type` request header (required by
+//! the spec, but the real answer to its absence is undocumented).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -94,7 +96,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxumState};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -104,6 +106,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::app::App;
 use crate::deliveries::Outgoing;
 use crate::faults::lock;
+use crate::pages::{self, Button, Input, Page};
 use crate::util::{bearer, random_hex, rfc3339};
 use crate::{ControlError, PayerAction, Provider, SANDBOX_OTP};
 
@@ -404,10 +407,7 @@ fn links(app: &App, p: &Payment) -> Value {
     link("deeplink", deeplink);
     link("qrcode", qrcode);
     if p.return_url.is_some() {
-        link(
-            "checkout",
-            format!("{}/checkout/{}", app.provider_url(Provider::Payconiq), p.id),
-        );
+        link("checkout", checkout_url(app, &p.id));
     }
     if cancellable(&p.status) {
         link("cancel", payment_url.clone());
@@ -903,75 +903,118 @@ async fn jwks(AxumState(app): AxumState<App>) -> Response {
         .into_response()
 }
 
-fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '&' => "&amp;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
+/// The checkout page's URL for payment `id`.
+fn checkout_url(app: &App, id: &str) -> String {
+    format!("{}/checkout/{id}", app.provider_url(Provider::Payconiq))
 }
 
-async fn checkout_page(AxumState(app): AxumState<App>, Path(id): Path<String>) -> Response {
-    let payment = lock(&app.payconiq.payments)
+fn find(app: &App, id: &str) -> Option<Payment> {
+    lock(&app.payconiq.payments)
         .iter()
         .find(|p| p.id == id)
-        .cloned();
-    let Some(p) = payment else {
-        return not_found().into_response();
-    };
-    let euros = format!("{}.{:02}", p.amount / 100, p.amount % 100);
-    let actions = if cancellable(&p.status) && !p.otp_pending {
-        format!(
-            "<form method=\"post\" action=\"{id}/pay\"><button>Pay {euros} EUR</button></form>\
-             <form method=\"post\" action=\"{id}/cancel\"><button>Cancel</button></form>",
-            id = escape(&p.id)
-        )
-    } else {
-        String::new()
-    };
-    Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Payconiq sandbox checkout</title>\
-         </head><body><h1>Payconiq sandbox checkout</h1><p>{shop}</p><p>Payment {id}: {euros} {currency}</p>\
-         <p>{description}</p><p>Reference: {reference}</p><p>Status: {status}</p>{actions}</body></html>",
-        id = escape(&p.id),
-        shop = escape(p.shop_name.as_deref().unwrap_or(CREDITOR_NAME)),
-        currency = escape(&p.currency),
-        description = escape(p.description.as_deref().unwrap_or("")),
-        reference = escape(p.reference.as_deref().unwrap_or("")),
-        status = escape(&p.status),
-    ))
-    .into_response()
+        .cloned()
 }
 
+/// The checkout page: what is paid, and the payer's buttons while the payment is open.
+fn checkout_view(app: &App, p: &Payment, notice: Option<&str>) -> Page {
+    let amount = format!("{}.{:02} {}", p.amount / 100, p.amount % 100, p.currency);
+    let mut page = Page::new("Payconiq by Bancontact", format!("Pay {amount}")).facts(&[
+        ("Merchant", p.shop_name.as_deref().unwrap_or(CREDITOR_NAME)),
+        ("Amount", &amount),
+        ("Description", p.description.as_deref().unwrap_or("-")),
+        ("Reference", p.reference.as_deref().unwrap_or("-")),
+        ("Payment", &p.id),
+        ("Status", &p.status),
+    ]);
+    if let Some(notice) = notice {
+        page = page.notice(notice);
+    }
+    let open = matches!(p.status.as_str(), PENDING | IDENTIFIED | AUTHORIZED);
+    if !open {
+        let explanation = match p.status.as_str() {
+            SUCCEEDED => "Paid with the Payconiq app.",
+            AUTHORIZATION_FAILED => "Your bank refused the payment.",
+            CANCELLED => "The payment was cancelled.",
+            EXPIRED => "The payment expired before it was paid.",
+            PENDING_MERCHANT_ACKNOWLEDGEMENT => "Paid: the merchant still has to acknowledge it.",
+            _ => "The payment is no longer open.",
+        };
+        return page.outcome(&p.status, explanation, p.return_url.as_deref());
+    }
+    let action = |name: &str| format!("{}/{name}", checkout_url(app, &p.id));
+    if p.otp_pending {
+        page = page
+            .text(&format!(
+                "The app asks for your one-time code (the sandbox accepts {SANDBOX_OTP})."
+            ))
+            .form(
+                &action("otp"),
+                &[],
+                &[Input {
+                    name: "code",
+                    label: "One-time code",
+                    value: "",
+                }],
+                &[Button::new("otp", "Confirm")],
+            );
+    } else {
+        page = page
+            .button(
+                &action("pay"),
+                &[],
+                Button::new("pay", &format!("Pay {amount}")),
+            )
+            .button(
+                &action("fail"),
+                &[],
+                Button::new("fail", "Pay, but the bank refuses"),
+            );
+    }
+    if cancellable(&p.status) {
+        page = page.button(&action("cancel"), &[], Button::new("cancel", "Cancel"));
+    }
+    page
+}
+
+/// `GET /checkout/{paymentId}`: the payer's page (what `_links.checkout` points to).
+async fn checkout_page(AxumState(app): AxumState<App>, Path(id): Path<String>) -> Response {
+    match find(&app, &id) {
+        Some(p) => checkout_view(&app, &p, None).render(),
+        None => pages::not_found("Payconiq by Bancontact", "payment"),
+    }
+}
+
+/// `POST /checkout/{paymentId}/{pay|fail|cancel|otp}` (form `code=` for `otp`): the payer acts,
+/// then `303` to the payment's `returnUrl`, or back to the page (which then says how the
+/// payment ended) when the merchant gave none.
 async fn checkout_action(
     AxumState(app): AxumState<App>,
     Path((id, action)): Path<(String, String)>,
+    body: Bytes,
 ) -> Response {
     let action = match action.as_str() {
         "pay" => PayerAction::Pay,
+        "fail" => PayerAction::Fail,
         "cancel" => PayerAction::Cancel,
-        _ => return StatusCode::NOT_FOUND.into_response(),
+        "otp" => {
+            let code = pages::form_fields(&body).and_then(|mut f| f.remove("code"));
+            PayerAction::SubmitOtp(code.unwrap_or_default().trim().to_owned())
+        }
+        _ => return pages::not_found("Payconiq by Bancontact", "checkout action"),
     };
+    let here = checkout_url(&app, &id);
     match act(&app, &id, action).await {
-        Ok(_) | Err(ControlError::Conflict { .. }) => {}
-        Err(_) => return not_found().into_response(),
-    }
-    let return_url = lock(&app.payconiq.payments)
-        .iter()
-        .find(|p| p.id == id)
-        .and_then(|p| p.return_url.clone());
-    match return_url {
-        Some(url) => Redirect::to(&url).into_response(),
-        None => Redirect::to(&format!(
-            "{}/checkout/{id}",
-            app.provider_url(Provider::Payconiq)
-        ))
-        .into_response(),
+        Ok(_) => match find(&app, &id).and_then(|p| p.return_url) {
+            Some(url) => pages::see_other(&url),
+            None => pages::see_other(&here),
+        },
+        Err(ControlError::WrongOtp) => match find(&app, &id) {
+            Some(p) => checkout_view(&app, &p, Some("Wrong one-time code: try again."))
+                .status(StatusCode::UNPROCESSABLE_ENTITY)
+                .render(),
+            None => pages::not_found("Payconiq by Bancontact", "payment"),
+        },
+        Err(e) => pages::refused("Payconiq by Bancontact", &e, &here),
     }
 }
 

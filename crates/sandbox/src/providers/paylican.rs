@@ -15,7 +15,8 @@
 //! | `POST /auth/realms/{realm}/protocol/openid-connect/token` (also without `/auth`, Keycloak 17+) | Keycloak token endpoint, form-encoded: `grant_type=password` (`username`, `password`, `client_id`) and `grant_type=refresh_token` (`refresh_token`, `client_id`) |
 //! | `GET /auth/realms/{realm}/protocol/openid-connect/auth?client_id=..&redirect_uri=..` | Keycloak's login step of the payment page: the sandbox payer is already logged in, so it answers `302` to `redirect_uri` (with `state`, `session_state` and `code` when `response_type=code`) |
 //! | `POST /api/v1/payment` | create a payment (an invoice), Bearer token |
-//! | `GET /api/v1/pay/{type}/{merchantReference}/{invoiceId}` | the payment page: a minimal HTML page with the invoice and buttons for the sandbox payer |
+//! | `GET /api/v1/pay/{type}/{merchantReference}/{invoiceId}` | the payment page: HTML with the invoice and the payer's buttons (pay, payment error, decline; a one-time-code field instead of Pay while the bank asks for one) |
+//! | `POST /api/v1/pay/{type}/{merchantReference}/{invoiceId}` | the page's buttons: form `action=pay\|fail\|cancel\|otp` (`code=` for `otp`). Paid: `303` to the invoice's `redirectionUrl` as given at creation (Paylican documents no query added to it `[I]`), or back to the page when there is none, which then says the invoice is paid. A payment error or a decline leaves the invoice payable: `303` back to the page, which says what happened |
 //! | `GET /sandbox-extension/invoice/{invoiceId}` | **sandbox extension, not a Paylican endpoint**: see below |
 //!
 //! ## Credentials and headers checked
@@ -112,7 +113,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AppState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use payments_core::Decimal;
@@ -125,6 +126,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::app::App;
 use crate::deliveries::Outgoing;
 use crate::faults::lock;
+use crate::pages::{self, Button, Input, Page};
 use crate::util::{TokenProblem, Tokens, new_id};
 use crate::{ControlError, PayerAction, Provider, SANDBOX_OTP};
 
@@ -300,7 +302,7 @@ pub(crate) fn router() -> Router<App> {
         .route("/api/v1/payment", post(create))
         .route(
             "/api/v1/pay/{payment_type}/{merchant_reference}/{invoice_id}",
-            get(payment_page),
+            get(payment_page).post(payment_action),
         )
         .route("/sandbox-extension/invoice/{invoice_id}", get(status))
 }
@@ -522,12 +524,10 @@ struct AuthorizeQuery {
 
 /// A minimal Keycloak error page.
 fn keycloak_page(status: StatusCode, message: &str) -> Response {
-    let body = format!(
-        "<!doctype html><html><head><title>Paylican sandbox — Keycloak</title></head>\
-         <body><h1>We are sorry...</h1><p>{}</p></body></html>",
-        escape(message)
-    );
-    (status, Html(body)).into_response()
+    Page::new("Paylican (Keycloak)", "We are sorry...")
+        .status(status)
+        .text(message)
+        .render()
 }
 
 async fn authorize(
@@ -811,76 +811,146 @@ async fn status(
     }
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// The payment page's URL for `invoice` (each path segment percent-encoded).
+fn page_url(app: &App, invoice: &Invoice) -> String {
+    format!(
+        "{}/api/v1/pay/{}/{}/{}",
+        app.provider_url(Provider::Paylican),
+        encode_segment(&invoice.payment_type),
+        encode_segment(&invoice.merchant_reference),
+        encode_segment(&invoice.id)
+    )
 }
 
-/// The payment page the payer lands on after Keycloak.
+/// The invoice a payment-page path names (all three segments must match).
+fn invoice_at(app: &App, payment_type: &str, reference: &str, id: &str) -> Option<Invoice> {
+    lock(&app.paylican.invoices)
+        .iter()
+        .find(|i| i.id == id && i.payment_type == payment_type && i.merchant_reference == reference)
+        .cloned()
+}
+
+/// The payment page: the invoice, and the payer's buttons while it is payable.
+fn payment_view(app: &App, invoice: &Invoice, notice: Option<&str>) -> Page {
+    let amount = invoice.amount.to_string();
+    let status = invoice.shown_status();
+    let mut page = Page::new("Paylican", format!("Pay invoice {}", invoice.id)).facts(&[
+        ("Invoice", &invoice.id),
+        ("Reference", &invoice.merchant_reference),
+        ("Item", invoice.item_name.as_deref().unwrap_or("-")),
+        ("Amount", &amount),
+        ("Status", &status),
+    ]);
+    if let Some(notice) = notice {
+        page = page.notice(notice);
+    } else if invoice.status == UNPAID
+        && !invoice.awaiting_otp
+        && let Some(last) = invoice.webhooks.last()
+    {
+        // A failed or declined attempt leaves the invoice payable: say what happened.
+        if last.starts_with(Event::Error.wire()) {
+            page = page.notice("Your last attempt ended in a payment error: you can try again.");
+        } else if last.starts_with(Event::Rejected.wire()) {
+            page = page.notice("You declined the last attempt: you can try again.");
+        }
+    }
+    if invoice.status != UNPAID {
+        let explanation = if invoice.status == PAID {
+            "Paid."
+        } else {
+            "The invoice is no longer payable."
+        };
+        return page.outcome(
+            &invoice.status,
+            explanation,
+            invoice.redirection_url.as_deref(),
+        );
+    }
+    let here = page_url(app, invoice);
+    if invoice.awaiting_otp {
+        page = page
+            .text(&format!(
+                "Your bank asks for a one-time code (the sandbox accepts {SANDBOX_OTP})."
+            ))
+            .form(
+                &here,
+                &[("action", "otp")],
+                &[Input {
+                    name: "code",
+                    label: "One-time code",
+                    value: "",
+                }],
+                &[Button::new("otp", "Confirm")],
+            );
+    } else {
+        page = page
+            .button(
+                &here,
+                &[],
+                Button::new("pay", &format!("Pay {amount}")).sends("action", "pay"),
+            )
+            .button(
+                &here,
+                &[],
+                Button::new("fail", "Pay, but the bank answers an error").sends("action", "fail"),
+            );
+    }
+    page.button(
+        &here,
+        &[],
+        Button::new("cancel", "Decline").sends("action", "cancel"),
+    )
+}
+
+/// `GET /api/v1/pay/{type}/{merchantReference}/{invoiceId}`: the page the payer lands on after
+/// Keycloak.
 async fn payment_page(
     AppState(app): AppState<App>,
     Path((payment_type, merchant_reference, invoice_id)): Path<(String, String, String)>,
 ) -> Response {
-    let invoice = lock(&app.paylican.invoices)
-        .iter()
-        .find(|i| {
-            i.id == invoice_id
-                && i.payment_type == payment_type
-                && i.merchant_reference == merchant_reference
-        })
-        .cloned();
-    let Some(invoice) = invoice else {
-        let body = "<!doctype html><html><head><title>Paylican sandbox</title></head>\
-                    <body><h1>Payment not found</h1></body></html>";
-        return (StatusCode::NOT_FOUND, Html(body)).into_response();
-    };
-    let control = format!(
-        "/_sandbox/paylican/payments/{}",
-        encode_segment(&invoice.id)
-    );
-    let mut page = String::new();
-    let _ = write!(
-        page,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Paylican sandbox — pay {id}</title></head><body>\
-         <h1>Paylican payment gateway (sandbox)</h1>\
-         <table><tr><th>Invoice</th><td>{id}</td></tr><tr><th>Reference</th><td>{reference}</td></tr>\
-         <tr><th>Item</th><td>{item}</td></tr><tr><th>Amount</th><td>{amount}</td></tr>\
-         <tr><th>Status</th><td id=\"status\">{status}</td></tr></table>",
-        id = escape(&invoice.id),
-        reference = escape(&invoice.merchant_reference),
-        item = escape(invoice.item_name.as_deref().unwrap_or("")),
-        amount = invoice.amount,
-        status = escape(&invoice.shown_status()),
-    );
-    if invoice.payable() {
-        let _ = write!(
-            page,
-            "<p>Simulate the payer (sandbox control endpoints):</p>\
-             <form method=\"post\" action=\"{control}/pay\"><button>Pay</button></form>\
-             <form method=\"post\" action=\"{control}/fail\"><button>Payment error</button></form>\
-             <form method=\"post\" action=\"{control}/cancel\"><button>Decline</button></form>"
-        );
-    } else if invoice.status == PAID
-        && let Some(url) = &invoice.redirection_url
-    {
-        let _ = write!(
-            page,
-            "<p><a href=\"{}\">Return to the merchant</a></p>",
-            escape(url)
-        );
+    match invoice_at(&app, &payment_type, &merchant_reference, &invoice_id) {
+        Some(invoice) => payment_view(&app, &invoice, None).render(),
+        None => pages::not_found("Paylican", "payment"),
     }
-    page.push_str("</body></html>");
-    (StatusCode::OK, Html(page)).into_response()
+}
+
+/// `POST` on the payment page (form `action=pay|fail|cancel|otp`, `code=` for `otp`): the payer
+/// acts. Paid: `303` to the invoice's `redirectionUrl` (the page itself when it has none, which
+/// then says the invoice is paid). A payment error or a decline leaves the invoice payable:
+/// `303` back to the page, which says what happened.
+async fn payment_action(
+    AppState(app): AppState<App>,
+    Path((payment_type, merchant_reference, invoice_id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let Some(invoice) = invoice_at(&app, &payment_type, &merchant_reference, &invoice_id) else {
+        return pages::not_found("Paylican", "payment");
+    };
+    let Some(action) = pages::form_fields(&body)
+        .as_ref()
+        .and_then(pages::form_action)
+    else {
+        return pages::bad_form("Paylican", "action=pay, fail, cancel, or otp with a code");
+    };
+    let here = page_url(&app, &invoice);
+    match act(&app, &invoice.id, action).await {
+        Ok(_) => {
+            let after = invoice_at(&app, &payment_type, &merchant_reference, &invoice_id);
+            match after
+                .filter(|i| i.status == PAID)
+                .and_then(|i| i.redirection_url)
+            {
+                Some(url) => pages::see_other(&url),
+                None => pages::see_other(&here),
+            }
+        }
+        Err(ControlError::WrongOtp) => {
+            payment_view(&app, &invoice, Some("Wrong one-time code: try again."))
+                .status(StatusCode::UNPROCESSABLE_ENTITY)
+                .render()
+        }
+        Err(e) => pages::refused("Paylican", &e, &here),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1076,13 +1146,7 @@ pub(crate) async fn act(app: &App, id: &str, action: PayerAction) -> Result<Valu
 
 /// The sandbox's view of an invoice (amount as an exact string).
 fn view(app: &App, invoice: &Invoice) -> Value {
-    let pay_page = format!(
-        "{}/api/v1/pay/{}/{}/{}",
-        app.provider_url(Provider::Paylican),
-        encode_segment(&invoice.payment_type),
-        encode_segment(&invoice.merchant_reference),
-        encode_segment(&invoice.id)
-    );
+    let pay_page = page_url(app, invoice);
     json!({
         "invoiceId": invoice.id,
         "merchantReference": invoice.merchant_reference,

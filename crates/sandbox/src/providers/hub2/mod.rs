@@ -17,7 +17,8 @@
 //! | `POST /webhooks` `{url, events[], description?, metadata?}` | API key | 201 the webhook **with its `secret`** |
 //! | `GET /webhooks` | API key | 200 a bare array, without secrets |
 //! | `DELETE /webhooks/{id}` | API key | 200 the deleted webhook |
-//! | `GET /_sandbox/checkout/{paymentId}` (+ `POST .../{pay,fail,cancel}`) | nobody | sandbox-only page a `redirection` next action points to; redirects (303) to the attempt's `on*RedirectionUrl` |
+//! | `GET /_sandbox/checkout/{paymentId}` (+ `POST .../{pay,fail,cancel}`) | nobody | sandbox-only page a `redirection` next action points to (the wallet's or card network's page): HTML, pay / fail / cancel, then `303` to the attempt's `on*RedirectionUrl` (`onFinishRedirectionUrl` when the specific one is absent), or back to the page, which says how the attempt ended |
+//! | `GET /_sandbox/pay/{intentId}[?return_url=]` (+ `POST`, `.../otp`, `.../phone`) | nobody | the sandbox's stand-in for the **merchant's** payer page (HUB2 hosts none): it runs the attempt and its next action through the payer API with the intent's token; see [`payer_page`] |
 //!
 //! # Listing intents
 //! HUB2's API reference ("Retrieve a PaymentIntent collection") documents the filters and their
@@ -119,6 +120,7 @@
 
 mod auth;
 mod model;
+mod payer_page;
 mod routes;
 mod webhooks;
 
@@ -258,6 +260,8 @@ pub(crate) fn info(app: &App) -> Value {
         "webhooks": format!("POST {base}/webhooks {{url, events[]}} answers the signing secret; deliveries carry Hub2-Signature: s1=<hex HMAC-SHA256 of the body> (and s0=<previous secret> for 24 h after registering the same URL again)"),
         "webhook_retries": "10 attempts: after 60, 146, 354, 861, 2092, 5084, 12354, 30021, 72951 s (about 34 h), divided by the time divisor",
         "checkout": format!("{base}/_sandbox/checkout/{{paymentId}} (where Wave and card redirections point)"),
+        "payer_page": format!("{base}/_sandbox/pay/{{intent_id}}"),
+        "payer_page_usage": "HUB2 hosts no payer page: this one stands in for the merchant's (Hub2Config::payer_page_url), running the attempt and its next action through the payer API; add ?return_url=<percent-encoded http(s) URL> to send the payer there once paid",
         "magic_amounts": "XOF amounts ending in 01 fail the attempt, 02 let it expire, 03 have the payer cancel it (each leaves the intent payment_required, payable by another attempt), 05 pay",
     })
 }

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -20,6 +20,7 @@ use super::model::{
 use super::webhooks::{self, ROTATION_OVERLAP, Webhook, new_secret};
 use crate::app::App;
 use crate::faults::lock;
+use crate::pages::{self, Button, Page};
 use crate::util::{form_params, new_id, now_rfc3339};
 use crate::{PayerAction, Provider};
 
@@ -41,6 +42,7 @@ pub(super) fn router() -> Router<App> {
             "/_sandbox/checkout/{payment_id}/{choice}",
             post(checkout_choice),
         )
+        .merge(super::payer_page::router())
         .fallback(no_route)
 }
 
@@ -694,56 +696,51 @@ async fn delete_webhook(
 // ---------------------------------------------------------------------------------------------
 // The sandbox's stand-in for the pages a redirection next action sends the payer to.
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><h1>{title}</h1>{body}</body></html>",
-        title = escape(title)
-    );
-    (status, Html(html)).into_response()
-}
+const CHECKOUT: &str = "HUB2 (wallet or card page)";
 
 async fn checkout_page(State(app): State<App>, Path(payment_id): Path<String>) -> Response {
     let store = lock(&app.hub2.store);
     let Some(intent) = store.intent_of_payment(&payment_id) else {
-        return page(StatusCode::NOT_FOUND, "Unknown payment", "");
+        return pages::not_found(CHECKOUT, "payment");
     };
     let Some(attempt) = intent.payments.iter().find(|p| p.id == payment_id) else {
-        return page(StatusCode::NOT_FOUND, "Unknown payment", "");
+        return pages::not_found(CHECKOUT, "payment");
     };
-    let summary = format!(
-        "<p>{} {} to pay with {} ({}), intent <code>{}</code>, payment <code>{}</code>: {}.</p>",
-        intent.amount,
-        escape(&intent.currency),
-        escape(&attempt.provider),
-        escape(&attempt.method),
-        escape(&intent.id),
-        escape(&attempt.id),
-        escape(&attempt.status),
-    );
+    let amount = format!("{} {}", intent.amount, intent.currency);
+    let with = format!("{} ({})", attempt.provider, attempt.method);
+    let page = Page::new(CHECKOUT, format!("Pay {amount} with {}", attempt.provider)).facts(&[
+        ("Amount", &amount),
+        ("With", &with),
+        ("Payment intent", &intent.id),
+        ("Payment", &attempt.id),
+        ("Status", &attempt.status),
+    ]);
     if !attempt.is_open() || intent.open_attempt().map(|a| a.id.as_str()) != Some(&payment_id) {
-        return page(StatusCode::OK, "HUB2 sandbox checkout", &summary);
+        return page
+            .outcome(
+                &attempt.status,
+                "This payment is no longer waiting for you.",
+                None,
+            )
+            .render();
     }
-    let button = |choice: &str, label: &str| {
-        format!(
-            "<form method=\"post\" action=\"{}/{choice}\"><button>{label}</button></form>",
-            escape(&checkout_url(&app, &payment_id))
-        )
-    };
-    let body = format!(
-        "{summary}{}{}{}",
-        button("pay", "Pay"),
-        button("fail", "Fail (insufficient funds)"),
-        button("cancel", "Cancel")
-    );
-    page(StatusCode::OK, "HUB2 sandbox checkout", &body)
+    let here = checkout_url(&app, &payment_id);
+    page.button(
+        &format!("{here}/pay"),
+        &[],
+        Button::new("pay", &format!("Pay {amount}")),
+    )
+    .button(
+        &format!("{here}/fail"),
+        &[],
+        Button::new("fail", "Pay, but the funds are insufficient"),
+    )
+    .button(
+        &format!("{here}/cancel"),
+        &[],
+        Button::new("cancel", "Cancel"),
+    )
+    .render()
 }
 
 async fn checkout_choice(
@@ -754,8 +751,9 @@ async fn checkout_choice(
         "pay" => PayerAction::Pay,
         "fail" => PayerAction::Fail,
         "cancel" => PayerAction::Cancel,
-        _ => return page(StatusCode::NOT_FOUND, "Unknown choice", ""),
+        _ => return pages::not_found(CHECKOUT, "choice"),
     };
+    let here = checkout_url(&app, &payment_id);
     let (intent_id, redirections) = {
         let store = lock(&app.hub2.store);
         let open = store.intent_of_payment(&payment_id).and_then(|i| {
@@ -766,11 +764,10 @@ async fn checkout_choice(
         match open {
             Some(found) => found,
             None => {
-                return page(
-                    StatusCode::CONFLICT,
-                    "This payment is no longer waiting for the payer",
-                    "",
-                );
+                return Page::new(CHECKOUT, "This payment is no longer waiting for you")
+                    .status(StatusCode::CONFLICT)
+                    .link("back", &here, "Back to the payment page")
+                    .render();
             }
         }
     };
@@ -780,17 +777,8 @@ async fn checkout_choice(
         _ => redirections.cancel.or(redirections.finish),
     };
     match super::act(&app, &intent_id, action).await {
-        Ok(view) => match target {
-            Some(url) => Redirect::to(&url).into_response(),
-            None => {
-                let status = view.get("status").and_then(Value::as_str).unwrap_or("?");
-                page(
-                    StatusCode::OK,
-                    &format!("Payment {status}"),
-                    "<p>You may close this page.</p>",
-                )
-            }
-        },
-        Err(e) => page(StatusCode::CONFLICT, &e.to_string(), ""),
+        // No redirection URL: back to this page, which says how the attempt ended.
+        Ok(_) => pages::see_other(target.as_deref().unwrap_or(&here)),
+        Err(e) => pages::refused(CHECKOUT, &e, &here),
     }
 }
