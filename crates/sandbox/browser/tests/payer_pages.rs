@@ -383,7 +383,7 @@ async fn pay_hub2(browser: &Client, sandbox: &RunningSandbox, ledger: &Ledger) {
             .map(|(n, v)| (n.as_str(), v.as_bytes())),
     );
     let receipt = ledger
-        .receive(&Hub2WebhookVerifier::new(secret).unwrap(), &request)
+        .receive("hub2", &Hub2WebhookVerifier::new(secret).unwrap(), &request)
         .await;
     assert_eq!(receipt.status, 200, "{receipt:?}");
     let payment = ledger.payment("hub2", "order-7000").await.unwrap().unwrap();
