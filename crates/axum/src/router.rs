@@ -115,7 +115,9 @@ impl Webhooks {
 
     /// Serves `provider`'s deliveries with `verifier`: any provider crate's verifier, synchronous
     /// (`WebhookVerifier`) or not (`AsyncWebhookVerifier`, e.g. Payconiq's JWKS-fetching one).
-    /// `provider` is the path segment (`"hub2"`: lowercase letters, digits, `-`, `_`).
+    /// `provider` is the path segment and must be the provider crate's own name (`"hub2"`,
+    /// `payments_hub2::PROVIDER`): the ledger refuses (500, nothing stored) an event whose
+    /// verifier is another provider's, so a verifier mounted under the wrong name is noticed.
     pub fn provider<V>(mut self, provider: &str, verifier: V) -> Self
     where
         V: AsyncWebhookVerifier + Send + Sync + 'static,
