@@ -565,6 +565,57 @@ async fn the_real_provider_mode_runs_against_a_base_url_from_the_environment() {
     sandbox.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub2s_real_mode_pays_on_the_payer_side_with_the_configured_code() {
+    // HUB2's API is a sandbox started here (HUB2_BASE_URL); the payer side runs the attempt
+    // and sends HUB2_SANDBOX_OTP, as against HUB2's own sandbox.
+    let sandbox = Sandbox::builder().time_divisor(1000).start().await.unwrap();
+    let scratch = Scratch::new("real-hub2");
+    let credentials = sandbox.credentials();
+    let out = command(&[
+        "demo",
+        "--provider",
+        "hub2",
+        "--json",
+        "--db",
+        &scratch.db(),
+    ])
+    .env("HUB2_API_KEY", &credentials.hub2_api_key)
+    .env("HUB2_MERCHANT_ID", &credentials.hub2_merchant_id)
+    .env("HUB2_BASE_URL", sandbox.provider_url(Provider::Hub2))
+    .env("HUB2_SANDBOX_OTP", payments_sandbox::SANDBOX_OTP)
+    .output()
+    .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&out.stdout), text(&out.stderr)));
+    assert!(out.status.success(), "{report}\n{}", text(&out.stderr));
+    let flow = &report["flows"][0];
+    assert!(
+        flow["target"].as_str().unwrap().starts_with("HUB2 sandbox"),
+        "{flow}"
+    );
+    let steps = steps(flow);
+    let outcome = |name: &str| steps.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    // No public URL: nothing registered, the attempt's answer and the reconciler's fetch.
+    assert_eq!(outcome("webhook received"), "skipped");
+    assert_eq!(outcome("applied"), "ok");
+    assert!(
+        flow["steps"][2]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("otp → authenticated"),
+        "{flow}"
+    );
+    assert!(
+        !sandbox
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/webhooks")),
+        "no webhook registered without a public URL"
+    );
+    sandbox.shutdown().await;
+}
+
 /// A fresh PostgreSQL database when `PAYMENTS_TEST_POSTGRES_URL` names a server: `None`
 /// (saying so in one line) otherwise, unless `PAYMENTS_REQUIRE_POSTGRES=1`.
 async fn postgres_database(test: &str) -> Option<(String, String, String)> {
