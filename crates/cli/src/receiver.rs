@@ -70,8 +70,8 @@ impl Delivery {
     }
 }
 
-/// A request kept by [`Mode::Hold`].
-#[derive(Debug, Clone)]
+/// A request kept by [`Mode::Hold`]. No `Debug`: its URL may carry a guard's secret.
+#[derive(Clone)]
 pub(crate) struct Held {
     pub(crate) provider: Provider,
     method: String,
