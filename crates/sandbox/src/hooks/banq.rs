@@ -20,14 +20,26 @@ use crate::{DeliveryRecord, PayerAction, Provider, RunningSandbox};
 /// The query parameter of the URL secret, when there is one.
 pub const GUARD_PARAM: &str = "token";
 
-/// Banq's hooks for the sandbox.
-#[derive(Debug, Clone)]
+/// Banq's hooks for the sandbox (`Debug` never shows the URL secret).
+#[derive(Clone)]
 pub struct BanqHooks {
     /// The `retryCount` registered with `webhook-config` (Banq's documented example: 5).
     pub retry_count: u32,
     /// A URL secret (at least 16 bytes) added to the webhook URL as `?token=` and checked by the
     /// crate's `SharedSecretGuard`; `None`: no guard.
     pub guard_secret: Option<String>,
+}
+
+impl std::fmt::Debug for BanqHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BanqHooks")
+            .field("retry_count", &self.retry_count)
+            .field(
+                "guard_secret",
+                &self.guard_secret.as_ref().map(|_| "[REDACTED]"),
+            )
+            .finish()
+    }
 }
 
 impl Default for BanqHooks {

@@ -35,12 +35,29 @@ pub const EVENTS: [&str; 6] = [
     "payment.failed",
 ];
 
-/// HUB2's hooks for the sandbox. Keeps the secret each webhook registration returned, per URL.
-#[derive(Debug, Default)]
+/// HUB2's hooks for the sandbox. Keeps the secret each webhook registration returned, per URL
+/// (`Debug` shows the URLs, never the secrets).
+#[derive(Default)]
 pub struct Hub2Hooks {
     secrets: Mutex<HashMap<String, String>>,
     /// Who pays, and how.
     pub payer: MobileMoneyPayer,
+}
+
+impl std::fmt::Debug for Hub2Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let urls: Vec<String> = self
+            .secrets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
+        f.debug_struct("Hub2Hooks")
+            .field("registered", &urls)
+            .field("payer", &self.payer)
+            .finish()
+    }
 }
 
 /// The payer of [`pay_mobile_money`]: a mobile money wallet and the one-time code it asks for.

@@ -598,6 +598,28 @@ mod tests {
         }
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_hooks_debug_output_never_shows_a_secret() {
+        let sandbox = Sandbox::builder().start().await.unwrap();
+        let hub2 = hub2::Hub2Hooks::default();
+        let url = format!("{}/_sandbox/sink/hub2", sandbox.base_url());
+        hub2.connect(&sandbox, fetch_back_http(), &url)
+            .await
+            .unwrap();
+        let shown = format!("{hub2:?}");
+        assert!(shown.contains(&url), "{shown}");
+        assert!(!shown.contains("whsec"), "{shown}");
+        let secret = "hooks-debug-url-secret-0123456789";
+        let banq = banq::BanqHooks {
+            guard_secret: Some(secret.into()),
+            ..banq::BanqHooks::default()
+        };
+        assert!(!format!("{banq:?}").contains(secret));
+        let paylican = paylican::PaylicanHooks::with_guard_secret(secret);
+        assert!(!format!("{paylican:?}").contains(secret));
+        sandbox.shutdown().await;
+    }
+
     #[tokio::test]
     async fn a_hub2_verifier_needs_a_registration_and_the_sandbox_facts_are_each_providers() {
         let sandbox = Sandbox::builder().start().await.unwrap();

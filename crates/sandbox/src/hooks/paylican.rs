@@ -26,11 +26,19 @@ pub const GUARD_SECRET: &str = "conformance-paylican-guard-0123456789abcdef";
 /// The sandbox-only status endpoint, as a `status_path` template.
 pub const STATUS_PATH: &str = "/sandbox-extension/invoice/{invoiceId}";
 
-/// Paylican's hooks for the sandbox.
-#[derive(Debug, Clone)]
+/// Paylican's hooks for the sandbox (`Debug` never shows the URL secret).
+#[derive(Clone)]
 pub struct PaylicanHooks {
     /// The secret last path segment of the console-configured webhook URL.
     guard_secret: String,
+}
+
+impl std::fmt::Debug for PaylicanHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaylicanHooks")
+            .field("guard_secret", &"[REDACTED]")
+            .finish()
+    }
 }
 
 impl Default for PaylicanHooks {
