@@ -20,7 +20,6 @@ use payments_axum::Webhooks;
 use payments_axum::fintecture::RedirectReturn;
 use payments_banq::WebhookConfigRequest;
 use payments_banq::webhook::{SharedSecretGuard, WebhookReceiver};
-use payments_conformance::sandbox::SandboxHarness;
 use payments_conformance::sandbox::banq::banq_client;
 use payments_conformance::sandbox::fintecture::FintectureSandboxHarness;
 use payments_conformance::sandbox::hub2::EVENTS;
@@ -38,6 +37,7 @@ use payments_payconiq::webhook::CallbackSettings;
 use payments_payconiq::{Environment, PayconiqClient, PayconiqConfig};
 use payments_paylican::PaylicanClient;
 use payments_paylican::webhook::{PaylicanWebhookVerifier, WebhookGuards};
+use payments_sandbox::hooks::ProviderHooks as _;
 use payments_sandbox::{PayerAction, Provider};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 

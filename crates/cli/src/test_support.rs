@@ -3,6 +3,12 @@
 
 use std::path::PathBuf;
 
+use clap::Parser as _;
+use serde_json::Value;
+
+use crate::args::{Cli, Command, WebhookCommand};
+use crate::verify::{Capture, VerifyError};
+
 /// A temporary directory of files (keys, secrets, bodies), removed on drop.
 pub(crate) struct Files(PathBuf);
 
@@ -33,4 +39,31 @@ impl Drop for Files {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// `payments webhook verify PROVIDER --body - OPTIONS...` as the command line would run it, on
+/// `body` with `headers`, as of `at` when given: a parse error is a usage error, as in `main`.
+pub(crate) async fn verify_with(
+    provider: &str,
+    options: &[&str],
+    headers: &[(String, String)],
+    body: &[u8],
+    at: Option<time::OffsetDateTime>,
+) -> Result<Value, VerifyError> {
+    let mut argv = vec!["payments", "webhook", "verify", provider, "--body", "-"];
+    argv.extend_from_slice(options);
+    let cli = Cli::try_parse_from(argv).map_err(|e| VerifyError::Usage(e.to_string()))?;
+    let Command::Webhook {
+        command: WebhookCommand::Verify(command),
+    } = cli.command
+    else {
+        return Err(VerifyError::Usage("not a verify command".into()));
+    };
+    let mut capture = Capture::with_body(crate::providers::capture_args(&command), body.to_vec())
+        .map_err(VerifyError::Usage)?;
+    capture.headers = headers.to_vec();
+    if let Some(at) = at {
+        capture.at = at;
+    }
+    crate::providers::verify_capture(&command, &capture).await
 }

@@ -1,31 +1,62 @@
-//! `payments webhook verify`: a captured webhook, verified offline.
+//! `payments webhook verify PROVIDER`: a captured webhook, verified offline.
 
 use std::io::Read as _;
 use std::process::ExitCode;
 
-use payments_core::webhook::{Authenticity, VerifiedEvent};
-use payments_sandbox::Provider;
+use payments_core::webhook::{Authenticity, VerifiedEvent, WebhookRequest};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::args::VerifyArgs;
+use crate::args::{CaptureArgs, VerifyCommand};
 use crate::providers;
 
-/// A captured webhook and the options to verify it with.
-pub(crate) struct VerifyInput {
-    pub(crate) args: Box<VerifyArgs>,
+/// A captured webhook, read.
+#[derive(Debug, Clone)]
+pub(crate) struct Capture {
+    pub(crate) method: String,
+    pub(crate) url: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
     /// `--at`, or now.
     pub(crate) at: OffsetDateTime,
+    /// Whether `--url` was left at its default (a signed URL then cannot match).
+    pub(crate) default_url: bool,
 }
 
-impl VerifyInput {
+impl Capture {
+    /// Reads the body file and parses the headers and `--at`.
+    pub(crate) fn read(args: &CaptureArgs) -> Result<Capture, String> {
+        let body = read_body(&args.body)?;
+        Capture::with_body(args, body)
+    }
+
+    /// The capture of `args` with `body` (tests give the body directly).
+    pub(crate) fn with_body(args: &CaptureArgs, body: Vec<u8>) -> Result<Capture, String> {
+        let headers = args
+            .headers
+            .iter()
+            .map(|h| parse_header(h))
+            .collect::<Result<Vec<_>, _>>()?;
+        let at = match &args.at {
+            Some(text) => OffsetDateTime::parse(text, &Rfc3339)
+                .map_err(|e| format!("--at `{text}` is not an RFC 3339 instant: {e}"))?,
+            None => OffsetDateTime::now_utc(),
+        };
+        Ok(Capture {
+            method: args.method.clone(),
+            url: args.url.clone(),
+            headers,
+            body,
+            at,
+            default_url: args.url == crate::args::DEFAULT_VERIFY_URL,
+        })
+    }
+
     /// The request as provider verifiers take it.
-    pub(crate) fn request(&self) -> payments_core::webhook::WebhookRequest<'_> {
-        payments_core::webhook::WebhookRequest::new(&self.args.method, &self.args.url, &self.body)
+    pub(crate) fn request(&self) -> WebhookRequest<'_> {
+        WebhookRequest::new(&self.method, &self.url, &self.body)
             .headers(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
     }
 }
@@ -39,29 +70,8 @@ pub(crate) enum VerifyError {
     Rejected(String),
 }
 
-pub(crate) async fn run(args: Box<VerifyArgs>) -> Result<ExitCode, String> {
-    let provider: Provider = args
-        .provider
-        .parse()
-        .map_err(|e: payments_sandbox::UnknownProvider| e.to_string())?;
-    let body = read_body(&args.body)?;
-    let headers = args
-        .headers
-        .iter()
-        .map(|h| parse_header(h))
-        .collect::<Result<Vec<_>, _>>()?;
-    let at = match &args.at {
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339)
-            .map_err(|e| format!("--at `{text}` is not an RFC 3339 instant: {e}"))?,
-        None => OffsetDateTime::now_utc(),
-    };
-    let input = VerifyInput {
-        args,
-        headers,
-        body,
-        at,
-    };
-    match providers::verify(provider, &input).await {
+pub(crate) async fn run(command: VerifyCommand) -> Result<ExitCode, String> {
+    match providers::verify(&command).await {
         Ok(event) => {
             println!("{event}");
             Ok(ExitCode::SUCCESS)
@@ -97,28 +107,29 @@ pub(crate) fn parse_header(text: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), value.trim().to_owned()))
 }
 
-/// Reads a secret given as a file path or `env:NAME`.
+/// Reads a secret given as a file path or `env:NAME`. The value given is never repeated in an
+/// error: it may be the secret itself, typed where its file was expected.
 pub(crate) fn read_secret(option: &str, spec: &str) -> Result<SecretString, VerifyError> {
     let text = match spec.strip_prefix("env:") {
         Some(var) => std::env::var(var).map_err(|_| {
             VerifyError::Usage(format!("{option}: environment variable {var} is not set"))
         })?,
-        None => std::fs::read_to_string(spec)
-            .map_err(|e| VerifyError::Usage(format!("{option}: cannot read {spec}: {e}")))?,
+        None => std::fs::read_to_string(spec).map_err(|e| {
+            VerifyError::Usage(format!(
+                "{option}: the value must be FILE (a file holding the secret) or env:NAME (an \
+                 environment variable holding it), and no file by that name can be read ({}); \
+                 the value is not shown, in case it is the secret itself",
+                e.kind()
+            ))
+        })?,
     };
     Ok(SecretString::from(
         text.trim_end_matches(['\r', '\n']).to_owned(),
     ))
 }
 
-/// Reads a required file option.
-pub(crate) fn read_file(
-    option: &str,
-    path: Option<&std::path::Path>,
-) -> Result<String, VerifyError> {
-    let path = path.ok_or_else(|| {
-        VerifyError::Usage(format!("{option} FILE is required for this provider"))
-    })?;
+/// Reads a file option.
+pub(crate) fn read_file(option: &str, path: &std::path::Path) -> Result<String, VerifyError> {
     std::fs::read_to_string(path)
         .map_err(|e| VerifyError::Usage(format!("{option}: cannot read {}: {e}", path.display())))
 }
@@ -147,6 +158,7 @@ pub(crate) fn event_json<T>(event: &VerifiedEvent<T>, data: Value) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
@@ -159,5 +171,18 @@ mod tests {
         assert!(parse_header("no colon").is_err());
         assert!(parse_header(": value").is_err());
         assert!(parse_header("Bad Name: v").is_err());
+    }
+
+    #[test]
+    fn a_secret_typed_as_the_value_is_never_repeated() {
+        let Err(VerifyError::Usage(message)) = read_secret("--secret", "whsec_not_a_file_0123")
+        else {
+            panic!("a usage error");
+        };
+        assert!(!message.contains("whsec_not_a_file_0123"), "{message}");
+        assert!(
+            message.contains("FILE") && message.contains("env:NAME"),
+            "{message}"
+        );
     }
 }

@@ -11,12 +11,12 @@ mod support;
 
 use std::time::Duration;
 
-use payments_conformance::sandbox::SandboxHarness;
 use payments_conformance::sandbox::banq::BanqSandboxHarness;
 use payments_conformance::sandbox::fintecture::FintectureSandboxHarness;
 use payments_conformance::sandbox::hub2::Hub2SandboxHarness;
 use payments_conformance::sandbox::payconiq::PayconiqSandboxHarness;
 use payments_conformance::sandbox::paylican::{GUARD_SECRET, PaylicanSandboxHarness};
+use payments_conformance::sandbox::{ProviderHooks as _, SandboxHarness};
 use payments_core::webhook::Authenticity;
 use payments_core::{Capability, PaymentProvider, PaymentStatus};
 use payments_ledger::{

@@ -158,12 +158,10 @@ mod tests {
         };
         let request = WebhookRequest::new("POST", other_url, body).header("Signature", &signature);
         assert!(verifier(other_url).verify(&request).is_ok());
-        assert_eq!(
+        assert!(matches!(
             verifier(default_url).verify(&request).unwrap_err(),
-            WebhookRejection::ClaimMismatch {
-                claim: "path".into()
-            }
-        );
+            WebhookRejection::ClaimMismatch { claim } if claim.starts_with("path ")
+        ));
         // `sign` keeps signing the URL given at generation.
         let signature = signer.sign(body, "jti-2", now).unwrap();
         let request =

@@ -50,7 +50,8 @@
 //!    ([`WebhookRejection::ThumbprintMismatch`]);
 //! 8. the ES256 signature verifies over the raw body ([`WebhookRejection::BadSignature`]);
 //! 9. the signed claims match the configuration: `iss` is `Payconiq`, the subject the payment
-//!    profile id, `path` the callback URL, compared exactly ([`WebhookRejection::ClaimMismatch`]);
+//!    profile id, `path` the callback URL, compared exactly ([`WebhookRejection::ClaimMismatch`],
+//!    whose claim for `path` names the signed and the expected URL);
 //! 10. `iat` is inside the window: at most [`CallbackSettings::max_age`] old
 //!     ([`WebhookRejection::TooOld`]) and at most [`CallbackSettings::max_future_skew`] ahead
 //!     ([`WebhookRejection::FromTheFuture`]);
@@ -606,7 +607,14 @@ impl CallbackSettings {
             return Err(mismatch("sub"));
         }
         if path != self.callback_url {
-            return Err(mismatch("path"));
+            // Both URLs in the rejection: a capture verified against the wrong callback URL is
+            // the usual cause, and the signed one says which URL to use. (The signature has
+            // verified: the signed path is Payconiq's; a callback URL is not a secret.)
+            return Err(mismatch(&format!(
+                "path {:?} (expected {:?})",
+                echo_url(path),
+                echo_url(&self.callback_url)
+            )));
         }
 
         // 10. iat window.
@@ -936,6 +944,16 @@ fn mismatch(claim: &str) -> WebhookRejection {
 fn echo(text: &str) -> String {
     let mut out: String = text.chars().take(MAX_ECHO).collect();
     if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// A URL for an error: bounded like [`echo`], with more room (callback URLs are long).
+fn echo_url(url: &str) -> String {
+    const MAX_URL_ECHO: usize = 200;
+    let mut out: String = url.chars().take(MAX_URL_ECHO).collect();
+    if out.len() < url.len() {
         out.push('…');
     }
     out

@@ -479,11 +479,39 @@ fn a_callback_for_another_path_is_rejected() {
         assert_eq!(
             f.check_header(&h),
             Err(WebhookRejection::ClaimMismatch {
-                claim: "path".into()
+                claim: format!("path {path:?} (expected {URL:?})")
             }),
             "{path}"
         );
     }
+}
+
+/// `payments webhook verify` without `--url` rejected a genuine capture with only "signed claim
+/// path does not match": the rejection names both URLs (the callback URL is not secret).
+#[test]
+fn a_path_mismatch_names_the_expected_and_the_signed_path() {
+    let f = fixture();
+    let mut h = header();
+    h["https://payconiq.com/path"] = json!("https://shop.example/other/callback");
+    let err = f.check_header(&h).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("\"https://shop.example/other/callback\""),
+        "the signed path: {message}"
+    );
+    assert!(
+        message.contains(&format!("expected \"{URL}\"")),
+        "{message}"
+    );
+    assert!(
+        matches!(&err, WebhookRejection::ClaimMismatch { claim } if claim.starts_with("path ")),
+        "{err:?}"
+    );
+    // A signed path too long to echo is cut, not printed whole.
+    let mut h = header();
+    h["https://payconiq.com/path"] = json!(format!("https://shop.example/{}", "a".repeat(5000)));
+    let message = f.check_header(&h).unwrap_err().to_string();
+    assert!(message.len() < 1000, "{message}");
 }
 
 #[test]

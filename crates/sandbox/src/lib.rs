@@ -78,6 +78,7 @@ mod control;
 mod deliveries;
 mod error;
 mod faults;
+pub mod hooks;
 mod keys;
 pub mod magic;
 mod pages;

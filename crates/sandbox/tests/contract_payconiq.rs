@@ -283,13 +283,12 @@ async fn a_tampered_or_misaddressed_callback_is_rejected() {
     // Signed for its own callback URL: a verifier expecting another URL refuses it.
     let mut elsewhere = delivery.clone();
     elsewhere.url = sink(&sandbox, "other");
-    assert_eq!(
-        verify(&sandbox, &elsewhere, delivery.body.as_bytes())
-            .await
-            .unwrap_err(),
-        WebhookRejection::ClaimMismatch {
-            claim: "path".into()
-        }
+    let rejection = verify(&sandbox, &elsewhere, delivery.body.as_bytes())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&rejection, WebhookRejection::ClaimMismatch { claim } if claim.starts_with("path ")),
+        "{rejection:?}"
     );
     // The key set the sandbox serves is the one it signs with.
     let jwks = reqwest::get(jwks_url(&sandbox))

@@ -6,15 +6,17 @@
 //! (429, 5xx, dropped connections, latency, malformed bodies) so that "sent once" is checked by
 //! counting what the provider received and how many payments it holds.
 //!
-//! A provider plugs in by implementing [`SandboxHarness`] (see the modules below) and adding one
-//! `sandbox_scenarios!` line to `tests/conformance_sandbox.rs`.
+//! A provider plugs in with its hooks ([`ProviderHooks`], in `payments_sandbox::hooks`: the one
+//! trait the scenarios here and `payments demo` both run over), re-exported by the modules
+//! below, and one `sandbox_scenarios!` line in `tests/conformance_sandbox.rs`.
 
 use std::time::Duration;
 
+use payments_core::PaymentProvider;
 use payments_core::http::{HttpConfig, RetryPolicy};
-use payments_core::webhook::{Authenticity, WebhookRejection};
-use payments_core::{CreatePayment, PaymentProvider, PaymentStatus};
-use payments_sandbox::{DeliveryRecord, Provider, RunningSandbox, Sandbox};
+use payments_sandbox::{RunningSandbox, Sandbox};
+
+pub use payments_sandbox::hooks::{ProviderHooks, Verified};
 
 pub mod banq;
 pub mod fintecture;
@@ -22,59 +24,31 @@ pub mod hub2;
 pub mod payconiq;
 pub mod paylican;
 
-/// What a verified sandbox delivery established.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verified {
-    /// The unified status the webhook reports (after fetch-back for providers that need one).
-    pub status: Option<PaymentStatus>,
-    /// How the content was established.
-    pub authenticity: Authenticity,
-}
-
-/// What a provider crate supplies to run the scenarios against the sandbox.
+/// What the scenarios run against: a provider's hooks ([`ProviderHooks`], the trait
+/// `payments demo` runs its flow over too), with a client that panics when it cannot be set up.
+///
+/// Every [`ProviderHooks`] is one; a provider plugs in with its hooks in
+/// `payments_sandbox::hooks` (re-exported by the modules below) and one `sandbox_scenarios!`
+/// line in `tests/conformance_sandbox.rs`.
 #[async_trait::async_trait]
-pub trait SandboxHarness: Send + Sync {
-    /// The provider.
-    fn provider(&self) -> Provider;
+pub trait SandboxHarness: ProviderHooks {
     /// A client pointed at `sandbox` with its credentials and `http` settings, after whatever
-    /// webhook registration the provider needs so that webhooks go to `webhook_url` (an API
-    /// call, a console setting through `sandbox.set_webhook_url`, or per payment through
-    /// [`SandboxHarness::create_request`]).
+    /// webhook registration the provider needs so that webhooks go to `webhook_url`
+    /// ([`ProviderHooks::connect`]).
     async fn client(
         &self,
         sandbox: &RunningSandbox,
         http: HttpConfig,
         webhook_url: &str,
-    ) -> Box<dyn PaymentProvider>;
-    /// A neutral creation request for `minor_units` in the provider's currency (see the
-    /// sandbox's magic amounts), with `webhook_url` where the provider takes it per payment.
-    fn create_request(&self, minor_units: i64, webhook_url: &str) -> CreatePayment;
-    /// Method and full path (prefix included, `*` for the id) of the creation route.
-    fn create_route(&self) -> (&'static str, &'static str);
-    /// Method and full path of the route the neutral `get_payment` calls.
-    fn get_route(&self) -> (&'static str, &'static str);
-    /// Method and full path of the search the neutral `find_by_reference` sends, for providers
-    /// that declare [`payments_core::Capability::FindByReference`].
-    fn find_route(&self) -> Option<(&'static str, &'static str)> {
-        None
+    ) -> Box<dyn PaymentProvider> {
+        match self.connect(sandbox, http, webhook_url).await {
+            Ok(connected) => connected.client,
+            Err(e) => panic!("{}: connecting to the sandbox: {e}", self.provider()),
+        }
     }
-    /// The raw status the sandbox reports once the payer paid.
-    fn paid_status(&self) -> &'static str;
-    /// Whether a failed attempt ends the payment (true for most providers). Paylican documents
-    /// only `UNPAID` and `PAID`: a failed attempt leaves the invoice payable, so not final.
-    fn failures_are_final(&self) -> bool {
-        true
-    }
-    /// How many attempts the provider documents for a webhook its receiver keeps refusing.
-    fn webhook_attempts(&self) -> usize;
-    /// Verifies a delivery the sandbox made, with the provider crate's own verifier (and, for
-    /// unsigned providers, its confirmation by fetch-back when it has one).
-    async fn verify(
-        &self,
-        sandbox: &RunningSandbox,
-        delivery: &DeliveryRecord,
-    ) -> Result<Verified, WebhookRejection>;
 }
+
+impl<H: ProviderHooks> SandboxHarness for H {}
 
 /// Lists every sandbox scenario once; `sandbox_scenarios!(module, harness)` expands to one
 /// `#[tokio::test]` per scenario.

@@ -1,15 +1,4 @@
-//! Banq: the demo flow (payment link → payer pays → unsigned notice confirmed by fetch-back →
-//! status → reconciled) and offline webhook inspection.
-//!
-//! # Demo
-//! Steps: `register webhook` (`users/me` → the destination account's account space →
-//! `webhook-config` with the receiver's URL, which carries a random URL secret checked by the
-//! crate's `SharedSecretGuard`), then the common steps. Banq does not sign its webhooks: the
-//! `webhook verified` step passes the received notice through the crate's `WebhookReceiver` and
-//! confirms it with `BanqClient::confirm` (`GET /payments/{resourceId}`); it passes only when the
-//! fetched-back payment is `completed` (authenticity `fetched_back`). `reconciled` compares the
-//! fetched payment with the order: id, `funds` (exact, USD, the currency configured: Banq's answer
-//! names none), `externalOrderCode`, status `Succeeded`.
+//! Banq: its real sandbox, and offline webhook inspection.
 //!
 //! # Against Banq's real sandbox
 //! When these variables are set (and `--offline` is not given), the demo runs against Banq:
@@ -23,11 +12,13 @@
 //!
 //! "payer pays" prints the payment link on stderr and polls the payment until it is final or the
 //! `--timeout` passes. Webhooks need `PAYMENTS_DEMO_PUBLIC_URL`: a public URL forwarding to the
-//! demo's local webhook receiver (its port is random and printed in the `register webhook`
-//! step; the forwarder must send `/banq/webhook?...` to it). Without it, or without the merchant
-//! login, the webhook steps are skipped. This mode cannot be tested offline.
+//! demo's local webhook receiver (its port is random; the forwarder must send
+//! `/banq/webhook?...` to it), registered with `webhook-config` with a random URL secret, as
+//! against the local sandbox (`payments_sandbox::hooks::banq`). Without it, or without the
+//! merchant login, the webhook steps are skipped. Banq signs nothing: the ledger applies a
+//! notice only through its fetch-back (`GET /payments/{id}`), whichever way it arrives.
 //!
-//! # `payments webhook verify --provider banq`
+//! # `payments webhook verify banq`
 //! Offline there is nothing to verify a Banq webhook against: no signature, no timestamp (`--at`
 //! is ignored). The command checks what the crate's receiver checks (method, size, format, and
 //! the URL secret with `--guard-secret FILE|env:NAME` and `--guard-param NAME`, default `token`;
@@ -37,81 +28,36 @@
 
 use std::time::Duration;
 
-use payments_banq::webhook::{Confirmation, SharedSecretGuard, WebhookReceiver};
+use payments_banq::webhook::{SharedSecretGuard, WebhookReceiver};
 use payments_banq::{
-    BanqClient, BanqConfig, BanqPayment, CredentialFieldNames, MerchantUserCredentials,
-    OpenApiCredentials, PaymentLinkRequest, WebhookConfigRequest,
+    BanqClient, BanqConfig, CredentialFieldNames, MerchantUserCredentials, OpenApiCredentials,
 };
+use payments_core::http::HttpConfig;
 use payments_core::webhook::Authenticity;
-use payments_core::{Currency, Money, PaymentStatus};
-use payments_sandbox::{PayerAction, Provider};
+use payments_core::{CreatePayment, PaymentProvider};
+use payments_sandbox::hooks::banq::{BanqHooks, GUARD_PARAM};
+use payments_sandbox::hooks::{
+    Connected, DynVerifier, HookError, Paid, ProviderHooks, ToPay, erase,
+};
+use payments_sandbox::{Provider, RunningSandbox};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use crate::demo::DemoContext;
-use crate::flow::{Failed, Flow};
-use crate::verify::{VerifyError, VerifyInput, read_secret};
+use super::{Target, env, pay_by_polling, random_secret};
+use crate::args::BanqVerifyArgs;
+use crate::verify::{Capture, VerifyError, read_secret};
 
-/// The order of the demo: $25.00 (ends in 00: the sandbox's payer waits for the demo).
-const DEMO_CENTS: i64 = 2_500;
-/// Where the receiver takes Banq's notices.
-const WEBHOOK_PATH: &str = "/banq/webhook";
-/// The query parameter of the URL secret.
-const GUARD_PARAM: &str = "token";
-
-/// Where the flow runs and with what.
-struct Target {
-    client: BanqClient,
+/// Banq's sandbox, from the environment.
+struct RealBanq {
+    config: BanqConfig,
     destination: String,
-    /// `None` in real mode without the merchant login or a public URL: no webhook.
-    webhook_base: Option<String>,
-    /// In real mode: why there is no webhook.
-    no_webhook: Option<String>,
-    real: bool,
+    /// The sandbox's hooks with a random URL secret: registration and receiver.
+    hooks: BanqHooks,
+    /// Why webhooks cannot be received, if they cannot.
+    no_webhook: Option<&'static str>,
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn sandbox_target(ctx: &DemoContext<'_>) -> Result<Target, String> {
-    let info = ctx
-        .sandbox
-        .info()
-        .get("providers")
-        .and_then(|p| p.get("banq"))
-        .cloned()
-        .unwrap_or_default();
-    let field = |key: &str| {
-        info.get(key)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| format!("the sandbox does not describe banq's {key}"))
-    };
-    let c = ctx.sandbox.credentials();
-    let destination = field("destination_banq_guid")?;
-    let config = BanqConfig::new(
-        c.banq_company_id.clone(),
-        OpenApiCredentials::new(&c.banq_client_id, &c.banq_username, &c.banq_password),
-    )
-    .merchant_user(MerchantUserCredentials::new(
-        &c.banq_username,
-        &c.banq_password,
-    ))
-    .api_base_url(field("api_base_url")?)
-    .token_url(field("token_url")?)
-    .default_destination(&destination);
-    Ok(Target {
-        client: BanqClient::new(config).map_err(|e| e.to_string())?,
-        destination,
-        webhook_base: Some(ctx.receiver.url(WEBHOOK_PATH)),
-        no_webhook: None,
-        real: false,
-    })
-}
-
-/// The real-provider target, when its variables are all set.
-fn real_target() -> Option<Result<Target, String>> {
+fn from_env() -> Option<RealBanq> {
     let client_id = env("BANQ_CLIENT_ID")?;
     let username = env("BANQ_USERNAME")?;
     let password = env("BANQ_PASSWORD")?;
@@ -135,273 +81,121 @@ fn real_target() -> Option<Result<Target, String>> {
     if let Some((email, password)) = &login {
         config = config.merchant_user(MerchantUserCredentials::new(email, password));
     }
-    let public = env("PAYMENTS_DEMO_PUBLIC_URL");
-    let no_webhook = match (&login, &public) {
+    let no_webhook = match (&login, env("PAYMENTS_DEMO_PUBLIC_URL")) {
         (None, _) => Some("set BANQ_MERCHANT_EMAIL and BANQ_MERCHANT_PASSWORD to register it"),
         (_, None) => Some("set PAYMENTS_DEMO_PUBLIC_URL (a public URL forwarding to the receiver)"),
         _ => None,
     };
-    let webhook_base = match (no_webhook, public) {
-        (None, Some(public)) => Some(format!("{}{WEBHOOK_PATH}", public.trim_end_matches('/'))),
-        _ => None,
+    Some(RealBanq {
+        config,
+        destination,
+        hooks: BanqHooks {
+            guard_secret: Some(random_secret()),
+            ..BanqHooks::default()
+        },
+        no_webhook,
+    })
+}
+
+pub(super) fn real_target(public: Option<String>) -> Option<Result<Target, String>> {
+    let real = from_env()?;
+    let webhooks = match real.no_webhook {
+        Some(why) => Err(why.to_owned()),
+        None => Ok(public),
     };
+    Some(Ok(Target {
+        provider: Provider::Banq,
+        description: "Banq (real sandbox, from BANQ_* variables)".to_owned(),
+        hooks: Box::new(real),
+        webhooks,
+        minor_units: super::demo_minor_units(Provider::Banq),
+        trust: None,
+    }))
+}
+
+pub(super) fn real_client() -> Option<Result<Box<dyn PaymentProvider>, String>> {
+    let real = from_env()?;
     Some(
-        BanqClient::new(config)
-            .map(|client| Target {
-                client,
-                destination,
-                webhook_base,
-                no_webhook: no_webhook.map(str::to_owned),
-                real: true,
-            })
+        BanqClient::new(real.config)
+            .map(|c| Box::new(c) as Box<dyn PaymentProvider>)
             .map_err(|e| e.to_string()),
     )
 }
 
-/// A random URL secret for this run: 64 hex digits from randomly keyed SipHash (the CLI has no
-/// RNG dependency; this protects a local demo receiver, not money).
-fn url_secret() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let state = std::collections::hash_map::RandomState::new();
-    (0..4u32)
-        .map(|i| {
-            let mut hasher = state.build_hasher();
-            hasher.write_u32(i);
-            format!("{:016x}", hasher.finish())
-        })
-        .collect()
+impl RealBanq {
+    fn client(&self, http: HttpConfig) -> Result<BanqClient, HookError> {
+        Ok(BanqClient::new(self.config.clone().http(http))?)
+    }
 }
 
-pub(crate) async fn demo(ctx: &DemoContext<'_>, flow: &mut Flow) -> Result<(), Failed> {
-    let target = match (ctx.offline, real_target()) {
-        (false, Some(real)) => real,
-        _ => sandbox_target(ctx),
-    };
-    let target = match target {
-        Ok(t) => t,
-        Err(cause) => {
-            return flow
-                .step::<(), _>("create", async move { Err(cause) })
-                .await;
-        }
-    };
-    if target.real {
-        flow.set_target("Banq (real sandbox, from BANQ_* variables)");
+#[payments_core::async_trait]
+impl ProviderHooks for RealBanq {
+    fn provider(&self) -> Provider {
+        Provider::Banq
     }
-    let client = &target.client;
-    let secret = url_secret();
 
-    // register webhook
-    let webhook = match &target.webhook_base {
-        Some(base) => {
-            let url = payments_banq::testing::guarded_url(base, GUARD_PARAM, &secret);
-            let shown = format!("{base}?{GUARD_PARAM}=…");
-            flow.step("register webhook", async {
-                let config = client
-                    .setup_webhooks(&target.destination, &WebhookConfigRequest::new(&url))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let id = config.id.as_deref().unwrap_or("-").to_owned();
-                Ok(((), format!("webhook-config {id} → {shown}")))
-            })
-            .await?;
-            true
-        }
-        None => {
-            let why = target.no_webhook.clone().unwrap_or_default();
-            flow.skip("register webhook", why);
-            false
-        }
-    };
-
-    // create
-    let order = format!("{}-banq", ctx.run_id);
-    let amount = Money::from_minor(DEMO_CENTS, Currency::USD);
-    let request = PaymentLinkRequest::once(&target.destination, amount, "Demo order", &order);
-    let (id, link) = flow
-        .step("create", async {
-            let link = client
-                .create_payment_link(&request)
-                .await
-                .map_err(|e| e.to_string())?;
-            let id = link
-                .id
-                .clone()
-                .ok_or("Banq answered a link without a payment id")?;
-            let detail = format!("payment {id}, {amount}, link {}", link.url);
-            Ok(((id, link.url), detail))
-        })
-        .await?;
-
-    // payer pays
-    flow.step("payer pays", async {
-        if target.real {
-            eprintln!("[banq] pay here: {link}");
-            let status = poll_final(client, &id, ctx.timeout).await?;
-            return Ok(((), format!("payer done: {status}")));
-        }
-        let view = ctx
-            .sandbox
-            .act(Provider::Banq, &id, PayerAction::Pay)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = view.get("status").and_then(Value::as_str).unwrap_or("?");
-        Ok(((), format!("simulated payer paid: {status}")))
-    })
-    .await?;
-
-    // webhook verified
-    if webhook {
-        flow.step("webhook verified", async {
-            let guard = SharedSecretGuard::query_param(GUARD_PARAM, secret.as_str())
-                .map_err(|e| e.to_string())?;
-            let needle = format!("\"{id}\"");
-            let received = ctx
-                .receiver
-                .wait(
-                    |r| {
-                        r.path().starts_with(WEBHOOK_PATH)
-                            && String::from_utf8_lossy(&r.body).contains(&needle)
-                    },
-                    ctx.timeout,
-                )
-                .await
-                .ok_or_else(|| format!("no Banq notice about {id} within {:?}", ctx.timeout))?;
-            let receiver = WebhookReceiver::new().with_guard(guard);
-            let notice = receiver
-                .receive(&received.request())
-                .map_err(|e| format!("notice rejected: {e}"))?;
-            let claimed = format!("{}.{}", notice.event().resource_type, notice.event().action);
-            match client.confirm(notice).await.map_err(|e| e.to_string())? {
-                Confirmation::Confirmed(payment)
-                    if payment.authenticity == Authenticity::FetchedBack
-                        && payment.status == Some(PaymentStatus::Succeeded) =>
-                {
-                    Ok((
-                        (),
-                        format!(
-                            "unsigned notice {claimed}, confirmed by fetch-back: {}",
-                            payment.raw_status.as_deref().unwrap_or("?")
-                        ),
-                    ))
-                }
-                Confirmation::Confirmed(payment) => Err(format!(
-                    "notice {claimed} fetched back as {:?}, not paid",
-                    payment.raw_status
-                )),
-                Confirmation::Notice(_) => Err(format!(
-                    "notice {claimed} is not a completed payment: nothing confirmed"
-                )),
+    async fn connect(
+        &self,
+        _sandbox: &RunningSandbox,
+        http: HttpConfig,
+        webhook_url: &str,
+    ) -> Result<Connected, HookError> {
+        let client = self.client(http)?;
+        let webhook = match self.no_webhook {
+            None => {
+                self.hooks
+                    .register(&client, &self.destination, webhook_url)
+                    .await?
             }
+            Some(why) => format!("none registered: {why}"),
+        };
+        Ok(Connected {
+            client: Box::new(client),
+            webhook,
         })
-        .await?;
-    } else {
-        flow.skip(
-            "webhook verified",
-            target.no_webhook.clone().unwrap_or_default(),
-        );
     }
 
-    // status fetched
-    let payment = flow
-        .step("status fetched", async {
-            let payment = client.get_payment(&id).await.map_err(|e| e.to_string())?;
-            let detail = format!("{} ({})", payment.raw_status, unified(&payment));
-            Ok((payment, detail))
-        })
-        .await?;
-
-    // reconciled
-    flow.step("reconciled", async {
-        reconcile(&payment, &id, amount, &order)?;
-        Ok(((), format!("{id}: {amount}, order {order}, succeeded")))
-    })
-    .await
-}
-
-fn unified(payment: &BanqPayment) -> PaymentStatus {
-    payments_banq::convert::unified_status(&payment.status)
-}
-
-/// The fetched payment against the order; the first mismatch is the error.
-fn reconcile(payment: &BanqPayment, id: &str, amount: Money, order: &str) -> Result<(), String> {
-    if !payment.answers_for(id) {
-        return Err(format!("the answer is about {:?}, not {id}", payment.ids()));
+    fn create_request(&self, minor_units: i64, webhook_url: &str) -> CreatePayment {
+        self.hooks.create_request(minor_units, webhook_url)
     }
-    let paid = payments_banq::convert::money(payment.funds, amount.currency())?;
-    if paid != Some(amount) {
-        return Err(format!(
-            "funds {} differ from the order's {amount}",
-            payment
-                .funds
-                .map_or_else(|| "missing".to_owned(), |f| f.to_string())
-        ));
-    }
-    if payment.external_order_code.as_deref() != Some(order) {
-        return Err(format!(
-            "externalOrderCode {:?} is not the order {order}",
-            payment.external_order_code
-        ));
-    }
-    let status = unified(payment);
-    if status != PaymentStatus::Succeeded {
-        return Err(format!(
-            "status {} ({status}) is not succeeded",
-            payment.raw_status
-        ));
-    }
-    Ok(())
-}
 
-/// Polls the real provider until the payment is final or `timeout` passes.
-async fn poll_final(client: &BanqClient, id: &str, timeout: Duration) -> Result<String, String> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let payment = client.get_payment(id).await.map_err(|e| e.to_string())?;
-        if unified(&payment).is_final() {
-            return Ok(payment.raw_status);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(format!(
-                "still {} after {timeout:?}: the payer did not finish",
-                payment.raw_status
-            ));
-        }
-        tokio::time::sleep(Duration::from_secs(3)).await;
+    fn verifier(
+        &self,
+        _sandbox: &RunningSandbox,
+        _webhook_url: &str,
+    ) -> Result<DynVerifier, HookError> {
+        Ok(erase(self.hooks.receiver()?))
+    }
+
+    async fn pay(&self, _sandbox: &RunningSandbox, payment: &ToPay<'_>) -> Result<Paid, HookError> {
+        let client = self.client(payment.http.clone())?;
+        pay_by_polling(
+            &client,
+            payment.checkout,
+            payment.timeout,
+            Duration::from_secs(3),
+        )
+        .await
     }
 }
 
-pub(crate) async fn verify(input: &VerifyInput) -> Result<Value, VerifyError> {
-    let args = &input.args;
+pub(super) async fn verify(args: &BanqVerifyArgs, capture: &Capture) -> Result<Value, VerifyError> {
     let mut receiver = WebhookReceiver::new();
-    match (&args.guard_secret, &args.guard_param) {
-        (Some(spec), param) => {
-            let secret = read_secret("--guard-secret", spec)?;
-            let param = param.as_deref().unwrap_or(GUARD_PARAM);
-            let mut guard = SharedSecretGuard::query_param(param, secret.expose_secret())
-                .map_err(|e| VerifyError::Usage(format!("--guard-secret: {e}")))?;
-            if let Some(spec) = &args.previous_guard_secret {
-                let previous = read_secret("--previous-guard-secret", spec)?;
-                guard = guard
-                    .with_previous(previous.expose_secret())
-                    .map_err(|e| VerifyError::Usage(format!("--previous-guard-secret: {e}")))?;
-            }
-            receiver = receiver.with_guard(guard);
+    if let Some(spec) = &args.guard_secret {
+        let secret = read_secret("--guard-secret", spec)?;
+        let param = args.guard_param.as_deref().unwrap_or(GUARD_PARAM);
+        let mut guard = SharedSecretGuard::query_param(param, secret.expose_secret())
+            .map_err(|e| VerifyError::Usage(format!("--guard-secret: {e}")))?;
+        if let Some(spec) = &args.previous_guard_secret {
+            let previous = read_secret("--previous-guard-secret", spec)?;
+            guard = guard
+                .with_previous(previous.expose_secret())
+                .map_err(|e| VerifyError::Usage(format!("--previous-guard-secret: {e}")))?;
         }
-        (None, Some(_)) => {
-            return Err(VerifyError::Usage(
-                "--guard-param needs --guard-secret FILE|env:NAME for banq".to_owned(),
-            ));
-        }
-        (None, None) => {}
-    }
-    if args.guard_secret.is_none() && args.previous_guard_secret.is_some() {
-        return Err(VerifyError::Usage(
-            "--previous-guard-secret needs --guard-secret FILE|env:NAME for banq".to_owned(),
-        ));
+        receiver = receiver.with_guard(guard);
     }
     let notice = receiver
-        .receive(&input.request())
+        .receive(&capture.request())
         .map_err(|e| VerifyError::Rejected(e.to_string()))?;
     let event = notice.event();
     let authenticity = match notice.authenticity() {
@@ -445,38 +239,21 @@ pub(crate) async fn verify(input: &VerifyInput) -> Result<Value, VerifyError> {
     clippy::indexing_slicing
 )]
 mod tests {
+    use payments_banq::{
+        BanqClient, BanqConfig, MerchantUserCredentials, OpenApiCredentials, PaymentLinkRequest,
+        WebhookConfigRequest,
+    };
+    use payments_core::{Currency, Money};
+    use payments_sandbox::{DeliveryRecord, PayerAction, Sandbox};
+
     use super::*;
-    use clap::Parser;
-    use payments_sandbox::{DeliveryRecord, Sandbox};
+    use crate::test_support::verify_with;
 
-    use crate::args::{Cli, Command, WebhookCommand};
-
-    fn input(options: &[&str], url: &str, body: &[u8]) -> VerifyInput {
-        let mut argv = vec![
-            "payments",
-            "webhook",
-            "verify",
-            "--provider",
-            "banq",
-            "--body",
-            "-",
-            "--url",
-            url,
-        ];
-        argv.extend_from_slice(options);
-        let cli = Cli::try_parse_from(argv).unwrap();
-        let Command::Webhook {
-            command: WebhookCommand::Verify(args),
-        } = cli.command
-        else {
-            panic!("parsed as webhook verify");
-        };
-        VerifyInput {
-            args,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: body.to_vec(),
-            at: time::OffsetDateTime::now_utc(),
-        }
+    async fn check(options: &[&str], url: &str, body: &[u8]) -> Result<Value, VerifyError> {
+        let mut all = vec!["--url", url];
+        all.extend_from_slice(options);
+        let headers = [("Content-Type".to_owned(), "application/json".to_owned())];
+        verify_with("banq", &all, &headers, body, None).await
     }
 
     /// A link paid in the sandbox, and the notice the sandbox delivered for it.
@@ -550,11 +327,11 @@ mod tests {
             "--previous-guard-secret",
             &previous,
         ];
-        let out = verify(&input(&rotating, &url, &body)).await.unwrap();
+        let out = check(&rotating, &url, &body).await.unwrap();
         assert_eq!(out["authenticity"], "guarded");
         assert!(!out.to_string().contains(PREVIOUS), "never printed");
         // Once the previous secret is no longer given, it is refused.
-        let err = verify(&input(&["--guard-secret", &current], &url, &body))
+        let err = check(&["--guard-secret", &current], &url, &body)
             .await
             .unwrap_err();
         assert!(
@@ -563,7 +340,7 @@ mod tests {
             "{err:?}"
         );
         // A previous secret alone is a usage error.
-        let err = verify(&input(&["--previous-guard-secret", &previous], &url, &body))
+        let err = check(&["--previous-guard-secret", &previous], &url, &body)
             .await
             .unwrap_err();
         assert!(
@@ -575,7 +352,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_sandbox_notice_is_accepted_as_unconfirmed_and_guarded() {
         let (delivery, id) = sandbox_notice(SECRET).await;
-        let out = verify(&input(&[], &delivery.url, delivery.body.as_bytes()))
+        let out = check(&[], &delivery.url, delivery.body.as_bytes())
             .await
             .unwrap();
         assert_eq!(out["authenticity"], "unverified");
@@ -598,11 +375,11 @@ mod tests {
             std::env::temp_dir().join(format!("payments-cli-banq-guard-{}", std::process::id()));
         std::fs::write(&secret_file, SECRET).unwrap();
         let spec = secret_file.to_string_lossy().into_owned();
-        let guarded = verify(&input(
+        let guarded = check(
             &["--guard-secret", &spec],
             &delivery.url,
             delivery.body.as_bytes(),
-        ))
+        )
         .await
         .unwrap();
         assert_eq!(guarded["authenticity"], "guarded");
@@ -616,9 +393,7 @@ mod tests {
         // The first byte: no longer a JSON object.
         let mut broken = delivery.body.clone().into_bytes();
         broken[0] = b'[';
-        let err = verify(&input(&[], &delivery.url, &broken))
-            .await
-            .unwrap_err();
+        let err = check(&[], &delivery.url, &broken).await.unwrap_err();
         let VerifyError::Rejected(reason) = err else {
             panic!("rejected, not a usage error");
         };
@@ -630,11 +405,11 @@ mod tests {
             std::env::temp_dir().join(format!("payments-cli-banq-secret-{}", std::process::id()));
         std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
         let spec = secret_file.to_string_lossy().into_owned();
-        let err = verify(&input(
+        let err = check(
             &["--guard-secret", &spec],
             &tampered_url,
             delivery.body.as_bytes(),
-        ))
+        )
         .await
         .unwrap_err();
         let _ = std::fs::remove_file(&secret_file);
@@ -648,7 +423,7 @@ mod tests {
         let mut swapped = delivery.body.clone().into_bytes();
         let at = delivery.body.rfind('"').unwrap() - 1;
         swapped[at] = if swapped[at] == b'0' { b'1' } else { b'0' };
-        let out = verify(&input(&[], &delivery.url, &swapped)).await.unwrap();
+        let out = check(&[], &delivery.url, &swapped).await.unwrap();
         assert_eq!(out["established"], false);
         assert_ne!(out["payment_id"], delivery.payment_id.as_str());
     }
@@ -664,7 +439,7 @@ mod tests {
                 "not set",
             ),
         ] {
-            let err = verify(&input(&options, url, body)).await.unwrap_err();
+            let err = check(&options, url, body).await.unwrap_err();
             let VerifyError::Usage(message) = err else {
                 panic!("a usage error for {options:?}");
             };
@@ -674,45 +449,10 @@ mod tests {
             std::env::temp_dir().join(format!("payments-cli-banq-short-{}", std::process::id()));
         std::fs::write(&short, "short").unwrap();
         let spec = short.to_string_lossy().into_owned();
-        let err = verify(&input(&["--guard-secret", &spec], url, body))
+        let err = check(&["--guard-secret", &spec], url, body)
             .await
             .unwrap_err();
         let _ = std::fs::remove_file(&short);
         assert!(matches!(err, VerifyError::Usage(m) if m.contains("at least")));
-    }
-
-    #[test]
-    fn reconciliation_names_the_first_mismatch() {
-        let payment = |body: &str| payments_banq::wire::parse_payment(body.as_bytes()).unwrap();
-        let usd = Money::from_minor(2_500, Currency::USD);
-        let good =
-            payment(r#"{"id":"p","status":"completed","funds":25.00,"externalOrderCode":"o"}"#);
-        assert_eq!(reconcile(&good, "p", usd, "o"), Ok(()));
-        let cases = [
-            (
-                r#"{"id":"q","status":"completed","funds":25,"externalOrderCode":"o"}"#,
-                "not p",
-            ),
-            (
-                r#"{"id":"p","status":"completed","funds":25.01,"externalOrderCode":"o"}"#,
-                "funds",
-            ),
-            (
-                r#"{"id":"p","status":"completed","funds":25,"externalOrderCode":"x"}"#,
-                "externalOrderCode",
-            ),
-            (
-                r#"{"id":"p","status":"pending","funds":25,"externalOrderCode":"o"}"#,
-                "not succeeded",
-            ),
-            (
-                r#"{"id":"p","status":"Paid","funds":25,"externalOrderCode":"o"}"#,
-                "not succeeded",
-            ),
-        ];
-        for (body, expected) in cases {
-            let err = reconcile(&payment(body), "p", usd, "o").unwrap_err();
-            assert!(err.contains(expected), "{body}: {err}");
-        }
     }
 }

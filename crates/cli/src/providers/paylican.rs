@@ -1,19 +1,4 @@
-//! paylican: demo flow and webhook verification.
-//!
-//! ## Demo
-//! Steps: `register webhook` (sandbox only: Paylican's webhook URL is set at onboarding, here the
-//! sandbox's console setting, pointing at the local receiver with a secret last path segment),
-//! `token` (Keycloak password grant), then `create` (every documented field, an exact decimal
-//! amount), `payer pays` (the payment-page URL the crate builds is opened — Keycloak's `302`, then
-//! the page — and the sandbox payer pays), `webhook verified` (the crate's verifier behind a
-//! URL-secret guard and a source allow-list of 127.0.0.1: `guarded`, since Paylican signs
-//! nothing), `status fetched` and `reconciled` (invoice id, amount, reference, status `PAID` →
-//! `Succeeded` against the order; Paylican carries no currency: the account's is assumed).
-//!
-//! Paylican documents no status endpoint. Against the sandbox, `status fetched` uses the sandbox's
-//! own extension (`/sandbox-extension/invoice/{invoiceId}`, via `PaylicanConfig::status_path`)
-//! and says so; against the real Paylican it runs only with `PAYLICAN_STATUS_PATH`, and
-//! `reconciled` then uses the verified webhook.
+//! Paylican: a real Paylican account, and offline webhook verification.
 //!
 //! ## Real Paylican (not testable offline)
 //! Used when `PAYLICAN_USERNAME` and `PAYLICAN_PASSWORD` are set and `--offline` is not given.
@@ -28,10 +13,14 @@
 //! - `PAYMENTS_DEMO_PUBLIC_URL`: a public URL forwarding to the demo's local receiver (whose port
 //!   is random: the forwarding must target it), and Paylican's onboarding URL must be
 //!   `{PAYMENTS_DEMO_PUBLIC_URL}/paylican/webhook/{PAYLICAN_WEBHOOK_SECRET}`. Without it the
-//!   webhook step is skipped.
+//!   webhook steps are skipped.
 //!
-//! "payer pays" prints the payment-page URL on stderr and waits (up to `--timeout`) for `PAID`
-//! through the status endpoint, or else through the webhook.
+//! "payer pays" prints the payment-page URL on stderr and polls the status endpoint until the
+//! invoice is final (with `PAYLICAN_STATUS_PATH`), or leaves it to the webhook. Paylican signs
+//! nothing and, without a status endpoint, nothing can be fetched back: the ledger then applies
+//! what a sender who knew the URL secret claims (`Guarded`), and nothing without one. Against
+//! the sandbox the flow runs on `payments_sandbox::hooks::paylican`, whose status endpoint the
+//! ledger fetches back through.
 //!
 //! ## Verify
 //! Paylican signs nothing: the output's `authenticity` is `unverified` (no guard given: nothing is
@@ -47,88 +36,44 @@
 //! The source-IP guard needs the peer address, which a captured webhook does not have. `--at` is
 //! unused: the scheme has no timestamp to check.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use payments_core::http::{HttpClient, HttpConfig};
+use payments_core::http::HttpConfig;
 use payments_core::secret::{ExposeSecret, SecretString};
-use payments_core::token::TokenCache;
-use payments_core::webhook::{VerifiedEvent, WebhookVerifier};
-use payments_core::{Currency, Decimal, Money, PaymentStatus};
-use payments_paylican::auth::KeycloakTokenSource;
-use payments_paylican::convert::unified_status;
+use payments_core::webhook::{Authenticity, VerifiedEvent, WebhookVerifier};
+use payments_core::{CreatePayment, Currency, Decimal, Money, PaymentProvider};
 use payments_paylican::webhook::{PaylicanWebhookVerifier, WebhookGuards};
-use payments_paylican::{
-    CreatePaymentRequest, CreatedPayment, Invoice, PaylicanClient, PaylicanConfig, WebhookEvent,
+use payments_paylican::{PaylicanClient, PaylicanConfig, WebhookEvent};
+use payments_sandbox::hooks::{
+    Connected, DynVerifier, HookError, Paid, ProviderHooks, ToPay, erase,
 };
-use payments_sandbox::{PayerAction, Provider};
+use payments_sandbox::{Provider, RunningSandbox};
 use serde_json::Value;
 
-use crate::demo::DemoContext;
-use crate::flow::{Failed, Flow};
-use crate::verify::{VerifyError, VerifyInput, event_json, read_secret};
+use super::{Target, env, pay_by_polling};
+use crate::args::PaylicanVerifyArgs;
+use crate::verify::{Capture, VerifyError, event_json, read_secret};
 
-/// The sandbox-only status endpoint (see the sandbox's Paylican module).
-const SANDBOX_STATUS_PATH: &str = "/sandbox-extension/invoice/{invoiceId}";
-
-/// Where the receiver expects Paylican's webhooks.
-const WEBHOOK_PATH: &str = "/paylican/webhook";
-
-/// What the flow runs against.
-struct Target {
+/// A real Paylican account, from the environment.
+struct RealPaylican {
     config: PaylicanConfig,
-    currency: Currency,
-    amount: Decimal,
-    payment_type: String,
+    order: Money,
     /// The secret last path segment of the webhook URL, if any.
     guard_secret: Option<SecretString>,
-    /// `false`: the real Paylican.
-    sandbox: bool,
-    /// Real mode: the public URL forwarding to the receiver.
-    public_url: Option<String>,
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    webhooks: bool,
 }
 
 fn required(name: &str) -> Result<String, String> {
     env(name).ok_or_else(|| format!("{name} is not set (needed to run against the real Paylican)"))
 }
 
-/// A demo secret: not guessable from outside the process, at least 16 bytes.
-fn demo_secret() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("demo-{nanos:x}-{:x}", std::process::id())
+fn from_env() -> Option<Result<RealPaylican, String>> {
+    env("PAYLICAN_USERNAME")?;
+    env("PAYLICAN_PASSWORD")?;
+    Some(build_from_env())
 }
 
-fn sandbox_target(ctx: &DemoContext<'_>) -> Target {
-    let url = ctx.sandbox.provider_url(Provider::Paylican);
-    let creds = ctx.sandbox.credentials();
-    let config = PaylicanConfig::new(
-        url.clone(),
-        url,
-        creds.paylican_username.clone(),
-        creds.paylican_password.clone(),
-    )
-    .realm(creds.paylican_realm.clone())
-    .client_id(creds.paylican_client_id.clone())
-    .status_path(SANDBOX_STATUS_PATH)
-    .currency(Currency::GNF);
-    Target {
-        config,
-        currency: Currency::GNF,
-        amount: Money::from_minor(250_000, Currency::GNF).to_decimal(),
-        payment_type: "DEMO".to_owned(),
-        guard_secret: Some(SecretString::from(demo_secret())),
-        sandbox: true,
-        public_url: None,
-    }
-}
-
-fn real_target() -> Result<Target, String> {
+fn build_from_env() -> Result<RealPaylican, String> {
     let currency = match env("PAYLICAN_CURRENCY") {
         Some(code) => Currency::from_code(&code).map_err(|e| format!("PAYLICAN_CURRENCY: {e}"))?,
         None => Currency::GNF,
@@ -136,12 +81,15 @@ fn real_target() -> Result<Target, String> {
     let amount_text = env("PAYLICAN_AMOUNT").unwrap_or_else(|| "100".to_owned());
     let amount = Decimal::parse(&amount_text)
         .map_err(|e| format!("PAYLICAN_AMOUNT `{amount_text}`: {e}"))?;
+    let order = Money::from_decimal(amount, currency)
+        .map_err(|e| format!("PAYLICAN_AMOUNT `{amount_text}`: {e}"))?;
     let mut config = PaylicanConfig::new(
         required("PAYLICAN_KEYCLOAK_URL")?,
         required("PAYLICAN_PAYMENT_URL")?,
         required("PAYLICAN_USERNAME")?,
         required("PAYLICAN_PASSWORD")?,
     )
+    .payment_type(required("PAYLICAN_PAYMENT_TYPE")?)
     .currency(currency);
     if let Some(realm) = env("PAYLICAN_REALM") {
         config = config.realm(realm);
@@ -152,395 +100,145 @@ fn real_target() -> Result<Target, String> {
     if let Some(path) = env("PAYLICAN_STATUS_PATH") {
         config = config.status_path(path);
     }
-    Ok(Target {
+    Ok(RealPaylican {
         config,
-        currency,
-        amount,
-        payment_type: required("PAYLICAN_PAYMENT_TYPE")?,
+        order,
         guard_secret: env("PAYLICAN_WEBHOOK_SECRET").map(SecretString::from),
-        sandbox: false,
-        public_url: env("PAYMENTS_DEMO_PUBLIC_URL"),
+        webhooks: env("PAYMENTS_DEMO_PUBLIC_URL").is_some(),
     })
 }
 
-fn real_mode_requested(ctx: &DemoContext<'_>) -> bool {
-    !ctx.offline && env("PAYLICAN_USERNAME").is_some() && env("PAYLICAN_PASSWORD").is_some()
-}
-
-pub(crate) async fn demo(ctx: &DemoContext<'_>, flow: &mut Flow) -> Result<(), Failed> {
-    let target = if real_mode_requested(ctx) {
-        let target = match real_target() {
-            Ok(target) => target,
-            Err(cause) => {
-                flow.set_target("Paylican (real; configuration incomplete)");
-                return flow.step::<(), _>("token", async move { Err(cause) }).await;
-            }
-        };
-        flow.set_target(format!("Paylican ({})", target.config.payment_url));
-        target
-    } else {
-        sandbox_target(ctx)
-    };
-    run(ctx, flow, target).await
-}
-
-/// The path (and secret) Paylican posts to.
-fn webhook_path(secret: Option<&SecretString>) -> String {
-    match secret {
-        Some(secret) => format!("{WEBHOOK_PATH}/{}", secret.expose_secret()),
-        None => WEBHOOK_PATH.to_owned(),
-    }
-}
-
-async fn run(ctx: &DemoContext<'_>, flow: &mut Flow, target: Target) -> Result<(), Failed> {
-    let secret = target.guard_secret.clone();
-    let hook_path = webhook_path(secret.as_ref());
-    if target.sandbox {
-        flow.step("register webhook", async {
-            // Paylican takes it at onboarding: the sandbox's console setting.
-            ctx.sandbox
-                .set_webhook_url(Provider::Paylican, Some(ctx.receiver.url(&hook_path)));
-            Ok((
-                (),
-                format!("console URL set to the receiver, {WEBHOOK_PATH}/<secret>"),
-            ))
-        })
-        .await?;
-    }
-
-    let config = target.config.clone().http(HttpConfig::default());
-    let client = flow
-        .step("token", async {
-            let http = HttpClient::new(
-                payments_paylican::webhook::PROVIDER,
-                env!("CARGO_PKG_NAME"),
-                env!("CARGO_PKG_VERSION"),
-                &config.http,
-            )
-            .map_err(|e| e.to_string())?;
-            let token_url = config.effective_token_url().map_err(|e| e.to_string())?;
-            let source = KeycloakTokenSource::new(
-                http.clone(),
-                token_url,
-                config.client_id.clone(),
-                config.username.clone(),
-                config.password.clone(),
-            );
-            let tokens = TokenCache::new(source);
-            tokens
-                .get()
-                .await
-                .map_err(|e| format!("Keycloak password grant: {e}"))?;
-            let detail = format!(
-                "password grant: realm {}, client {}",
-                config.realm, config.client_id
-            );
-            let client = PaylicanClient::with_token_cache(config.clone(), tokens, http)
-                .map_err(|e| e.to_string())?;
-            Ok((client, detail))
-        })
-        .await?;
-
-    let reference = format!("{}-paylican", ctx.run_id);
-    let request = CreatePaymentRequest::new(target.amount, &target.payment_type, &reference)
-        .customer_code("DEMO-CUSTOMER")
-        .item_name("payments demo order")
-        .beneficiary_code("20")
-        .redirection_url("https://merchant.example/paylican/return")
-        .additional_field("documentNo", &reference);
-    let (created, order): (CreatedPayment, Money) = flow
-        .step("create", async {
-            let order = Money::from_decimal(target.amount, target.currency)
-                .map_err(|e| format!("the order amount {}: {e}", target.amount))?;
-            let created = client
-                .create_payment(&request)
-                .await
-                .map_err(|e| e.to_string())?;
-            let detail = format!(
-                "invoice {}, {} {}, ref {}",
-                created.invoice_id,
-                target.amount,
-                target.currency.code(),
-                created.merchant_reference
-            );
-            Ok(((created, order), detail))
-        })
-        .await?;
-
-    let paid_by_poll = flow
-        .step("payer pays", payer_pays(ctx, &client, &created, &target))
-        .await?;
-
-    let event = if target.sandbox || target.public_url.is_some() {
-        Some(
-            flow.step(
-                "webhook verified",
-                webhook_verified(
-                    ctx,
-                    &created.invoice_id,
-                    secret.as_ref(),
-                    target.sandbox,
-                    target.currency,
-                ),
-            )
-            .await?,
-        )
-    } else {
-        flow.skip(
-            "webhook verified",
-            "PAYMENTS_DEMO_PUBLIC_URL is not set: Paylican cannot reach the local receiver",
-        );
-        None
-    };
-
-    let fetched = if client.has_status_endpoint() {
-        let note = if target.sandbox {
-            " (sandbox-extension endpoint: Paylican documents none)"
-        } else {
-            " (PAYLICAN_STATUS_PATH)"
-        };
-        Some(
-            flow.step("status fetched", async {
-                let invoice = client
-                    .get_invoice(&created.invoice_id)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let detail = format!("{} {}{note}", invoice.id, invoice.status);
-                Ok((invoice, detail))
-            })
-            .await?,
-        )
-    } else {
-        flow.skip(
-            "status fetched",
-            "Paylican documents no status endpoint (set PAYLICAN_STATUS_PATH if it gave you one)",
-        );
-        paid_by_poll
-    };
-
-    let (invoice, source) = match (fetched, event) {
-        (Some(invoice), _) => (invoice, "fetched invoice"),
-        (None, Some(event)) => (event.data.data, "verified webhook (a guarded claim)"),
-        (None, None) => {
-            flow.skip("reconciled", "nothing was fetched or received to reconcile");
-            return Ok(());
+pub(super) fn real_target(public: Option<String>) -> Option<Result<Target, String>> {
+    Some(from_env()?.map(|real| {
+        // Without a status endpoint nothing can be fetched back: only a guarded claim can
+        // establish the status (and nothing at all without a guard).
+        let trust = (real.config.status_path.is_none() && real.guard_secret.is_some())
+            .then_some(Authenticity::Guarded);
+        Target {
+            provider: Provider::Paylican,
+            description: format!("Paylican ({})", real.config.payment_url),
+            minor_units: real.order.minor_units(),
+            hooks: Box::new(real),
+            webhooks: public
+                .ok_or_else(|| {
+                    "PAYMENTS_DEMO_PUBLIC_URL is not set: Paylican cannot reach the local receiver"
+                        .to_owned()
+                })
+                .map(Some),
+            trust,
         }
-    };
-    flow.step("reconciled", async {
-        reconcile(&invoice, &created, order, &reference)
-            .map(|detail| ((), format!("{detail}, from the {source}")))
-    })
-    .await
+    }))
 }
 
-/// Opens the payment page (sandbox: then pays as the sandbox payer; real: waits for `PAID`).
-/// Returns the invoice if it was polled.
-async fn payer_pays(
-    ctx: &DemoContext<'_>,
-    client: &PaylicanClient,
-    created: &CreatedPayment,
-    target: &Target,
-) -> Result<(Option<Invoice>, String), String> {
-    if target.sandbox {
-        let browser = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| format!("cannot build the browser client: {e}"))?;
-        let page = browser
-            .get(&created.payment_page_url)
-            .send()
-            .await
-            .map_err(|e| format!("payment page: {}", e.without_url()))?;
-        let status = page.status();
-        let landed = page.url().path().to_owned();
-        if !status.is_success() || !landed.contains("/api/v1/pay/") {
-            return Err(format!(
-                "payment page: HTTP {status} at {landed} (expected the pay page after Keycloak)"
-            ));
-        }
-        let paid = ctx
-            .sandbox
-            .act(Provider::Paylican, &created.invoice_id, PayerAction::Pay)
-            .await
-            .map_err(|e| format!("sandbox payer: {e}"))?;
-        let raw = paid.get("status").and_then(Value::as_str).unwrap_or("?");
-        return Ok((
-            None,
-            format!("payment page {status} (via Keycloak), invoice {raw}"),
-        ));
-    }
-    eprintln!(
-        "[paylican] open this payment page and pay: {}",
-        created.payment_page_url
-    );
-    if client.has_status_endpoint() {
-        let deadline = tokio::time::Instant::now() + ctx.timeout;
-        loop {
-            let invoice = client
-                .get_invoice(&created.invoice_id)
-                .await
-                .map_err(|e| e.to_string())?;
-            if unified_status(&invoice.status).is_final() {
-                let detail = format!("invoice {}", invoice.status);
-                return Ok((Some(invoice), detail));
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(format!(
-                    "still {} after {} s",
-                    invoice.status,
-                    ctx.timeout.as_secs()
-                ));
-            }
-            tokio::time::sleep(Duration::from_secs(3)).await;
-        }
-    }
-    if target.public_url.is_some() {
-        return Ok((None, "waiting for the webhook".to_owned()));
-    }
-    Err("cannot observe the payment: set PAYLICAN_STATUS_PATH or PAYMENTS_DEMO_PUBLIC_URL".into())
+pub(super) fn real_client() -> Option<Result<Box<dyn PaymentProvider>, String>> {
+    Some(from_env()?.and_then(|real| {
+        PaylicanClient::new(real.config)
+            .map(|c| Box::new(c) as Box<dyn PaymentProvider>)
+            .map_err(|e| e.to_string())
+    }))
 }
 
-/// What the demo established from a webhook.
-struct ReceivedEvent {
-    data: WebhookEvent,
-}
+#[payments_core::async_trait]
+impl ProviderHooks for RealPaylican {
+    fn provider(&self) -> Provider {
+        Provider::Paylican
+    }
 
-async fn webhook_verified(
-    ctx: &DemoContext<'_>,
-    invoice_id: &str,
-    secret: Option<&SecretString>,
-    sandbox: bool,
-    currency: Currency,
-) -> Result<(ReceivedEvent, String), String> {
-    let received = ctx
-        .receiver
-        .wait(
-            |r| {
-                r.path().starts_with(WEBHOOK_PATH)
-                    && serde_json::from_slice::<Value>(&r.body).is_ok_and(|body| {
-                        body.pointer("/data/id").and_then(Value::as_str) == Some(invoice_id)
-                            && body.pointer("/data/status").and_then(Value::as_str) == Some("PAID")
-                    })
-            },
-            ctx.timeout,
-        )
-        .await
-        .ok_or_else(|| {
-            format!(
-                "no PAID webhook about {invoice_id} within {} s",
-                ctx.timeout.as_secs()
-            )
-        })?;
-    let mut guards = WebhookGuards::new();
-    let mut shown = Vec::new();
-    if let Some(secret) = secret {
-        guards = guards
-            .secret_in_path(secret.expose_secret())
-            .map_err(|e| e.to_string())?;
-        shown.push("URL secret");
-    }
-    if sandbox {
-        // The sandbox posts from this machine; the TCP peer, never X-Forwarded-For.
-        guards = guards
-            .allow_source("127.0.0.1")
-            .map_err(|e| e.to_string())?;
-        shown.push("source 127.0.0.1");
-    }
-    let verifier = PaylicanWebhookVerifier::new(guards).currency(currency);
-    let event = verifier
-        .verify_from(&received.request(), received.peer.ip())
-        .map_err(|e| format!("rejected: {e}"))?;
-    let guards = if shown.is_empty() {
-        "no guard: unverified".to_owned()
-    } else {
-        format!("guarded by {}", shown.join(" + "))
-    };
-    let detail = format!(
-        "event {} {} {}, {guards} (Paylican signs nothing)",
-        event.event_id,
-        event.event_type.as_deref().unwrap_or("?"),
-        event.raw_status.as_deref().unwrap_or("?"),
-    );
-    Ok((ReceivedEvent { data: event.data }, detail))
-}
-
-/// Compares the invoice with the order.
-fn reconcile(
-    invoice: &Invoice,
-    created: &CreatedPayment,
-    order: Money,
-    reference: &str,
-) -> Result<String, String> {
-    if invoice.id != created.invoice_id {
-        return Err(format!(
-            "invoice id {} is not the created {}",
-            invoice.id, created.invoice_id
-        ));
-    }
-    let amount = invoice
-        .total_amount
-        .ok_or_else(|| "the invoice carries no totalAmount".to_owned())?;
-    let money = Money::from_decimal(amount, order.currency())
-        .map_err(|e| format!("totalAmount {amount}: {e}"))?;
-    if money != order {
-        return Err(format!(
-            "amount {amount} is not the order's {}",
-            order.to_decimal_string()
-        ));
-    }
-    if invoice.document_no.as_deref() != Some(reference) {
-        return Err(format!(
-            "documentNo {:?} is not the order reference {reference}",
-            invoice.document_no
-        ));
-    }
-    let status = unified_status(&invoice.status);
-    if status != PaymentStatus::Succeeded {
-        return Err(format!("status {} ({status})", invoice.status));
-    }
-    Ok(format!(
-        "{} {} (account currency), ref {reference}, {} → succeeded",
-        order.to_decimal_string(),
-        order.currency().code(),
-        invoice.status
-    ))
-}
-
-/// The verifier `input`'s options ask for.
-fn verifier(input: &VerifyInput) -> Result<PaylicanWebhookVerifier, VerifyError> {
-    let args = &input.args;
-    let mut guards = WebhookGuards::new();
-    match (&args.guard_secret, &args.guard_param) {
-        (None, None) => {}
-        (None, Some(param)) => {
-            return Err(VerifyError::Usage(format!(
-                "--guard-param {param} needs --guard-secret FILE|env:NAME for paylican"
-            )));
-        }
-        (Some(spec), param) => {
-            let secret = read_secret("--guard-secret", spec)?;
-            let usage =
-                |e: payments_core::Error| VerifyError::Usage(format!("--guard-secret: {e}"));
-            guards = match param.as_deref() {
-                None => guards
-                    .secret_in_path(secret.expose_secret())
-                    .map_err(usage)?,
-                Some(p) => guards
-                    .secret_in_query(p, secret.expose_secret())
-                    .map_err(usage)?,
+    async fn connect(
+        &self,
+        _sandbox: &RunningSandbox,
+        http: HttpConfig,
+        webhook_url: &str,
+    ) -> Result<Connected, HookError> {
+        let webhook = if self.webhooks {
+            let secret = if self.guard_secret.is_some() {
+                "/<PAYLICAN_WEBHOOK_SECRET>"
+            } else {
+                ""
             };
-            if let Some(spec) = &args.previous_guard_secret {
-                let previous = read_secret("--previous-guard-secret", spec)?;
-                guards = guards
-                    .with_previous_url_secret(previous.expose_secret())
-                    .map_err(|e| VerifyError::Usage(format!("--previous-guard-secret: {e}")))?;
-            }
+            format!("set at onboarding (not by the API): {webhook_url}{secret}")
+        } else {
+            "none: Paylican cannot reach the local receiver".to_owned()
+        };
+        Ok(Connected {
+            client: Box::new(PaylicanClient::new(self.config.clone().http(http))?),
+            webhook,
+        })
+    }
+
+    /// The configured amount and currency (`minor_units` is the same amount).
+    fn create_request(&self, _minor_units: i64, _webhook_url: &str) -> CreatePayment {
+        CreatePayment::new(self.order, "order")
+            .description("payments demo order")
+            .return_url("https://merchant.example/paylican/return")
+    }
+
+    fn verifier(
+        &self,
+        _sandbox: &RunningSandbox,
+        _webhook_url: &str,
+    ) -> Result<DynVerifier, HookError> {
+        let mut guards = WebhookGuards::new();
+        if let Some(secret) = &self.guard_secret {
+            guards = guards
+                .secret_in_path(secret.expose_secret())
+                .map_err(|e| HookError::new(format!("PAYLICAN_WEBHOOK_SECRET: {e}")))?;
+        }
+        Ok(erase(
+            PaylicanWebhookVerifier::new(guards).currency(self.order.currency()),
+        ))
+    }
+
+    /// The payer is a person on the payment page; the invoice is polled when Paylican gave a
+    /// status endpoint, else its webhook says.
+    async fn pay(&self, _sandbox: &RunningSandbox, payment: &ToPay<'_>) -> Result<Paid, HookError> {
+        let client = PaylicanClient::new(self.config.clone().http(payment.http.clone()))?;
+        if client.has_status_endpoint() {
+            return pay_by_polling(
+                &client,
+                payment.checkout,
+                payment.timeout,
+                Duration::from_secs(3),
+            )
+            .await;
+        }
+        eprintln!(
+            "[paylican] open this payment page and pay: {}",
+            payment.checkout.redirect_url.as_deref().unwrap_or("-")
+        );
+        if self.webhooks {
+            Ok(Paid {
+                detail: "no status endpoint: waiting for the webhook".to_owned(),
+                observed: None,
+            })
+        } else {
+            Err(HookError::new(
+                "cannot observe the payment: set PAYLICAN_STATUS_PATH or PAYMENTS_DEMO_PUBLIC_URL",
+            ))
         }
     }
-    if args.guard_secret.is_none() && args.previous_guard_secret.is_some() {
-        return Err(VerifyError::Usage(
-            "--previous-guard-secret needs --guard-secret FILE|env:NAME for paylican".to_owned(),
-        ));
+}
+
+/// The verifier `args` ask for.
+fn verifier(args: &PaylicanVerifyArgs) -> Result<PaylicanWebhookVerifier, VerifyError> {
+    let mut guards = WebhookGuards::new();
+    if let Some(spec) = &args.guard_secret {
+        let secret = read_secret("--guard-secret", spec)?;
+        let usage = |e: payments_core::Error| VerifyError::Usage(format!("--guard-secret: {e}"));
+        guards = match args.guard_param.as_deref() {
+            None => guards
+                .secret_in_path(secret.expose_secret())
+                .map_err(usage)?,
+            Some(p) => guards
+                .secret_in_query(p, secret.expose_secret())
+                .map_err(usage)?,
+        };
+        if let Some(spec) = &args.previous_guard_secret {
+            let previous = read_secret("--previous-guard-secret", spec)?;
+            guards = guards
+                .with_previous_url_secret(previous.expose_secret())
+                .map_err(|e| VerifyError::Usage(format!("--previous-guard-secret: {e}")))?;
+        }
     }
     if let Some(spec) = &args.basic_auth {
         let credentials = read_secret("--basic-auth", spec)?;
@@ -567,10 +265,13 @@ fn data_json(event: &VerifiedEvent<WebhookEvent>) -> Value {
     data
 }
 
-pub(crate) async fn verify(input: &VerifyInput) -> Result<Value, VerifyError> {
-    let verifier = verifier(input)?;
+pub(super) async fn verify(
+    args: &PaylicanVerifyArgs,
+    capture: &Capture,
+) -> Result<Value, VerifyError> {
+    let verifier = verifier(args)?;
     let event = verifier
-        .verify(&input.request())
+        .verify(&capture.request())
         .map_err(|e| VerifyError::Rejected(e.to_string()))?;
     let mut out = event_json(&event, data_json(&event));
     let note = if verifier.guards().is_empty() {
@@ -592,49 +293,32 @@ pub(crate) async fn verify(input: &VerifyInput) -> Result<Value, VerifyError> {
     clippy::indexing_slicing
 )]
 mod tests {
+    use payments_core::Decimal;
+    use payments_paylican::{CreatePaymentRequest, PaylicanClient, PaylicanConfig};
+    use payments_sandbox::{DeliveryRecord, PayerAction, Sandbox};
+
     use super::*;
-    use crate::args::{Cli, Command, WebhookCommand};
-    use clap::Parser as _;
-    use payments_sandbox::{DeliveryRecord, Sandbox};
+    use crate::test_support::{Files, verify_with};
 
     const SECRET: &str = "cli-test-guard-secret-0123456789";
 
-    use crate::test_support::Files;
-
-    fn input(args: &[&str], delivery: &DeliveryRecord, body: &[u8]) -> VerifyInput {
-        input_at(args, &delivery.url, &delivery.headers, body)
+    async fn check(
+        args: &[&str],
+        delivery: &DeliveryRecord,
+        body: &[u8],
+    ) -> Result<Value, VerifyError> {
+        check_at(args, &delivery.url, &delivery.headers, body).await
     }
 
-    fn input_at(
+    async fn check_at(
         args: &[&str],
         url: &str,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> VerifyInput {
-        let mut argv = vec![
-            "payments",
-            "webhook",
-            "verify",
-            "--provider",
-            "paylican",
-            "--body",
-            "-",
-            "--url",
-            url,
-        ];
-        argv.extend_from_slice(args);
-        let Command::Webhook {
-            command: WebhookCommand::Verify(args),
-        } = Cli::try_parse_from(argv).unwrap().command
-        else {
-            panic!("not a verify command");
-        };
-        VerifyInput {
-            args,
-            headers: headers.to_vec(),
-            body: body.to_vec(),
-            at: time::OffsetDateTime::now_utc(),
-        }
+    ) -> Result<Value, VerifyError> {
+        let mut all = vec!["--url", url];
+        all.extend_from_slice(args);
+        verify_with("paylican", &all, headers, body, None).await
     }
 
     /// A paid invoice's webhook, delivered by the sandbox to a guarded sink URL.
@@ -687,7 +371,7 @@ mod tests {
         let secret = files.write("secret", format!("{SECRET}\n").as_bytes());
         let body = delivery.body.as_bytes();
 
-        let event = verify(&input(&["--guard-secret", &secret], &delivery, body))
+        let event = check(&["--guard-secret", &secret], &delivery, body)
             .await
             .unwrap();
         assert_eq!(event["provider"], "paylican");
@@ -702,7 +386,7 @@ mod tests {
         // One byte changed so that the body is no longer Paylican's format: rejected.
         let mut broken = body.to_vec();
         broken[0] = b'[';
-        let err = verify(&input(&["--guard-secret", &secret], &delivery, &broken))
+        let err = check(&["--guard-secret", &secret], &delivery, &broken)
             .await
             .unwrap_err();
         assert!(
@@ -713,7 +397,7 @@ mod tests {
         let at = delivery.body.find("5100.00").unwrap();
         let mut altered = body.to_vec();
         altered[at] = b'9';
-        let event = verify(&input(&["--guard-secret", &secret], &delivery, &altered))
+        let event = check(&["--guard-secret", &secret], &delivery, &altered)
             .await
             .unwrap();
         assert_eq!(event["authenticity"], "guarded");
@@ -722,7 +406,7 @@ mod tests {
         // A wrong secret in the URL is rejected with the verifier's reason.
         let mut elsewhere = delivery.clone();
         elsewhere.url = elsewhere.url.replace(SECRET, "not-the-secret-at-all-0123");
-        let err = verify(&input(&["--guard-secret", &secret], &elsewhere, body))
+        let err = check(&["--guard-secret", &secret], &elsewhere, body)
             .await
             .unwrap_err();
         assert!(
@@ -739,7 +423,7 @@ mod tests {
         let current = files.write("current", format!("{SECRET}\n").as_bytes());
         let previous = files.write("previous", PREVIOUS.as_bytes());
         let url = format!("https://merchant.example/paylican/webhook/{PREVIOUS}");
-        let input = |args: &[&str], body: &[u8]| input_at(args, &url, &[], body);
+
         let body = payments_paylican::testing::PAYMENT_EXECUTED.as_bytes();
         let rotating = [
             "--guard-secret",
@@ -747,11 +431,11 @@ mod tests {
             "--previous-guard-secret",
             &previous,
         ];
-        let event = verify(&input(&rotating, body)).await.unwrap();
+        let event = check_at(&rotating, &url, &[], body).await.unwrap();
         assert_eq!(event["authenticity"], "guarded");
         assert!(!event.to_string().contains(PREVIOUS), "never printed");
         // Once the previous secret is no longer given, it is refused.
-        let err = verify(&input(&["--guard-secret", &current], body))
+        let err = check_at(&["--guard-secret", &current], &url, &[], body)
             .await
             .unwrap_err();
         assert!(
@@ -760,7 +444,7 @@ mod tests {
             "{err:?}"
         );
         // A previous secret alone is a usage error.
-        let err = verify(&input(&["--previous-guard-secret", &previous], body))
+        let err = check_at(&["--previous-guard-secret", &previous], &url, &[], body)
             .await
             .unwrap_err();
         assert!(
@@ -772,7 +456,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn without_guards_the_event_is_unverified_and_says_so() {
         let (sandbox, delivery) = sandbox_webhook("").await;
-        let event = verify(&input(&[], &delivery, delivery.body.as_bytes()))
+        let event = check(&[], &delivery, delivery.body.as_bytes())
             .await
             .unwrap();
         assert_eq!(event["authenticity"], "unverified");
@@ -800,13 +484,13 @@ mod tests {
         let args = |file: &str| -> Vec<String> { vec!["--basic-auth".into(), file.into()] };
         let good_args = args(&good);
         let good_refs: Vec<&str> = good_args.iter().map(String::as_str).collect();
-        let event = verify(&input(&good_refs, &delivery, delivery.body.as_bytes()))
+        let event = check(&good_refs, &delivery, delivery.body.as_bytes())
             .await
             .unwrap();
         assert_eq!(event["authenticity"], "guarded");
         let bad_args = args(&bad);
         let bad_refs: Vec<&str> = bad_args.iter().map(String::as_str).collect();
-        let err = verify(&input(&bad_refs, &delivery, delivery.body.as_bytes()))
+        let err = check(&bad_refs, &delivery, delivery.body.as_bytes())
             .await
             .unwrap_err();
         assert!(
@@ -819,22 +503,22 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_guard_option_without_its_secret_is_a_usage_error() {
         let (sandbox, delivery) = sandbox_webhook("").await;
-        let err = verify(&input(
+        let err = check(
             &["--guard-param", "token"],
             &delivery,
             delivery.body.as_bytes(),
-        ))
+        )
         .await
         .unwrap_err();
         assert!(
             matches!(&err, VerifyError::Usage(m) if m.contains("--guard-secret")),
             "{err:?}"
         );
-        let err = verify(&input(
+        let err = check(
             &["--guard-secret", "/nonexistent/paylican-secret"],
             &delivery,
             delivery.body.as_bytes(),
-        ))
+        )
         .await
         .unwrap_err();
         assert!(matches!(err, VerifyError::Usage(_)), "{err:?}");
