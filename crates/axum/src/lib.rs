@@ -74,11 +74,11 @@
 //!   no other provider crate is a dependency (the merchant passes the verifiers in).
 //! - `postgres`: the ledger on PostgreSQL (forwarded to `payments-ledger`).
 
-mod peer;
 mod router;
 
 #[cfg(feature = "fintecture")]
 pub mod fintecture;
 
-pub use peer::{IpNet, client_address};
+/// Re-exported: the trusted-proxy list is a list of these.
+pub use payments_core::net::{IpNet, client_address};
 pub use router::{DEFAULT_BODY_LIMIT, FORM, JSON, Webhooks, default_content_types};

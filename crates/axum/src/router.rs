@@ -22,7 +22,7 @@ use payments_ledger::{Ledger, Outcome, Receipt};
 use tracing::Instrument as _;
 use tracing::field::Empty;
 
-use crate::peer::{IpNet, client_address};
+use payments_core::net::{IpNet, client_address};
 
 /// The largest body a delivery may have: 256 KiB. Every provider's webhook is a few KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;

@@ -33,6 +33,7 @@
 pub mod check;
 pub mod error;
 pub mod money;
+pub mod net;
 pub mod provider;
 pub mod secret;
 pub mod status;

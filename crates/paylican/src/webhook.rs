@@ -130,7 +130,6 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
 use base64::Engine as _;
 use payments_core::secret::{ExposeSecret, SecretString};
@@ -160,115 +159,7 @@ const MAX_ECHO: usize = 64;
 // Addresses
 // ---------------------------------------------------------------------------------------------
 
-/// An IP network (`203.0.113.0/24`, `2001:db8::/32`) or a single address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl IpNet {
-    /// A network of `addr` with `prefix` leading bits (host bits are cleared).
-    pub fn new(addr: IpAddr, prefix: u8) -> Result<Self, Error> {
-        let addr = addr.to_canonical();
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        if prefix > max {
-            return Err(Error::Config(format!(
-                "prefix /{prefix} is longer than /{max}"
-            )));
-        }
-        let addr = match addr {
-            IpAddr::V4(v4) => IpAddr::V4((u32::from(v4) & mask_v4(prefix)).into()),
-            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & mask_v6(prefix)).into()),
-        };
-        Ok(IpNet { addr, prefix })
-    }
-
-    /// True when `ip` is in the network (IPv4-mapped IPv6 addresses count as IPv4).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                u32::from(ip) & mask_v4(self.prefix) == u32::from(net)
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                u128::from(ip) & mask_v6(self.prefix) == u128::from(net)
-            }
-            _ => false,
-        }
-    }
-}
-
-fn mask_v4(prefix: u8) -> u32 {
-    u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
-}
-
-fn mask_v6(prefix: u8) -> u128 {
-    u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0)
-}
-
-impl FromStr for IpNet {
-    type Err = Error;
-
-    /// `a.b.c.d`, `a.b.c.d/n`, an IPv6 address, or IPv6 `/n`.
-    fn from_str(text: &str) -> Result<Self, Error> {
-        let bad = || Error::Config(format!("not an IP address or network: {text:?}"));
-        let (addr, prefix) = match text.trim().split_once('/') {
-            Some((addr, prefix)) => {
-                let prefix = prefix.parse::<u8>().map_err(|_| bad())?;
-                (addr.parse::<IpAddr>().map_err(|_| bad())?, Some(prefix))
-            }
-            None => (text.trim().parse::<IpAddr>().map_err(|_| bad())?, None),
-        };
-        let addr = addr.to_canonical();
-        let prefix = prefix.unwrap_or(if addr.is_ipv4() { 32 } else { 128 });
-        IpNet::new(addr, prefix)
-    }
-}
-
-impl fmt::Display for IpNet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-/// The client address of a request that came through your own reverse proxies.
-///
-/// `peer` is the TCP peer address; `x_forwarded_for` the `X-Forwarded-For` header as received
-/// (all of its values joined with `,` if it came more than once); `trusted_proxies` the addresses
-/// of *your* proxies. If the peer is not a trusted proxy it is the client: the header is ignored
-/// (anyone can write it). Otherwise the header is read from the right, skipping trusted proxies,
-/// and the first other address is returned. `None` — treat as "not allowed" — when the peer is a
-/// trusted proxy but the header is missing or has an entry that is not an address.
-pub fn client_address(
-    peer: IpAddr,
-    x_forwarded_for: Option<&str>,
-    trusted_proxies: &[IpNet],
-) -> Option<IpAddr> {
-    let trusted = |ip: IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
-    if !trusted(peer) {
-        return Some(peer.to_canonical());
-    }
-    let mut last = None;
-    for entry in x_forwarded_for?.rsplit(',') {
-        let ip = parse_forwarded_entry(entry.trim())?;
-        if !trusted(ip) {
-            return Some(ip);
-        }
-        last = Some(ip);
-    }
-    // Every hop is one of our proxies: the leftmost is the origin.
-    last
-}
-
-fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
-    if let Ok(ip) = entry.parse::<IpAddr>() {
-        return Some(ip.to_canonical());
-    }
-    entry
-        .parse::<std::net::SocketAddr>()
-        .ok()
-        .map(|s| s.ip().to_canonical())
-}
+pub use payments_core::net::{IpNet, client_address};
 
 // ---------------------------------------------------------------------------------------------
 // Guards

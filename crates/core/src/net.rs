@@ -1,11 +1,12 @@
-//! The sender's address: the TCP peer, or, behind the merchant's own proxies, the address they
-//! saw.
+//! Where a request came from: IP networks (an allow-list, the merchant's own proxies) and the
+//! client address behind the merchant's reverse proxies. Shared by the provider crates whose
+//! webhooks are guarded by source address (Paylican) and by web-framework adapters; std only.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use payments_core::Error;
+use crate::Error;
 
 /// An IP network (`10.0.0.0/8`, `2001:db8::/32`) or one address, for the trusted-proxy list.
 /// IPv4-mapped IPv6 addresses (`::ffff:10.0.0.7`) match IPv4 networks.
