@@ -8,8 +8,9 @@ use std::time::Duration;
 use crate::config::{Credentials, SandboxBuilder};
 use crate::control::PayerAction;
 use crate::deliveries::Deliveries;
-use crate::faults::{Faults, lock};
+use crate::faults::Faults;
 use crate::keys::SandboxKeys;
+use crate::support::lock;
 use crate::{Provider, providers};
 
 /// Cheap handle on the shared state (what axum's `State` extractor gives every handler).

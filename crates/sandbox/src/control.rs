@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::app::App;
+use crate::support::ErrorAnswer;
 use crate::{FaultRule, Provider, providers};
 
 /// What the simulated payer (or the provider's back office) does to a payment.
@@ -66,7 +67,8 @@ pub enum ControlError {
 }
 
 impl ControlError {
-    fn status(&self) -> StatusCode {
+    /// The HTTP status a refusal is answered with (by the control plane and the payer pages).
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ControlError::NotFound { .. } | ControlError::UnknownProvider(_) => {
                 StatusCode::NOT_FOUND
@@ -80,30 +82,19 @@ impl ControlError {
 
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
-        (
-            self.status(),
-            axum::Json(json!({ "error": self.to_string() })),
-        )
-            .into_response()
+        problem(self.status(), self.to_string()).into_response()
     }
 }
 
-/// A request the control plane cannot take (not JSON, a bad field, an unknown path), answered
-/// like every control error: `{"error": "..."}` with the fitting status.
-struct Problem {
-    status: StatusCode,
-    message: String,
-}
-
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        (self.status, axum::Json(json!({ "error": self.message }))).into_response()
-    }
+/// A refusal of the control plane (a control error, a body that is not JSON, a bad field, an
+/// unknown path): `{"error": "..."}` with the fitting status.
+fn problem(status: StatusCode, message: impl Into<String>) -> ErrorAnswer {
+    ErrorAnswer::new(status, json!({ "error": message.into() }))
 }
 
 /// The JSON body of a control request: 415 when it is not declared `application/json`, 400 when
 /// it is not JSON, 422 when it is JSON of the wrong shape (serde's message names the field).
-fn body<T>(parsed: Result<axum::Json<T>, JsonRejection>) -> Result<T, Problem> {
+fn body<T>(parsed: Result<axum::Json<T>, JsonRejection>) -> Result<T, ErrorAnswer> {
     let status = match &parsed {
         Ok(_) => StatusCode::OK,
         Err(JsonRejection::MissingJsonContentType(_)) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -112,10 +103,7 @@ fn body<T>(parsed: Result<axum::Json<T>, JsonRejection>) -> Result<T, Problem> {
     };
     parsed
         .map(|axum::Json(value)| value)
-        .map_err(|rejection| Problem {
-            status,
-            message: rejection.body_text().replace('\n', " "),
-        })
+        .map_err(|rejection| problem(status, rejection.body_text().replace('\n', " ")))
 }
 
 /// The server's fallback: a path under `/_sandbox` that names no control endpoint is a JSON
@@ -125,22 +113,22 @@ async fn unknown_path(method: Method, uri: Uri) -> Response {
     if path != "/_sandbox" && !path.starts_with("/_sandbox/") {
         return StatusCode::NOT_FOUND.into_response();
     }
-    Problem {
-        status: StatusCode::NOT_FOUND,
-        message: format!(
+    problem(
+        StatusCode::NOT_FOUND,
+        format!(
             "no control endpoint {method} {path} (GET /_sandbox describes the sandbox; the \
              endpoints are listed in the payments-sandbox crate docs)"
         ),
-    }
+    )
     .into_response()
 }
 
 /// A control path asked with a method it does not take (the `Allow` header lists the others).
-async fn wrong_method(method: Method, uri: Uri) -> Problem {
-    Problem {
-        status: StatusCode::METHOD_NOT_ALLOWED,
-        message: format!("{method} is not allowed on {}", uri.path()),
-    }
+async fn wrong_method(method: Method, uri: Uri) -> ErrorAnswer {
+    problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
 }
 
 pub(crate) fn router() -> Router<App> {
@@ -177,7 +165,7 @@ async fn list_faults(State(app): State<App>) -> axum::Json<Vec<FaultRule>> {
 async fn add_fault(
     State(app): State<App>,
     rule: Result<axum::Json<FaultRule>, JsonRejection>,
-) -> Result<StatusCode, Problem> {
+) -> Result<StatusCode, ErrorAnswer> {
     app.faults.add(body(rule)?);
     Ok(StatusCode::CREATED)
 }
@@ -254,11 +242,11 @@ async fn set_webhook_url(
         Ok(WebhookUrl { url }) => url,
         Err(problem) => return problem.into_response(),
     };
-    if let Some(url) = url.as_deref().filter(|u| !crate::pages::is_http_url(u)) {
-        return Problem {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            message: format!("url `{url}` is not an absolute http(s) URL"),
-        }
+    if let Some(url) = url.as_deref().filter(|u| !crate::support::is_http_url(u)) {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("url `{url}` is not an absolute http(s) URL"),
+        )
         .into_response();
     }
     app.set_webhook_url(p, url);

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::Provider;
 use crate::app::App;
-use crate::faults::lock;
+use crate::support::lock;
 
 /// A webhook the sandbox sends, or sent, with every attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Provider;
 use crate::app::App;
+use crate::support::lock;
 
 /// A fault to inject on the requests matching a route.
 ///
@@ -194,10 +195,6 @@ impl Faults {
         });
         taken
     }
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The middleware in front of every provider route.

@@ -28,8 +28,11 @@
 //! ## What it emulates
 //! Each provider lives under its own prefix of one server (`/payconiq`, `/fintecture`, `/hub2`,
 //! `/banq`, `/paylican`); [`RunningSandbox::provider_url`] gives the base URL to configure a client
-//! with. Credentials are checked as the provider checks them ([`Credentials`]); signing keys are
-//! generated at start ([`SandboxKeys`]). The provider modules document their routes and statuses.
+//! with, and [`RunningSandbox::payconiq`] (and `fintecture`, `hub2`, `banq`, `paylican`) everything
+//! a client needs: base URLs, token URLs, credentials, keys. Credentials are checked as the
+//! provider checks them ([`Credentials`]); signing keys are generated at start ([`SandboxKeys`]).
+//! Each provider's module under [`providers`] documents its routes, statuses, webhook schedule
+//! (and where each number comes from) and what it does not emulate.
 //!
 //! ## Simulating the payer
 //! - Control endpoints under `/_sandbox` (and the same operations on [`RunningSandbox`]):
@@ -81,11 +84,10 @@ mod faults;
 pub mod hooks;
 mod keys;
 pub mod magic;
-mod pages;
 mod provider;
-mod providers;
+pub mod providers;
 mod server;
-mod util;
+mod support;
 
 pub use config::{Credentials, SandboxBuilder};
 pub use control::{ControlError, PayerAction, SANDBOX_OTP};
@@ -94,4 +96,9 @@ pub use error::SandboxError;
 pub use faults::{Fault, FaultRule, Phase, RequestRecord};
 pub use keys::SandboxKeys;
 pub use provider::{Provider, UnknownProvider};
+pub use providers::banq::BanqConnection;
+pub use providers::fintecture::FintectureConnection;
+pub use providers::hub2::Hub2Connection;
+pub use providers::payconiq::PayconiqConnection;
+pub use providers::paylican::PaylicanConnection;
 pub use server::{RunningSandbox, Sandbox};

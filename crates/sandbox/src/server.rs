@@ -14,7 +14,10 @@ use crate::control::PayerAction;
 use crate::deliveries::DeliveryRecord;
 use crate::faults::{FaultRule, RequestRecord};
 use crate::keys::SandboxKeys;
-use crate::{ControlError, Credentials, Provider, SandboxError, providers};
+use crate::{
+    BanqConnection, ControlError, Credentials, FintectureConnection, Hub2Connection,
+    PayconiqConnection, PaylicanConnection, Provider, SandboxError, providers,
+};
 
 /// Entry point: [`Sandbox::start`] for the defaults, [`Sandbox::builder`] to configure.
 #[derive(Debug, Clone, Copy)]
@@ -130,10 +133,39 @@ impl RunningSandbox {
         &self.app.keys
     }
 
-    /// Everything a client needs, per provider: base URLs, token URLs, credentials, keys
-    /// (also `GET /_sandbox`).
+    /// Everything a client needs, per provider: base URLs, token URLs, credentials, keys, as the
+    /// JSON of `GET /_sandbox` (for a person, or a process that reads it over HTTP). In Rust,
+    /// prefer the typed [`payconiq`](Self::payconiq), [`fintecture`](Self::fintecture),
+    /// [`hub2`](Self::hub2), [`banq`](Self::banq) and [`paylican`](Self::paylican).
     pub fn info(&self) -> Value {
         info(&self.app)
+    }
+
+    /// What a Payconiq client needs: the API base URL, the API key, the callback key set.
+    pub fn payconiq(&self) -> PayconiqConnection {
+        providers::payconiq::connection(&self.app)
+    }
+
+    /// What a Fintecture client needs: the base URL, the application id, secret and keys.
+    pub fn fintecture(&self) -> FintectureConnection {
+        providers::fintecture::connection(&self.app)
+    }
+
+    /// What a HUB2 client needs: the base URL, the merchant headers, the stand-in payer page.
+    pub fn hub2(&self) -> Hub2Connection {
+        providers::hub2::connection(&self.app)
+    }
+
+    /// What a Banq client needs: the API and token URLs, both logins, the company and the
+    /// receiving account.
+    pub fn banq(&self) -> BanqConnection {
+        providers::banq::connection(&self.app)
+    }
+
+    /// What a Paylican client needs: the Keycloak and Payment URLs, the realm, the login, the
+    /// sandbox's status extension.
+    pub fn paylican(&self) -> PaylicanConnection {
+        providers::paylican::connection(&self.app)
     }
 
     /// The simulated payer acts on a payment; returns the provider's view of it afterwards.

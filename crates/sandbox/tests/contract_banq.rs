@@ -41,15 +41,8 @@ async fn sandbox() -> RunningSandbox {
     Sandbox::builder().time_divisor(1000).start().await.unwrap()
 }
 
-fn info(sandbox: &RunningSandbox) -> Value {
-    sandbox.info()["providers"]["banq"].clone()
-}
-
 fn guid(sandbox: &RunningSandbox) -> String {
-    info(sandbox)["destination_banq_guid"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    sandbox.banq().destination_banq_guid
 }
 
 fn http() -> HttpConfig {
@@ -64,7 +57,7 @@ fn http() -> HttpConfig {
 
 fn config(sandbox: &RunningSandbox) -> BanqConfig {
     let c = sandbox.credentials();
-    let info = info(sandbox);
+    let banq = sandbox.banq();
     BanqConfig::new(
         c.banq_company_id.clone(),
         OpenApiCredentials::new(&c.banq_client_id, &c.banq_username, &c.banq_password),
@@ -73,8 +66,8 @@ fn config(sandbox: &RunningSandbox) -> BanqConfig {
         &c.banq_username,
         &c.banq_password,
     ))
-    .api_base_url(info["api_base_url"].as_str().unwrap())
-    .token_url(info["token_url"].as_str().unwrap())
+    .api_base_url(banq.api_base_url)
+    .token_url(banq.token_url)
     .default_destination(guid(sandbox))
     .http(http())
 }
@@ -143,7 +136,7 @@ async fn open_api_token(sandbox: &RunningSandbox) -> String {
     let c = sandbox.credentials();
     let (status, body) = raw(
         reqwest::Method::POST,
-        info(sandbox)["token_url"].as_str().unwrap(),
+        &sandbox.banq().token_url,
         &[],
         Some(
             json!({
@@ -588,7 +581,7 @@ async fn both_credential_field_styles_and_the_client_secret_are_accepted() {
         .unwrap();
     // Form-encoded, as Auth0 also accepts.
     let response = reqwest::Client::new()
-        .post(info(&sandbox)["token_url"].as_str().unwrap())
+        .post(sandbox.banq().token_url)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!(
             "grant_type=password&client_id={}&username={}&password={}&audience=https%3A%2F%2Fbanq.com%2Fopen%2Fapi%2F",
@@ -652,7 +645,7 @@ async fn bad_credentials_are_refused_as_auth0_refuses_them() {
     assert_eq!(sandbox.payments(Provider::Banq).len(), 0);
     let (status, body) = raw(
         reqwest::Method::POST,
-        info(&sandbox)["token_url"].as_str().unwrap(),
+        &sandbox.banq().token_url,
         &[],
         Some(json!({"client_id": c.banq_client_id}).to_string()),
     )
@@ -664,7 +657,7 @@ async fn bad_credentials_are_refused_as_auth0_refuses_them() {
 #[tokio::test]
 async fn api_calls_need_a_live_token_of_the_right_audience_and_the_company() {
     let sandbox = sandbox().await;
-    let api = info(&sandbox)["api_base_url"].as_str().unwrap().to_owned();
+    let api = sandbox.banq().api_base_url;
     let company = sandbox.credentials().banq_company_id.clone();
     let token = open_api_token(&sandbox).await;
     let bearer = format!("Bearer {token}");
@@ -753,10 +746,7 @@ async fn expired_tokens_are_refused() {
     let token = open_api_token(&sandbox).await;
     let (status, body) = raw(
         reqwest::Method::GET,
-        &format!(
-            "{}/payments/x",
-            info(&sandbox)["api_base_url"].as_str().unwrap()
-        ),
+        &format!("{}/payments/x", sandbox.banq().api_base_url),
         &[
             ("authorization", &format!("Bearer {token}")),
             ("x-company-id", &sandbox.credentials().banq_company_id),
@@ -779,7 +769,7 @@ async fn expired_tokens_are_refused() {
 #[tokio::test]
 async fn invalid_links_and_configurations_are_refused_with_the_field() {
     let sandbox = sandbox().await;
-    let api = info(&sandbox)["api_base_url"].as_str().unwrap().to_owned();
+    let api = sandbox.banq().api_base_url;
     let company = sandbox.credentials().banq_company_id.clone();
     let bearer = format!("Bearer {}", open_api_token(&sandbox).await);
     let guid = guid(&sandbox);
@@ -853,10 +843,7 @@ async fn invalid_links_and_configurations_are_refused_with_the_field() {
         .unwrap_err();
     assert_eq!(err.http_status(), Some(404));
     assert_eq!(err.provider_code(), Some("AccountSpaceNotFound"));
-    let space = info(&sandbox)["account_space_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let space = sandbox.banq().account_space_id;
     let err = client
         .register_webhook_config(
             &space,

@@ -1532,6 +1532,17 @@ async fn the_description_gives_what_a_client_needs() {
             .contains("BEGIN PUBLIC KEY")
     );
     assert!(info["webhook_url"].is_null());
+    // The typed details say the same, and keep the secrets out of Debug.
+    let fintecture = sb.fintecture();
+    assert_eq!(info["base_url"], fintecture.base_url);
+    assert_eq!(info["token_url"], fintecture.token_url);
+    assert_eq!(info["app_id"], fintecture.app_id);
+    assert_eq!(info["app_secret"], fintecture.app_secret);
+    assert_eq!(info["private_key_pem"], json!(fintecture.private_key_pem));
+    assert_eq!(info["public_key_pem"], fintecture.public_key_pem);
+    assert_eq!(info["connect_page"], fintecture.connect_url("{session_id}"));
+    let shown = format!("{fintecture:?}");
+    assert!(!shown.contains(&fintecture.app_secret) && !shown.contains("PRIVATE KEY"));
     sb.set_webhook_url(Provider::Fintecture, Some(sink(&sb)));
     assert_eq!(
         sb.info()["providers"]["fintecture"]["webhook_url"],

@@ -1007,6 +1007,16 @@ async fn the_description_tells_a_client_what_to_send() {
     );
     assert_eq!(hub2["headers"]["Environment"], "sandbox");
     assert_eq!(hub2["otp"], SANDBOX_OTP);
+    // The typed details say the same.
+    let typed = sandbox.hub2();
+    assert_eq!(hub2["base_url"], typed.base_url);
+    assert_eq!(hub2["headers"]["ApiKey"], typed.api_key);
+    assert_eq!(hub2["headers"]["MerchantId"], typed.merchant_id);
+    assert_eq!(hub2["headers"]["Environment"], typed.environment);
+    assert_eq!(hub2["payer_page"], typed.payer_page_url);
+    assert_eq!(hub2["currencies"], typed.currencies.join(", "));
+    assert_eq!(typed.webhook_retry_delays.len(), 9);
+    assert!(!format!("{typed:?}").contains(&typed.api_key));
 }
 
 /// HUB2's API reference ("Attempt a payment on a PaymentIntent object"): whenever a payment
@@ -1168,10 +1178,7 @@ async fn intents_are_listed_by_reference_date_and_page() {
 /// A merchant client whose neutral checkout points at the sandbox's stand-in payer page,
 /// returning the payer to `return_url` (when given).
 fn client_with_payer_page(sandbox: &RunningSandbox, return_url: Option<&str>) -> Hub2Client {
-    let template = sandbox.info()["providers"]["hub2"]["payer_page"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no payer_page in {}", sandbox.info()["providers"]["hub2"]))
-        .to_owned();
+    let template = sandbox.hub2().payer_page_url;
     let template = match return_url {
         Some(url) => {
             let mut encoder = reqwest::Url::parse("http://x.invalid/").unwrap();

@@ -59,10 +59,7 @@ fn client_with_key(sandbox: &RunningSandbox, key: &str) -> PayconiqClient {
 }
 
 fn api_base_url(sandbox: &RunningSandbox) -> String {
-    sandbox.info()["providers"]["payconiq"]["api_base_url"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    sandbox.payconiq().api_base_url
 }
 
 fn client(sandbox: &RunningSandbox) -> PayconiqClient {
@@ -87,10 +84,7 @@ fn count(sandbox: &RunningSandbox, method: &str, path: &str) -> usize {
 }
 
 fn jwks_url(sandbox: &RunningSandbox) -> String {
-    sandbox.info()["providers"]["payconiq"]["jwks_url"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    sandbox.payconiq().jwks_url
 }
 
 async fn verify(
@@ -1076,23 +1070,35 @@ async fn the_description_says_how_to_configure_a_client() {
         .unwrap();
     assert_eq!(jwks.status(), 200);
     assert_eq!(jwks.headers()["content-type"], "application/json");
+    // The typed details say the same.
+    let payconiq = sandbox.payconiq();
+    assert_eq!(info["base_url"], payconiq.base_url);
+    assert_eq!(info["api_base_url"], payconiq.api_base_url);
+    assert_eq!(info["api_key"], payconiq.api_key);
+    assert_eq!(info["profile_id"], payconiq.profile_id);
+    assert_eq!(info["jwks_url"], payconiq.jwks_url);
+    assert_eq!(info["signing_kid"], payconiq.signing_kid);
+    assert_eq!(info["checkout_url"], payconiq.checkout_url("{paymentId}"));
+    assert_eq!(
+        payconiq.callback_retry_delays,
+        [60, 300, 900].map(Duration::from_secs)
+    );
+    assert_eq!(payconiq.payment_expiry, Duration::from_secs(120));
+    assert!(!format!("{payconiq:?}").contains(&payconiq.api_key));
 }
 
 #[tokio::test]
 async fn the_checkout_page_refuses_takes_a_code_and_ends_on_a_completion_page_without_return_url() {
     let sandbox = sandbox().await;
     let client = client(&sandbox);
-    let template = sandbox.info()["providers"]["payconiq"]["checkout_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let payconiq = sandbox.payconiq();
     // No returnUrl: no `_links.checkout`, but the page exists and ends on a completion page.
     let created = client
         .create_payment(&CreatePaymentRequest::new(eur(990)).description("Tea & <biscuits>"))
         .await
         .unwrap();
     assert!(created.links.checkout.is_none());
-    let url = template.replace("{paymentId}", &created.payment_id);
+    let url = payconiq.checkout_url(&created.payment_id);
     let opened = page::open(&url).await;
     assert!(
         opened.html.contains("Tea &amp; &lt;biscuits&gt;"),

@@ -37,6 +37,70 @@ async fn the_description_names_every_provider_and_hides_nothing_needed() {
 }
 
 #[tokio::test]
+async fn the_description_and_the_typed_details_agree() {
+    let sandbox = sandbox().await;
+    let info = sandbox.info();
+    let banq = sandbox.banq();
+    let described = &info["providers"]["banq"];
+    assert_eq!(described["base_url"], banq.base_url);
+    assert_eq!(described["api_base_url"], banq.api_base_url);
+    assert_eq!(described["token_url"], banq.token_url);
+    assert_eq!(described["company_id"], banq.company_id);
+    assert_eq!(described["open_api"]["client_id"], banq.client_id);
+    assert_eq!(described["open_api"]["client_secret"], banq.client_secret);
+    assert_eq!(described["open_api"]["username"], banq.username);
+    assert_eq!(described["open_api"]["password"], banq.password);
+    assert_eq!(described["open_api"]["audience"], banq.open_api_audience);
+    assert_eq!(
+        described["merchant_user"]["client_id"],
+        banq.merchant_user_client_id
+    );
+    assert_eq!(
+        described["merchant_user"]["audience"],
+        banq.merchant_user_audience
+    );
+    assert_eq!(
+        described["destination_banq_guid"],
+        banq.destination_banq_guid
+    );
+    assert_eq!(described["account_space_id"], banq.account_space_id);
+    assert_eq!(described["currency"], banq.currency.code());
+    let shown = format!("{banq:?}");
+    assert!(!shown.contains(&banq.password) && !shown.contains(&banq.client_secret));
+
+    let paylican = sandbox.paylican();
+    let described = &info["providers"]["paylican"];
+    assert_eq!(described["base_url"], paylican.base_url);
+    assert_eq!(described["keycloak_url"], paylican.keycloak_url);
+    assert_eq!(described["payment_url"], paylican.payment_url);
+    assert_eq!(described["token_url"], paylican.token_url);
+    assert_eq!(described["realm"], paylican.realm);
+    assert_eq!(described["client_id"], paylican.client_id);
+    assert_eq!(described["username"], paylican.username);
+    assert_eq!(described["password"], paylican.password);
+    assert!(
+        described["status_path"]
+            .as_str()
+            .unwrap()
+            .starts_with(&paylican.status_path)
+    );
+    assert_eq!(paylican.webhook_retry_delays.len(), 2);
+    assert!(!format!("{paylican:?}").contains(&paylican.password));
+
+    for p in Provider::ALL {
+        let base = sandbox.provider_url(p);
+        let typed = match p {
+            Provider::Payconiq => sandbox.payconiq().base_url,
+            Provider::Fintecture => sandbox.fintecture().base_url,
+            Provider::Hub2 => sandbox.hub2().base_url,
+            Provider::Banq => sandbox.banq().base_url,
+            Provider::Paylican => sandbox.paylican().base_url,
+        };
+        assert_eq!(typed, base, "{p}");
+    }
+}
+
+#[tokio::test]
 async fn faults_are_added_listed_applied_and_cleared_over_http() {
     let sandbox = sandbox().await;
     let http = reqwest::Client::new();

@@ -12,8 +12,7 @@ use payments_core::webhook::{WebhookRejection, WebhookRequest, WebhookVerifier};
 use payments_core::{CreatePayment, Currency, Error, Money};
 
 use super::{
-    Connected, DynVerifier, HookError, ProviderHooks, Verified, delivery_request, erase,
-    info_field, raw_status,
+    Connected, DynVerifier, HookError, ProviderHooks, Verified, delivery_request, erase, raw_status,
 };
 use crate::{DeliveryRecord, PayerAction, Provider, RunningSandbox};
 
@@ -57,19 +56,15 @@ impl Default for BanqHooks {
 /// # Errors
 /// When the configuration is refused.
 pub fn banq_client(sandbox: &RunningSandbox, http: HttpConfig) -> Result<BanqClient, HookError> {
-    let field = |key: &str| info_field(sandbox, Provider::Banq, key);
-    let c = sandbox.credentials();
+    let banq = sandbox.banq();
     let config = BanqConfig::new(
-        c.banq_company_id.clone(),
-        OpenApiCredentials::new(&c.banq_client_id, &c.banq_username, &c.banq_password),
+        banq.company_id.clone(),
+        OpenApiCredentials::new(&banq.client_id, &banq.username, &banq.password),
     )
-    .merchant_user(MerchantUserCredentials::new(
-        &c.banq_username,
-        &c.banq_password,
-    ))
-    .api_base_url(field("api_base_url")?)
-    .token_url(field("token_url")?)
-    .default_destination(field("destination_banq_guid")?)
+    .merchant_user(MerchantUserCredentials::new(&banq.username, &banq.password))
+    .api_base_url(banq.api_base_url)
+    .token_url(banq.token_url)
+    .default_destination(banq.destination_banq_guid)
     .http(http);
     Ok(BanqClient::new(config)?)
 }
@@ -134,7 +129,7 @@ impl ProviderHooks for BanqHooks {
         webhook_url: &str,
     ) -> Result<Connected, HookError> {
         let client = banq_client(sandbox, http)?;
-        let guid = info_field(sandbox, Provider::Banq, "destination_banq_guid")?;
+        let guid = sandbox.banq().destination_banq_guid;
         let webhook = self.register(&client, &guid, webhook_url).await?;
         Ok(Connected {
             client: Box::new(client),

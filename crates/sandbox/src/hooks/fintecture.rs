@@ -41,9 +41,8 @@ impl Default for FintectureHooks {
 /// When the sandbox was started with a public key only.
 pub fn private_key_pem(sandbox: &RunningSandbox) -> Result<String, HookError> {
     sandbox
-        .keys()
-        .fintecture_private_key_pem()
-        .map(str::to_owned)
+        .fintecture()
+        .private_key_pem
         .ok_or_else(|| HookError::new("the sandbox did not generate a Fintecture key pair"))
 }
 
@@ -52,14 +51,14 @@ pub fn private_key_pem(sandbox: &RunningSandbox) -> Result<String, HookError> {
 /// # Errors
 /// When the key or the configuration is refused.
 pub fn client(sandbox: &RunningSandbox, http: HttpConfig) -> Result<FintectureClient, HookError> {
-    let credentials = sandbox.credentials();
+    let fintecture = sandbox.fintecture();
     let config = FintectureConfig::new(
-        &credentials.fintecture_app_id,
-        &credentials.fintecture_app_secret,
+        &fintecture.app_id,
+        &fintecture.app_secret,
         private_key_pem(sandbox)?,
         Environment::Sandbox,
     )
-    .base_url(sandbox.provider_url(Provider::Fintecture))
+    .base_url(fintecture.base_url)
     .http(http);
     Ok(FintectureClient::new(config)?)
 }
@@ -144,7 +143,7 @@ impl ProviderHooks for FintectureHooks {
         let key = AppPrivateKey::from_pem(&private_key_pem(sandbox)?)
             .map_err(|e| HookError::new(format!("the sandbox's key: {e}")))?;
         Ok(erase(FintectureWebhookVerifier::new(WebhookSettings::new(
-            &sandbox.credentials().fintecture_app_id,
+            &sandbox.fintecture().app_id,
             Arc::new(key),
         ))))
     }

@@ -94,15 +94,11 @@ impl Default for MobileMoneyPayer {
 /// # Errors
 /// When the configuration is refused.
 pub fn client(sandbox: &RunningSandbox, http: HttpConfig) -> Result<Hub2Client, HookError> {
-    let credentials = sandbox.credentials();
-    let config = Hub2Config::new(
-        credentials.hub2_api_key.clone(),
-        credentials.hub2_merchant_id.clone(),
-        Environment::Sandbox,
-    )
-    .base_url(sandbox.provider_url(Provider::Hub2))
-    .payer_page_url("https://shop.example/pay/{intent_id}")
-    .http(http);
+    let hub2 = sandbox.hub2();
+    let config = Hub2Config::new(hub2.api_key, hub2.merchant_id, Environment::Sandbox)
+        .base_url(hub2.base_url)
+        .payer_page_url("https://shop.example/pay/{intent_id}")
+        .http(http);
     Ok(Hub2Client::new(config)?)
 }
 

@@ -453,22 +453,6 @@ pub(crate) fn fetch_back_http() -> HttpConfig {
         )
 }
 
-/// A `Sandbox` field of `GET /_sandbox` for `provider` (`api_base_url`, `jwks_url`, ...).
-pub(crate) fn info_field(
-    sandbox: &RunningSandbox,
-    provider: Provider,
-    key: &str,
-) -> Result<String, HookError> {
-    sandbox
-        .info()
-        .get("providers")
-        .and_then(|p| p.get(provider.as_str()))
-        .and_then(|p| p.get(key))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| HookError::new(format!("the sandbox does not describe {provider}'s {key}")))
-}
-
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,

@@ -19,8 +19,7 @@ pub struct PayconiqHooks;
 
 /// The JWKS URL the sandbox announces for Payconiq.
 pub fn jwks_url(sandbox: &RunningSandbox) -> String {
-    super::info_field(sandbox, Provider::Payconiq, "jwks_url")
-        .unwrap_or_else(|_| format!("{}/jwks", sandbox.provider_url(Provider::Payconiq)))
+    sandbox.payconiq().jwks_url
 }
 
 /// A client for `sandbox`, its default callback URL `callback_url`.
@@ -32,13 +31,11 @@ pub fn client(
     http: HttpConfig,
     callback_url: &str,
 ) -> Result<PayconiqClient, HookError> {
-    let config = PayconiqConfig::new(
-        sandbox.credentials().payconiq_api_key.clone(),
-        Environment::PreProduction,
-    )
-    .base_url(format!("{}/v3", sandbox.provider_url(Provider::Payconiq)))
-    .default_callback_url(callback_url)
-    .http(http);
+    let payconiq = sandbox.payconiq();
+    let config = PayconiqConfig::new(payconiq.api_key, Environment::PreProduction)
+        .base_url(payconiq.api_base_url)
+        .default_callback_url(callback_url)
+        .http(http);
     Ok(PayconiqClient::new(config)?)
 }
 
@@ -93,7 +90,7 @@ impl ProviderHooks for PayconiqHooks {
         webhook_url: &str,
     ) -> Result<DynVerifier, HookError> {
         verifier(
-            &sandbox.credentials().payconiq_profile_id,
+            &sandbox.payconiq().profile_id,
             webhook_url,
             &jwks_url(sandbox),
         )

@@ -59,16 +59,15 @@ impl PaylicanHooks {
 
     /// The client configuration for `sandbox`.
     pub fn config(sandbox: &RunningSandbox, http: HttpConfig) -> PaylicanConfig {
-        let url = sandbox.provider_url(Provider::Paylican);
-        let creds = sandbox.credentials();
+        let paylican = sandbox.paylican();
         PaylicanConfig::new(
-            url.clone(),
-            url,
-            creds.paylican_username.clone(),
-            creds.paylican_password.clone(),
+            paylican.keycloak_url,
+            paylican.payment_url,
+            paylican.username,
+            paylican.password,
         )
-        .realm(creds.paylican_realm.clone())
-        .client_id(creds.paylican_client_id.clone())
+        .realm(paylican.realm)
+        .client_id(paylican.client_id)
         .status_path(STATUS_PATH)
         .payment_type("SANDBOX")
         .currency(Currency::GNF)

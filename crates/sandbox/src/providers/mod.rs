@@ -1,10 +1,24 @@
-//! One module per emulated provider. Each has the same shape:
+//! The emulated providers: what each one's routes answer, which statuses the simulated payer
+//! moves a payment through, how and when its webhooks are sent (and which documentation each
+//! number comes from), and what is not emulated.
 //!
-//! - `State`: its in-memory store (`Default`), a field of the shared app state;
-//! - `router()`: its routes, relative to its prefix (`/payconiq` is added here);
-//! - `act(app, id, action)`: the simulated payer (control endpoints, magic amounts);
-//! - `payments(app)`: its view of every payment, for `GET /_sandbox/{provider}/payments`;
-//! - `info(app)`: what a client needs (base URL, token URL, credentials, keys), for `GET /_sandbox`.
+//! | provider | prefix | connection details |
+//! |---|---|---|
+//! | [Payconiq by Bancontact](payconiq) | `/payconiq` | [`RunningSandbox::payconiq`](crate::RunningSandbox::payconiq) |
+//! | [Fintecture](fintecture) | `/fintecture` | [`RunningSandbox::fintecture`](crate::RunningSandbox::fintecture) |
+//! | [HUB2](hub2) | `/hub2` | [`RunningSandbox::hub2`](crate::RunningSandbox::hub2) |
+//! | [Banq](banq) | `/banq` | [`RunningSandbox::banq`](crate::RunningSandbox::banq) |
+//! | [Paylican](paylican) | `/paylican` | [`RunningSandbox::paylican`](crate::RunningSandbox::paylican) |
+//!
+//! Every provider module has the same shape inside: `model` (its payments and their state
+//! machine, pure, with its own tests), `routes` (its HTTP API), `webhooks` (building and
+//! scheduling its deliveries), `page` (its payer pages), and `auth` where the provider has a
+//! token endpoint or signed requests. Each exposes to the rest of the sandbox its `State` (the
+//! in-memory store, a field of the shared app state), `router()` (its routes, relative to its
+//! prefix), `act(app, id, action)` (the simulated payer: control endpoints, magic amounts, payer
+//! pages), `payments(app)` (its view of every payment, for `GET /_sandbox/{provider}/payments`),
+//! `connection(app)` (its typed connection details) and `info(app)` (the same for
+//! `GET /_sandbox`).
 
 use axum::Router;
 use serde_json::Value;
@@ -12,11 +26,11 @@ use serde_json::Value;
 use crate::app::App;
 use crate::{ControlError, PayerAction, Provider};
 
-pub(crate) mod banq;
-pub(crate) mod fintecture;
-pub(crate) mod hub2;
-pub(crate) mod payconiq;
-pub(crate) mod paylican;
+pub mod banq;
+pub mod fintecture;
+pub mod hub2;
+pub mod payconiq;
+pub mod paylican;
 
 pub(crate) fn router() -> Router<App> {
     Router::new()

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::config::Credentials;
-use crate::util::header;
+use crate::support::header;
 
 type HmacSha256 = Hmac<Sha256>;
 

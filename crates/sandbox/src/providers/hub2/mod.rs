@@ -1,8 +1,11 @@
 //! HUB2 — the PaymentIntent API (mobile money and cards, West and Central Africa), under `/hub2`.
 //!
-//! Sources: HUB2's integration guide and API reference (docs.hub2.io), what independent
-//! production integrations report, and the fixtures of `crates/hub2/tests/fixtures`. JSON is
-//! built here by hand from that documented format, never from the client crate's types.
+//! Sources: HUB2's integration guide and API reference (<https://docs.hub2.io>), what independent
+//! production integrations report, and the documented answers the `payments-hub2` crate's tests
+//! use as fixtures. JSON is built here by hand from that documented format, never from the client
+//! crate's types.
+//!
+//! Connection details: [`crate::RunningSandbox::hub2`] ([`Hub2Connection`]).
 //!
 //! # Routes
 //! | route | who | answer |
@@ -18,7 +21,28 @@
 //! | `GET /webhooks` | API key | 200 a bare array, without secrets |
 //! | `DELETE /webhooks/{id}` | API key | 200 the deleted webhook |
 //! | `GET /_sandbox/checkout/{paymentId}` (+ `POST .../{pay,fail,cancel}`) | nobody | sandbox-only page a `redirection` next action points to (the wallet's or card network's page): HTML, pay / fail / cancel, then `303` to the attempt's `on*RedirectionUrl` (`onFinishRedirectionUrl` when the specific one is absent), or back to the page, which says how the attempt ended |
-//! | `GET /_sandbox/pay/{intentId}[?return_url=]` (+ `POST`, `.../otp`, `.../phone`) | nobody | the sandbox's stand-in for the **merchant's** payer page (HUB2 hosts none): it runs the attempt and its next action through the payer API with the intent's token; see [`payer_page`] |
+//! | `GET /_sandbox/pay/{intentId}[?return_url=]` (+ `POST`, `.../otp`, `.../phone`) | nobody | the sandbox's stand-in for the **merchant's** payer page (HUB2 hosts none): it runs the attempt and its next action through the payer API with the intent's token; see [Payer pages](#payer-pages) |
+//!
+//! # Payer pages
+//! HUB2 hosts no payment page: the merchant's own page asks the payer how to pay, runs the
+//! attempt with the intent's token (`POST /payment-intents/{id}/payments`), then follows the
+//! attempt's next action — a one-time code sent to `POST .../authentication`, a redirection to
+//! the wallet's page, or a USSD confirmation on the payer's phone. The sandbox's stand-in does
+//! the same, so that a merchant's integration can be clicked through before its own page exists:
+//! point the client's `payer_page_url` at [`Hub2Connection::payer_page_url`]
+//! (`{sandbox}/hub2/_sandbox/pay/{intent_id}`), optionally with `?return_url=<where the payer goes
+//! once paid>` (an absolute http(s) URL, percent-encoded).
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /_sandbox/pay/{intentId}` | the intent and what the payer can do now: choose Orange Money (OTP), Wave (redirection) or MTN (USSD) while it is `payment_required`; the code field, the wallet link or the phone's buttons while an attempt waits; how it ended once it is not payable |
+//! | `POST /_sandbox/pay/{intentId}` | form `choice=orange\|wave\|mtn`, `msisdn`, `return_url`: the attempt, sent to HUB2's payer API over HTTP (it appears in `GET /_sandbox/requests`); a redirection is followed (`303` to the wallet's page, whose success URL is the return URL), any other next action brings the payer back here |
+//! | `POST /_sandbox/pay/{intentId}/otp` | form `code`, `return_url`: `POST .../authentication`; paid → `303` to the return URL (or back here, where the page says it is paid); a wrong code → this page again, `422` |
+//! | `POST /_sandbox/pay/{intentId}/phone` | form `answer=confirm\|decline`, `return_url`: the payer's phone answering the USSD prompt (the simulated payer: `pay`, or `cancel` which leaves the intent payable) |
+//!
+//! What a real merchant page adds and this one does not: the merchant's own order view, card
+//! payments, and polling the intent's status while a USSD or Wave payment is confirmed elsewhere
+//! (reload the page instead).
 //!
 //! # Listing intents
 //! HUB2's API reference ("Retrieve a PaymentIntent collection") documents the filters and their
@@ -120,20 +144,75 @@
 
 mod auth;
 mod model;
-mod payer_page;
+mod page;
 mod routes;
 mod webhooks;
 
 use std::fmt;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use axum::Router;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::faults::lock;
+use crate::support::lock;
 use crate::{ControlError, PayerAction, Provider};
 use model::{OtpProblem, Settle, Store};
+
+/// What a client needs to use the sandbox's HUB2 ([`crate::RunningSandbox::hub2`]).
+///
+/// Merchant calls send the `ApiKey`, `MerchantId` and `Environment` headers; payer calls send
+/// `Environment` and the intent's token (returned at creation). `Debug` does not show the API key.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Hub2Connection {
+    /// The API base URL, standing for `https://api.hub2.io` (`http://127.0.0.1:PORT/hub2`).
+    pub base_url: String,
+    /// The `ApiKey` header.
+    pub api_key: String,
+    /// The `MerchantId` header.
+    pub merchant_id: String,
+    /// The `Environment` header the sandbox accepts (`sandbox`).
+    pub environment: String,
+    /// The sandbox's stand-in for the merchant's payer page, as a template with `{intent_id}`
+    /// (what the client's `payer_page_url` takes; see [Payer pages](self#payer-pages)).
+    pub payer_page_url: String,
+    /// The currencies an intent may be created in.
+    pub currencies: Vec<String>,
+    /// The delays before each webhook retry, in real time (the sandbox divides them by its time
+    /// divisor).
+    pub webhook_retry_delays: Vec<Duration>,
+}
+
+impl fmt::Debug for Hub2Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub2Connection")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"[redacted]")
+            .field("merchant_id", &self.merchant_id)
+            .field("environment", &self.environment)
+            .field("payer_page_url", &self.payer_page_url)
+            .field("currencies", &self.currencies)
+            .field("webhook_retry_delays", &self.webhook_retry_delays)
+            .finish()
+    }
+}
+
+/// What the sandbox's HUB2 is reached with.
+pub(crate) fn connection(app: &App) -> Hub2Connection {
+    let base_url = app.provider_url(Provider::Hub2);
+    let c = &app.credentials;
+    Hub2Connection {
+        payer_page_url: format!("{base_url}/_sandbox/pay/{{intent_id}}"),
+        base_url,
+        api_key: c.hub2_api_key.clone(),
+        merchant_id: c.hub2_merchant_id.clone(),
+        environment: c.hub2_environment.clone(),
+        currencies: routes::CURRENCIES.iter().map(|c| (*c).to_owned()).collect(),
+        webhook_retry_delays: webhooks::retry_delays(),
+    }
+}
 
 /// In-memory store: intents, webhooks, and the key that signs intent tokens.
 pub(crate) struct State {
@@ -244,23 +323,23 @@ pub(crate) fn payments(app: &App) -> Vec<Value> {
 }
 
 pub(crate) fn info(app: &App) -> Value {
-    let base = app.provider_url(Provider::Hub2);
-    let c = &app.credentials;
+    let c = connection(app);
+    let base = &c.base_url;
     json!({
         "base_url": base,
         "headers": {
-            "ApiKey": c.hub2_api_key,
-            "MerchantId": c.hub2_merchant_id,
-            "Environment": c.hub2_environment,
+            "ApiKey": c.api_key,
+            "MerchantId": c.merchant_id,
+            "Environment": c.environment,
         },
         "payer_calls": "attempts (/payments, /payments/sync), /authentication and GET /payment-intents/{id}/status?token= use the intent token returned at creation, not the API key",
         "otp": crate::SANDBOX_OTP,
         "list": format!("GET {base}/payment-intents?purchaseReference=&customerReference=&from=&to=&page=&perPage= (defaults: from the first day of this month, page 1, 10 per page)"),
-        "currencies": routes::CURRENCIES.join(", "),
+        "currencies": c.currencies.join(", "),
         "webhooks": format!("POST {base}/webhooks {{url, events[]}} answers the signing secret; deliveries carry Hub2-Signature: s1=<hex HMAC-SHA256 of the body> (and s0=<previous secret> for 24 h after registering the same URL again)"),
         "webhook_retries": "10 attempts: after 60, 146, 354, 861, 2092, 5084, 12354, 30021, 72951 s (about 34 h), divided by the time divisor",
         "checkout": format!("{base}/_sandbox/checkout/{{paymentId}} (where Wave and card redirections point)"),
-        "payer_page": format!("{base}/_sandbox/pay/{{intent_id}}"),
+        "payer_page": c.payer_page_url,
         "payer_page_usage": "HUB2 hosts no payer page: this one stands in for the merchant's (Hub2Config::payer_page_url), running the attempt and its next action through the payer API; add ?return_url=<percent-encoded http(s) URL> to send the payer there once paid",
         "magic_amounts": "XOF amounts ending in 01 fail the attempt, 02 let it expire, 03 have the payer cancel it (each leaves the intent payment_required, payable by another attempt), 05 pay",
     })

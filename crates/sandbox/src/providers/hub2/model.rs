@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::util::{new_id, now_rfc3339};
+use crate::support::{new_id, now_rfc3339};
 
 /// Intent statuses (documented).
 pub(super) const PAYMENT_REQUIRED: &str = "payment_required";

@@ -17,12 +17,11 @@ use super::model::{
     ACTION_REQUIRED, Event, Intent, NewAttempt, OtpProblem, PAYMENT_REQUIRED, PROCESSING,
     Redirections, Settle,
 };
+use super::page::{self, checkout_url};
 use super::webhooks::{self, ROTATION_OVERLAP, Webhook, new_secret};
+use crate::Provider;
 use crate::app::App;
-use crate::faults::lock;
-use crate::pages::{self, Button, Page};
-use crate::util::{form_params, new_id, now_rfc3339};
-use crate::{PayerAction, Provider};
+use crate::support::{ErrorAnswer, form_params, is_http_url, lock, new_id, now_rfc3339};
 
 /// Currencies accepted at creation (the ones HUB2 documents: no minor units).
 pub(super) const CURRENCIES: [&str; 3] = ["XOF", "XAF", "GNF"];
@@ -37,58 +36,43 @@ pub(super) fn router() -> Router<App> {
         .route("/payment-intents/{id}/authentication", post(authentication))
         .route("/webhooks", post(create_webhook).get(list_webhooks))
         .route("/webhooks/{id}", delete(delete_webhook))
-        .route("/_sandbox/checkout/{payment_id}", get(checkout_page))
-        .route(
-            "/_sandbox/checkout/{payment_id}/{choice}",
-            post(checkout_choice),
-        )
-        .merge(super::payer_page::router())
+        .merge(page::router())
         .fallback(no_route)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Answers in HUB2's (NestJS) error format.
 
-/// A refusal, answered in HUB2's error body.
-pub(super) struct ApiError {
-    status: StatusCode,
-    message: Value,
-}
+type Answer = Result<Response, ErrorAnswer>;
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = json!({ "statusCode": self.status.as_u16(), "message": self.message });
-        if self.status != StatusCode::UNAUTHORIZED
-            && let Some(object) = body.as_object_mut()
-        {
-            object.insert(
-                "error".into(),
-                json!(self.status.canonical_reason().unwrap_or("Error")),
-            );
-        }
-        (self.status, axum::Json(body)).into_response()
+/// A refusal in HUB2's error body: `{statusCode, message, error}` (`error`, the reason phrase, is
+/// absent from a 401).
+fn error(status: StatusCode, message: Value) -> ErrorAnswer {
+    let mut body = json!({ "statusCode": status.as_u16(), "message": message });
+    if status != StatusCode::UNAUTHORIZED
+        && let Some(object) = body.as_object_mut()
+    {
+        object.insert(
+            "error".into(),
+            json!(status.canonical_reason().unwrap_or("Error")),
+        );
     }
+    ErrorAnswer::new(status, body)
 }
 
-type Answer = Result<Response, ApiError>;
-
-fn error(status: StatusCode, message: Value) -> ApiError {
-    ApiError { status, message }
-}
-
-fn unauthorized() -> ApiError {
+fn unauthorized() -> ErrorAnswer {
     error(StatusCode::UNAUTHORIZED, json!("Unauthorized"))
 }
 
-fn intent_not_found() -> ApiError {
+fn intent_not_found() -> ErrorAnswer {
     error(StatusCode::NOT_FOUND, json!("Payment intent not found"))
 }
 
-fn bad_request(problems: Vec<String>) -> ApiError {
+fn bad_request(problems: Vec<String>) -> ErrorAnswer {
     error(StatusCode::BAD_REQUEST, json!(problems))
 }
 
-fn conflict(message: String) -> ApiError {
+fn conflict(message: String) -> ErrorAnswer {
     error(StatusCode::CONFLICT, json!(message))
 }
 
@@ -96,7 +80,7 @@ fn json_answer(status: StatusCode, body: Value) -> Answer {
     Ok((status, axum::Json(body)).into_response())
 }
 
-async fn no_route(method: axum::http::Method, uri: Uri) -> ApiError {
+async fn no_route(method: axum::http::Method, uri: Uri) -> ErrorAnswer {
     error(
         StatusCode::NOT_FOUND,
         json!(format!("Cannot {method} {}", uri.path())),
@@ -104,7 +88,7 @@ async fn no_route(method: axum::http::Method, uri: Uri) -> ApiError {
 }
 
 /// The body as a JSON object, or HUB2's 400.
-fn object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+fn object(body: &Bytes) -> Result<Map<String, Value>, ErrorAnswer> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(bad_request(vec!["the body must be a JSON object".into()])),
@@ -114,12 +98,6 @@ fn object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
 
 fn text<'a>(body: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
     body.get(field).and_then(Value::as_str)
-}
-
-/// True for an absolute http(s) URL with a host.
-fn is_url(text: &str) -> bool {
-    reqwest::Url::parse(text)
-        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,7 +319,7 @@ fn payer_body(
     id: &str,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<Map<String, Value>, ApiError> {
+) -> Result<Map<String, Value>, ErrorAnswer> {
     if !auth::environment_ok(&app.credentials, headers) {
         return Err(unauthorized());
     }
@@ -405,7 +383,7 @@ fn parse_attempt(body: &Map<String, Value>) -> Result<AttemptInput, Vec<String>>
                 ] {
                     match mm.get(field) {
                         None | Some(Value::Null) => {}
-                        Some(Value::String(url)) if is_url(url) => *slot = Some(url.clone()),
+                        Some(Value::String(url)) if is_http_url(url) => *slot = Some(url.clone()),
                         Some(_) => {
                             problems.push(format!("mobileMoney.{field} must be a URL address"))
                         }
@@ -449,13 +427,6 @@ fn next_action(new: &NewAttempt, checkout_url: &str, mode: &str) -> Value {
             "data": {"code": "*133#"},
         }),
     }
-}
-
-fn checkout_url(app: &App, payment_id: &str) -> String {
-    format!(
-        "{}/_sandbox/checkout/{payment_id}",
-        app.provider_url(Provider::Hub2)
-    )
 }
 
 async fn attempt(
@@ -589,7 +560,7 @@ async fn create_webhook(State(app): State<App>, headers: HeaderMap, body: Bytes)
     let body = object(&body)?;
     let mut problems = Vec::new();
     let url = text(&body, "url").unwrap_or_default().to_owned();
-    if !is_url(&url) {
+    if !is_http_url(&url) {
         problems.push("url must be a URL address".into());
     }
     let events: Vec<String> = match body.get("events") {
@@ -690,95 +661,5 @@ async fn delete_webhook(
             json_answer(StatusCode::OK, removed.json(false))
         }
         None => Err(error(StatusCode::NOT_FOUND, json!("Webhook not found"))),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The sandbox's stand-in for the pages a redirection next action sends the payer to.
-
-const CHECKOUT: &str = "HUB2 (wallet or card page)";
-
-async fn checkout_page(State(app): State<App>, Path(payment_id): Path<String>) -> Response {
-    let store = lock(&app.hub2.store);
-    let Some(intent) = store.intent_of_payment(&payment_id) else {
-        return pages::not_found(CHECKOUT, "payment");
-    };
-    let Some(attempt) = intent.payments.iter().find(|p| p.id == payment_id) else {
-        return pages::not_found(CHECKOUT, "payment");
-    };
-    let amount = format!("{} {}", intent.amount, intent.currency);
-    let with = format!("{} ({})", attempt.provider, attempt.method);
-    let page = Page::new(CHECKOUT, format!("Pay {amount} with {}", attempt.provider)).facts(&[
-        ("Amount", &amount),
-        ("With", &with),
-        ("Payment intent", &intent.id),
-        ("Payment", &attempt.id),
-        ("Status", &attempt.status),
-    ]);
-    if !attempt.is_open() || intent.open_attempt().map(|a| a.id.as_str()) != Some(&payment_id) {
-        return page
-            .outcome(
-                &attempt.status,
-                "This payment is no longer waiting for you.",
-                None,
-            )
-            .render();
-    }
-    let here = checkout_url(&app, &payment_id);
-    page.button(
-        &format!("{here}/pay"),
-        &[],
-        Button::new("pay", &format!("Pay {amount}")),
-    )
-    .button(
-        &format!("{here}/fail"),
-        &[],
-        Button::new("fail", "Pay, but the funds are insufficient"),
-    )
-    .button(
-        &format!("{here}/cancel"),
-        &[],
-        Button::new("cancel", "Cancel"),
-    )
-    .render()
-}
-
-async fn checkout_choice(
-    State(app): State<App>,
-    Path((payment_id, choice)): Path<(String, String)>,
-) -> Response {
-    let action = match choice.as_str() {
-        "pay" => PayerAction::Pay,
-        "fail" => PayerAction::Fail,
-        "cancel" => PayerAction::Cancel,
-        _ => return pages::not_found(CHECKOUT, "choice"),
-    };
-    let here = checkout_url(&app, &payment_id);
-    let (intent_id, redirections) = {
-        let store = lock(&app.hub2.store);
-        let open = store.intent_of_payment(&payment_id).and_then(|i| {
-            i.open_attempt()
-                .filter(|a| a.id == payment_id)
-                .map(|a| (i.id.clone(), a.redirections.clone()))
-        });
-        match open {
-            Some(found) => found,
-            None => {
-                return Page::new(CHECKOUT, "This payment is no longer waiting for you")
-                    .status(StatusCode::CONFLICT)
-                    .link("back", &here, "Back to the payment page")
-                    .render();
-            }
-        }
-    };
-    let target = match action {
-        PayerAction::Pay => redirections.success.or(redirections.finish),
-        PayerAction::Fail => redirections.failed.or(redirections.finish),
-        _ => redirections.cancel.or(redirections.finish),
-    };
-    match super::act(&app, &intent_id, action).await {
-        // No redirection URL: back to this page, which says how the attempt ended.
-        Ok(_) => pages::see_other(target.as_deref().unwrap_or(&here)),
-        Err(e) => pages::refused(CHECKOUT, &e, &here),
     }
 }

@@ -9,8 +9,8 @@ use super::model::Event;
 use crate::Provider;
 use crate::app::App;
 use crate::deliveries::Outgoing;
-use crate::faults::lock;
-use crate::util::{new_id, now_rfc3339};
+use crate::support::lock;
+use crate::support::{new_id, now_rfc3339};
 
 /// How long `s0` (the previous secret) is still sent after a rotation: 24 h, documented.
 pub(super) const ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 3600);

@@ -1,4 +1,6 @@
-//! The sandbox's stand-in for a HUB2 merchant's payer page, under `/hub2/_sandbox/pay`.
+//! The sandbox's payer pages for HUB2, under `/hub2/_sandbox`: the stand-in for a merchant's
+//! payer page (`/_sandbox/pay`), and the stand-in for the wallet's or card network's page a
+//! `redirection` next action sends the payer to (`/_sandbox/checkout`).
 //!
 //! HUB2 hosts no payment page: the merchant's own page asks the payer how to pay, runs the
 //! attempt with the intent's token (`POST /payment-intents/{id}/payments`), then follows the
@@ -31,9 +33,8 @@ use serde_json::{Value, json};
 
 use super::model::{ACTION_REQUIRED, PAYMENT_REQUIRED, PROCESSING, SUCCESSFUL};
 use crate::app::App;
-use crate::faults::lock;
-use crate::pages::{self, Button, Input, Page};
-use crate::util::form_params;
+use crate::support::page::{self as pages, Button, Input, Page};
+use crate::support::{form_params, is_http_url, lock};
 use crate::{PayerAction, Provider, SANDBOX_OTP};
 
 const TITLE: &str = "HUB2 (merchant payer page stand-in)";
@@ -42,6 +43,11 @@ const DEFAULT_MSISDN: &str = "+2250700000000";
 
 pub(super) fn router() -> Router<App> {
     Router::new()
+        .route("/_sandbox/checkout/{payment_id}", get(checkout_page))
+        .route(
+            "/_sandbox/checkout/{payment_id}/{choice}",
+            post(checkout_choice),
+        )
         .route("/_sandbox/pay/{intent_id}", get(page).post(attempt))
         .route("/_sandbox/pay/{intent_id}/otp", post(otp))
         .route("/_sandbox/pay/{intent_id}/phone", post(phone))
@@ -117,7 +123,7 @@ fn return_url(fields: Option<&HashMap<String, String>>) -> Result<Option<String>
         .filter(|u| !u.is_empty())
     {
         None => Ok(None),
-        Some(url) if pages::is_http_url(url) => Ok(Some(url.clone())),
+        Some(url) if is_http_url(url) => Ok(Some(url.clone())),
         Some(_) => Err(BadReturnUrl),
     }
 }
@@ -454,5 +460,103 @@ async fn phone(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> R
             None => pages::see_other(&here),
         },
         Err(e) => pages::refused(TITLE, &e, &here),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stand-in for the pages a redirection next action sends the payer to.
+
+/// The page a `redirection` next action of attempt `payment_id` points to.
+pub(super) fn checkout_url(app: &App, payment_id: &str) -> String {
+    format!(
+        "{}/_sandbox/checkout/{payment_id}",
+        app.provider_url(Provider::Hub2)
+    )
+}
+
+const CHECKOUT: &str = "HUB2 (wallet or card page)";
+
+async fn checkout_page(State(app): State<App>, Path(payment_id): Path<String>) -> Response {
+    let store = lock(&app.hub2.store);
+    let Some(intent) = store.intent_of_payment(&payment_id) else {
+        return pages::not_found(CHECKOUT, "payment");
+    };
+    let Some(attempt) = intent.payments.iter().find(|p| p.id == payment_id) else {
+        return pages::not_found(CHECKOUT, "payment");
+    };
+    let amount = format!("{} {}", intent.amount, intent.currency);
+    let with = format!("{} ({})", attempt.provider, attempt.method);
+    let page = Page::new(CHECKOUT, format!("Pay {amount} with {}", attempt.provider)).facts(&[
+        ("Amount", &amount),
+        ("With", &with),
+        ("Payment intent", &intent.id),
+        ("Payment", &attempt.id),
+        ("Status", &attempt.status),
+    ]);
+    if !attempt.is_open() || intent.open_attempt().map(|a| a.id.as_str()) != Some(&payment_id) {
+        return page
+            .outcome(
+                &attempt.status,
+                "This payment is no longer waiting for you.",
+                None,
+            )
+            .render();
+    }
+    let here = checkout_url(&app, &payment_id);
+    page.button(
+        &format!("{here}/pay"),
+        &[],
+        Button::new("pay", &format!("Pay {amount}")),
+    )
+    .button(
+        &format!("{here}/fail"),
+        &[],
+        Button::new("fail", "Pay, but the funds are insufficient"),
+    )
+    .button(
+        &format!("{here}/cancel"),
+        &[],
+        Button::new("cancel", "Cancel"),
+    )
+    .render()
+}
+
+async fn checkout_choice(
+    State(app): State<App>,
+    Path((payment_id, choice)): Path<(String, String)>,
+) -> Response {
+    let action = match choice.as_str() {
+        "pay" => PayerAction::Pay,
+        "fail" => PayerAction::Fail,
+        "cancel" => PayerAction::Cancel,
+        _ => return pages::not_found(CHECKOUT, "choice"),
+    };
+    let here = checkout_url(&app, &payment_id);
+    let (intent_id, redirections) = {
+        let store = lock(&app.hub2.store);
+        let open = store.intent_of_payment(&payment_id).and_then(|i| {
+            i.open_attempt()
+                .filter(|a| a.id == payment_id)
+                .map(|a| (i.id.clone(), a.redirections.clone()))
+        });
+        match open {
+            Some(found) => found,
+            None => {
+                return Page::new(CHECKOUT, "This payment is no longer waiting for you")
+                    .status(StatusCode::CONFLICT)
+                    .link("back", &here, "Back to the payment page")
+                    .render();
+            }
+        }
+    };
+    let target = match action {
+        PayerAction::Pay => redirections.success.or(redirections.finish),
+        PayerAction::Fail => redirections.failed.or(redirections.finish),
+        _ => redirections.cancel.or(redirections.finish),
+    };
+    match super::act(&app, &intent_id, action).await {
+        // No redirection URL: back to this page, which says how the attempt ended.
+        Ok(_) => pages::see_other(target.as_deref().unwrap_or(&here)),
+        Err(e) => pages::refused(CHECKOUT, &e, &here),
     }
 }
