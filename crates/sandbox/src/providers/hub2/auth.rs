@@ -1,18 +1,14 @@
 //! Who may call: the merchant headers (`ApiKey`, `MerchantId`, `Environment`) and the intent
-//! token (a JWT, HS256, claims `intentId`, `merchantId`, `mode`, `iat`) of payer-side calls.
+//! token (a JWT, HS256, claims `intentId`, `merchantId`, `mode`, `iat`, made and checked with the
+//! `jsonwebtoken` crate) of payer-side calls.
 
 use axum::http::HeaderMap;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use payments_core::webhook::constant_time_eq;
-use serde_json::{Value, json};
-use sha2::Sha256;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Credentials;
 use crate::support::header;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Header names, as HUB2 writes them (matched case-insensitively, as HTTP wants).
 pub(super) const API_KEY: &str = "apikey";
@@ -38,53 +34,45 @@ pub(super) fn environment_ok(credentials: &Credentials, headers: &HeaderMap) -> 
     same(header(headers, ENVIRONMENT), &credentials.hub2_environment)
 }
 
-fn mac(key: &[u8], signing_input: &str) -> Option<HmacSha256> {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).ok()?;
-    mac.update(signing_input.as_bytes());
-    Some(mac)
-}
-
-/// A new intent token: `base64url(header).base64url(claims).base64url(HMAC-SHA256)`.
-pub(super) fn issue(key: &[u8], intent_id: &str, merchant_id: &str, mode: &str) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let claims = json!({
-        "intentId": intent_id,
-        "merchantId": merchant_id,
-        "mode": mode,
-        "iat": time::OffsetDateTime::now_utc().unix_timestamp(),
-    });
-    let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let signing_input = format!("{header}.{claims}");
-    let signature = mac(key, &signing_input)
-        .map(|m| URL_SAFE_NO_PAD.encode(m.finalize().into_bytes()))
-        .unwrap_or_default();
-    format!("{signing_input}.{signature}")
-}
-
-/// The claims of a token this sandbox issued, if its signature checks.
+/// The claims of an intent token, as HUB2's tokens carry them.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(super) struct Claims {
     pub(super) intent_id: String,
     pub(super) merchant_id: String,
     pub(super) mode: String,
+    /// Issued at (seconds since the epoch).
+    iat: i64,
 }
 
+/// A new intent token: a JWT, HS256, signed with `key`. Empty if it cannot be signed (no payer
+/// call then passes).
+pub(super) fn issue(key: &[u8], intent_id: &str, merchant_id: &str, mode: &str) -> String {
+    let claims = Claims {
+        intent_id: intent_id.to_owned(),
+        merchant_id: merchant_id.to_owned(),
+        mode: mode.to_owned(),
+        iat: time::OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    EncodingKey::from_secret(key)
+        .and_then(|key| jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key))
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "HUB2 intent token not signed");
+            String::new()
+        })
+}
+
+/// The claims of a token this sandbox issued, if its signature (HS256 with `key`) checks. HUB2's
+/// tokens carry no expiry, so none is required.
 pub(super) fn verify(key: &[u8], token: &str) -> Option<Claims> {
-    let mut parts = token.split('.');
-    let (header, claims, signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-    mac(key, &format!("{header}.{claims}"))?
-        .verify_slice(&signature)
-        .ok()?;
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
-    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-    Some(Claims {
-        intent_id: text("intentId")?,
-        merchant_id: text("merchantId")?,
-        mode: text("mode")?,
-    })
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    let key = DecodingKey::from_secret(key).ok()?;
+    jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .ok()
+        .map(|data| data.claims)
 }
 
 /// True when `token` authorises payer calls on `intent_id` for the sandbox's merchant and mode.
@@ -123,5 +111,32 @@ mod tests {
         assert_eq!(claims.mode, "sandbox");
         let live = issue(b"k1", "pi_1", &credentials.hub2_merchant_id, "live");
         assert!(!token_ok(b"k1", &credentials, Some(&live), "pi_1"));
+    }
+
+    #[test]
+    fn a_token_is_a_standard_hs256_jwt_and_an_unsigned_one_is_refused() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let credentials = Credentials::default();
+        let token = issue(b"k1", "pi_1", &credentials.hub2_merchant_id, "sandbox");
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3, "{token}");
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header["alg"], "HS256");
+        assert_eq!(header["typ"], "JWT");
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(claims["intentId"], "pi_1");
+        assert_eq!(claims["merchantId"], credentials.hub2_merchant_id.as_str());
+        assert_eq!(claims["mode"], "sandbox");
+        assert!(claims["iat"].is_i64());
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+            parts[1]
+        );
+        assert!(!token_ok(b"k1", &credentials, Some(&none), "pi_1"));
+        assert!(!token_ok(b"k1", &credentials, Some("not-a-jwt"), "pi_1"));
     }
 }
