@@ -63,7 +63,7 @@ async fn payconiq_deliveries_go_through_the_router_into_the_ledger() {
             credentials.payconiq_api_key.clone(),
             Environment::PreProduction,
         )
-        .base_url(format!("{}/v3", sandbox.provider_url(Provider::Payconiq)))
+        .base_url(sandbox.payconiq().api_base_url)
         .default_callback_url(&callback_url)
         .http(fast_http()),
     )
@@ -141,7 +141,7 @@ async fn fintecture_deliveries_and_the_payers_return_go_into_the_ledger() {
                 sandbox.keys().fintecture_private_key_pem().unwrap(),
                 payments_fintecture::Environment::Sandbox,
             )
-            .base_url(sandbox.provider_url(Provider::Fintecture))
+            .base_url(sandbox.fintecture().base_url)
             .http(fast_http()),
         )
         .unwrap(),
@@ -165,10 +165,7 @@ async fn fintecture_deliveries_and_the_payers_return_go_into_the_ledger() {
 
     // The payer pays on the Connect page and is sent back to the return URL.
     let paid_page = http()
-        .post(format!(
-            "{}/connect/{id}",
-            sandbox.provider_url(Provider::Fintecture)
-        ))
+        .post(sandbox.fintecture().connect_url(&id))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body("action=pay")
         .send()
@@ -342,10 +339,7 @@ async fn banq_notices_go_through_the_router_and_apply_only_by_fetch_back() {
 
     let webhooks = Webhooks::new(ledger.clone(), &base).unwrap();
     let client = Arc::new(banq_client(&sandbox, fast_http()));
-    let guid = sandbox.info()["providers"]["banq"]["destination_banq_guid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let guid = sandbox.banq().destination_banq_guid;
     let registered_url = format!("{}?token={URL_SECRET}", webhooks.url("banq"));
     client
         .setup_webhooks(&guid, &WebhookConfigRequest::new(&registered_url))

@@ -482,10 +482,7 @@ async fn a_dead_letter_is_listed_and_retried_and_reconcile_uses_the_environments
     // would be) the paid payment is found; without any, nothing is fetched.
     let out = command(&["ledger", "--db", &db, "--json", "reconcile", "--once"])
         .env("PAYCONIQ_API_KEY", &sandbox.credentials().payconiq_api_key)
-        .env(
-            "PAYCONIQ_BASE_URL",
-            format!("{}/v3", sandbox.provider_url(Provider::Payconiq)),
-        )
+        .env("PAYCONIQ_BASE_URL", sandbox.payconiq().api_base_url)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -528,10 +525,7 @@ async fn the_real_provider_mode_runs_against_a_base_url_from_the_environment() {
     ]);
     child
         .env("PAYCONIQ_API_KEY", &sandbox.credentials().payconiq_api_key)
-        .env(
-            "PAYCONIQ_BASE_URL",
-            format!("{}/v3", sandbox.provider_url(Provider::Payconiq)),
-        );
+        .env("PAYCONIQ_BASE_URL", sandbox.payconiq().api_base_url);
     let run = tokio::task::spawn_blocking(move || child.output().unwrap());
     let id = loop {
         if let Some(payment) = sandbox.payments(Provider::Payconiq).first() {
@@ -582,7 +576,7 @@ async fn hub2s_real_mode_pays_on_the_payer_side_with_the_configured_code() {
     ])
     .env("HUB2_API_KEY", &credentials.hub2_api_key)
     .env("HUB2_MERCHANT_ID", &credentials.hub2_merchant_id)
-    .env("HUB2_BASE_URL", sandbox.provider_url(Provider::Hub2))
+    .env("HUB2_BASE_URL", sandbox.hub2().base_url)
     .env("HUB2_SANDBOX_OTP", payments_sandbox::SANDBOX_OTP)
     .output()
     .unwrap();

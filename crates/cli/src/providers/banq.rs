@@ -259,9 +259,9 @@ mod tests {
     /// A link paid in the sandbox, and the notice the sandbox delivered for it.
     async fn sandbox_notice(secret: &str) -> (DeliveryRecord, String) {
         let sandbox = Sandbox::builder().time_divisor(1000).start().await.unwrap();
-        let info = sandbox.info()["providers"]["banq"].clone();
+        let banq = sandbox.banq();
         let c = sandbox.credentials();
-        let guid = info["destination_banq_guid"].as_str().unwrap();
+        let guid = banq.destination_banq_guid.as_str();
         let client = BanqClient::new(
             BanqConfig::new(
                 c.banq_company_id.clone(),
@@ -271,8 +271,8 @@ mod tests {
                 &c.banq_username,
                 &c.banq_password,
             ))
-            .api_base_url(info["api_base_url"].as_str().unwrap())
-            .token_url(info["token_url"].as_str().unwrap()),
+            .api_base_url(banq.api_base_url.as_str())
+            .token_url(banq.token_url.as_str()),
         )
         .unwrap();
         let hook = payments_banq::testing::guarded_url(

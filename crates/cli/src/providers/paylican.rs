@@ -329,17 +329,16 @@ mod tests {
         let sink = format!("{}/_sandbox/sink/paylican/{SECRET}", sandbox.base_url());
         let sink = sink.replacen("http://", &format!("http://{user_info}"), 1);
         sandbox.set_webhook_url(Provider::Paylican, Some(sink));
-        let url = sandbox.provider_url(Provider::Paylican);
-        let creds = sandbox.credentials();
+        let paylican = sandbox.paylican();
         let client = PaylicanClient::new(
             PaylicanConfig::new(
-                url.clone(),
-                url,
-                creds.paylican_username.clone(),
-                creds.paylican_password.clone(),
+                paylican.keycloak_url,
+                paylican.payment_url,
+                paylican.username,
+                paylican.password,
             )
-            .realm(creds.paylican_realm.clone())
-            .client_id(creds.paylican_client_id.clone()),
+            .realm(paylican.realm)
+            .client_id(paylican.client_id),
         )
         .unwrap();
         let created = client

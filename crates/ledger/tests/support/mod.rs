@@ -257,7 +257,7 @@ impl Payconiq {
             sandbox.credentials().payconiq_api_key.clone(),
             Environment::PreProduction,
         )
-        .base_url(format!("{}/v3", sandbox.provider_url(Provider::Payconiq)))
+        .base_url(sandbox.payconiq().api_base_url)
         .default_callback_url(&callback_url)
         .http(http);
         let client = Arc::new(PayconiqClient::new(config).unwrap());

@@ -316,10 +316,7 @@ async fn pay_through_page(
 /// its one-time code; the ledger learns of it through its webhook inbox.
 async fn pay_hub2(browser: &Client, sandbox: &RunningSandbox, ledger: &Ledger) {
     let back = return_url(sandbox, Provider::Hub2);
-    let template = sandbox.info()["providers"]["hub2"]["payer_page"]
-        .as_str()
-        .expect("the sandbox announces HUB2's stand-in payer page")
-        .to_owned();
+    let template = sandbox.hub2().payer_page_url;
     let mut query = String::new();
     for byte in back.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
