@@ -81,6 +81,11 @@ pub(crate) struct Held {
 }
 
 impl Held {
+    /// The body as received.
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     fn request(&self) -> WebhookRequest<'_> {
         WebhookRequest::new(&self.method, &self.url, &self.body).headers(
             self.headers

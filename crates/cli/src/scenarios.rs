@@ -207,8 +207,23 @@ pub(crate) async fn out_of_order(
             })
             .await
             .map_err(|e| format!("two webhooks did not arrive: {e}"))?;
+            // In the order the provider sent them (its delivery ids): two deliveries in flight at
+            // once may reach the receiver the other way round.
+            let mut sent: Vec<_> = run
+                .sandbox
+                .deliveries()
+                .into_iter()
+                .filter(|d| d.payment_id == id)
+                .collect();
+            sent.sort_by_key(|d| d.id);
+            let mut held = run.receiver.take_held(provider);
+            held.sort_by_key(|h| {
+                sent.iter()
+                    .position(|d| d.body.as_bytes() == h.body())
+                    .unwrap_or(usize::MAX)
+            });
             Ok((
-                run.receiver.take_held(provider),
+                held,
                 format!("{count} deliveries held at the receiver, to be handed over newest first"),
             ))
         })
