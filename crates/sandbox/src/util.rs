@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use payments_core::webhook::form_decode;
+use payments_core::provider_support::form_decode;
 use time::OffsetDateTime;
 
 use crate::faults::lock;
