@@ -177,7 +177,7 @@ pub mod scenario {
         .await;
         let checkout = h
             .client(&server)
-            .create_payment(&h.create_request())
+            .checkout(&h.create_request())
             .await
             .unwrap();
         assert_eq!(checkout.payment_id, id);
@@ -204,7 +204,7 @@ pub mod scenario {
             Some(1),
         )
         .await;
-        let payment = h.client(&server).get_payment("p1").await.unwrap();
+        let payment = h.client(&server).fetch_payment("p1").await.unwrap();
         assert_eq!(payment.status, PaymentStatus::Succeeded);
         assert_eq!(payment.raw_status, h.paid_status());
     }
@@ -233,7 +233,7 @@ pub mod scenario {
             Some(1),
         )
         .await;
-        let payment = h.client(&server).get_payment("p1").await.unwrap();
+        let payment = h.client(&server).fetch_payment("p1").await.unwrap();
         assert_eq!(payment.status, PaymentStatus::Succeeded);
     }
 
@@ -252,7 +252,7 @@ pub mod scenario {
         .await;
         let err = h
             .client(&server)
-            .create_payment(&h.create_request())
+            .checkout(&h.create_request())
             .await
             .unwrap_err();
         assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
@@ -278,7 +278,7 @@ pub mod scenario {
         .await;
         let client = h.client(&server);
         let request = h.create_request();
-        let err = client.create_payment(&request).await.unwrap_err();
+        let err = client.checkout(&request).await.unwrap_err();
         assert_eq!(err.delivery(), Sent::Unknown, "{err:?}");
         if !client.capabilities().supports(Capability::FindByReference) {
             let err = client
@@ -329,7 +329,7 @@ pub mod scenario {
         mount(&server, h, Op::Create, &id, slow, None, Some(1)).await;
         let err = h
             .client(&server)
-            .create_payment(&h.create_request())
+            .checkout(&h.create_request())
             .await
             .unwrap_err();
         assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
@@ -349,7 +349,7 @@ pub mod scenario {
             None,
         )
         .await;
-        let payment = h.client(&server).get_payment("p1").await.unwrap();
+        let payment = h.client(&server).fetch_payment("p1").await.unwrap();
         assert!(
             matches!(&payment.status, PaymentStatus::Unknown(raw) if raw.contains("SOMETHING_NEW_2031")),
             "{:?}",
@@ -372,7 +372,7 @@ pub mod scenario {
             Some(1),
         )
         .await;
-        let err = h.client(&server).get_payment("p1").await.unwrap_err();
+        let err = h.client(&server).fetch_payment("p1").await.unwrap_err();
         assert_eq!(err.http_status(), Some(status));
         assert_eq!(err.provider_code(), Some(code));
     }
@@ -388,9 +388,9 @@ pub mod scenario {
                 response = response.set_body_json(body);
             }
             mount(&server, h, Op::Cancel, "p1", response, None, Some(1)).await;
-            client.cancel_payment("p1").await.unwrap();
+            client.cancel("p1").await.unwrap();
         } else {
-            let err = client.cancel_payment("p1").await.unwrap_err();
+            let err = client.cancel("p1").await.unwrap_err();
             assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
             assert!(server.received_requests().await.unwrap().is_empty());
         }
@@ -403,7 +403,10 @@ pub mod scenario {
         let server = MockServer::start().await;
         let client = h.client(&server);
         if !client.capabilities().supports(Capability::Refund) {
-            let err = client.refund(&RefundRequest::full("p1")).await.unwrap_err();
+            let err = client
+                .refund_payment(&RefundRequest::full("p1"))
+                .await
+                .unwrap_err();
             assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
             assert!(server.received_requests().await.unwrap().is_empty());
             return;
@@ -422,7 +425,10 @@ pub mod scenario {
             .expect(1)
             .mount(&server)
             .await;
-        let refund = client.refund(&RefundRequest::full("p1")).await.unwrap();
+        let refund = client
+            .refund_payment(&RefundRequest::full("p1"))
+            .await
+            .unwrap();
         assert_eq!(refund.payment_id, "p1");
         assert!(refund.amount.is_some(), "a full refund says how much");
         assert!(
@@ -441,7 +447,7 @@ pub mod scenario {
             .await;
         let err = h
             .client(&failing)
-            .refund(&RefundRequest::full("p1"))
+            .refund_payment(&RefundRequest::full("p1"))
             .await
             .unwrap_err();
         assert_eq!(err.delivery(), Sent::Unknown, "{err:?}");

@@ -317,8 +317,8 @@ type Setup<V> = Option<(Arc<dyn PaymentProvider>, V)>;
 
 mod payconiq {
     use super::*;
-    use payments_payconiq::jwks::{JwksCallbackVerifier, JwksFetcher};
-    use payments_payconiq::webhook::CallbackSettings;
+    use payments_payconiq::jwks::{JwksFetcher, JwksWebhookVerifier};
+    use payments_payconiq::webhook::WebhookSettings;
     use payments_payconiq::{Environment, PayconiqClient, PayconiqConfig};
 
     /// `PAYCONIQ_API_KEY`, `PAYCONIQ_PROFILE_ID`; `PAYCONIQ_ENV=production` (default
@@ -326,7 +326,7 @@ mod payconiq {
     pub(super) async fn setup(
         s: &Settings,
         webhooks: &Webhooks,
-    ) -> Result<Setup<JwksCallbackVerifier>, BoxError> {
+    ) -> Result<Setup<JwksWebhookVerifier>, BoxError> {
         let Some([key, profile]) = s.all("payconiq", ["PAYCONIQ_API_KEY", "PAYCONIQ_PROFILE_ID"])
         else {
             return Ok(None);
@@ -345,7 +345,7 @@ mod payconiq {
             Some(url) => JwksFetcher::new(&url, &JwksFetcher::default_http())?,
             None => JwksFetcher::for_environment(env)?,
         };
-        let verifier = JwksCallbackVerifier::new(CallbackSettings::new(profile, callback), fetcher);
+        let verifier = JwksWebhookVerifier::new(WebhookSettings::new(profile, callback), fetcher);
         Ok(Some((Arc::new(PayconiqClient::new(config)?), verifier)))
     }
 }
@@ -448,10 +448,11 @@ mod hub2 {
 
 mod banq {
     use super::*;
-    use payments_banq::webhook::{SharedSecretGuard, WebhookReceiver};
+    use payments_banq::webhook::WebhookReceiver;
     use payments_banq::{
         BanqClient, BanqConfig, MerchantUserCredentials, OpenApiCredentials, WebhookConfigRequest,
     };
+    use payments_core::webhook::UrlSecretGuard;
 
     /// `BANQ_CLIENT_ID`, `BANQ_USERNAME`, `BANQ_PASSWORD`, `BANQ_COMPANY_ID`,
     /// `BANQ_DESTINATION_GUID`, `BANQ_WEBHOOK_SECRET` (the `token` of the registered URL);
@@ -489,7 +490,7 @@ mod banq {
             .setup_webhooks(&guid, &WebhookConfigRequest::new(url))
             .await?;
         let receiver =
-            WebhookReceiver::new().with_guard(SharedSecretGuard::query_param("token", token)?);
+            WebhookReceiver::new().with_guard(UrlSecretGuard::query_param("token", token)?);
         Ok(Some((Arc::new(client), receiver)))
     }
 }

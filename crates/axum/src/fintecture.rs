@@ -7,7 +7,7 @@
 //! 1. finds the order the ledger holds for the query's `session_id` (the provider payment id of
 //!    a payment created with [`Ledger::create_once`]);
 //! 2. rebuilds the [`StoredSession`] from what the ledger stored: the session id, the merchant
-//!    reference as `state` and as `communication` (where the neutral `create_payment` puts it),
+//!    reference as `state` and as `communication` (where the neutral `checkout` puts it),
 //!    and the order's amount;
 //! 3. calls [`FintectureClient::confirm_redirect`]: the query's `session_id` and `state` must be
 //!    the stored ones, and the payment fetched from Fintecture must carry the order's amount,
@@ -27,8 +27,10 @@ use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use payments_core::provider_support::percent_encode;
 use payments_fintecture::callback::RedirectCallback;
-use payments_fintecture::{FintectureClient, RedirectError, StoredSession, to_payment};
+use payments_fintecture::convert::to_payment;
+use payments_fintecture::{FintectureClient, RedirectError, StoredSession};
 use payments_ledger::{Ledger, LedgerPayment, Source};
 
 /// The provider name Fintecture's payments carry in the ledger.
@@ -282,19 +284,6 @@ async fn handle_return(
         _ => tracing::info!("payer's return confirmed"),
     });
     this.respond(&outcome)
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Escapes text for an HTML page.

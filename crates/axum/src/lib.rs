@@ -16,8 +16,7 @@
 //! use payments_fintecture::webhook::{FintectureWebhookVerifier, WebhookSettings};
 //! use payments_hub2::webhook::Hub2WebhookVerifier;
 //! use payments_ledger::Ledger;
-//! use payments_payconiq::jwks::{JwksCallbackVerifier, JwksFetcher};
-//! use payments_payconiq::webhook::CallbackSettings;
+//! use payments_payconiq::jwks::{JwksFetcher, JwksWebhookVerifier};
 //! use payments_paylican::webhook::{PaylicanWebhookVerifier, WebhookGuards};
 //!
 //! # async fn run(
@@ -27,8 +26,8 @@
 //! let webhooks = Webhooks::new(ledger.clone(), "https://shop.example/webhooks")?;
 //!
 //! // Each provider: its verifier, configured as the provider crate documents.
-//! let payconiq = JwksCallbackVerifier::new(
-//!     CallbackSettings::new("<payment profile id>", webhooks.url("payconiq")),
+//! let payconiq = JwksWebhookVerifier::new(
+//!     payments_payconiq::webhook::WebhookSettings::new("<payment profile id>", webhooks.url("payconiq")),
 //!     JwksFetcher::for_environment(payments_payconiq::Environment::Production)?,
 //! );
 //! let paylican = PaylicanWebhookVerifier::new(

@@ -245,7 +245,7 @@ impl Webhooks {
 
     /// The public URL of `provider`'s route, to register with the provider (HUB2's and Banq's
     /// webhook registration, Fintecture's and Paylican's console, Payconiq's `callbackUrl` and
-    /// the `CallbackSettings` its signed `path` is compared with).
+    /// the `WebhookSettings` its signed `path` is compared with).
     pub fn url(&self, provider: &str) -> String {
         self.public_url.join(provider)
     }

@@ -19,21 +19,20 @@ use axum::Router;
 use payments_axum::Webhooks;
 use payments_axum::fintecture::RedirectReturn;
 use payments_banq::WebhookConfigRequest;
-use payments_banq::webhook::{SharedSecretGuard, WebhookReceiver};
+use payments_banq::webhook::WebhookReceiver;
 use payments_conformance::sandbox::banq::banq_client;
 use payments_conformance::sandbox::fintecture::FintectureSandboxHarness;
 use payments_conformance::sandbox::hub2::EVENTS;
 use payments_conformance::sandbox::paylican::PaylicanSandboxHarness;
 use payments_core::secret::ExposeSecret;
-use payments_core::webhook::Authenticity;
+use payments_core::webhook::{Authenticity, UrlSecretGuard};
 use payments_core::{CreatePayment, Currency, Money, PaymentProvider, PaymentStatus};
 use payments_fintecture::FintectureClient;
 use payments_fintecture::webhook::{FintectureWebhookVerifier, WebhookSettings};
 use payments_hub2::CreateWebhookRequest;
 use payments_hub2::webhook::Hub2WebhookVerifier;
 use payments_ledger::{CheckPolicy, LedgerOptions, Providers, Source, Verdict};
-use payments_payconiq::jwks::{JwksCallbackVerifier, JwksFetcher};
-use payments_payconiq::webhook::CallbackSettings;
+use payments_payconiq::jwks::{JwksFetcher, JwksWebhookVerifier};
 use payments_payconiq::{Environment, PayconiqClient, PayconiqConfig};
 use payments_paylican::PaylicanClient;
 use payments_paylican::webhook::{PaylicanWebhookVerifier, WebhookGuards};
@@ -68,8 +67,11 @@ async fn payconiq_deliveries_go_through_the_router_into_the_ledger() {
         .http(fast_http()),
     )
     .unwrap();
-    let verifier = JwksCallbackVerifier::new(
-        CallbackSettings::new(credentials.payconiq_profile_id.clone(), &callback_url),
+    let verifier = JwksWebhookVerifier::new(
+        payments_payconiq::webhook::WebhookSettings::new(
+            credentials.payconiq_profile_id.clone(),
+            &callback_url,
+        ),
         JwksFetcher::new(
             &payments_conformance::sandbox::payconiq::jwks_url(&sandbox),
             &fast_http(),
@@ -346,7 +348,7 @@ async fn banq_notices_go_through_the_router_and_apply_only_by_fetch_back() {
         .await
         .unwrap();
     let receiver = WebhookReceiver::new()
-        .with_guard(SharedSecretGuard::query_param("token", URL_SECRET).unwrap());
+        .with_guard(UrlSecretGuard::query_param("token", URL_SECRET).unwrap());
     server.serve(webhooks.provider("banq", receiver).router().unwrap());
 
     let order = CreatePayment::new(Money::from_minor(1000, Currency::USD), "order-banq-1")

@@ -1,24 +1,24 @@
 //! The Banq API, one method per documented endpoint, and the webhook fetch-back.
 
-use payments_core::http::{
-    ApiRequest, ApiResponse, Auth, HttpClient, Method,
+use payments_core::error::redacted_excerpt;
+use payments_core::http::{ApiRequest, ApiResponse, Auth, HttpClient, Method, Url, header};
+use payments_core::provider_support::{
     PathSegment::{self, Fixed, Id},
-    Url, header, join_path,
+    base_url, join_path,
 };
 use payments_core::secret::SecretString;
-use payments_core::token::{
-    AccessToken, OAuth2TokenSource, TokenCache, TokenRequestFormat, TokenSource,
-};
+use payments_core::token::{OAuth2TokenSource, TokenCache, TokenRequestFormat};
 use payments_core::webhook::{Authenticity, VerifiedEvent, WebhookRequest, event_id_from_parts};
 use payments_core::{
     Capabilities, Capability, Checkout, CreatePayment, Currency, Error, Payment, PaymentProvider,
     Result,
 };
 
+use crate::PROVIDER;
 use crate::config::{BanqConfig, MerchantUserCredentials, OpenApiCredentials, TokenFlow};
 use crate::convert::{money, provider_error, to_checkout, to_payment, unified_status};
 use crate::request::{PaymentLinkRequest, WebhookConfigRequest, check_id};
-use crate::webhook::{Confirmation, PROVIDER, UnconfirmedNotice, WebhookReceiver};
+use crate::webhook::{Confirmation, UnconfirmedNotice, WebhookReceiver};
 use crate::wire::{
     BanqPayment, BanqUser, PaymentLink, WebhookConfig, parse_payment, parse_payment_link,
     parse_user, parse_webhook_config,
@@ -70,30 +70,6 @@ pub fn merchant_user_token_source(
         .param("scope", credentials.scope.clone())
 }
 
-/// A token obtained elsewhere (the merchant's own token service, a test): handed out as is
-/// until the API answers 401, after which the call fails with that 401.
-pub struct StaticTokenSource(SecretString);
-
-impl StaticTokenSource {
-    /// A source that always returns `token`.
-    pub fn new(token: impl Into<String>) -> Self {
-        StaticTokenSource(SecretString::from(token.into()))
-    }
-}
-
-impl std::fmt::Debug for StaticTokenSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StaticTokenSource([REDACTED])")
-    }
-}
-
-#[async_trait::async_trait]
-impl TokenSource for StaticTokenSource {
-    async fn fetch(&self) -> Result<AccessToken> {
-        Ok(AccessToken::new(self.0.clone(), None))
-    }
-}
-
 /// A Banq client. Cheap to clone; clones share the connection pool and both token caches.
 #[derive(Debug, Clone)]
 pub struct BanqClient {
@@ -114,8 +90,7 @@ impl BanqClient {
     pub fn new(config: BanqConfig) -> Result<Self> {
         config.check_credentials()?;
         let http = Self::http_client(&config)?;
-        let token_url = Url::parse(&config.token_url)
-            .map_err(|e| Error::Config(format!("invalid Banq token URL: {e}")))?;
+        let token_url = base_url("Banq token URL", &config.token_url)?;
         let open_api = TokenCache::new(open_api_token_source(
             http.clone(),
             token_url.clone(),
@@ -131,16 +106,30 @@ impl BanqClient {
         Self::build(config, http, open_api, merchant_user)
     }
 
-    /// A client whose tokens come from caches the caller built (over any
-    /// [`TokenSource`], e.g. [`StaticTokenSource`] or the merchant's own token service). The
-    /// credentials in `config` are not used.
-    pub fn with_token_caches(
-        config: BanqConfig,
-        open_api: TokenCache,
-        merchant_user: Option<TokenCache>,
-    ) -> Result<Self> {
+    /// A client whose Open API tokens come from `tokens` instead of Banq's token endpoint: a
+    /// cache over your own [`TokenSource`](payments_core::token::TokenSource), or over a
+    /// [`StaticTokenSource`](payments_core::token::StaticTokenSource) for a token obtained
+    /// elsewhere (a 401 is then returned as is). The Open API credentials in `config` are not
+    /// used; the merchant-user flow runs from [`BanqConfig::merchant_user`] when it is set (or
+    /// from [`BanqClient::with_merchant_user_tokens`]).
+    pub fn with_token_cache(config: BanqConfig, tokens: TokenCache) -> Result<Self> {
         let http = Self::http_client(&config)?;
-        Self::build(config, http, open_api, merchant_user)
+        let merchant_user = match &config.merchant_user {
+            Some(credentials) => Some(TokenCache::new(merchant_user_token_source(
+                http.clone(),
+                base_url("Banq token URL", &config.token_url)?,
+                credentials,
+            ))),
+            None => None,
+        };
+        Self::build(config, http, tokens, merchant_user)
+    }
+
+    /// Takes the merchant user's tokens (`users/me`, the webhook configuration) from `tokens`
+    /// instead of the merchant-user flow.
+    pub fn with_merchant_user_tokens(mut self, tokens: TokenCache) -> Self {
+        self.merchant_user = Some(tokens);
+        self
     }
 
     fn http_client(config: &BanqConfig) -> Result<HttpClient> {
@@ -159,13 +148,7 @@ impl BanqClient {
         merchant_user: Option<TokenCache>,
     ) -> Result<Self> {
         config.check_company()?;
-        let base = Url::parse(&config.api_base_url)
-            .map_err(|e| Error::Config(format!("invalid Banq API base URL: {e}")))?;
-        if base.cannot_be_a_base() {
-            return Err(Error::Config(
-                "the Banq API base URL cannot have a path".into(),
-            ));
-        }
+        let base = base_url("Banq API base URL", &config.api_base_url)?;
         let company_id = header::HeaderValue::from_str(&config.company_id)
             .map_err(|_| Error::Config("the Banq company id is not a valid header value".into()))?;
         if let Some(destination) = &config.default_destination {
@@ -236,26 +219,20 @@ impl BanqClient {
     /// [`Error::OutcomeUnknown`] or [`Error::Decode`] a link may exist: look it up before creating
     /// another.
     pub async fn create_payment_link(&self, request: &PaymentLinkRequest) -> Result<PaymentLink> {
-        Ok(self.create_payment_link_raw(request).await?.0)
+        let response = self.send(self.create_payment_link_call(request)?).await?;
+        parse_payment_link(response.body()).map_err(|reason| response.decode_error(reason))
     }
 
-    async fn create_payment_link_raw(
-        &self,
-        request: &PaymentLinkRequest,
-    ) -> Result<(PaymentLink, ApiResponse)> {
+    /// The call [`BanqClient::create_payment_link`] sends, once `request` is validated.
+    fn create_payment_link_call(&self, request: &PaymentLinkRequest) -> Result<ApiRequest> {
         request.validate(self.currency)?;
-        let call = self
-            .request(
-                "create_payment_link",
-                Method::POST,
-                self.url(&[Fixed("payments"), Fixed("get-paid-link")])?,
-                TokenFlow::OpenApi,
-            )?
-            .json(&request.body())?;
-        let response = self.send(call).await?;
-        let link =
-            parse_payment_link(response.body()).map_err(|reason| response.decode_error(reason))?;
-        Ok((link, response))
+        self.request(
+            "create_payment_link",
+            Method::POST,
+            self.url(&[Fixed("payments"), Fixed("get-paid-link")])?,
+            TokenFlow::OpenApi,
+        )?
+        .json(&request.body())
     }
 
     /// `GET /payments/{id}` (Open API token): the payment as Banq reports it now.
@@ -266,10 +243,6 @@ impl BanqClient {
     /// `funds` that the configured currency cannot hold exactly is an [`Error::Decode`] naming
     /// the field, as is a `funds` that is not a decimal.
     pub async fn get_payment(&self, payment_id: &str) -> Result<BanqPayment> {
-        Ok(self.get_payment_raw(payment_id).await?.0)
-    }
-
-    async fn get_payment_raw(&self, payment_id: &str) -> Result<(BanqPayment, ApiResponse)> {
         check_id("paymentId", payment_id)?;
         let call = self.request(
             "get_payment",
@@ -287,7 +260,7 @@ impl BanqClient {
             )));
         }
         money(payment.funds, self.currency).map_err(|reason| response.decode_error(reason))?;
-        Ok((payment, response))
+        Ok(payment)
     }
 
     /// `GET /users/me?include=accountSpaces,banqAccounts` (merchant-user token): the merchant
@@ -429,11 +402,11 @@ impl PaymentProvider for BanqClient {
     /// `return_url`, `webhook_url` and `expires_in` are refused (Banq links take none; webhooks
     /// are registered per account space with [`BanqClient::register_webhook_config`]);
     /// `customer` is not sent.
-    async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout> {
+    async fn checkout(&self, request: &CreatePayment) -> Result<Checkout> {
         let Some(destination) = &self.default_destination else {
             return Err(Error::Config(
                 "set BanqConfig::default_destination (the banq guid paid into) to use the \
-                 provider-neutral create_payment"
+                 provider-neutral checkout"
                     .into(),
             ));
         };
@@ -462,7 +435,9 @@ impl PaymentProvider for BanqClient {
             .unwrap_or_else(|| request.reference.clone());
         let native =
             PaymentLinkRequest::once(destination, request.amount, comment, &request.reference);
-        let (link, response) = self.create_payment_link_raw(&native).await?;
+        let response = self.send(self.create_payment_link_call(&native)?).await?;
+        let link =
+            parse_payment_link(response.body()).map_err(|reason| response.decode_error(reason))?;
         to_checkout(&link).ok_or_else(|| {
             response.decode_error(
                 "Banq answered a payment link without a payment id; the link exists (see the \
@@ -471,9 +446,17 @@ impl PaymentProvider for BanqClient {
         })
     }
 
-    async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
-        let (payment, response) = self.get_payment_raw(payment_id).await?;
-        to_payment(&payment, payment_id, self.currency)
-            .map_err(|reason| response.decode_error(reason))
+    /// [`BanqClient::get_payment`] (which already refused an amount the configured currency
+    /// cannot hold, as an [`Error::Decode`]), as the core's payment.
+    async fn fetch_payment(&self, payment_id: &str) -> Result<Payment> {
+        let payment = self.get_payment(payment_id).await?;
+        // `get_payment` checked `funds` against the currency: this conversion does not fail; if
+        // it did, it would be the same decode error, never a panic.
+        to_payment(&payment, payment_id, self.currency).map_err(|reason| Error::Decode {
+            operation: "get_payment",
+            status: 200,
+            reason,
+            excerpt: redacted_excerpt(payment.raw.to_string().as_bytes()),
+        })
     }
 }

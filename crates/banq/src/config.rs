@@ -215,7 +215,7 @@ pub struct BanqConfig {
     /// The currency of `funds` (Banq is a US service: default USD). Requests in another currency
     /// are refused before sending.
     pub currency: Currency,
-    /// The banq account guid the provider-neutral `create_payment` pays into.
+    /// The banq account guid the provider-neutral `checkout` pays into.
     pub default_destination: Option<String>,
     /// The token the webhook-configuration call uses (default [`TokenFlow::MerchantUser`]: the
     /// account space belongs to Banq's main API, like `users/me`).
@@ -266,7 +266,7 @@ impl BanqConfig {
         self
     }
 
-    /// Sets the banq account guid the provider-neutral `create_payment` pays into.
+    /// Sets the banq account guid the provider-neutral `checkout` pays into.
     pub fn default_destination(mut self, banq_guid: impl Into<String>) -> Self {
         self.default_destination = Some(banq_guid.into());
         self

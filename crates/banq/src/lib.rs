@@ -10,9 +10,9 @@
 //!
 #![cfg_attr(feature = "client", doc = "```no_run")]
 #![cfg_attr(not(feature = "client"), doc = "```ignore")]
-//! use payments_banq::webhook::{Confirmation, SharedSecretGuard, WebhookReceiver};
+//! use payments_banq::webhook::{Confirmation, WebhookReceiver};
 //! use payments_banq::{BanqClient, BanqConfig, OpenApiCredentials, PaymentLinkRequest};
-//! use payments_core::webhook::{DedupStore, InMemoryDedupStore, WebhookRequest};
+//! use payments_core::webhook::{DedupStore, InMemoryDedupStore, UrlSecretGuard, WebhookRequest};
 //! use payments_core::{Currency, Money, PaymentStatus};
 //!
 //! # async fn run(raw_body: Vec<u8>, received_url: String) -> Result<(), payments_core::Error> {
@@ -35,7 +35,7 @@
 //! // 2. In the webhook handler: the event is NOT signed. Check the request and parse it into a
 //! //    notice, which has no status you could act on...
 //! let receiver = WebhookReceiver::new()
-//!     .with_guard(SharedSecretGuard::query_param("token", "<random secret in the registered URL>")?);
+//!     .with_guard(UrlSecretGuard::query_param("token", "<random secret in the registered URL>")?);
 //! let request = WebhookRequest::new("POST", &received_url, &raw_body);
 //! let notice = match receiver.receive(&request) {
 //!     Ok(notice) => notice,
@@ -72,9 +72,10 @@
 //! (no payment status), and a [`webhook::ConfirmedPayment`] — a core `VerifiedEvent` with
 //! `Authenticity::FetchedBack` — exists only after `GET /payments/{resourceId}` answered with
 //! that payment (an answer naming another payment id confirms nothing; its `payment_id` is the
-//! notice's `resourceId`). The optional [`webhook::SharedSecretGuard`] (a secret in the
-//! registered URL, compared in constant time) keeps strangers from making you call Banq; it does
-//! not make the event trustworthy.
+//! notice's `resourceId`). The optional
+//! [`UrlSecretGuard`](payments_core::webhook::UrlSecretGuard) (a secret in the registered URL,
+//! compared in constant time) keeps strangers from making you call Banq; it does not make the
+//! event trustworthy.
 //!
 //! ## What is where
 //! - [`BanqClient`] (feature `client`): `get-paid-link`, `GET /payments/{id}`, `users/me` with
@@ -86,12 +87,18 @@
 //!   `https://banq.com/open/api/`) and the merchant-user token (audience `https://banq.com/api`,
 //!   scope `offline_access`) for `users/me` and the webhook configuration. The credential field
 //!   names are the standard `username`/`password` unless [`CredentialFieldNames::ClientPrefixed`]
-//!   is chosen.
-//! - [`webhook`]: the receiver, the guard, notices and confirmations (no HTTP stack needed).
+//!   is chosen. [`BanqClient::with_token_cache`] takes the Open API tokens from a cache of yours
+//!   (over a [`StaticTokenSource`](payments_core::token::StaticTokenSource) for a token obtained
+//!   elsewhere).
+//! - [`webhook`]: the receiver ([`WebhookReceiver`]), notices ([`UnconfirmedNotice`]: Banq's
+//!   webhooks are not events until confirmed) and confirmations (no HTTP stack needed).
+//! - [`config`]: [`BanqConfig`] and the credentials of both token flows.
 //! - [`request`]: typed requests and their validation (exact `funds`, recurring dates).
 //! - [`wire`]: Banq's answers, read tolerantly — their field names are not published; the raw
-//!   JSON is always kept, a missing payment link or status is an `Error::Decode`.
-//! - [`convert`]: the status mapping table (also in `docs/status-mapping.md`).
+//!   JSON is always kept, a missing payment link or status is an `Error::Decode` — and the
+//!   request bodies.
+//! - [`convert`]: the status mapping table (also in `docs/status-mapping.md`) and the neutral
+//!   [`convert::to_payment`] / [`convert::to_checkout`].
 //! - [`testing`]: webhook bodies and API answers for tests and sandboxes.
 //!
 //! ## Errors
@@ -128,10 +135,13 @@ pub mod wire;
 #[cfg(feature = "client")]
 mod client;
 
+/// The provider's name: [`payments_core::PaymentProvider::name`] of `BanqClient`, and the
+/// `provider` of every notice and confirmed event.
+pub const PROVIDER: &str = "banq";
+
 #[cfg(feature = "client")]
 pub use client::{
-    BanqClient, CAPABILITIES, COMPANY_HEADER, StaticTokenSource, merchant_user_token_source,
-    open_api_token_source,
+    BanqClient, CAPABILITIES, COMPANY_HEADER, merchant_user_token_source, open_api_token_source,
 };
 pub use config::{
     BanqConfig, CredentialFieldNames, MerchantUserCredentials, OpenApiCredentials, TokenFlow,
@@ -139,6 +149,7 @@ pub use config::{
 pub use request::{
     PaymentLinkRequest, RecurringPeriod, Schedule, WebhookConfigRequest, WebhookType,
 };
+pub use webhook::{UnconfirmedNotice, WebhookReceiver};
 pub use wire::{
     AccountSpace, BanqAccount, BanqPayment, BanqStatus, BanqUser, FailureReason, PaymentLink,
     WebhookConfig,

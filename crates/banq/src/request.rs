@@ -8,8 +8,10 @@
 
 use payments_core::{Currency, Decimal, Error, Money, Result};
 use serde::Serialize;
-use serde::ser::SerializeStruct;
 use time::Date;
+
+#[cfg(feature = "client")]
+use crate::wire::{Destination, PaymentLinkBody};
 
 /// Longest text accepted in a free-text field (the comment, the order code). Banq publishes no
 /// limit; this bound only keeps absurd input from being sent.
@@ -167,56 +169,31 @@ impl PaymentLinkRequest {
     }
 
     /// The JSON body (call [`PaymentLinkRequest::validate`] first).
-    pub fn body(&self) -> PaymentLinkBody<'_> {
-        PaymentLinkBody(self)
-    }
-}
-
-/// The wire form of a [`PaymentLinkRequest`].
-#[derive(Debug, Clone, Copy)]
-pub struct PaymentLinkBody<'a>(&'a PaymentLinkRequest);
-
-#[derive(Serialize)]
-struct Destination<'a> {
-    #[serde(rename = "banqGuid")]
-    banq_guid: &'a str,
-}
-
-impl Serialize for PaymentLinkBody<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let r = self.0;
-        let recurring = match &r.schedule {
-            Schedule::Once => None,
+    #[cfg(feature = "client")]
+    pub(crate) fn body(&self) -> PaymentLinkBody<'_> {
+        let (frequency, start_date, end_date) = match &self.schedule {
+            Schedule::Once => ("once", None, None),
             Schedule::Recurring {
                 period,
                 start_date,
                 end_date,
-            } => Some((period, start_date, end_date)),
+            } => (
+                period.as_str(),
+                start_date.map(iso_date),
+                end_date.map(iso_date),
+            ),
         };
-        let mut st = s.serialize_struct("PaymentLinkBody", 7)?;
-        st.serialize_field(
-            "destination",
-            &Destination {
-                banq_guid: &r.destination,
+        PaymentLinkBody {
+            destination: Destination {
+                banq_guid: &self.destination,
             },
-        )?;
-        st.serialize_field("comment", &r.comment)?;
-        // Major units, exact, as a JSON number: 100 USD is `100`, 10.50 USD is `10.5`.
-        st.serialize_field("funds", &funds(r.funds))?;
-        st.serialize_field("externalOrderCode", &r.external_order_code)?;
-        match recurring {
-            None => st.serialize_field("frequency", "once")?,
-            Some((period, start, end)) => {
-                st.serialize_field("frequency", period.as_str())?;
-                if let Some(start) = start {
-                    st.serialize_field("startDate", &iso_date(*start))?;
-                }
-                if let Some(end) = end {
-                    st.serialize_field("endDate", &iso_date(*end))?;
-                }
-            }
+            comment: &self.comment,
+            funds: funds(self.funds),
+            external_order_code: &self.external_order_code,
+            frequency,
+            start_date,
+            end_date,
         }
-        st.end()
     }
 }
 
@@ -226,6 +203,7 @@ pub fn funds(amount: Money) -> Decimal {
 }
 
 /// `YYYY-MM-DD`.
+#[cfg(feature = "client")]
 fn iso_date(date: Date) -> String {
     format!(
         "{:04}-{:02}-{:02}",
@@ -423,6 +401,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "client")]
     #[test]
     fn once_body_is_the_documented_shape_without_dates() {
         let r = PaymentLinkRequest::once("GUID-1", usd(10_000), "T-shirt", "order-1");
@@ -434,6 +413,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "client")]
     #[test]
     fn funds_are_exact_decimal_numbers() {
         let body = |cents| {
@@ -445,6 +425,7 @@ mod tests {
         assert!(body(123_456_789_012).contains(r#""funds":1234567890.12,"#));
     }
 
+    #[cfg(feature = "client")]
     #[test]
     fn recurring_body_has_frequency_and_dates() {
         let r = PaymentLinkRequest::once("G", usd(999), "Gym", "sub-7").recurring(

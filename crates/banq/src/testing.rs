@@ -2,7 +2,7 @@
 //!
 //! [`WebhookEventBuilder`] writes the webhook events Banq posts (`action`, `resourceType`,
 //! `resourceId`, as in Banq's integration guide); [`guarded_url`] adds the shared secret to a
-//! receiving URL the way [`SharedSecretGuard`](crate::webhook::SharedSecretGuard) expects it.
+//! receiving URL the way [`UrlSecretGuard`](payments_core::webhook::UrlSecretGuard) expects it.
 //! The answer builders ([`payment_link_json`], [`payment_json`], [`user_json`], [`token_json`])
 //! write the answers this crate reads, for a sandbox that emulates Banq's API. Banq does not
 //! publish its answers' field names: these use the first names the parser tries (see
@@ -13,19 +13,21 @@
 //!
 //! ```
 //! use payments_banq::testing::{WebhookEventBuilder, guarded_url};
-//! use payments_banq::webhook::{SharedSecretGuard, WebhookReceiver};
+//! use payments_banq::webhook::WebhookReceiver;
+//! use payments_core::webhook::UrlSecretGuard;
 //! use payments_core::webhook::WebhookRequest;
 //!
 //! let body = WebhookEventBuilder::payment_completed("pay-123").to_vec();
 //! let url = guarded_url("https://shop.example/banq/webhook", "token", "0123456789abcdef-secret");
 //! let receiver = WebhookReceiver::new()
-//!     .with_guard(SharedSecretGuard::query_param("token", "0123456789abcdef-secret")?);
+//!     .with_guard(UrlSecretGuard::query_param("token", "0123456789abcdef-secret")?);
 //! let notice = receiver.receive(&WebhookRequest::new("POST", &url, &body))?;
 //! assert_eq!(notice.payment_id(), Some("pay-123"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use payments_core::Money;
+use payments_core::provider_support::percent_encode;
 use serde_json::{Map, Value, json};
 
 /// Builds a webhook event body.
@@ -88,18 +90,6 @@ pub fn guarded_url(base: &str, param: &str, secret: &str) -> String {
         percent_encode(param),
         percent_encode(secret)
     )
-}
-
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// An answer to `get-paid-link`: `{"id": ..., "link": ...}`.
@@ -169,7 +159,7 @@ mod tests {
         let secret = "a b&c=d/é-0123456789";
         let url = guarded_url("https://s.example/hook?x=1", "token", secret);
         assert!(url.starts_with("https://s.example/hook?x=1&token="));
-        crate::webhook::SharedSecretGuard::query_param("token", secret)
+        payments_core::webhook::UrlSecretGuard::query_param("token", secret)
             .unwrap()
             .check(&url)
             .unwrap();

@@ -15,7 +15,7 @@
 //!
 //! This module keeps the two apart in the types:
 //!
-//! - [`WebhookReceiver::receive`] checks the request (method, size, the optional shared secret)
+//! - [`WebhookReceiver::receive`] checks the request (method, size, the optional URL secret)
 //!   and parses it into an [`UnconfirmedNotice`]. A notice has **no payment status**: only the
 //!   claimed `action`, `resourceType` and `resourceId`. It needs no HTTP client.
 //! - `BanqClient::confirm` (feature `client`) fetches the payment for a `completed` Payment
@@ -27,21 +27,23 @@
 //!
 //! A [`ConfirmedPayment`] can only be made by fetching: there is no conversion from a notice.
 //!
-//! # The optional shared secret
+//! # The optional URL secret
 //!
 //! Register the webhook URL with a long random token in its query
 //! (`https://shop.example/banq/webhook?token=<secret>`) and give the receiver a
-//! [`SharedSecretGuard`]: a request without the token, with it twice, or with another value is
-//! rejected with [`WebhookRejection::Unauthenticated`] (401) before the body is read. The
-//! comparison is constant-time over SHA-256 digests (neither the content nor the length of a
-//! secret leaks through timing; only the digests are kept), and the rejection never contains the
-//! expected value.
+//! [`UrlSecretGuard`] (the one guard of `payments-core`, shared with Paylican): a request without
+//! the token, with it twice, or with another value is rejected with
+//! [`WebhookRejection::Unauthenticated`] (401) before the body is read. The comparison is
+//! constant-time over SHA-256 digests (neither the content nor the length of a secret leaks
+//! through timing; only the digests are kept), and the rejection never contains the expected
+//! value.
 //!
 //! To rotate the secret, add the one you are moving away from with
-//! [`SharedSecretGuard::with_previous`]: both are accepted (each is compared on every request),
-//! until you build the guard without it once Banq posts with the new one. The guard
-//! stops strangers from making you call Banq; it does not make the event trustworthy (the URL
-//! travels in logs and proxies), so the fetch-back stays the only source of truth.
+//! [`UrlSecretGuard::with_previous`]: both are accepted (each is compared on every request),
+//! until you build the guard without it once Banq posts with the new one (re-register the URL
+//! with `webhook-config`). The guard stops strangers from making you call Banq; it does not make
+//! the event trustworthy (the URL travels in logs and proxies), so the fetch-back stays the only
+//! source of truth.
 //!
 //! # Answering Banq
 //!
@@ -52,10 +54,10 @@
 //! do not process it.
 //!
 //! ```
-//! use payments_banq::webhook::{SharedSecretGuard, WebhookReceiver};
-//! use payments_core::webhook::WebhookRequest;
+//! use payments_banq::webhook::WebhookReceiver;
+//! use payments_core::webhook::{UrlSecretGuard, WebhookRequest};
 //!
-//! let guard = SharedSecretGuard::query_param("token", "9f3c1d0e7b2a4c58a1e6d4b3c2f1a0e9")?;
+//! let guard = UrlSecretGuard::query_param("token", "9f3c1d0e7b2a4c58a1e6d4b3c2f1a0e9")?;
 //! let receiver = WebhookReceiver::new().with_guard(guard);
 //!
 //! let body = br#"{"action":"completed","resourceType":"Payment","resourceId":"pay-123"}"#;
@@ -73,22 +75,16 @@
 use std::fmt;
 
 use payments_core::webhook::{
-    Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest, WebhookVerifier,
-    constant_time_eq, event_id_from_parts, form_decode,
+    Authenticity, UrlSecretGuard, VerifiedEvent, WebhookRejection, WebhookRequest, WebhookVerifier,
+    event_id_from_parts,
 };
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
+use crate::PROVIDER;
 use crate::wire::BanqPayment;
-
-/// The provider name on every event.
-pub const PROVIDER: &str = "banq";
 
 /// Largest webhook body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
-
-/// Shortest shared secret accepted by [`SharedSecretGuard`].
-pub const MIN_SECRET_LEN: usize = 16;
 
 /// A Banq webhook event as posted: what it *claims*. Never trust it without the fetch-back.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,7 +199,7 @@ impl UnconfirmedNotice {
         &self.event
     }
 
-    /// [`Authenticity::Guarded`] when a [`SharedSecretGuard`] passed, else
+    /// [`Authenticity::Guarded`] when a [`UrlSecretGuard`] passed, else
     /// [`Authenticity::Unverified`]. Neither is enough to ship goods.
     pub fn authenticity(&self) -> Authenticity {
         self.authenticity
@@ -277,170 +273,26 @@ impl Confirmation {
     }
 }
 
-/// A shared secret in the webhook URL's query, compared in constant time; during a rotation also
-/// the previous secret ([`SharedSecretGuard::with_previous`]). Keeps only SHA-256 digests of the
-/// secrets; `Debug` shows the parameter name and how many previous secrets there are, never a
-/// value.
-#[derive(Clone)]
-pub struct SharedSecretGuard {
-    param: String,
-    current: Digest32,
-    previous: Vec<Digest32>,
-}
-
-impl fmt::Debug for SharedSecretGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SharedSecretGuard")
-            .field("param", &self.param)
-            .field("secret", &"[REDACTED]")
-            .field("previous_secrets", &self.previous.len())
-            .finish()
-    }
-}
-
-type Digest32 = [u8; 32];
-
-fn digest(bytes: &[u8]) -> Digest32 {
-    Sha256::digest(bytes).into()
-}
-
-fn check_secret(secret: &str) -> Result<(), payments_core::Error> {
-    if secret.len() < MIN_SECRET_LEN {
-        return Err(payments_core::Error::Config(format!(
-            "the webhook shared secret must be at least {MIN_SECRET_LEN} bytes"
-        )));
-    }
-    Ok(())
-}
-
-/// True when `given` equals one of `candidates`, comparing with `eq` against **every** candidate
-/// (no early exit), so the time taken does not tell which one matched.
-fn matches_any(
-    given: &Digest32,
-    candidates: impl IntoIterator<Item = Digest32>,
-    eq: impl Fn(&[u8], &[u8]) -> bool,
-) -> bool {
-    candidates
-        .into_iter()
-        .fold(false, |found, candidate| eq(given, &candidate) | found)
-}
-
-impl SharedSecretGuard {
-    /// Requires the query parameter `param` to equal `secret` (at least [`MIN_SECRET_LEN`]
-    /// bytes; use a random value).
-    pub fn query_param(
-        param: impl Into<String>,
-        secret: impl Into<String>,
-    ) -> Result<Self, payments_core::Error> {
-        let param = param.into();
-        let secret = secret.into();
-        if param.is_empty() || param.contains(['&', '=', '#', '?']) {
-            return Err(payments_core::Error::Config(
-                "the shared-secret parameter name must be non-empty, without & = # ?".into(),
-            ));
-        }
-        check_secret(&secret)?;
-        Ok(SharedSecretGuard {
-            param,
-            current: digest(secret.as_bytes()),
-            previous: Vec::new(),
-        })
-    }
-
-    /// Also accepts `secret`, the one you are rotating away from (as HUB2's verifier takes a
-    /// previous signing secret), in the same query parameter. Keep it only until Banq posts to
-    /// the URL with the new secret (re-register it with `webhook-config`), then build the guard
-    /// without it: from then on it is refused like any wrong value. May be called more than once.
-    ///
-    /// # Errors
-    /// [`payments_core::Error::Config`] for a secret shorter than [`MIN_SECRET_LEN`] or equal to
-    /// the current one.
-    pub fn with_previous(
-        mut self,
-        secret: impl Into<String>,
-    ) -> Result<Self, payments_core::Error> {
-        let secret = secret.into();
-        check_secret(&secret)?;
-        let previous = digest(secret.as_bytes());
-        if constant_time_eq(&previous, &self.current) {
-            return Err(payments_core::Error::Config(
-                "the previous shared secret is the current one".into(),
-            ));
-        }
-        self.previous.push(previous);
-        Ok(self)
-    }
-
-    /// The query parameter's name.
-    pub fn param(&self) -> &str {
-        &self.param
-    }
-
-    /// Checks `url` (full URL or path with query, as the server received it).
-    pub fn check(&self, url: &str) -> Result<(), WebhookRejection> {
-        let query = url
-            .split('#')
-            .next()
-            .unwrap_or_default()
-            .split_once('?')
-            .map(|(_, q)| q)
-            .unwrap_or_default();
-        let mut found: Option<Vec<u8>> = None;
-        for pair in query.split('&') {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if form_decode(name).as_deref() != Some(self.param.as_bytes()) {
-                continue;
-            }
-            if found.is_some() {
-                return Err(WebhookRejection::Unauthenticated(format!(
-                    "query parameter {} given more than once",
-                    self.param
-                )));
-            }
-            found = Some(form_decode(value).ok_or_else(|| {
-                WebhookRejection::Unauthenticated(format!(
-                    "query parameter {} is not valid percent-encoding",
-                    self.param
-                ))
-            })?);
-        }
-        let Some(given) = found else {
-            return Err(WebhookRejection::Unauthenticated(format!(
-                "no {} query parameter",
-                self.param
-            )));
-        };
-        let candidates = std::iter::once(self.current).chain(self.previous.iter().copied());
-        if matches_any(&digest(&given), candidates, constant_time_eq) {
-            Ok(())
-        } else {
-            Err(WebhookRejection::Unauthenticated(format!(
-                "query parameter {} does not match",
-                self.param
-            )))
-        }
-    }
-}
-
 /// Checks and parses incoming Banq webhooks into [`UnconfirmedNotice`]s. No HTTP client needed.
 #[derive(Debug, Clone, Default)]
 pub struct WebhookReceiver {
-    guard: Option<SharedSecretGuard>,
+    guard: Option<UrlSecretGuard>,
 }
 
 impl WebhookReceiver {
-    /// A receiver without a shared-secret guard.
+    /// A receiver without a URL-secret guard.
     pub fn new() -> Self {
         WebhookReceiver { guard: None }
     }
 
-    /// Requires the shared secret in the URL.
-    pub fn with_guard(mut self, guard: SharedSecretGuard) -> Self {
+    /// Requires the secret in the URL (a query parameter, as Banq's `webhook-config` takes a
+    /// URL: [`UrlSecretGuard::query_param`]).
+    pub fn with_guard(mut self, guard: UrlSecretGuard) -> Self {
         self.guard = Some(guard);
         self
     }
 
-    /// Checks, in order: the method is `POST`; the shared secret (when configured); the body is
+    /// Checks, in order: the method is `POST`; the URL secret (when configured); the body is
     /// at most [`MAX_BODY`] bytes; only then parses the body ([`WebhookEvent::parse`]).
     pub fn receive(
         &self,
@@ -474,7 +326,7 @@ impl WebhookReceiver {
 /// `raw_status` are `None`), because a Banq notice establishes none; its `payment_id` is the
 /// claimed payment, `event_id` the [`UnconfirmedNotice::event_id`], `event_type` the action, and
 /// `authenticity` [`Authenticity::Guarded`] or [`Authenticity::Unverified`]. Fetch the payment
-/// (`BanqClient::confirm`, or the neutral `get_payment`) to learn its status.
+/// (`BanqClient::confirm`, or the neutral `fetch_payment`) to learn its status.
 impl WebhookVerifier for WebhookReceiver {
     type Payload = UnconfirmedNotice;
 
@@ -503,56 +355,14 @@ mod tests {
 
     const SECRET: &str = "s3cr3t-0123456789abcdef";
 
-    fn guard() -> SharedSecretGuard {
-        SharedSecretGuard::query_param("token", SECRET).unwrap()
-    }
-
-    #[test]
-    fn the_guard_accepts_only_the_exact_secret_once() {
-        let g = guard();
-        g.check(&format!("https://s.example/hook?token={SECRET}"))
-            .unwrap();
-        g.check(&format!("/hook?a=1&token={SECRET}&b=2#frag"))
-            .unwrap();
-        // Percent-encoded form of the same value.
-        g.check("/hook?token=s3cr3t%2D0123456789abcdef").unwrap();
-        for url in [
-            "https://s.example/hook".to_string(),
-            "https://s.example/hook?token=".to_string(),
-            "https://s.example/hook?token=s3cr3t-0123456789abcde".to_string(),
-            format!("https://s.example/hook?token={SECRET}x"),
-            format!("https://s.example/hook?tok={SECRET}"),
-            format!("https://s.example/hook?token={SECRET}&token={SECRET}"),
-            "https://s.example/hook?token=%zz".to_string(),
-            format!("https://s.example/hook#token={SECRET}"),
-        ] {
-            let err = g.check(&url).unwrap_err();
-            assert!(matches!(err, WebhookRejection::Unauthenticated(_)), "{url}");
-            assert_eq!(err.http_status(), 401);
-            assert!(!err.to_string().contains(SECRET), "{err}");
-        }
-    }
-
-    #[test]
-    fn every_secret_is_compared_even_after_a_match() {
-        let current = digest(b"current-secret-0123456789");
-        let previous = digest(b"previous-secret-0123456789");
-        let other = digest(b"someone-else-0123456789ab");
-        for (given, expected) in [(current, true), (previous, true), (other, false)] {
-            let calls = std::cell::Cell::new(0);
-            let counting = |a: &[u8], b: &[u8]| {
-                calls.set(calls.get() + 1);
-                constant_time_eq(a, b)
-            };
-            assert_eq!(matches_any(&given, [current, previous], counting), expected);
-            assert_eq!(calls.get(), 2, "no early exit: both secrets are compared");
-        }
+    fn guard() -> UrlSecretGuard {
+        UrlSecretGuard::query_param("token", SECRET).unwrap()
     }
 
     #[test]
     fn guard_rejects_short_secrets_and_hides_them() {
-        assert!(SharedSecretGuard::query_param("token", "short").is_err());
-        assert!(SharedSecretGuard::query_param("a&b", SECRET).is_err());
+        assert!(UrlSecretGuard::query_param("token", "short").is_err());
+        assert!(UrlSecretGuard::query_param("a&b", SECRET).is_err());
         assert!(!format!("{:?}", guard()).contains(SECRET));
         let receiver = WebhookReceiver::new().with_guard(guard());
         assert!(!format!("{receiver:?}").contains(SECRET));

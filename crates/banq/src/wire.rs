@@ -356,7 +356,7 @@ impl Object {
             .map_err(|e| {
                 format!(
                     "expected a JSON object: {}",
-                    payments_core::error::describe_json_error(&e)
+                    payments_core::provider_support::describe_json_error(&e)
                 )
             })
     }
@@ -577,7 +577,7 @@ pub fn parse_user(body: &[u8]) -> Result<BanqUser, String> {
     let raw: Value = serde_json::from_slice(body).map_err(|e| {
         format!(
             "expected a JSON object: {}",
-            payments_core::error::describe_json_error(&e)
+            payments_core::provider_support::describe_json_error(&e)
         )
     })?;
     let mut user = &raw;
@@ -677,7 +677,7 @@ pub fn parse_webhook_config(body: &[u8]) -> Result<WebhookConfig, String> {
     let raw: Value = serde_json::from_slice(body).map_err(|e| {
         format!(
             "expected JSON: {}",
-            payments_core::error::describe_json_error(&e)
+            payments_core::provider_support::describe_json_error(&e)
         )
     })?;
     let inner = match raw.get("data") {
@@ -747,6 +747,36 @@ pub(crate) fn parse_error(body: &[u8]) -> ErrorFields {
         }
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request bodies (built from the typed requests of `crate::request`)
+// ---------------------------------------------------------------------------------------------
+
+/// Body of `POST /payments/get-paid-link`, in Banq's documented field order. `funds` is the
+/// exact major-unit decimal as a JSON number (100 USD is `100`, 10.50 USD is `10.5`).
+#[cfg(feature = "client")]
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PaymentLinkBody<'a> {
+    pub(crate) destination: Destination<'a>,
+    pub(crate) comment: &'a str,
+    pub(crate) funds: Decimal,
+    pub(crate) external_order_code: &'a str,
+    /// `once`, or the recurring period.
+    pub(crate) frequency: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) start_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) end_date: Option<String>,
+}
+
+/// `destination` of a payment link.
+#[cfg(feature = "client")]
+#[derive(Debug, Serialize)]
+pub(crate) struct Destination<'a> {
+    #[serde(rename = "banqGuid")]
+    pub(crate) banq_guid: &'a str,
 }
 
 #[cfg(test)]

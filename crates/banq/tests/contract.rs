@@ -14,11 +14,11 @@ use payments_banq::config::{BANQ_API_AUDIENCE, BANQ_API_CLIENT_ID, OPEN_API_AUDI
 use payments_banq::testing::token_json;
 use payments_banq::{
     BanqClient, BanqConfig, BanqStatus, CredentialFieldNames, FailureReason,
-    MerchantUserCredentials, OpenApiCredentials, PaymentLinkRequest, RecurringPeriod,
-    StaticTokenSource, TokenFlow, WebhookConfigRequest,
+    MerchantUserCredentials, OpenApiCredentials, PaymentLinkRequest, RecurringPeriod, TokenFlow,
+    WebhookConfigRequest,
 };
 use payments_core::http::{HttpConfig, RetryPolicy};
-use payments_core::token::TokenCache;
+use payments_core::token::{StaticTokenSource, TokenCache};
 use payments_core::{
     Capability, CreatePayment, Currency, Decimal, Delivery, Error, Money, PaymentProvider,
     PaymentStatus, RefundRequest,
@@ -347,7 +347,7 @@ async fn the_neutral_get_maps_status_amount_and_reference() {
         .mount(&server)
         .await;
     let c = client(&server);
-    let payment = PaymentProvider::get_payment(&c, PAYMENT_ID).await.unwrap();
+    let payment = c.fetch_payment(PAYMENT_ID).await.unwrap();
     assert_eq!(payment.status, PaymentStatus::Failed);
     assert_eq!(payment.raw_status, "failed");
     assert_eq!(payment.amount, Some(usd(10_010)));
@@ -384,9 +384,7 @@ async fn funds_that_are_not_exact_money_are_a_decode_error_naming_the_field() {
             .await;
         let c = client(&server);
         let native = c.get_payment(PAYMENT_ID).await.map(|p| format!("{p:?}"));
-        let neutral = PaymentProvider::get_payment(&c, PAYMENT_ID)
-            .await
-            .map(|p| format!("{p:?}"));
+        let neutral = c.fetch_payment(PAYMENT_ID).await.map(|p| format!("{p:?}"));
         for result in [native, neutral] {
             let err = result.unwrap_err();
             assert!(
@@ -414,9 +412,7 @@ async fn unknown_and_differently_cased_statuses() {
             )
             .mount(&server)
             .await;
-        let payment = PaymentProvider::get_payment(&client(&server), PAYMENT_ID)
-            .await
-            .unwrap();
+        let payment = client(&server).fetch_payment(PAYMENT_ID).await.unwrap();
         assert_eq!(payment.status, expected, "{raw}");
         assert_eq!(payment.raw_status, raw);
         if let PaymentStatus::Unknown(_) = payment.status {
@@ -441,7 +437,7 @@ async fn ids_are_checked_and_encoded_in_paths() {
         .expect(1)
         .mount(&server)
         .await;
-    let payment = PaymentProvider::get_payment(&c, "a/b?c").await.unwrap();
+    let payment = c.fetch_payment("a/b?c").await.unwrap();
     assert_eq!(
         payment.id, "a/b?c",
         "the requested id when the answer has none"
@@ -460,10 +456,7 @@ async fn a_dot_segment_id_sends_nothing_and_names_the_field() {
     for id in [".", ".."] {
         let errors = [
             ("paymentId", c.get_payment(id).await.map(|_| ())),
-            (
-                "paymentId",
-                PaymentProvider::get_payment(&c, id).await.map(|_| ()),
-            ),
+            ("paymentId", c.fetch_payment(id).await.map(|_| ())),
             (
                 "accountSpaceId",
                 c.register_webhook_config(
@@ -506,9 +499,7 @@ async fn an_answer_about_another_payment_is_a_decode_error() {
     let c = client(&server);
     let err = c.get_payment(PAYMENT_ID).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
-    let err = PaymentProvider::get_payment(&c, PAYMENT_ID)
-        .await
-        .unwrap_err();
+    let err = c.fetch_payment(PAYMENT_ID).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 }
 
@@ -878,10 +869,9 @@ async fn a_static_token_source_can_replace_the_token_flows() {
         .expect(1)
         .mount(&server)
         .await;
-    let c = BanqClient::with_token_caches(
+    let c = BanqClient::with_token_cache(
         config(&server),
         TokenCache::new(StaticTokenSource::new("external-token")),
-        None,
     )
     .unwrap();
     c.get_payment(PAYMENT_ID).await.unwrap();
@@ -1137,7 +1127,7 @@ async fn the_neutral_create_makes_a_once_link_into_the_default_destination() {
     let c = client(&server);
     assert_eq!(c.name(), "banq");
     let checkout = c
-        .create_payment(&CreatePayment::new(usd(10_000), "order-1234").description("Blue T-shirt"))
+        .checkout(&CreatePayment::new(usd(10_000), "order-1234").description("Blue T-shirt"))
         .await
         .unwrap();
     assert_eq!(checkout.payment_id, PAYMENT_ID);
@@ -1162,7 +1152,7 @@ async fn the_neutral_create_refuses_what_banq_cannot_do_before_sending() {
             "funds",
         ),
     ] {
-        let err = c.create_payment(&request).await.unwrap_err();
+        let err = c.checkout(&request).await.unwrap_err();
         assert!(
             matches!(&err, Error::InvalidInput { field: f, .. } if f == field),
             "{err:?}"
@@ -1172,16 +1162,19 @@ async fn the_neutral_create_refuses_what_banq_cannot_do_before_sending() {
     no_destination.default_destination = None;
     let err = BanqClient::new(no_destination)
         .unwrap()
-        .create_payment(&base())
+        .checkout(&base())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");
     for capability in [Capability::CancelPayment, Capability::Refund] {
         assert!(!c.capabilities().supports(capability));
     }
-    let err = c.cancel_payment("p1").await.unwrap_err();
+    let err = c.cancel("p1").await.unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
-    let err = c.refund(&RefundRequest::full("p1")).await.unwrap_err();
+    let err = c
+        .refund_payment(&RefundRequest::full("p1"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
@@ -1199,7 +1192,7 @@ async fn a_neutral_create_answered_without_an_id_is_a_decode_error() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .create_payment(&CreatePayment::new(usd(100), "o-1"))
+        .checkout(&CreatePayment::new(usd(100), "o-1"))
         .await
         .unwrap_err();
     match &err {

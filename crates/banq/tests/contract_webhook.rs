@@ -10,10 +10,10 @@
 use std::time::Duration;
 
 use payments_banq::testing::{WebhookEventBuilder, guarded_url, token_json};
-use payments_banq::webhook::{Confirmation, SharedSecretGuard, WebhookReceiver};
+use payments_banq::webhook::{Confirmation, WebhookReceiver};
 use payments_banq::{BanqClient, BanqConfig, BanqStatus, OpenApiCredentials};
 use payments_core::http::{HttpConfig, RetryPolicy};
-use payments_core::webhook::{Authenticity, WebhookRejection, WebhookRequest};
+use payments_core::webhook::{Authenticity, UrlSecretGuard, WebhookRejection, WebhookRequest};
 use payments_core::{Decimal, Error, PaymentStatus};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
@@ -299,7 +299,7 @@ async fn the_shared_secret_guard_runs_before_any_fetch() {
     let (server, client) = setup().await;
     mount_payment(&server, fixture_text("payment_completed_200.json"), 1).await;
     let receiver =
-        WebhookReceiver::new().with_guard(SharedSecretGuard::query_param("token", SECRET).unwrap());
+        WebhookReceiver::new().with_guard(UrlSecretGuard::query_param("token", SECRET).unwrap());
     let body = WebhookEventBuilder::payment_completed(PAYMENT_ID).to_vec();
     for url in [
         HOOK_URL.to_string(),

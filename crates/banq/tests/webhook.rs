@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use payments_banq::testing::{WebhookEventBuilder, guarded_url};
-use payments_banq::webhook::{SharedSecretGuard, WebhookReceiver};
-use payments_core::webhook::{Authenticity, WebhookRejection, WebhookRequest};
+use payments_banq::webhook::WebhookReceiver;
+use payments_core::webhook::{Authenticity, UrlSecretGuard, WebhookRejection, WebhookRequest};
 
 const URL: &str = "https://shop.example/your-web-hooks/payment-status";
 
@@ -45,7 +45,7 @@ fn builders_match_the_documented_event() {
 fn a_guarded_receiver_marks_notices_guarded_and_refuses_strangers() {
     let secret = "0123456789abcdef-0123456789abcdef";
     let receiver =
-        WebhookReceiver::new().with_guard(SharedSecretGuard::query_param("key", secret).unwrap());
+        WebhookReceiver::new().with_guard(UrlSecretGuard::query_param("key", secret).unwrap());
     let body = WebhookEventBuilder::payment("failed", "p-1").to_vec();
     let url = guarded_url(URL, "key", secret);
     let notice = receiver
@@ -71,13 +71,13 @@ fn a_previous_secret_is_accepted_while_configured_and_refused_once_removed() {
     const PREVIOUS: &str = "previous-fedcba9876543210-fedcba98";
     let body = WebhookEventBuilder::payment_completed("p-1").to_vec();
     let rotating = WebhookReceiver::new().with_guard(
-        SharedSecretGuard::query_param("token", CURRENT)
+        UrlSecretGuard::query_param("token", CURRENT)
             .unwrap()
             .with_previous(PREVIOUS)
             .unwrap(),
     );
-    let rotated = WebhookReceiver::new()
-        .with_guard(SharedSecretGuard::query_param("token", CURRENT).unwrap());
+    let rotated =
+        WebhookReceiver::new().with_guard(UrlSecretGuard::query_param("token", CURRENT).unwrap());
     let receive = |receiver: &WebhookReceiver, secret: &str| {
         receiver.receive(&WebhookRequest::new(
             "POST",
@@ -114,7 +114,7 @@ fn a_previous_secret_is_accepted_while_configured_and_refused_once_removed() {
         "{shown}"
     );
     // A previous secret is held to the same rules as the current one.
-    let guard = SharedSecretGuard::query_param("token", CURRENT).unwrap();
+    let guard = UrlSecretGuard::query_param("token", CURRENT).unwrap();
     assert!(guard.clone().with_previous("short").is_err());
     assert!(
         guard.with_previous(CURRENT).is_err(),

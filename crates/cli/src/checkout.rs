@@ -406,7 +406,7 @@ async fn reconciled(
         let id = &created.checkout.payment_id;
         let fetched = connection
             .client
-            .get_payment(id)
+            .fetch_payment(id)
             .await
             .map_err(|e| e.to_string())?;
         let held = payment(run, target, &order.reference).await?;

@@ -450,7 +450,7 @@ async fn a_dead_letter_is_listed_and_retried_and_reconcile_uses_the_environments
         .unwrap()
         .provider_payment_id
         .unwrap();
-    let fetched = PaymentProvider::get_payment(&client, &id).await.unwrap();
+    let fetched = client.fetch_payment(&id).await.unwrap();
     ledger
         .observe("payconiq", &fetched, payments_ledger::Source::Fetch)
         .await
@@ -688,9 +688,7 @@ async fn captured_payconiq_callback(sandbox: &RunningSandbox) -> DeliveryRecord 
     .unwrap();
     let request = CreatePayment::new(Money::from_minor(1250, Currency::EUR), "order-cli-1")
         .webhook_url(callback);
-    let checkout = PaymentProvider::create_payment(&client, &request)
-        .await
-        .unwrap();
+    let checkout = client.checkout(&request).await.unwrap();
     sandbox
         .act(Provider::Payconiq, &checkout.payment_id, PayerAction::Pay)
         .await

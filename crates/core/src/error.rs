@@ -315,34 +315,6 @@ pub fn redacted_excerpt(body: &[u8]) -> String {
     out
 }
 
-/// A serde_json error as text that repeats nothing from the input: values in quotes or backticks
-/// (`invalid type: string "…"`, ``unknown variant `…` ``) are elided; positions are kept, and so
-/// are the field names of `missing field` / `duplicate field`, which come from our own types.
-pub fn describe_json_error(e: &serde_json::Error) -> String {
-    let message = e.to_string();
-    if message.starts_with("missing field") || message.starts_with("duplicate field") {
-        return message;
-    }
-    let mut out = String::with_capacity(message.len());
-    let mut open: Option<char> = None;
-    for c in message.chars() {
-        match (open, c) {
-            (None, '"' | '`') => {
-                open = Some(c);
-                out.push(c);
-                out.push('…');
-            }
-            (Some(q), c) if c == q => {
-                open = None;
-                out.push(c);
-            }
-            (Some(_), _) => {}
-            (None, c) => out.push(c),
-        }
-    }
-    out
-}
-
 fn is_sensitive(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     SENSITIVE_KEYS.iter().any(|s| key.contains(s))
@@ -552,34 +524,6 @@ mod tests {
             limited.to_string(),
             "get_payment: rate limited (retry after Some(3s))"
         );
-    }
-
-    #[test]
-    fn json_errors_repeat_no_input() {
-        #[derive(Debug, serde::Deserialize)]
-        #[allow(dead_code)]
-        enum Kind {
-            A,
-        }
-        #[derive(Debug, serde::Deserialize)]
-        #[allow(dead_code)]
-        struct Wire {
-            amount: i64,
-            kind: Option<Kind>,
-        }
-        let describe =
-            |json: &str| describe_json_error(&serde_json::from_str::<Wire>(json).unwrap_err());
-        let shown = describe(r#"{"amount":"hunter2"}"#);
-        assert!(
-            !shown.contains("hunter2") && shown.starts_with("invalid type"),
-            "{shown}"
-        );
-        let shown = describe(r#"{"amount":1,"kind":"hunter2"}"#);
-        assert!(
-            !shown.contains("hunter2") && shown.starts_with("unknown variant"),
-            "{shown}"
-        );
-        assert!(describe(r#"{}"#).starts_with("missing field `amount`"));
     }
 
     #[test]

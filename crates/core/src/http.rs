@@ -172,7 +172,8 @@ pub enum Auth {
     /// `Authorization: <scheme> <secret>` (e.g. `Basic` with pre-encoded credentials).
     Scheme(&'static str, Arc<SecretString>),
     /// `Authorization: Bearer <token>` from a cache; on 401 the token is invalidated and the
-    /// request sent once more with a fresh one.
+    /// request sent once more with a fresh one (unless the cache's source cannot give another:
+    /// [`TokenCache::can_refresh`]).
     Token(TokenCache),
 }
 
@@ -337,7 +338,18 @@ impl ApiResponse {
     /// Decodes a JSON body; a body that does not match is an [`Error::Decode`] with a redacted excerpt.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body)
-            .map_err(|e| self.decode_error(crate::error::describe_json_error(&e)))
+            .map_err(|e| self.decode_error(crate::provider_support::describe_json_error(&e)))
+    }
+
+    /// Decodes a JSON body into `T` and, from the same bytes, the whole body as a JSON value:
+    /// the typed answer and the provider's full answer (the `raw` of the neutral
+    /// [`Payment`](crate::Payment) and [`Checkout`](crate::Checkout)), from one response.
+    ///
+    /// The bytes are read twice rather than the value converted: a value would hand a decimal
+    /// amount to the typed decoder as a float, and an exact [`Decimal`](crate::Decimal) is read
+    /// from the text.
+    pub fn json_with_raw<T: DeserializeOwned>(&self) -> Result<(T, serde_json::Value)> {
+        Ok((self.json()?, self.json()?))
     }
 
     /// An [`Error::Decode`] for this response.
@@ -543,6 +555,7 @@ impl HttpClient {
                     if status == StatusCode::UNAUTHORIZED
                         && let (Auth::Token(cache), Some(lease), false) =
                             (&request.auth, &lease, refreshed_token)
+                        && cache.can_refresh()
                     {
                         tracing::debug!("401 with a cached token; refreshing it once");
                         cache.invalidate(lease);
@@ -684,61 +697,6 @@ fn describe(e: &reqwest::Error) -> String {
     text
 }
 
-/// One segment of a request path, for [`join_path`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PathSegment<'a> {
-    /// A segment written in the client's code (`"payments"`).
-    Fixed(&'static str),
-    /// A value from the caller or the network (a payment id), with the field it came from, so a
-    /// refusal names it: `Id("paymentId", id)`.
-    Id(&'static str, &'a str),
-}
-
-/// Every byte but RFC 3986's unreserved ones (`A-Z a-z 0-9 - . _ ~`) is percent-encoded in a
-/// path segment: `/`, `?` and `#` could not otherwise be part of an id, and `;`, `=`, `:` or `@`,
-/// which a path may hold literally, mean something to some servers (matrix parameters).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// Appends path segments to a base URL, percent-encoding every byte of each that is not
-/// unreserved (so an id can never add a `/`, a `?` or a matrix parameter). The base's own path
-/// is kept: `https://h/v3` + `[Fixed("payments"), Id("paymentId", id)]` →
-/// `https://h/v3/payments/<id>`.
-///
-/// A segment that is empty, `.` or `..` is refused with [`Error::InvalidInput`] naming its field,
-/// before anything is sent: URL normalisation removes dot segments, so `GET /payments/..` would
-/// otherwise become a call on the parent collection, and an empty id a call on the collection.
-pub fn join_path(base: &Url, segments: &[PathSegment<'_>]) -> Result<Url> {
-    if base.cannot_be_a_base() {
-        return Err(Error::Config(format!("base URL {base} cannot have a path")));
-    }
-    let mut path = base.path().trim_end_matches('/').to_string();
-    for segment in segments {
-        let (field, value) = match *segment {
-            PathSegment::Fixed(value) => ("path", value),
-            PathSegment::Id(field, value) => (field, value),
-        };
-        if matches!(value, "" | "." | "..") {
-            return Err(Error::invalid(
-                field,
-                if value.is_empty() {
-                    "must not be empty".to_string()
-                } else {
-                    format!("must not be {value:?} (a URL path segment)")
-                },
-            ));
-        }
-        path.push('/');
-        path.extend(percent_encoding::utf8_percent_encode(value, SEGMENT));
-    }
-    let mut url = base.clone();
-    url.set_path(&path);
-    Ok(url)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -824,55 +782,37 @@ mod tests {
     }
 
     #[test]
-    fn join_path_encodes_segments() {
-        use PathSegment::{Fixed, Id};
-        let base = Url::parse("https://api.example/v3").unwrap();
-        assert_eq!(
-            join_path(&base, &[Fixed("payments"), Id("paymentId", "a/b?c")])
-                .unwrap()
-                .as_str(),
-            "https://api.example/v3/payments/a%2Fb%3Fc"
-        );
-        let base = Url::parse("https://api.example/v3/").unwrap();
-        assert_eq!(
-            join_path(&base, &[Fixed("payments")]).unwrap().as_str(),
-            "https://api.example/v3/payments"
-        );
-        assert_eq!(
-            join_path(&base, &[Fixed("payments"), Id("paymentId", "...")])
-                .unwrap()
-                .as_str(),
-            "https://api.example/v3/payments/...",
-            "three dots are an ordinary segment"
-        );
-    }
-
-    #[test]
-    fn join_path_refuses_empty_and_dot_segments_naming_the_field() {
-        use PathSegment::{Fixed, Id};
-        let base = Url::parse("https://api.example/v3").unwrap();
-        for bad in ["", ".", ".."] {
-            let result = join_path(&base, &[Fixed("payments"), Id("paymentId", bad)]);
-            assert!(
-                matches!(&result, Err(Error::InvalidInput { field, reason })
-                    if field == "paymentId" && reason.starts_with("must not be")),
-                "{bad:?} gave {result:?}"
-            );
+    fn json_with_raw_gives_the_typed_value_and_the_whole_answer() {
+        #[derive(serde::Deserialize)]
+        struct Typed {
+            amount: crate::Decimal,
         }
-        // Reserved characters a path could hold literally are encoded too.
+        let response = ApiResponse {
+            operation: "get_payment",
+            idempotent: true,
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: br#"{"amount":5100.00,"extra":{"kept":true}}"#.to_vec(),
+        };
+        let (typed, raw): (Typed, serde_json::Value) = response.json_with_raw().unwrap();
+        assert_eq!(typed.amount.to_string(), "5100.00", "exact, from the text");
         assert_eq!(
-            join_path(&base, &[Id("paymentId", "a;b=c:d@e+f é")])
-                .unwrap()
-                .as_str(),
-            "https://api.example/v3/a%3Bb%3Dc%3Ad%40e%2Bf%20%C3%A9"
+            raw.pointer("/extra/kept"),
+            Some(&serde_json::Value::Bool(true)),
+            "fields the type does not know are in raw"
         );
-        // An escaped dot segment stays a literal value: its `%` is encoded in turn.
-        assert_eq!(
-            join_path(&base, &[Id("paymentId", "%2E%2E")])
-                .unwrap()
-                .as_str(),
-            "https://api.example/v3/%252E%252E"
-        );
+        let bad = ApiResponse {
+            body: b"<html>".to_vec(),
+            ..response
+        };
+        assert!(matches!(
+            bad.json_with_raw::<Typed>(),
+            Err(Error::Decode {
+                operation: "get_payment",
+                status: 200,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -30,11 +30,11 @@
 //!   Without it (`default-features = false`) the crate has no HTTP stack and no async runtime, for
 //!   services that only verify webhooks.
 
-pub mod check;
 pub mod error;
 pub mod money;
 pub mod net;
 pub mod provider;
+pub mod provider_support;
 pub mod secret;
 pub mod status;
 pub mod webhook;

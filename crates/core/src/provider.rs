@@ -4,6 +4,13 @@
 //! provider crate also exposes its full native API. Each implementation states what it can do in
 //! [`PaymentProvider::capabilities`]; an operation outside that list returns
 //! [`Error::Unsupported`], never a silent no-op.
+//!
+//! The neutral methods are named so that none is also the name of a native method of a provider
+//! client ([`checkout`](PaymentProvider::checkout), [`fetch_payment`](PaymentProvider::fetch_payment),
+//! [`cancel`](PaymentProvider::cancel), [`refund_payment`](PaymentProvider::refund_payment),
+//! [`find_by_reference`](PaymentProvider::find_by_reference)): `client.fetch_payment(id)` is
+//! always the neutral call and `client.get_payment(id)` always the native one, whatever traits
+//! are in scope.
 
 use std::fmt;
 
@@ -19,15 +26,15 @@ use crate::status::{PaymentStatus, RefundStatus};
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Capability {
-    /// [`PaymentProvider::create_payment`].
+    /// [`PaymentProvider::checkout`].
     CreatePayment,
-    /// [`PaymentProvider::get_payment`].
+    /// [`PaymentProvider::fetch_payment`].
     GetPayment,
-    /// [`PaymentProvider::cancel_payment`].
+    /// [`PaymentProvider::cancel`].
     CancelPayment,
-    /// [`PaymentProvider::refund`] of the whole amount.
+    /// [`PaymentProvider::refund_payment`] of the whole amount.
     Refund,
-    /// [`PaymentProvider::refund`] of part of the amount (and more than once).
+    /// [`PaymentProvider::refund_payment`] of part of the amount (and more than once).
     PartialRefund,
     /// [`PaymentProvider::find_by_reference`]: the provider can list the payments it holds for
     /// a merchant reference, so a creation whose answer was lost can be resolved without
@@ -303,8 +310,9 @@ impl Refund {
 /// The common flow every provider crate implements.
 ///
 /// [`PaymentProvider::capabilities`] is the one source of truth for what an implementation can
-/// do: the optional operations ([`cancel_payment`](PaymentProvider::cancel_payment),
-/// [`refund`](PaymentProvider::refund), [`find_by_reference`](PaymentProvider::find_by_reference))
+/// do: the optional operations ([`cancel`](PaymentProvider::cancel),
+/// [`refund_payment`](PaymentProvider::refund_payment),
+/// [`find_by_reference`](PaymentProvider::find_by_reference))
 /// default to [`Error::Unsupported`] without sending anything, and an
 /// implementation overrides exactly the ones it declares.
 #[async_trait::async_trait]
@@ -337,25 +345,25 @@ pub trait PaymentProvider: Send + Sync {
     /// Never retried after it may have reached the provider: on
     /// [`Error::OutcomeUnknown`] look the payment up with
     /// [`PaymentProvider::find_by_reference`] (where supported) before trying again.
-    async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout>;
+    async fn checkout(&self, request: &CreatePayment) -> Result<Checkout>;
 
     /// Fetches the payment's current state from the provider.
-    async fn get_payment(&self, payment_id: &str) -> Result<Payment>;
+    async fn fetch_payment(&self, payment_id: &str) -> Result<Payment>;
 
     /// Cancels a payment that has not been paid ([`Capability::CancelPayment`]).
-    async fn cancel_payment(&self, payment_id: &str) -> Result<()> {
+    async fn cancel(&self, payment_id: &str) -> Result<()> {
         let _ = payment_id;
         Err(self.unsupported(Capability::CancelPayment))
     }
 
     /// Refunds a paid payment ([`Capability::Refund`], [`Capability::PartialRefund`]).
-    async fn refund(&self, request: &RefundRequest) -> Result<Refund> {
+    async fn refund_payment(&self, request: &RefundRequest) -> Result<Refund> {
         let _ = request;
         Err(self.unsupported(Capability::Refund))
     }
 
     /// Every payment the provider holds for the merchant reference `reference`
-    /// ([`Capability::FindByReference`]), oldest first, each as [`PaymentProvider::get_payment`]
+    /// ([`Capability::FindByReference`]), oldest first, each as [`PaymentProvider::fetch_payment`]
     /// would report it. An empty list means the provider holds none: after a creation that
     /// ended in [`Error::OutcomeUnknown`], it is then safe to
     /// create again; one payment means the creation went through; more than one needs a person.
@@ -396,10 +404,10 @@ mod tests {
                 _ => "not offered",
             }
         }
-        async fn create_payment(&self, _: &CreatePayment) -> Result<Checkout> {
+        async fn checkout(&self, _: &CreatePayment) -> Result<Checkout> {
             Ok(Checkout::new("p1", PaymentStatus::Pending))
         }
-        async fn get_payment(&self, id: &str) -> Result<Payment> {
+        async fn fetch_payment(&self, id: &str) -> Result<Payment> {
             Ok(Payment::new(id, PaymentStatus::Pending, "PENDING"))
         }
     }
@@ -415,12 +423,12 @@ mod tests {
             } => format!("{provider} {operation}: {hint}"),
             other => format!("unexpected {other:?}"),
         };
-        let cancel = provider.cancel_payment("p1").await;
+        let cancel = provider.cancel("p1").await;
         assert_eq!(
             unsupported(cancel.err().unwrap_or_else(|| Error::Config("ok".into()))),
             "minimal cancel_payment: not offered"
         );
-        let refund = provider.refund(&RefundRequest::full("p1")).await;
+        let refund = provider.refund_payment(&RefundRequest::full("p1")).await;
         assert_eq!(
             unsupported(refund.err().unwrap_or_else(|| Error::Config("ok".into()))),
             "minimal refund: refund from the dashboard"

@@ -53,6 +53,43 @@ impl fmt::Debug for AccessToken {
 pub trait TokenSource: Send + Sync + fmt::Debug {
     /// Requests a new token.
     async fn fetch(&self) -> Result<AccessToken>;
+
+    /// Whether fetching again can give another token than the one the provider just refused.
+    /// `true` for a token endpoint; `false` for a [`StaticTokenSource`], whose request is then
+    /// not sent a second time after a 401 (see [`crate::http::Auth::Token`]).
+    fn can_refresh(&self) -> bool {
+        true
+    }
+}
+
+/// A token obtained elsewhere (the merchant's own token service, a test), for the clients of
+/// providers with OAuth2 tokens (`with_token_cache(config, TokenCache::new(StaticTokenSource::new(token)))`):
+/// handed out as it is, never refreshed. A call the provider answers 401 fails with that 401;
+/// it is not sent again.
+pub struct StaticTokenSource(SecretString);
+
+impl StaticTokenSource {
+    /// A source that always returns `token`.
+    pub fn new(token: impl Into<String>) -> Self {
+        StaticTokenSource(SecretString::from(token.into()))
+    }
+}
+
+impl fmt::Debug for StaticTokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StaticTokenSource([REDACTED])")
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenSource for StaticTokenSource {
+    async fn fetch(&self) -> Result<AccessToken> {
+        Ok(AccessToken::new(self.0.clone(), None))
+    }
+
+    fn can_refresh(&self) -> bool {
+        false
+    }
 }
 
 /// A token handed out by the cache; give it back to [`TokenCache::invalidate`] after a 401.
@@ -205,6 +242,11 @@ impl TokenCache {
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Some(cached);
         Ok(lease)
+    }
+
+    /// Whether the source can give another token after a 401 ([`TokenSource::can_refresh`]).
+    pub fn can_refresh(&self) -> bool {
+        self.inner.source.can_refresh()
     }
 
     /// Drops the cached token if it is still the one in `lease` (a token refreshed meanwhile by
@@ -405,5 +447,25 @@ mod tests {
         assert!(shown.contains("password"));
         let cache = TokenCache::new(source);
         assert!(!format!("{cache:?}").contains("SECRET"));
+        let fixed = TokenCache::new(StaticTokenSource::new("tok_SECRET"));
+        assert!(!format!("{fixed:?}").contains("SECRET"));
+    }
+
+    #[tokio::test]
+    async fn a_static_token_is_handed_out_as_is_and_never_refreshed() {
+        let cache = TokenCache::new(StaticTokenSource::new("external-token"));
+        assert!(!cache.can_refresh());
+        let lease = cache.get().await.unwrap();
+        assert_eq!(lease.secret().expose_secret(), "external-token");
+        cache.invalidate(&lease);
+        let again = cache.get().await.unwrap();
+        assert_eq!(again.secret().expose_secret(), "external-token");
+        let http = HttpClient::new("test", "t", "0", &crate::http::HttpConfig::default()).unwrap();
+        let endpoint = OAuth2TokenSource::new(
+            http,
+            Url::parse("https://auth.example/token").unwrap(),
+            TokenRequestFormat::Form,
+        );
+        assert!(TokenCache::new(endpoint).can_refresh());
     }
 }

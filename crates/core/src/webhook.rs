@@ -35,10 +35,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::status::PaymentStatus;
+
+mod url_secret;
+
+pub use url_secret::{MIN_URL_SECRET_LEN, SecretLocation, UrlSecretGuard};
 
 /// An incoming webhook as raw bytes: method, full URL, headers, body.
 ///
@@ -320,42 +323,6 @@ impl<'a> WebhookRequest<'a> {
     }
 }
 
-/// Decodes one component of an `application/x-www-form-urlencoded` text (a form body field, a
-/// query parameter): `%XX` escapes and `+` as a space. Strict: `None` on an escape that is not
-/// `%` followed by two hex digits, so a malformed value is refused rather than guessed.
-pub fn form_decode(text: &str) -> Option<Vec<u8>> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'%' => {
-                let hi = nibble(*bytes.get(i + 1)?)?;
-                let lo = nibble(*bytes.get(i + 2)?)?;
-                out.push(hi << 4 | lo);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    Some(out)
-}
-
 /// Why a webhook was refused. Each check has its own reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -593,25 +560,14 @@ where
 /// whose webhooks have no unique id of their own: the values joined by `:`, each with `%` and
 /// `:` percent-encoded (`%25`, `%3A`), so two different tuples of values never give one id.
 pub fn event_id_from_parts<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
-    let mut out = String::new();
-    for (i, part) in parts.into_iter().enumerate() {
-        if i > 0 {
-            out.push(':');
-        }
-        for c in part.chars() {
-            match c {
-                '%' => out.push_str("%25"),
-                ':' => out.push_str("%3A"),
-                c => out.push(c),
-            }
-        }
-    }
-    out
-}
-
-/// Compares two byte strings in time independent of where they differ.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.ct_eq(b).into()
+    /// `%` and `:` only: every other character stays as it is.
+    const SEPARATORS: &percent_encoding::AsciiSet =
+        &percent_encoding::AsciiSet::EMPTY.add(b'%').add(b':');
+    let encoded: Vec<String> = parts
+        .into_iter()
+        .map(|part| percent_encoding::utf8_percent_encode(part, SEPARATORS).to_string())
+        .collect();
+    encoded.join(":")
 }
 
 /// The current time, injectable so tests can fix it.
@@ -864,14 +820,6 @@ mod tests {
     }
 
     #[test]
-    fn constant_time_eq_compares_content_and_length() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
-        assert!(constant_time_eq(b"", b""));
-    }
-
-    #[test]
     fn fixed_clock_moves_only_when_told() {
         let clock = FixedClock::new(datetime!(2026-01-01 0:00 UTC));
         let other = clock.clone();
@@ -972,17 +920,6 @@ mod tests {
             WebhookRejection::SourceNotAllowed("192.0.2.7".into()).http_status(),
             403
         );
-    }
-
-    #[test]
-    fn form_components_decode_strictly() {
-        assert_eq!(form_decode("a%20b+c").unwrap(), b"a b c");
-        assert_eq!(form_decode("%41%4a%4A").unwrap(), b"AJJ");
-        assert_eq!(form_decode("%C3%A9").unwrap(), "é".as_bytes());
-        assert!(form_decode("%4").is_none());
-        assert!(form_decode("%").is_none());
-        assert!(form_decode("%g1").is_none());
-        assert!(form_decode("%+f").is_none(), "a sign is not a hex digit");
     }
 
     #[test]

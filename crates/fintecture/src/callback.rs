@@ -19,7 +19,7 @@
 
 use std::fmt;
 
-use payments_core::webhook::constant_time_eq;
+use payments_core::provider_support::constant_time_eq;
 use payments_core::{Error, Money};
 
 use crate::request::{ConnectRequest, check_session_id};

@@ -7,28 +7,31 @@ use futures_util::stream::{self, Stream, TryStreamExt};
 
 use payments_core::error::redacted_excerpt;
 use payments_core::http::{
-    ApiRequest, ApiResponse, Auth, HttpClient, Method,
-    PathSegment::{self, Fixed, Id},
-    RequestSigner, Url, header, join_path,
+    ApiRequest, ApiResponse, Auth, HttpClient, Method, RequestSigner, Url, header,
 };
-use payments_core::secret::SecretString;
+use payments_core::provider_support::{
+    PathSegment::{self, Fixed, Id},
+    base_url, join_path,
+};
 use payments_core::token::{OAuth2TokenSource, TokenCache, TokenRequestFormat};
 use payments_core::webhook::Clock;
 use payments_core::{
     Capabilities, Capability, Checkout, CreatePayment, Error, Money, Payment, PaymentProvider,
-    PaymentStatus, Refund, RefundRequest, RefundStatus, Result,
+    PaymentStatus, Refund, RefundRequest, Result,
 };
 
+use crate::PROVIDER;
 use crate::callback::{RedirectCallback, RedirectError, StoredSession};
 use crate::config::{Environment, FintectureConfig};
-use crate::convert::{AmountError, provider_error, unified_status};
+use crate::convert::{
+    AmountError, list_item_to_payment, provider_error, refund_status, to_checkout, to_payment,
+    unified_status,
+};
 use crate::keys::AppPrivateKey;
 use crate::request::{ConnectRequest, ListPaymentsQuery, RefundPaymentRequest, check_session_id};
 use crate::signing::{RequestIdSource, http_date, sign_request};
-use crate::webhook::PROVIDER;
 use crate::wire::{
-    ConnectSession, FintecturePayment, PaymentList, PaymentResource, RawList, RefundBody,
-    RefundBodyAttributes, RefundBodyData, RefundBodyMeta, RefundResponse, SessionStatus,
+    ConnectSession, FintecturePayment, PaymentList, PaymentResource, RefundResponse, SessionStatus,
     SettlementEnvelope, SettlementList, StatusPatch, StatusPatchMeta,
 };
 
@@ -142,35 +145,35 @@ impl fmt::Debug for FintectureClient {
 }
 
 impl FintectureClient {
-    /// A client for `config`: parses the private key and prepares the token cache. Fails only on
-    /// a malformed configuration.
+    /// A client for `config`: parses the private key and prepares the token cache over
+    /// Fintecture's token endpoint (client credentials). Fails only on a malformed configuration.
     pub fn new(config: FintectureConfig) -> Result<Self> {
         Self::build(config, None)
     }
 
-    /// A client that uses `access_token` instead of requesting tokens (a token obtained
-    /// elsewhere; tests). A 401 is returned as is.
-    pub fn with_access_token(config: FintectureConfig, access_token: SecretString) -> Result<Self> {
-        Self::build(config, Some(access_token))
+    /// A client whose access tokens come from `tokens` instead of Fintecture's token endpoint:
+    /// a cache over your own [`TokenSource`](payments_core::token::TokenSource), or over a
+    /// [`StaticTokenSource`](payments_core::token::StaticTokenSource) for a token obtained
+    /// elsewhere (a 401 is then returned as is). The app secret in `config` is not used.
+    pub fn with_token_cache(config: FintectureConfig, tokens: TokenCache) -> Result<Self> {
+        Self::build(config, Some(tokens))
     }
 
-    fn build(config: FintectureConfig, access_token: Option<SecretString>) -> Result<Self> {
+    fn build(config: FintectureConfig, tokens: Option<TokenCache>) -> Result<Self> {
         config.check()?;
         let key = config.load_private_key()?;
-        let base = Url::parse(config.effective_base_url())
-            .map_err(|e| Error::Config(format!("invalid Fintecture base URL: {e}")))?;
+        let base = base_url("Fintecture base URL", config.effective_base_url())?;
         let http = HttpClient::new(
             PROVIDER,
             env!("CARGO_PKG_NAME"),
             env!("CARGO_PKG_VERSION"),
             &config.http,
         )?;
-        let auth = match access_token {
-            Some(token) => Auth::Bearer(Arc::new(token)),
+        let tokens = match tokens {
+            Some(tokens) => tokens,
             None => {
                 let token_url = match &config.token_url {
-                    Some(url) => Url::parse(url)
-                        .map_err(|e| Error::Config(format!("invalid token URL: {e}")))?,
+                    Some(url) => base_url("Fintecture token URL", url)?,
                     None => join_path(&base, &[Fixed("oauth"), Fixed("accesstoken")])?,
                 };
                 let source =
@@ -179,9 +182,10 @@ impl FintectureClient {
                         .param("grant_type", "client_credentials")
                         .param("app_id", config.app_id.clone())
                         .param("scope", "PIS");
-                Auth::Token(TokenCache::new(source))
+                TokenCache::new(source)
             }
         };
+        let auth = Auth::Token(tokens);
         let signer: Option<Arc<dyn RequestSigner>> = config.sign_requests.then(|| {
             Arc::new(FintectureSigner {
                 key: key.clone(),
@@ -252,10 +256,11 @@ impl FintectureClient {
     /// may have reached Fintecture (on [`Error::OutcomeUnknown`], look for it with
     /// [`ListPaymentsQuery::communication`] / `find_by_reference` before creating again).
     pub async fn connect(&self, request: &ConnectRequest) -> Result<ConnectSession> {
-        Ok(self.connect_raw(request).await?.0)
+        self.send(self.connect_call(request)?).await?.json()
     }
 
-    async fn connect_raw(&self, request: &ConnectRequest) -> Result<(ConnectSession, ApiResponse)> {
+    /// The call [`FintectureClient::connect`] sends, once `request` is validated.
+    fn connect_call(&self, request: &ConnectRequest) -> Result<ApiRequest> {
         request.validate()?;
         let mut url = self.url(&[Fixed("pis"), Fixed("v2"), Fixed("connect")])?;
         {
@@ -267,21 +272,19 @@ impl FintectureClient {
                 query.append_pair("origin_uri", origin);
             }
         }
-        let call = self
-            .request("connect", Method::POST, url)?
-            .json(&request.body())?;
-        let response = self.send(call).await?;
-        Ok((response.json()?, response))
+        self.request("connect", Method::POST, url)?
+            .json(&request.body())
     }
 
     /// `GET /pis/v2/payments/{session_id}`: the payment's real status.
     pub async fn get_payment(&self, session_id: &str) -> Result<FintecturePayment> {
-        Ok(self.get_payment_raw(session_id).await?.0)
+        self.send(self.get_payment_call(session_id)?).await?.json()
     }
 
-    async fn get_payment_raw(&self, session_id: &str) -> Result<(FintecturePayment, ApiResponse)> {
+    /// The call [`FintectureClient::get_payment`] sends.
+    fn get_payment_call(&self, session_id: &str) -> Result<ApiRequest> {
         check_session_id(session_id)?;
-        let call = self.request(
+        self.request(
             "get_payment",
             Method::GET,
             self.url(&[
@@ -290,21 +293,16 @@ impl FintectureClient {
                 Fixed("payments"),
                 Id("session_id", session_id),
             ])?,
-        )?;
-        let response = self.send(call).await?;
-        Ok((response.json()?, response))
+        )
     }
 
     /// `GET /pis/v2/payments` with optional filters and paging: one page.
     pub async fn list_payments(&self, query: &ListPaymentsQuery) -> Result<PaymentList> {
-        Ok(self.list_payments_raw(query).await?.0)
+        self.send(self.list_payments_call(query)?).await?.json()
     }
 
-    /// One page, also returning each item as Fintecture sent it.
-    async fn list_payments_raw(
-        &self,
-        query: &ListPaymentsQuery,
-    ) -> Result<(PaymentList, Vec<serde_json::Value>, ApiResponse)> {
+    /// The call [`FintectureClient::list_payments`] sends, once `query` is validated.
+    fn list_payments_call(&self, query: &ListPaymentsQuery) -> Result<ApiRequest> {
         query.validate()?;
         let mut url = self.url(&[Fixed("pis"), Fixed("v2"), Fixed("payments")])?;
         let pairs = query.pairs();
@@ -314,11 +312,7 @@ impl FintectureClient {
                 q.append_pair(k, v);
             }
         }
-        let call = self.request("list_payments", Method::GET, url)?;
-        let response = self.send(call).await?;
-        let list: PaymentList = response.json()?;
-        let raw: RawList = response.json()?;
-        Ok((list, raw.data, response))
+        self.request("list_payments", Method::GET, url)
     }
 
     /// Every payment matching `query`'s filters, page after page (`page_size` per request, from
@@ -365,7 +359,13 @@ impl FintectureClient {
                 };
                 let mut this = query.clone();
                 this.page_number = Some(page);
-                let (list, raw, response) = self.list_payments_raw(&this).await?;
+                let response = self.send(self.list_payments_call(&this)?).await?;
+                let (list, mut raw): (PaymentList, serde_json::Value) = response.json_with_raw()?;
+                // Each item as Fintecture sent it, for the neutral `raw`.
+                let raw = match raw.get_mut("data") {
+                    Some(serde_json::Value::Array(items)) => std::mem::take(items),
+                    _ => Vec::new(),
+                };
                 let first = list.data.first().cloned();
                 if first.is_some() && first == previous_first {
                     return Err(response.decode_error(format!(
@@ -426,14 +426,12 @@ impl FintectureClient {
     /// paid amount is fetched when not given; a session that has received no money is
     /// refused). Never retried once it may have reached Fintecture.
     pub async fn refund(&self, request: &RefundPaymentRequest) -> Result<RefundResponse> {
-        Ok(self.refund_raw(request).await?.0)
+        self.send(self.refund_call(request).await?).await?.json()
     }
 
-    /// [`FintectureClient::refund`], also returning Fintecture's answer as JSON.
-    async fn refund_raw(
-        &self,
-        request: &RefundPaymentRequest,
-    ) -> Result<(RefundResponse, serde_json::Value)> {
+    /// The call [`FintectureClient::refund`] sends, once `request` is validated and, when it
+    /// carries the paid amount or the refund history, checked against what was paid.
+    async fn refund_call(&self, request: &RefundPaymentRequest) -> Result<ApiRequest> {
         request.validate()?;
         if request.previous_refunds.is_some() || request.paid.is_some() {
             let paid = match request.paid {
@@ -442,31 +440,12 @@ impl FintectureClient {
             };
             request.check_total(paid)?;
         }
-        self.refund_unchecked(request).await
-    }
-
-    async fn refund_unchecked(
-        &self,
-        request: &RefundPaymentRequest,
-    ) -> Result<(RefundResponse, serde_json::Value)> {
         let mut url = self.url(&[Fixed("pis"), Fixed("v2"), Fixed("refund")])?;
         if let Some(state) = &request.state {
             url.query_pairs_mut().append_pair("state", state);
         }
-        let body = RefundBody {
-            meta: RefundBodyMeta {
-                session_id: &request.session_id,
-            },
-            data: RefundBodyData {
-                attributes: RefundBodyAttributes {
-                    amount: request.amount.to_decimal_string(),
-                    communication: request.communication.as_deref(),
-                },
-            },
-        };
-        let call = self.request("refund", Method::POST, url)?.json(&body)?;
-        let response = self.send(call).await?;
-        Ok((response.json()?, response.json()?))
+        self.request("refund", Method::POST, url)?
+            .json(&request.body())
     }
 
     /// What the payer paid on `session_id`, to bound refunds. Only a session with money in
@@ -476,7 +455,8 @@ impl FintectureClient {
     /// nothing that can be refunded yet, and is refused before the refund is sent. An amount
     /// that is not exact in its currency is an [`Error::Decode`] naming the field.
     async fn paid_amount(&self, session_id: &str) -> Result<Money> {
-        let (payment, response) = self.get_payment_raw(session_id).await?;
+        let response = self.send(self.get_payment_call(session_id)?).await?;
+        let payment: FintecturePayment = response.json()?;
         let a = &payment.data.attributes;
         let status = unified_status(&payment.meta.status, a.transfer_state.as_ref());
         let decode = |e: AmountError| response.decode_error(e.to_string());
@@ -558,10 +538,11 @@ impl FintectureClient {
     ) -> std::result::Result<ConfirmedRedirect, RedirectError> {
         let callback = RedirectCallback::from_query(query).map_err(RedirectError::Query)?;
         stored.check_callback(&callback)?;
-        let (payment, response) = self
-            .get_payment_raw(stored.session_id())
-            .await
+        let call = self
+            .get_payment_call(stored.session_id())
             .map_err(RedirectError::Fetch)?;
+        let response = self.send(call).await.map_err(RedirectError::Fetch)?;
+        let payment: FintecturePayment = response.json().map_err(RedirectError::Fetch)?;
         let mismatch =
             |field: &'static str, expected: String, actual: String| RedirectError::Mismatch {
                 field,
@@ -624,59 +605,6 @@ pub struct ConfirmedRedirect {
     pub payment: FintecturePayment,
 }
 
-/// The core's view of a Fintecture payment. An amount that cannot be represented exactly (more
-/// decimals than its currency has, an unknown or missing currency) is an [`AmountError`] naming
-/// the field, never a payment without an amount.
-pub fn to_payment(
-    payment: &FintecturePayment,
-    raw: serde_json::Value,
-) -> std::result::Result<Payment, AmountError> {
-    let attributes = &payment.data.attributes;
-    let mut out = Payment::new(
-        payment.meta.session_id.clone(),
-        unified_status(&payment.meta.status, attributes.transfer_state.as_ref()),
-        payment.meta.status.as_str(),
-    );
-    out.amount = attributes.amount_money()?;
-    out.reference = attributes.communication.clone();
-    out.raw = raw;
-    Ok(out)
-}
-
-/// The core's view of an item of the payment list (`GET /pis/v2/payments`), as
-/// [`to_payment`] reports the same payment: the session id is the item's `id`, the status its
-/// `attributes.status` with `attributes.transfer_state`. An item without an id or a status, or
-/// with an amount that cannot be represented exactly, is refused naming the field.
-fn list_item_to_payment(item: &PaymentResource) -> std::result::Result<Payment, String> {
-    let a = &item.attributes;
-    let id = item
-        .id
-        .clone()
-        .filter(|id| !id.is_empty())
-        .ok_or("id: a listed payment has no id")?;
-    let status = a
-        .status
-        .as_ref()
-        .ok_or_else(|| format!("status: the listed payment {id} has no status"))?;
-    let mut out = Payment::new(
-        id,
-        unified_status(status, a.transfer_state.as_ref()),
-        status.as_str(),
-    );
-    out.amount = a.amount_money().map_err(|e| e.to_string())?;
-    out.reference = a.communication.clone();
-    Ok(out)
-}
-
-/// The refund status of a refund answer's `meta.status` (`refund_waiting` is the documented
-/// value; anything else is kept as `Unknown`).
-pub fn refund_status(raw: &str) -> RefundStatus {
-    match raw {
-        "refund_waiting" => RefundStatus::Pending,
-        other => RefundStatus::Unknown(other.to_string()),
-    }
-}
-
 #[payments_core::async_trait]
 impl PaymentProvider for FintectureClient {
     fn name(&self) -> &'static str {
@@ -691,7 +619,7 @@ impl PaymentProvider for FintectureClient {
     /// `state`; `return_url` (or the configured default) is the `redirect_uri`; `customer`
     /// fills `psu_name`/`psu_email`/`psu_phone`; `expires_in` becomes `expiry`. `webhook_url` is
     /// refused: Fintecture webhooks are configured in the console.
-    async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout> {
+    async fn checkout(&self, request: &CreatePayment) -> Result<Checkout> {
         if request.webhook_url.is_some() {
             return Err(Error::invalid(
                 "webhook_url",
@@ -720,27 +648,28 @@ impl PaymentProvider for FintectureClient {
             native.psu_phone = customer.phone.clone();
         }
         native.expiry = request.expires_in.map(|d| d.as_secs());
-        let (session, response) = self.connect_raw(&native).await?;
-        let mut checkout = Checkout::new(session.meta.session_id.clone(), PaymentStatus::Pending);
-        checkout.redirect_url = Some(session.meta.url.clone());
-        checkout.expires_at = request
+        let (session, raw): (ConnectSession, _) = self
+            .send(self.connect_call(&native)?)
+            .await?
+            .json_with_raw()?;
+        let expires_at = request
             .expires_in
             .and_then(|d| time::Duration::try_from(d).ok())
             .map(|d| self.clock.now().saturating_add(d));
-        checkout.raw = response.json()?;
-        Ok(checkout)
+        Ok(to_checkout(&session, expires_at, raw))
     }
 
-    async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
-        let (payment, response) = self.get_payment_raw(payment_id).await?;
-        to_payment(&payment, response.json()?).map_err(|e| response.decode_error(e.to_string()))
+    async fn fetch_payment(&self, payment_id: &str) -> Result<Payment> {
+        let response = self.send(self.get_payment_call(payment_id)?).await?;
+        let (payment, raw): (FintecturePayment, _) = response.json_with_raw()?;
+        to_payment(&payment, raw).map_err(|e| response.decode_error(e.to_string()))
     }
 
-    async fn cancel_payment(&self, payment_id: &str) -> Result<()> {
-        FintectureClient::cancel_payment(self, payment_id).await
+    async fn cancel(&self, payment_id: &str) -> Result<()> {
+        self.cancel_payment(payment_id).await
     }
 
-    /// Every session whose `communication` is `reference` (where the neutral `create_payment`
+    /// Every session whose `communication` is `reference` (where the neutral `checkout`
     /// puts it), through [`FintectureClient::list_all_payments`] filtered by
     /// `filter[communication]`, 100 per page (Fintecture's default page size). Each payment
     /// returned is checked here to carry exactly that `communication`, so a server ignoring the
@@ -786,7 +715,7 @@ impl PaymentProvider for FintectureClient {
     /// request carries no history, so a full refund after partial ones is refused by Fintecture
     /// (use the native call with `previous_refunds` to check locally). Never retried once it
     /// may have reached Fintecture.
-    async fn refund(&self, request: &RefundRequest) -> Result<Refund> {
+    async fn refund_payment(&self, request: &RefundRequest) -> Result<Refund> {
         let paid = self.paid_amount(&request.payment_id).await?;
         let mut native =
             RefundPaymentRequest::new(request.payment_id.clone(), request.amount.unwrap_or(paid))
@@ -796,7 +725,10 @@ impl PaymentProvider for FintectureClient {
                 .communication(reference.clone())
                 .state(reference.clone());
         }
-        let (answer, raw) = self.refund_raw(&native).await?;
+        let (answer, raw): (RefundResponse, _) = self
+            .send(self.refund_call(&native).await?)
+            .await?
+            .json_with_raw()?;
         let mut refund = Refund::new(
             request.payment_id.clone(),
             refund_status(&answer.meta.status),

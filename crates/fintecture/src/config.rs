@@ -64,7 +64,7 @@ pub struct FintectureConfig {
     /// Signs every API call (default: on). Fintecture requires signatures in production and
     /// accepts unsigned calls in the sandbox; turning it off in production is a config error.
     pub sign_requests: bool,
-    /// Used by the provider-neutral `create_payment` when the request names no return URL.
+    /// Used by the provider-neutral `checkout` when the request names no return URL.
     pub default_redirect_uri: Option<String>,
     /// Source of the `Date` header (injectable for deterministic tests).
     pub clock: Arc<dyn Clock>,

@@ -1,4 +1,5 @@
-//! Fintecture ⇄ core: the status mapping table, money, errors.
+//! Fintecture ⇄ core: the status mapping table, money, errors, and the neutral [`Payment`],
+//! [`Checkout`] and refund status of Fintecture's answers.
 //!
 //! A Fintecture payment has two status fields: the session `status` and the money's
 //! `transfer_state`. [`unified_status`] reads them together, by these rules, in order:
@@ -37,9 +38,14 @@
 //! [`PaymentStatus::transition_to`](payments_core::PaymentStatus::transition_to) as
 //! `ConflictingFinal` — a payment arrived for an order already closed, which a human should see.
 
-use payments_core::{Currency, Decimal, Money, PaymentStatus, ProviderError};
+use payments_core::{
+    Checkout, Currency, Decimal, Money, Payment, PaymentStatus, ProviderError, RefundStatus,
+};
 
-use crate::wire::{ErrorBody, SessionStatus, TransferState};
+use crate::wire::{
+    ConnectSession, ErrorBody, FintecturePayment, PaymentAttributes, PaymentResource,
+    SessionStatus, SettlementAttributes, TransferState,
+};
 
 /// The unified status of a session status and a transfer state (see the module docs).
 pub fn unified_status(status: &SessionStatus, transfer: Option<&TransferState>) -> PaymentStatus {
@@ -170,6 +176,99 @@ pub fn exact_money(
             field,
             reason: e.to_string(),
         })
+}
+
+// The amounts of the wire types as exact money, here rather than in `wire` so that `wire`
+// depends on nothing else in the crate.
+impl PaymentAttributes {
+    /// `amount` in `currency` as exact money: `Ok(None)` without an amount, an [`AmountError`]
+    /// naming the field when it cannot be represented exactly.
+    pub fn amount_money(&self) -> Result<Option<Money>, AmountError> {
+        exact_money("amount", self.amount, self.currency.as_deref())
+    }
+
+    /// `received_amount` in `currency`, like [`PaymentAttributes::amount_money`].
+    pub fn received_money(&self) -> Result<Option<Money>, AmountError> {
+        exact_money(
+            "received_amount",
+            self.received_amount,
+            self.currency.as_deref(),
+        )
+    }
+}
+
+impl SettlementAttributes {
+    /// `amount` in `currency` as exact money, like [`PaymentAttributes::amount_money`].
+    pub fn amount_money(&self) -> Result<Option<Money>, AmountError> {
+        exact_money("amount", self.amount, self.currency.as_deref())
+    }
+}
+
+/// The core's view of a Fintecture payment; `raw` is Fintecture's JSON for it. An amount that cannot be represented exactly (more
+/// decimals than its currency has, an unknown or missing currency) is an [`AmountError`] naming
+/// the field, never a payment without an amount.
+pub fn to_payment(
+    payment: &FintecturePayment,
+    raw: serde_json::Value,
+) -> std::result::Result<Payment, AmountError> {
+    let attributes = &payment.data.attributes;
+    let mut out = Payment::new(
+        payment.meta.session_id.clone(),
+        unified_status(&payment.meta.status, attributes.transfer_state.as_ref()),
+        payment.meta.status.as_str(),
+    );
+    out.amount = attributes.amount_money()?;
+    out.reference = attributes.communication.clone();
+    out.raw = raw;
+    Ok(out)
+}
+
+/// The core's view of an item of the payment list (`GET /pis/v2/payments`), as
+/// [`to_payment`] reports the same payment: the session id is the item's `id`, the status its
+/// `attributes.status` with `attributes.transfer_state`. An item without an id or a status, or
+/// with an amount that cannot be represented exactly, is refused naming the field.
+pub fn list_item_to_payment(item: &PaymentResource) -> std::result::Result<Payment, String> {
+    let a = &item.attributes;
+    let id = item
+        .id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .ok_or("id: a listed payment has no id")?;
+    let status = a
+        .status
+        .as_ref()
+        .ok_or_else(|| format!("status: the listed payment {id} has no status"))?;
+    let mut out = Payment::new(
+        id,
+        unified_status(status, a.transfer_state.as_ref()),
+        status.as_str(),
+    );
+    out.amount = a.amount_money().map_err(|e| e.to_string())?;
+    out.reference = a.communication.clone();
+    Ok(out)
+}
+
+/// The refund status of a refund answer's `meta.status` (`refund_waiting` is the documented
+/// value; anything else is kept as `Unknown`).
+pub fn refund_status(raw: &str) -> RefundStatus {
+    match raw {
+        "refund_waiting" => RefundStatus::Pending,
+        other => RefundStatus::Unknown(other.to_string()),
+    }
+}
+
+/// The core's checkout for a created session: the Connect URL is where the payer goes; the
+/// status is `Pending` until the payer acts; `raw` is Fintecture's answer.
+pub fn to_checkout(
+    session: &ConnectSession,
+    expires_at: Option<time::OffsetDateTime>,
+    raw: serde_json::Value,
+) -> Checkout {
+    let mut out = Checkout::new(session.meta.session_id.clone(), PaymentStatus::Pending);
+    out.redirect_url = Some(session.meta.url.clone());
+    out.expires_at = expires_at;
+    out.raw = raw;
+    out
 }
 
 /// Reads Fintecture's `{"errors":[{code, title, message, detail}]}` into the core's provider

@@ -78,15 +78,19 @@
 //!   get, cancel, refund — the neutral refund fetches the paid amount first and never asks for
 //!   more — and find by reference).
 //! - [`signing`]: `Digest`, `Date`, `X-Request-ID` and `Signature` of API requests.
-//! - [`webhook`]: the verification scheme (no HTTP stack needed).
+//! - [`webhook`]: the verification scheme ([`FintectureWebhookVerifier`], no HTTP stack needed;
+//!   its events are [`FintectureEvent`]s).
+//! - [`config`]: [`FintectureConfig`] and the [`Environment`]s.
+//! - [`request`]: the typed requests, validated before anything is sent.
 //! - [`callback`]: the redirect query, parsed but never trusted; [`StoredSession`], what the
 //!   merchant stores to bind the payer's return to the order, and [`RedirectError`].
 //! - [`keys`]: the application's RSA key pair (PEM PKCS#8 or PKCS#1).
 //! - [`convert`]: the status mapping (`status` together with `transfer_state`), also in
-//!   `docs/status-mapping.md`.
+//!   `docs/status-mapping.md`, exact amounts, and the neutral [`convert::to_payment`] /
+//!   [`convert::to_checkout`] / [`convert::refund_status`].
 //! - [`testing`]: Fintecture's side (webhook signer, request-signature verifier) for tests
 //!   and a local sandbox.
-//! - [`wire`]: the JSON as Fintecture sends it.
+//! - [`wire`]: the JSON as Fintecture sends and receives it, request bodies included.
 //!
 //! ## Request signing and retries
 //! Every API call is signed (on by default; Fintecture requires it in production). The core
@@ -129,10 +133,15 @@ pub mod wire;
 mod client;
 
 pub use callback::{RedirectError, StoredSession};
+/// The provider's name: [`payments_core::PaymentProvider::name`] of `FintectureClient`, and the
+/// `provider` of every event the webhook verifier returns.
+pub const PROVIDER: &str = "fintecture";
+
 #[cfg(feature = "client")]
-pub use client::{CAPABILITIES, ConfirmedRedirect, FintectureClient, refund_status, to_payment};
+pub use client::{CAPABILITIES, ConfirmedRedirect, FintectureClient};
 pub use config::{Environment, FintectureConfig};
 pub use request::{ConnectRequest, ListPaymentsQuery, RefundPaymentRequest};
+pub use webhook::{FintectureEvent, FintectureWebhookVerifier};
 pub use wire::{
     ConnectSession, FintecturePayment, PaymentList, RefundResponse, SessionStatus, Settlement,
     SettlementEnvelope, SettlementList, TransferState,

@@ -4,7 +4,10 @@ use payments_core::{Error, Money};
 
 use crate::wire::{Beneficiary, PsuAddress};
 #[cfg(feature = "client")]
-use crate::wire::{ConnectAttributes, ConnectBody, ConnectData, ConnectMeta};
+use crate::wire::{
+    ConnectAttributes, ConnectBody, ConnectData, ConnectMeta, RefundBody, RefundBodyAttributes,
+    RefundBodyData, RefundBodyMeta,
+};
 
 /// Longest `communication` accepted: a SEPA unstructured remittance text.
 pub const MAX_COMMUNICATION: usize = 140;
@@ -317,6 +320,21 @@ impl RefundPaymentRequest {
         }
         Ok(())
     }
+
+    #[cfg(feature = "client")]
+    pub(crate) fn body(&self) -> RefundBody<'_> {
+        RefundBody {
+            meta: RefundBodyMeta {
+                session_id: &self.session_id,
+            },
+            data: RefundBodyData {
+                attributes: RefundBodyAttributes {
+                    amount: self.amount.to_decimal_string(),
+                    communication: self.communication.as_deref(),
+                },
+            },
+        }
+    }
 }
 
 /// Filters and paging of `GET /pis/v2/payments`; unset ones are not sent.
@@ -366,7 +384,7 @@ impl ListPaymentsQuery {
     }
 
     /// Only payments whose `communication` is `communication` (the merchant order reference the
-    /// neutral `create_payment` puts there).
+    /// neutral `checkout` puts there).
     pub fn communication(mut self, communication: impl Into<String>) -> Self {
         self.communication = Some(communication.into());
         self

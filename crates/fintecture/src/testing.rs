@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use payments_core::Error;
-use payments_core::webhook::{WebhookRejection, WebhookRequest, constant_time_eq};
+use payments_core::provider_support::constant_time_eq;
+use payments_core::webhook::{WebhookRejection, WebhookRequest};
 use time::OffsetDateTime;
 
 use crate::keys::AppPublicKey;

@@ -75,22 +75,21 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use payments_core::provider_support::{constant_time_eq, describe_json_error, form_decode};
 use payments_core::webhook::{
     Authenticity, Clock, SystemClock, VerifiedEvent, WebhookRejection, WebhookRequest,
-    WebhookVerifier, constant_time_eq, form_decode,
+    WebhookVerifier,
 };
 use payments_core::{Decimal, Money};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
+use crate::PROVIDER;
 use crate::convert::{exact_money, unified_status};
 use crate::keys::AppPrivateKey;
 use crate::signing::{ALGORITHM, SignatureHeader, digest_header, parse_http_date};
 use crate::wire::{SessionStatus, TransferState};
-
-/// The provider's name.
-pub const PROVIDER: &str = "fintecture";
 
 /// Largest webhook body accepted (Fintecture's are a few hundred bytes).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -494,7 +493,7 @@ pub fn parse_json_fields(body: &[u8]) -> Result<BTreeMap<String, String>, Webhoo
         .map_err(|e| {
             WebhookRejection::MalformedPayload(format!(
                 "not a JSON object: {}",
-                payments_core::error::describe_json_error(&e)
+                describe_json_error(&e)
             ))
         })?;
     let mut fields = BTreeMap::new();
@@ -522,8 +521,8 @@ pub fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, WebhookReject
     let mut fields = BTreeMap::new();
     for pair in text.trim().split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = percent_decode(key)?;
-        let value = percent_decode(value)?;
+        let key = form_field(key)?;
+        let value = form_field(value)?;
         if fields.insert(key.clone(), value).is_some() {
             return Err(WebhookRejection::MalformedPayload(format!(
                 "field {key} sent twice"
@@ -533,7 +532,9 @@ pub fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, WebhookReject
     Ok(fields)
 }
 
-fn percent_decode(text: &str) -> Result<String, WebhookRejection> {
+/// One name or value of the form, strictly decoded: a malformed escape refuses the body (the
+/// signature covers these fields; nothing is guessed).
+fn form_field(text: &str) -> Result<String, WebhookRejection> {
     let bytes = form_decode(text)
         .ok_or_else(|| WebhookRejection::MalformedPayload("invalid percent-encoding".into()))?;
     String::from_utf8(bytes)

@@ -10,9 +10,7 @@
 //! *inferred* are not spelled out there (settlement attributes, error bodies) and are read
 //! tolerantly.
 
-use payments_core::{Decimal, Money};
-
-use crate::convert::{AmountError, exact_money};
+use payments_core::Decimal;
 use serde::{Deserialize, Serialize, Serializer};
 
 payments_core::wire_enum! {
@@ -324,23 +322,6 @@ pub struct PaymentAttributes {
     pub account_type: Option<String>,
 }
 
-impl PaymentAttributes {
-    /// `amount` in `currency` as exact money: `Ok(None)` without an amount, an [`AmountError`]
-    /// naming the field when it cannot be represented exactly.
-    pub fn amount_money(&self) -> Result<Option<Money>, AmountError> {
-        exact_money("amount", self.amount, self.currency.as_deref())
-    }
-
-    /// `received_amount` in `currency`, like [`PaymentAttributes::amount_money`].
-    pub fn received_money(&self) -> Result<Option<Money>, AmountError> {
-        exact_money(
-            "received_amount",
-            self.received_amount,
-            self.currency.as_deref(),
-        )
-    }
-}
-
 /// Answer of `GET /pis/v2/payments`: a JSON:API `data` array with `meta` and `links`, as
 /// Fintecture's *Pagination* guide shows it (<https://doc.fintecture.com/docs/api-pagination>).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -355,14 +336,6 @@ pub struct PaymentList {
     /// Paging links, as sent.
     #[serde(default)]
     pub links: Option<ListLinks>,
-}
-
-/// A list answer's `data`, each item as sent (the neutral `raw`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[cfg(feature = "client")]
-pub(crate) struct RawList {
-    #[serde(default)]
-    pub(crate) data: Vec<serde_json::Value>,
 }
 
 /// Paging facts of a list (`meta.totalItems`, `meta.totalPages`; both optional).
@@ -491,13 +464,6 @@ pub struct SettlementAttributes {
     /// Remittance text of the payout.
     #[serde(default)]
     pub communication: Option<String>,
-}
-
-impl SettlementAttributes {
-    /// `amount` in `currency` as exact money, like [`PaymentAttributes::amount_money`].
-    pub fn amount_money(&self) -> Result<Option<Money>, AmountError> {
-        exact_money("amount", self.amount, self.currency.as_deref())
-    }
 }
 
 /// Answer of `GET /pis/v2/settlements`.

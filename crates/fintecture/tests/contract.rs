@@ -617,9 +617,7 @@ async fn neutral_get_maps_status_amount_and_reference() {
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
         .mount(&server)
         .await;
-    let p = PaymentProvider::get_payment(&client(&server), SESSION)
-        .await
-        .unwrap();
+    let p = client(&server).fetch_payment(SESSION).await.unwrap();
     assert_eq!(p.status, PaymentStatus::Succeeded);
     assert_eq!(p.raw_status, "payment_created");
     assert_eq!(p.amount, Some(eur(27_300)));
@@ -647,9 +645,7 @@ async fn partial_and_pending_transfers_are_not_success() {
             .respond_with(ResponseTemplate::new(200).set_body_json(body))
             .mount(&server)
             .await;
-        let p = PaymentProvider::get_payment(&client(&server), SESSION)
-            .await
-            .unwrap();
+        let p = client(&server).fetch_payment(SESSION).await.unwrap();
         assert_eq!(p.status, expected, "{status} + {transfer}");
     }
 }
@@ -1006,12 +1002,13 @@ async fn the_neutral_refund_is_bounded_by_the_fetched_paid_amount() {
         .await;
     let c = client(&server);
     let full = RefundRequest::full(SESSION).reference("refund-order-9");
-    let refund = PaymentProvider::refund(&c, &full).await.unwrap();
+    let refund = c.refund_payment(&full).await.unwrap();
     assert_eq!(refund.status, RefundStatus::Pending);
     assert_eq!(refund.amount, Some(eur(27_300)));
     assert_eq!(refund.raw["meta"]["status"], "refund_waiting");
     // More than was paid: refused before sending.
-    let err = PaymentProvider::refund(&c, &RefundRequest::partial(SESSION, eur(27_301)))
+    let err = c
+        .refund_payment(&RefundRequest::partial(SESSION, eur(27_301)))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
@@ -1065,7 +1062,7 @@ async fn refunds_are_bounded_by_the_money_actually_received() {
                 .await;
         }
         let c = client(&server);
-        let neutral = PaymentProvider::refund(&c, &RefundRequest::full(SESSION)).await;
+        let neutral = c.refund_payment(&RefundRequest::full(SESSION)).await;
         // The native call with a history fetches the same paid amount.
         let native = c
             .refund(&RefundPaymentRequest::new(SESSION, eur(1)).previous_refunds([]))
@@ -1397,7 +1394,7 @@ async fn neutral_create_returns_the_connect_url() {
         .customer(customer)
         .expires_in(Duration::from_secs(900));
     let c = client(&server);
-    let checkout = c.create_payment(&request).await.unwrap();
+    let checkout = c.checkout(&request).await.unwrap();
     assert_eq!(checkout.payment_id, SESSION);
     assert_eq!(checkout.status, PaymentStatus::Pending);
     assert_eq!(
@@ -1412,7 +1409,7 @@ async fn neutral_create_returns_the_connect_url() {
     );
     // A per-payment webhook URL cannot be honoured: refused, nothing sent.
     let err = c
-        .create_payment(&request.clone().webhook_url("https://shop.example/hook"))
+        .checkout(&request.clone().webhook_url("https://shop.example/hook"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }));
@@ -1445,7 +1442,7 @@ async fn a_fetched_amount_that_is_not_exact_is_a_decode_error_naming_the_field()
         .respond_with(ResponseTemplate::new(200).set_body_string(body))
         .mount(&server)
         .await;
-    let result = PaymentProvider::get_payment(&client(&server), SESSION).await;
+    let result = client(&server).fetch_payment(SESSION).await;
     match result {
         Err(Error::Decode { ref reason, .. }) => assert!(reason.contains("amount"), "{reason}"),
         other => panic!("{other:?}"),

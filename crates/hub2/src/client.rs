@@ -6,9 +6,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use payments_core::http::{
-    ApiRequest, ApiResponse, Auth, HttpClient, HttpConfig, Method,
+    ApiRequest, ApiResponse, Auth, HttpClient, HttpConfig, Method, RetryPolicy, Url, header,
+};
+use payments_core::provider_support::{
     PathSegment::{self, Fixed, Id},
-    RetryPolicy, Url, header, join_path,
+    base_url, describe_json_error, join_path,
 };
 use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::{
@@ -18,14 +20,16 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::config::{DEFAULT_BASE_URL, Environment, Hub2Config};
-use crate::convert::{provider_error, unified_intent_status};
+use crate::PROVIDER;
+use crate::config::{DEFAULT_BASE_URL, Environment, Hub2Config, is_header_safe};
+use crate::convert::{provider_error, to_checkout, to_payment};
 use crate::request::{
-    AttemptRequest, AuthenticationBody, CreateIntentRequest, CreateWebhookRequest,
-    DEFAULT_PER_PAGE, ListIntentsRequest, check_code, check_reference, is_header_safe,
+    AttemptRequest, CreateIntentRequest, CreateWebhookRequest, DEFAULT_PER_PAGE,
+    ListIntentsRequest, check_code, check_reference,
 };
-use crate::webhook::PROVIDER;
-use crate::wire::{IntentPage, IntentStatusResponse, PaymentIntent, Webhook, WebhookList};
+use crate::wire::{
+    AuthenticationBody, IntentPage, IntentStatusResponse, PaymentIntent, Webhook, WebhookList,
+};
 
 /// What the provider-neutral [`PaymentProvider`] implementation supports. HUB2 documents no
 /// cancellation and no refund endpoint; it lists intents by purchase reference.
@@ -46,9 +50,6 @@ const FIND_PER_PAGE: u32 = DEFAULT_PER_PAGE;
 /// Pages the neutral find reads at most (100 intents for one reference) before giving up.
 const FIND_MAX_PAGES: u32 = 10;
 
-/// Where the intent id goes in [`Hub2Config::payer_page_url`].
-pub const INTENT_ID_PLACEHOLDER: &str = "{intent_id}";
-
 /// Longest id accepted in a path (HUB2's intent ids are about 24 characters).
 const MAX_ID: usize = 128;
 
@@ -67,9 +68,8 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    fn new(base_url: &str, environment: Environment, http: &HttpConfig) -> Result<Self> {
-        let base = Url::parse(base_url)
-            .map_err(|e| Error::Config(format!("invalid HUB2 base URL: {e}")))?;
+    fn new(base: &str, environment: Environment, http: &HttpConfig) -> Result<Self> {
+        let base = base_url("HUB2 base URL", base)?;
         let client = |config: &HttpConfig| {
             HttpClient::new(
                 PROVIDER,
@@ -140,11 +140,31 @@ fn redact(value: &mut Value) {
     }
 }
 
-/// The JSON of a response, redacted (see [`redact`]).
-fn redacted_raw(response: &ApiResponse) -> Result<Value> {
-    let mut value: Value = response.json()?;
-    redact(&mut value);
-    Ok(value)
+/// The intents of a `GET /payment-intents` answer, each with its JSON (token redacted), for the
+/// neutral `raw`.
+fn listed_intents(response: &ApiResponse) -> Result<Vec<(PaymentIntent, Value)>> {
+    // HUB2's reference: "The response is of type object[]". An object holding the array
+    // under `data` is read too, as for `GET /webhooks`.
+    let items = match response.json::<Value>()? {
+        Value::Array(items) => items,
+        Value::Object(mut object) => match object.remove("data") {
+            Some(Value::Array(items)) => items,
+            _ => return Err(response.decode_error("not an array of payment intents")),
+        },
+        _ => return Err(response.decode_error("not an array of payment intents")),
+    };
+    let mut entries = Vec::with_capacity(items.len());
+    for mut item in items {
+        let intent = PaymentIntent::deserialize(&item).map_err(|e| {
+            response.decode_error(format!(
+                "a listed payment intent: {}",
+                describe_json_error(&e)
+            ))
+        })?;
+        redact(&mut item);
+        entries.push((intent, item));
+    }
+    Ok(entries)
 }
 
 /// A HUB2 merchant client (API key). Cheap to clone; clones share the connection pool.
@@ -205,41 +225,41 @@ impl Hub2Client {
     /// `POST /payment-intents`. Validated first (references, positive amount); never retried once
     /// it may have reached HUB2. Store the returned `id` and `token`.
     pub async fn create_intent(&self, request: &CreateIntentRequest) -> Result<PaymentIntent> {
-        Ok(self.create_intent_raw(request).await?.0)
+        self.transport
+            .send(self.create_intent_call(request)?)
+            .await?
+            .json()
     }
 
-    async fn create_intent_raw(
-        &self,
-        request: &CreateIntentRequest,
-    ) -> Result<(PaymentIntent, ApiResponse)> {
+    /// The call [`Hub2Client::create_intent`] sends, once `request` is validated.
+    fn create_intent_call(&self, request: &CreateIntentRequest) -> Result<ApiRequest> {
         request.validate()?;
-        let call = self
-            .request(
-                "create_intent",
-                Method::POST,
-                self.transport.url(&[Fixed("payment-intents")])?,
-            )
-            .json(&request.body())?;
-        let response = self.transport.send(call).await?;
-        Ok((response.json()?, response))
+        self.request(
+            "create_intent",
+            Method::POST,
+            self.transport.url(&[Fixed("payment-intents")])?,
+        )
+        .json(&request.body())
     }
 
     /// `GET /payment-intents/{id}`: the whole intent with its attempts. Rate limited to about one
     /// call per 5 seconds per intent: prefer webhooks, or [`Hub2Client::get_intent_status`].
     pub async fn get_intent(&self, intent_id: &str) -> Result<PaymentIntent> {
-        Ok(self.get_intent_raw(intent_id).await?.0)
+        self.transport
+            .send(self.get_intent_call(intent_id)?)
+            .await?
+            .json()
     }
 
-    async fn get_intent_raw(&self, intent_id: &str) -> Result<(PaymentIntent, ApiResponse)> {
+    /// The call [`Hub2Client::get_intent`] sends.
+    fn get_intent_call(&self, intent_id: &str) -> Result<ApiRequest> {
         check_id("intentId", intent_id)?;
-        let call = self.request(
+        Ok(self.request(
             "get_intent",
             Method::GET,
             self.transport
                 .url(&[Fixed("payment-intents"), Id("intentId", intent_id)])?,
-        );
-        let response = self.transport.send(call).await?;
-        Ok((response.json()?, response))
+        ))
     }
 
     /// `GET /payment-intents`: one page of intents, filtered by purchase and customer reference
@@ -251,7 +271,11 @@ impl Hub2Client {
     /// HUB2 documents no rate limit of its own for this call; its overall limit (about 50
     /// requests per 5 seconds per IP) applies.
     pub async fn list_intents(&self, request: &ListIntentsRequest) -> Result<IntentPage> {
-        let (entries, _) = self.list_intents_raw(request).await?;
+        let response = self
+            .transport
+            .send(self.list_intents_call(request)?)
+            .await?;
+        let entries = listed_intents(&response)?;
         Ok(IntentPage {
             intents: entries.into_iter().map(|(intent, _)| intent).collect(),
             page: request.page.unwrap_or(1),
@@ -259,11 +283,8 @@ impl Hub2Client {
         })
     }
 
-    /// The listed intents, each with its JSON (token redacted), and the answer.
-    async fn list_intents_raw(
-        &self,
-        request: &ListIntentsRequest,
-    ) -> Result<(Vec<(PaymentIntent, Value)>, ApiResponse)> {
+    /// The call [`Hub2Client::list_intents`] sends, once `request` is validated.
+    fn list_intents_call(&self, request: &ListIntentsRequest) -> Result<ApiRequest> {
         request.validate()?;
         let mut url = self.transport.url(&[Fixed("payment-intents")])?;
         let query = request.query()?;
@@ -273,30 +294,7 @@ impl Hub2Client {
                 pairs.append_pair(name, value);
             }
         }
-        let call = self.request("list_intents", Method::GET, url);
-        let response = self.transport.send(call).await?;
-        // HUB2's reference: "The response is of type object[]". An object holding the array
-        // under `data` is read too, as for `GET /webhooks`.
-        let items = match response.json::<Value>()? {
-            Value::Array(items) => items,
-            Value::Object(mut object) => match object.remove("data") {
-                Some(Value::Array(items)) => items,
-                _ => return Err(response.decode_error("not an array of payment intents")),
-            },
-            _ => return Err(response.decode_error("not an array of payment intents")),
-        };
-        let mut entries = Vec::with_capacity(items.len());
-        for mut item in items {
-            let intent = PaymentIntent::deserialize(&item).map_err(|e| {
-                response.decode_error(format!(
-                    "a listed payment intent: {}",
-                    payments_core::error::describe_json_error(&e)
-                ))
-            })?;
-            redact(&mut item);
-            entries.push((intent, item));
-        }
-        Ok((entries, response))
+        Ok(self.request("list_intents", Method::GET, url))
     }
 
     /// `GET /payment-intents/{id}/status` with the API key: `{id, status}`. Rate limited to about
@@ -405,47 +403,18 @@ impl Hub2Client {
             request.reference.clone(),
             request.reference.clone(),
         );
-        let (intent, response) = self.create_intent_raw(&native).await?;
+        let response = self
+            .transport
+            .send(self.create_intent_call(&native)?)
+            .await?;
+        let (intent, mut raw): (PaymentIntent, _) = response.json_with_raw()?;
         let credentials = PayerCredentials::from_intent(&intent).ok_or_else(|| {
             response.decode_error("the created intent has no token for the payer side")
         })?;
-        let mut checkout = Checkout::new(intent.id.clone(), unified_intent_status(&intent.status));
-        checkout.redirect_url = self
-            .payer_page_url
-            .as_ref()
-            .map(|t| payer_page(t, &intent.id));
-        checkout.raw = redacted_raw(&response)?;
+        redact(&mut raw);
+        let checkout = to_checkout(&intent, self.payer_page_url.as_deref(), raw);
         Ok((checkout, credentials))
     }
-}
-
-/// The merchant's payer page for `intent_id` (percent-encoded into the template).
-fn payer_page(template: &str, intent_id: &str) -> String {
-    let encoded: String = intent_id
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    template.replace(INTENT_ID_PLACEHOLDER, &encoded)
-}
-
-/// The core's view of an intent (the neutral "payment" is the intent).
-pub fn to_payment(intent: &PaymentIntent, raw: Value) -> Payment {
-    let mut out = Payment::new(
-        intent.id.clone(),
-        unified_intent_status(&intent.status),
-        intent.status.as_str(),
-    );
-    out.amount = intent.money();
-    out.reference = intent.purchase_reference.clone();
-    out.created_at = intent.created_at;
-    out.raw = raw;
-    out
 }
 
 #[async_trait::async_trait]
@@ -472,18 +441,23 @@ impl PaymentProvider for Hub2Client {
 
     /// See [`Hub2Client::create_checkout`]; the token is not in the neutral checkout (its `raw`
     /// has it redacted): fetch it with [`Hub2Client::get_intent`] or use `create_checkout`.
-    async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout> {
+    async fn checkout(&self, request: &CreatePayment) -> Result<Checkout> {
         Ok(self.create_checkout(request).await?.0)
     }
 
-    async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
-        let (intent, response) = self.get_intent_raw(payment_id).await?;
-        Ok(to_payment(&intent, redacted_raw(&response)?))
+    async fn fetch_payment(&self, payment_id: &str) -> Result<Payment> {
+        let (intent, mut raw): (PaymentIntent, _) = self
+            .transport
+            .send(self.get_intent_call(payment_id)?)
+            .await?
+            .json_with_raw()?;
+        redact(&mut raw);
+        Ok(to_payment(&intent, raw))
     }
 
     /// The intents whose `purchaseReference` is `reference` (the neutral creation puts the
     /// merchant reference there), created in the last [`FIND_WINDOW`], oldest first, each as
-    /// `get_payment` reports it (token redacted from `raw`).
+    /// `fetch_payment` reports it (token redacted from `raw`).
     ///
     /// One `GET /payment-intents?purchaseReference=...&from=...&page=1&perPage=10` in the usual
     /// case: a list call, never a poll and never one read per intent, so it stays within HUB2's
@@ -505,7 +479,11 @@ impl PaymentProvider for Hub2Client {
                 .from(from)
                 .page(page)
                 .per_page(FIND_PER_PAGE);
-            let (entries, response) = self.list_intents_raw(&request).await?;
+            let response = self
+                .transport
+                .send(self.list_intents_call(&request)?)
+                .await?;
+            let entries = listed_intents(&response)?;
             let last = entries.len() < FIND_PER_PAGE as usize;
             for (intent, raw) in entries {
                 if !seen.insert(intent.id.clone()) {
@@ -777,18 +755,6 @@ impl PayerClient {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn payer_page_urls_encode_the_id() {
-        assert_eq!(
-            payer_page("https://shop.example/pay/{intent_id}?x=1", "pi_abc-1"),
-            "https://shop.example/pay/pi_abc-1?x=1"
-        );
-        assert_eq!(
-            payer_page("https://s/{intent_id}", "a/b"),
-            "https://s/a%2Fb"
-        );
-    }
 
     #[test]
     fn ids_are_checked_before_they_reach_a_path() {

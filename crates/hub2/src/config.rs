@@ -11,6 +11,15 @@ use payments_core::secret::SecretString;
 /// The one HUB2 API host (no version prefix), for sandbox and live alike.
 pub const DEFAULT_BASE_URL: &str = "https://api.hub2.io";
 
+/// Where the intent id goes in [`Hub2Config::payer_page_url`].
+pub const INTENT_ID_PLACEHOLDER: &str = "{intent_id}";
+
+#[cfg(feature = "client")]
+/// True when `value` can travel in an HTTP header (visible ASCII and spaces).
+pub(crate) fn is_header_safe(value: &str) -> bool {
+    value.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+}
+
 /// Which HUB2 mode a call runs in: the value of the `Environment` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Environment {
@@ -124,23 +133,22 @@ impl Hub2Config {
                 "the HUB2 API key is empty".into(),
             ));
         }
-        if !crate::request::is_header_safe(key) {
+        if !is_header_safe(key) {
             return Err(payments_core::Error::Config(
                 "the HUB2 API key contains characters not allowed in a header".into(),
             ));
         }
-        if self.merchant_id.trim().is_empty() || !crate::request::is_header_safe(&self.merchant_id)
-        {
+        if self.merchant_id.trim().is_empty() || !is_header_safe(&self.merchant_id) {
             return Err(payments_core::Error::Config(
                 "the HUB2 merchant id is empty or not a valid header value".into(),
             ));
         }
         if let Some(template) = &self.payer_page_url
-            && !template.contains(crate::client::INTENT_ID_PLACEHOLDER)
+            && !template.contains(INTENT_ID_PLACEHOLDER)
         {
             return Err(payments_core::Error::Config(format!(
                 "payer_page_url must contain {}",
-                crate::client::INTENT_ID_PLACEHOLDER
+                INTENT_ID_PLACEHOLDER
             )));
         }
         Ok(())

@@ -1,4 +1,5 @@
-//! HUB2 ⇄ core: the status mapping tables, money, errors.
+//! HUB2 ⇄ core: the status mapping tables, money, errors, and the neutral [`Payment`] and
+//! [`Checkout`] of an intent.
 //!
 //! The tables mirror the `match`es in [`unified_intent_status`] and [`unified_payment_status`];
 //! `docs/status-mapping.md` repeats them and the workspace conformance suite checks that file
@@ -27,10 +28,12 @@
 //! | `failed` | `Failed` (reason in `failure.code`) | yes |
 //! | anything else | `Unknown(raw)` | no |
 
-use payments_core::{Currency, Money, PaymentStatus, ProviderError};
+use payments_core::provider_support::percent_encode;
+use payments_core::{Checkout, Currency, Money, Payment, PaymentStatus, ProviderError};
 use serde_json::Value;
 
-use crate::wire::{ErrorBody, Hub2PaymentStatus, IntentStatus};
+use crate::config::INTENT_ID_PLACEHOLDER;
+use crate::wire::{ErrorBody, Hub2PaymentStatus, IntentStatus, PaymentIntent};
 
 /// The unified status of a PaymentIntent status (one exhaustive match).
 pub fn unified_intent_status(status: &IntentStatus) -> PaymentStatus {
@@ -62,6 +65,50 @@ pub fn money(amount: i64, currency: &str) -> Option<Money> {
     Currency::from_code(currency)
         .ok()
         .map(|c| Money::from_minor(amount, c))
+}
+
+// The amount of an intent as money, here rather than in `wire` so that `wire` depends on nothing
+// else in the crate.
+impl PaymentIntent {
+    /// The amount as core money; `None` for a currency this toolkit does not know.
+    pub fn money(&self) -> Option<Money> {
+        money(self.amount, &self.currency)
+    }
+}
+
+/// The core's view of an intent (the neutral "payment" is the intent); `raw` is HUB2's JSON for
+/// it, token redacted.
+pub fn to_payment(intent: &PaymentIntent, raw: Value) -> Payment {
+    let mut out = Payment::new(
+        intent.id.clone(),
+        unified_intent_status(&intent.status),
+        intent.status.as_str(),
+    );
+    out.amount = intent.money();
+    out.reference = intent.purchase_reference.clone();
+    out.created_at = intent.created_at;
+    out.raw = raw;
+    out
+}
+
+/// The core's checkout for a created intent: HUB2 hosts no payer page, so `redirect_url` is the
+/// merchant's own ([`payer_page_url`] of the configured template), when there is one; `raw` is
+/// HUB2's answer, token redacted.
+pub fn to_checkout(
+    intent: &PaymentIntent,
+    payer_page_template: Option<&str>,
+    raw: Value,
+) -> Checkout {
+    let mut out = Checkout::new(intent.id.clone(), unified_intent_status(&intent.status));
+    out.redirect_url = payer_page_template.map(|template| payer_page_url(template, &intent.id));
+    out.raw = raw;
+    out
+}
+
+/// The merchant's payer page for `intent_id`: `template` with [`INTENT_ID_PLACEHOLDER`] replaced
+/// by the id, percent-encoded.
+pub fn payer_page_url(template: &str, intent_id: &str) -> String {
+    template.replace(INTENT_ID_PLACEHOLDER, &percent_encode(intent_id))
 }
 
 /// Reads HUB2's error body into the core's provider error. The format is not documented; this
@@ -99,6 +146,18 @@ pub fn provider_error(body: &[u8]) -> ProviderError {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payer_page_urls_encode_the_id() {
+        assert_eq!(
+            payer_page_url("https://shop.example/pay/{intent_id}?x=1", "pi_abc-1"),
+            "https://shop.example/pay/pi_abc-1?x=1"
+        );
+        assert_eq!(
+            payer_page_url("https://s/{intent_id}", "a/b"),
+            "https://s/a%2Fb"
+        );
+    }
 
     #[test]
     fn every_documented_intent_status_maps_and_unknown_is_never_success() {

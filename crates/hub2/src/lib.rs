@@ -59,7 +59,7 @@
 //!         let status = match (&event.status, &event.payment_id, event.data.attempt()) {
 //!             (Some(status), _, _) => Some(status.clone()),
 //!             (None, Some(intent_id), Some(_attempt)) => {
-//!                 Some(client.get_payment(intent_id).await?.status)
+//!                 Some(client.fetch_payment(intent_id).await?.status)
 //!             }
 //!             (None, _, _) => None,
 //!         };
@@ -84,10 +84,13 @@
 //! - [`PayerClient`] (intent id + token, **no API key**): attempt (mobile money or card), the
 //!   sync attempt, authenticate with a confirmation code, status by token, polling.
 //! - [`poll`]: the poller and HUB2's per-intent rate limits.
-//! - [`webhook`]: `Hub2-Signature` verification and the typed event (no HTTP stack needed).
+//! - [`webhook`]: `Hub2-Signature` verification ([`Hub2WebhookVerifier`]) and the typed event
+//!   ([`Hub2Event`]), no HTTP stack needed.
 //! - [`testing`]: a webhook signer and event builder, for tests and local sandboxes.
-//! - [`request`]: validation rules; [`convert`]: the status mapping tables (also in
-//!   `docs/status-mapping.md`); [`wire`]: the JSON as HUB2 sends it.
+//! - [`config`]: [`Hub2Config`] and the [`Environment`]s; [`request`]: validation rules;
+//!   [`convert`]: the status mapping tables (also in `docs/status-mapping.md`) and the neutral
+//!   [`convert::to_payment`] / [`convert::to_checkout`]; [`wire`]: the JSON as HUB2 sends and
+//!   receives it, request bodies included.
 //!
 //! ## Errors
 //! Every method returns [`payments_core::Error`]. On a creation or an attempt,
@@ -113,18 +116,18 @@ mod client;
 #[cfg(feature = "client")]
 pub mod poll;
 
+/// The provider's name: [`payments_core::PaymentProvider::name`] of `Hub2Client`, and the
+/// `provider` of every event the webhook verifier returns.
+pub const PROVIDER: &str = "hub2";
+
 #[cfg(feature = "client")]
 pub use client::{
-    CAPABILITIES, FIND_WINDOW, Hub2Client, INTENT_ID_PLACEHOLDER, PayerClient, PayerConfig,
-    PayerCredentials, to_payment,
+    CAPABILITIES, FIND_WINDOW, Hub2Client, PayerClient, PayerConfig, PayerCredentials,
 };
-pub use config::{DEFAULT_BASE_URL, Environment, Hub2Config};
-pub use request::{
-    AttemptRequest, CreateIntentRequest, CreateWebhookRequest, ListIntentsRequest, MobileMoney,
-    PaymentMethod,
-};
+pub use config::{DEFAULT_BASE_URL, Environment, Hub2Config, INTENT_ID_PLACEHOLDER};
+pub use request::{AttemptRequest, CreateIntentRequest, CreateWebhookRequest, ListIntentsRequest};
 pub use webhook::{EventData, EventType, Hub2Event, Hub2WebhookVerifier};
 pub use wire::{
     Failure, Fee, Hub2Payment, Hub2PaymentStatus, IntentPage, IntentStatus, IntentStatusResponse,
-    NextAction, PaymentIntent, Redirection, Webhook,
+    MobileMoney, NextAction, PaymentIntent, PaymentMethod, Redirection, Webhook,
 };

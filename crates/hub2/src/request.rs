@@ -4,17 +4,18 @@
 //! checks catch that (and the other mistakes a merchant can make locally) naming the field, so a
 //! payer never learns it from a failed checkout.
 
-use std::fmt;
-
-use payments_core::check::http_url;
+use payments_core::provider_support::http_url;
 use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::{Error, Money};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use time::OffsetDateTime;
 #[cfg(feature = "client")]
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::Environment;
+#[cfg(feature = "client")]
+use crate::wire::{AttemptBody, CreateIntentBody};
+use crate::wire::{MobileMoney, PaymentMethod};
 
 /// Longest reference accepted locally. HUB2 documents no limit; this bound only stops absurd input.
 pub const MAX_REFERENCE: usize = 255;
@@ -24,12 +25,6 @@ pub const MAX_BUSINESS_NAME: usize = 255;
 /// True for a character HUB2 accepts in `customerReference` and `purchaseReference`.
 pub const fn is_reference_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ')
-}
-
-#[cfg(feature = "client")]
-/// True when `value` can travel in an HTTP header (visible ASCII and spaces).
-pub(crate) fn is_header_safe(value: &str) -> bool {
-    value.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
 }
 
 /// Checks a reference: non-empty, at most [`MAX_REFERENCE`], only HUB2's allowed characters.
@@ -68,19 +63,6 @@ pub struct CreateIntentRequest {
     pub purchase_reference: String,
     /// A business name shown to the payer instead of the merchant's.
     pub override_business_name: Option<String>,
-}
-
-#[cfg(feature = "client")]
-/// Body of `POST /payment-intents`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CreateIntentBody<'a> {
-    pub(crate) customer_reference: &'a str,
-    pub(crate) purchase_reference: &'a str,
-    pub(crate) amount: i64,
-    pub(crate) currency: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) override_business_name: Option<&'a str>,
 }
 
 impl CreateIntentRequest {
@@ -288,107 +270,6 @@ impl ListIntentsRequest {
     }
 }
 
-/// How the payer pays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum PaymentMethod {
-    /// Mobile money (Orange Money, MTN MoMo, Moov, Wave, ...).
-    MobileMoney,
-    /// A bank card.
-    CreditCard,
-}
-
-/// The `mobileMoney` object of an attempt. The redirection URLs belong inside it.
-///
-/// `Debug` masks the phone number (all but its last two digits) and never shows the one-time
-/// code, which is a [`SecretString`] sent only in the attempt's body.
-#[derive(Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct MobileMoney {
-    /// The payer's phone number (digits, optionally a leading `+`).
-    pub msisdn: String,
-    /// An OTP generated beforehand, for providers that take it with the attempt (Orange): the
-    /// payer's secret, never shown by `Debug`.
-    #[serde(
-        serialize_with = "expose_optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub otp: Option<SecretString>,
-    /// Where the payer returns after a success (redirection providers such as Wave).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub on_success_redirection_url: Option<String>,
-    /// Where the payer returns after a failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub on_failed_redirection_url: Option<String>,
-    /// Where the payer returns after cancelling.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub on_cancel_redirection_url: Option<String>,
-    /// Where the payer returns in any case.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub on_finish_redirection_url: Option<String>,
-}
-
-/// Writes an optional secret's value: the one place an OTP leaves its [`SecretString`].
-fn expose_optional<S: Serializer>(
-    secret: &Option<SecretString>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    secret
-        .as_ref()
-        .map(ExposeSecret::expose_secret)
-        .serialize(serializer)
-}
-
-/// A phone number for logs: a leading `+` and the last two characters kept, the rest `*` (all
-/// of it for four characters or fewer).
-pub fn mask_msisdn(msisdn: &str) -> String {
-    let count = msisdn.chars().count();
-    let keep_from = if count > 4 { count - 2 } else { count };
-    msisdn
-        .chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if i >= keep_from || (i == 0 && c == '+') {
-                c
-            } else {
-                '*'
-            }
-        })
-        .collect()
-}
-
-impl fmt::Debug for MobileMoney {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MobileMoney")
-            .field("msisdn", &mask_msisdn(&self.msisdn))
-            .field("otp", &self.otp.as_ref().map(|_| "[REDACTED]"))
-            .field(
-                "on_success_redirection_url",
-                &self.on_success_redirection_url,
-            )
-            .field("on_failed_redirection_url", &self.on_failed_redirection_url)
-            .field("on_cancel_redirection_url", &self.on_cancel_redirection_url)
-            .field("on_finish_redirection_url", &self.on_finish_redirection_url)
-            .finish()
-    }
-}
-
-impl PartialEq for MobileMoney {
-    fn eq(&self, other: &Self) -> bool {
-        self.msisdn == other.msisdn
-            && self.otp.as_ref().map(ExposeSecret::expose_secret)
-                == other.otp.as_ref().map(ExposeSecret::expose_secret)
-            && self.on_success_redirection_url == other.on_success_redirection_url
-            && self.on_failed_redirection_url == other.on_failed_redirection_url
-            && self.on_cancel_redirection_url == other.on_cancel_redirection_url
-            && self.on_finish_redirection_url == other.on_finish_redirection_url
-    }
-}
-
-impl Eq for MobileMoney {}
-
 /// A payment attempt on an intent (`POST /payment-intents/{id}/payments`). `Debug` shows the
 /// mobile money details as [`MobileMoney`]'s does: phone number masked, OTP redacted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -402,19 +283,6 @@ pub struct AttemptRequest {
     pub provider: String,
     /// Mobile money details (required for mobile money).
     pub mobile_money: Option<MobileMoney>,
-}
-
-#[cfg(feature = "client")]
-/// Body of an attempt: the request plus the intent token.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct AttemptBody<'a> {
-    pub(crate) token: &'a str,
-    pub(crate) payment_method: PaymentMethod,
-    pub(crate) country: &'a str,
-    pub(crate) provider: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) mobile_money: Option<&'a MobileMoney>,
 }
 
 impl AttemptRequest {
@@ -558,15 +426,6 @@ impl AttemptRequest {
     }
 }
 
-#[cfg(feature = "client")]
-/// Body of `POST /payment-intents/{id}/authentication`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct AuthenticationBody<'a> {
-    pub(crate) token: &'a str,
-    pub(crate) confirmation_code: &'a str,
-}
-
 /// Checks an OTP or confirmation code: 1 to 32 ASCII letters or digits.
 pub fn check_code(field: &str, code: &str) -> Result<(), Error> {
     if code.is_empty() || code.len() > 32 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -649,6 +508,7 @@ impl CreateWebhookRequest {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::wire::mask_msisdn;
     use payments_core::Currency;
 
     fn xof(amount: i64) -> Money {

@@ -71,7 +71,7 @@
 //! An attempt's event never gives the intent a final status. What a merchant's ledger applies:
 //! `status` when it is `Some` (through `transition_to`); when it is `None` after a
 //! `payment.succeeded` or `payment.failed`, the intent's own event, or one read of the intent
-//! (`Hub2Client::get_intent_status`, or the neutral `get_payment`), which is a single call, not a
+//! (`Hub2Client::get_intent_status`, or the neutral `fetch_payment`), which is a single call, not a
 //! poll. The attempt's id and status are on [`Hub2Event::attempt`] and
 //! [`Hub2Event::attempt_status`]. The status precedence has no way back from `processing` to
 //! `payment_required`: after a failed attempt the ledger stays where it was (never final, never
@@ -103,10 +103,10 @@
 use std::fmt;
 
 use hmac::{Hmac, KeyInit, Mac};
+use payments_core::provider_support::{constant_time_eq, describe_json_error};
 use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::webhook::{
     Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest, WebhookVerifier,
-    constant_time_eq,
 };
 use payments_core::{Error, PaymentStatus};
 use serde::{Deserialize, Serialize};
@@ -115,11 +115,10 @@ use serde_json::value::RawValue;
 use sha2::Sha256;
 use time::OffsetDateTime;
 
+use crate::PROVIDER;
 use crate::convert::{unified_intent_status, unified_payment_status};
 use crate::wire::{Hub2Payment, Hub2PaymentStatus, IntentStatus, PaymentIntent};
 
-/// The provider name on every [`VerifiedEvent`].
-pub const PROVIDER: &str = "hub2";
 /// The header carrying the signatures.
 pub const SIGNATURE_HEADER: &str = "Hub2-Signature";
 
@@ -221,53 +220,24 @@ impl SignatureHeader {
     }
 }
 
-/// A `type` of HUB2 webhook event.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EventType {
-    /// `payment_intent.created`.
-    PaymentIntentCreated,
-    /// `payment.action_required`: the payer must act (see the payment's `nextAction`).
-    PaymentActionRequired,
-    /// `payment.succeeded`.
-    PaymentSucceeded,
-    /// `payment.failed`.
-    PaymentFailed,
-    /// Any other type, kept verbatim (`payment_intent.succeeded`, `payment.pending`, ...). Its
-    /// family (`payment_intent.` or `payment.`) still decides how `data` is read; when `data` is
-    /// not that family's whole object, it is kept as [`EventData::Other`].
-    Other(String),
+payments_core::wire_enum! {
+    /// A `type` of HUB2 webhook event. Any other type is kept verbatim in `Other`
+    /// (`payment_intent.succeeded`, `payment.pending`, ...): its [`family`](EventType::family)
+    /// (`payment_intent.` or `payment.`) still decides how `data` is read, and when `data` is not
+    /// that family's whole object, it is kept as [`EventData::Other`].
+    EventType {
+        /// `payment_intent.created`.
+        PaymentIntentCreated = "payment_intent.created",
+        /// `payment.action_required`: the payer must act (see the payment's `nextAction`).
+        PaymentActionRequired = "payment.action_required",
+        /// `payment.succeeded`.
+        PaymentSucceeded = "payment.succeeded",
+        /// `payment.failed`.
+        PaymentFailed = "payment.failed",
+    }
 }
 
 impl EventType {
-    /// Every documented type.
-    pub const DOCUMENTED: &'static [EventType] = &[
-        EventType::PaymentIntentCreated,
-        EventType::PaymentActionRequired,
-        EventType::PaymentSucceeded,
-        EventType::PaymentFailed,
-    ];
-
-    /// The wire value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            EventType::PaymentIntentCreated => "payment_intent.created",
-            EventType::PaymentActionRequired => "payment.action_required",
-            EventType::PaymentSucceeded => "payment.succeeded",
-            EventType::PaymentFailed => "payment.failed",
-            EventType::Other(raw) => raw,
-        }
-    }
-
-    /// Reads a wire value.
-    pub fn parse(raw: &str) -> Self {
-        Self::DOCUMENTED
-            .iter()
-            .find(|t| t.as_str() == raw)
-            .cloned()
-            .unwrap_or_else(|| EventType::Other(raw.to_string()))
-    }
-
     /// Which object `data` holds for this type.
     pub fn family(&self) -> EventFamily {
         let raw = self.as_str();
@@ -278,18 +248,6 @@ impl EventType {
         } else {
             EventFamily::Other
         }
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for EventType {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 
@@ -400,10 +358,7 @@ struct Envelope<'a> {
 /// (the `payments` CLI); merchants should go through [`Hub2WebhookVerifier`].
 pub fn parse_event(body: &[u8]) -> Result<Hub2Event, WebhookRejection> {
     let bad = |what: &str, e: &serde_json::Error| {
-        WebhookRejection::MalformedPayload(format!(
-            "{what}: {}",
-            payments_core::error::describe_json_error(e)
-        ))
+        WebhookRejection::MalformedPayload(format!("{what}: {}", describe_json_error(e)))
     };
     let envelope: Envelope<'_> =
         serde_json::from_slice(body).map_err(|e| bad("not a HUB2 event envelope", &e))?;

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use payments_core::secret::SecretString;
+use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::{Currency, Decimal, Money};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -131,11 +131,6 @@ impl fmt::Debug for PaymentIntent {
 }
 
 impl PaymentIntent {
-    /// The amount as core money; `None` for a currency this toolkit does not know.
-    pub fn money(&self) -> Option<Money> {
-        crate::convert::money(self.amount, &self.currency)
-    }
-
     /// The most recent attempt (HUB2 appends attempts).
     pub fn latest_payment(&self) -> Option<&Hub2Payment> {
         self.payments.last()
@@ -549,6 +544,146 @@ pub(crate) struct ErrorBody {
     pub(crate) message: Option<Value>,
     #[serde(default)]
     pub(crate) error: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request bodies (built from the typed requests of `crate::request`)
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(feature = "client")]
+/// Body of `POST /payment-intents`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreateIntentBody<'a> {
+    pub(crate) customer_reference: &'a str,
+    pub(crate) purchase_reference: &'a str,
+    pub(crate) amount: i64,
+    pub(crate) currency: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) override_business_name: Option<&'a str>,
+}
+
+/// How the payer pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PaymentMethod {
+    /// Mobile money (Orange Money, MTN MoMo, Moov, Wave, ...).
+    MobileMoney,
+    /// A bank card.
+    CreditCard,
+}
+
+/// The `mobileMoney` object of an attempt. The redirection URLs belong inside it.
+///
+/// `Debug` masks the phone number (all but its last two digits) and never shows the one-time
+/// code, which is a [`SecretString`] sent only in the attempt's body.
+#[derive(Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct MobileMoney {
+    /// The payer's phone number (digits, optionally a leading `+`).
+    pub msisdn: String,
+    /// An OTP generated beforehand, for providers that take it with the attempt (Orange): the
+    /// payer's secret, never shown by `Debug`.
+    #[serde(
+        serialize_with = "expose_optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub otp: Option<SecretString>,
+    /// Where the payer returns after a success (redirection providers such as Wave).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_success_redirection_url: Option<String>,
+    /// Where the payer returns after a failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failed_redirection_url: Option<String>,
+    /// Where the payer returns after cancelling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_cancel_redirection_url: Option<String>,
+    /// Where the payer returns in any case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_finish_redirection_url: Option<String>,
+}
+
+/// Writes an optional secret's value: the one place an OTP leaves its [`SecretString`].
+fn expose_optional<S: Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    secret
+        .as_ref()
+        .map(ExposeSecret::expose_secret)
+        .serialize(serializer)
+}
+
+/// A phone number for logs: a leading `+` and the last two characters kept, the rest `*` (all
+/// of it for four characters or fewer).
+pub fn mask_msisdn(msisdn: &str) -> String {
+    let count = msisdn.chars().count();
+    let keep_from = if count > 4 { count - 2 } else { count };
+    msisdn
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i >= keep_from || (i == 0 && c == '+') {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+impl fmt::Debug for MobileMoney {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MobileMoney")
+            .field("msisdn", &mask_msisdn(&self.msisdn))
+            .field("otp", &self.otp.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "on_success_redirection_url",
+                &self.on_success_redirection_url,
+            )
+            .field("on_failed_redirection_url", &self.on_failed_redirection_url)
+            .field("on_cancel_redirection_url", &self.on_cancel_redirection_url)
+            .field("on_finish_redirection_url", &self.on_finish_redirection_url)
+            .finish()
+    }
+}
+
+impl PartialEq for MobileMoney {
+    fn eq(&self, other: &Self) -> bool {
+        self.msisdn == other.msisdn
+            && self.otp.as_ref().map(ExposeSecret::expose_secret)
+                == other.otp.as_ref().map(ExposeSecret::expose_secret)
+            && self.on_success_redirection_url == other.on_success_redirection_url
+            && self.on_failed_redirection_url == other.on_failed_redirection_url
+            && self.on_cancel_redirection_url == other.on_cancel_redirection_url
+            && self.on_finish_redirection_url == other.on_finish_redirection_url
+    }
+}
+
+impl Eq for MobileMoney {}
+
+#[cfg(feature = "client")]
+/// Body of an attempt: the request plus the intent token.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AttemptBody<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) payment_method: PaymentMethod,
+    pub(crate) country: &'a str,
+    pub(crate) provider: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) mobile_money: Option<&'a MobileMoney>,
+}
+
+#[cfg(feature = "client")]
+/// Body of `POST /payment-intents/{id}/authentication`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AuthenticationBody<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) confirmation_code: &'a str,
 }
 
 #[cfg(test)]

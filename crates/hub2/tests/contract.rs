@@ -738,7 +738,7 @@ async fn the_neutral_flow_creates_an_intent_and_hands_back_the_payer_credentials
     assert_eq!(checkout.raw["token"], "[REDACTED]");
     assert!(credentials.token.expose_secret().starts_with("eyJ"));
     let neutral: &dyn PaymentProvider = &c;
-    let checkout = neutral.create_payment(&request).await.unwrap();
+    let checkout = neutral.checkout(&request).await.unwrap();
     assert!(!format!("{checkout:?}").contains("eyJhbGciOiJIUzI1NiIs"));
 }
 
@@ -756,11 +756,11 @@ async fn the_neutral_flow_refuses_what_hub2_cannot_do_without_sending() {
     assert!(!c.capabilities().supports(Capability::CancelPayment));
     assert!(!c.capabilities().supports(Capability::Refund));
     assert!(matches!(
-        c.cancel_payment(INTENT_ID).await,
+        c.cancel(INTENT_ID).await,
         Err(Error::Unsupported { .. })
     ));
     assert!(matches!(
-        c.refund(&RefundRequest::full(INTENT_ID)).await,
+        c.refund_payment(&RefundRequest::full(INTENT_ID)).await,
         Err(Error::Unsupported { .. })
     ));
     assert!(server.received_requests().await.unwrap().is_empty());
@@ -776,7 +776,7 @@ async fn the_neutral_get_maps_the_intent() {
         .expect(1)
         .mount(&server)
         .await;
-    let payment = client(&server).get_payment(INTENT_ID).await.unwrap();
+    let payment = client(&server).fetch_payment(INTENT_ID).await.unwrap();
     assert_eq!(payment.status, PaymentStatus::Succeeded);
     assert_eq!(payment.raw_status, "successful");
     assert_eq!(payment.amount, Some(xof(200)));

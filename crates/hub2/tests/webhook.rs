@@ -12,8 +12,9 @@ use payments_core::webhook::{
     Authenticity, DedupStore, InMemoryDedupStore, VerifiedEvent, WebhookRejection, WebhookRequest,
     WebhookVerifier,
 };
+use payments_hub2::PROVIDER;
 use payments_hub2::testing::{WebhookSigner, event_body};
-use payments_hub2::webhook::{EventData, EventType, Hub2Event, Hub2WebhookVerifier, PROVIDER};
+use payments_hub2::webhook::{EventData, EventType, Hub2Event, Hub2WebhookVerifier};
 use payments_hub2::{Hub2PaymentStatus, IntentStatus};
 use serde_json::json;
 

@@ -46,13 +46,13 @@ impl PaymentProvider for Seed {
     fn capabilities(&self) -> Capabilities {
         Capabilities::new(&[Capability::CreatePayment])
     }
-    async fn create_payment(&self, request: &CreatePayment) -> payments_core::Result<Checkout> {
+    async fn checkout(&self, request: &CreatePayment) -> payments_core::Result<Checkout> {
         Ok(Checkout::new(
             format!("pi_{}", request.reference),
             PaymentStatus::Pending,
         ))
     }
-    async fn get_payment(&self, id: &str) -> payments_core::Result<Payment> {
+    async fn fetch_payment(&self, id: &str) -> payments_core::Result<Payment> {
         Ok(Payment::new(id, PaymentStatus::Pending, "payment_required"))
     }
 }

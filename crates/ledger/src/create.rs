@@ -212,7 +212,7 @@ impl Ledger {
         request: &CreatePayment,
         id: i64,
     ) -> Result<Created> {
-        match provider.create_payment(request).await {
+        match provider.checkout(request).await {
             Ok(checkout) => {
                 self.store_created(provider.name(), id, &checkout, CreateOutcome::Sent)
                     .await

@@ -375,7 +375,7 @@ impl Ledger {
         }
 
         report.fetched += 1;
-        match client.get_payment(&provider_id).await {
+        match client.fetch_payment(&provider_id).await {
             Ok(fetched) => {
                 let mut tx = self.begin().await?;
                 let row = sqlx::query(self.backend.pick(LOCK_PAYMENT))

@@ -15,8 +15,8 @@ use std::process::Command;
 use payments_core::PaymentStatus;
 use payments_ledger::testing::{CrashPoint, arm_crash_point};
 use payments_ledger::{Outcome, Verdict};
-use payments_payconiq::jwks::{JwksCallbackVerifier, JwksFetcher};
-use payments_payconiq::webhook::CallbackSettings;
+use payments_payconiq::jwks::{JwksFetcher, JwksWebhookVerifier};
+use payments_payconiq::webhook::WebhookSettings;
 use payments_sandbox::DeliveryRecord;
 use serde_json::{Value, json};
 
@@ -38,8 +38,8 @@ async fn crash_child() {
     let body = text("body");
     let url = text("url");
     let ledger = payments_ledger::Ledger::open(&text("db")).await.unwrap();
-    let verifier = JwksCallbackVerifier::new(
-        CallbackSettings::new(text("profile_id"), text("callback_url")),
+    let verifier = JwksWebhookVerifier::new(
+        WebhookSettings::new(text("profile_id"), text("callback_url")),
         JwksFetcher::new(&text("jwks_url"), &fast_http()).unwrap(),
     );
     arm_crash_point(match text("point").as_str() {

@@ -3,17 +3,18 @@
 use std::sync::Arc;
 
 use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
-use payments_core::http::{
-    ApiRequest, ApiResponse, Auth, HttpClient, Method,
+use payments_core::http::{ApiRequest, ApiResponse, Auth, HttpClient, Method, Url, header};
+use payments_core::provider_support::{
     PathSegment::{self, Fixed, Id},
-    Url, header, join_path,
+    base_url, join_path,
 };
 use payments_core::{
     Capabilities, Capability, Checkout, CreatePayment, Error, Payment, PaymentProvider, Result,
 };
 
+use crate::PROVIDER;
 use crate::config::{Environment, PayconiqConfig};
-use crate::convert::{money, provider_error, unified_status};
+use crate::convert::{provider_error, to_checkout, to_payment};
 use crate::request::{AcknowledgeRequest, CreatePaymentRequest};
 use crate::wire::{PayconiqPayment, PayconiqStatus, RefundIban, SearchPage, SearchQuery};
 
@@ -58,10 +59,9 @@ impl PayconiqClient {
     /// A client for `config`. Fails only on a malformed configuration.
     pub fn new(config: PayconiqConfig) -> Result<Self> {
         config.check()?;
-        let base = Url::parse(config.effective_base_url())
-            .map_err(|e| Error::Config(format!("invalid Payconiq base URL: {e}")))?;
+        let base = base_url("Payconiq base URL", config.effective_base_url())?;
         let http = HttpClient::new(
-            crate::webhook::PROVIDER,
+            PROVIDER,
             env!("CARGO_PKG_NAME"),
             env!("CARGO_PKG_VERSION"),
             &config.http,
@@ -107,40 +107,34 @@ impl PayconiqClient {
     /// never retried once it may have reached Payconiq (see [`Error::OutcomeUnknown`]: search by
     /// reference before creating again).
     pub async fn create_payment(&self, request: &CreatePaymentRequest) -> Result<PayconiqPayment> {
-        Ok(self.create_payment_raw(request).await?.0)
+        self.send(self.create_payment_call(request)?).await?.json()
     }
 
-    async fn create_payment_raw(
-        &self,
-        request: &CreatePaymentRequest,
-    ) -> Result<(PayconiqPayment, ApiResponse)> {
+    /// The call [`PayconiqClient::create_payment`] sends, once `request` is validated.
+    fn create_payment_call(&self, request: &CreatePaymentRequest) -> Result<ApiRequest> {
         request.validate(self.environment, self.max_amount_cents)?;
         let url = if request.pos_id.is_some() {
             self.url(&[Fixed("payments"), Fixed("pos")])?
         } else {
             self.url(&[Fixed("payments")])?
         };
-        let call = self
-            .request("create_payment", Method::POST, url)
-            .json(&request.body())?;
-        let response = self.send(call).await?;
-        Ok((response.json()?, response))
+        self.request("create_payment", Method::POST, url)
+            .json(&request.body())
     }
 
     /// `GET /payments/{paymentId}`.
     pub async fn get_payment(&self, payment_id: &str) -> Result<PayconiqPayment> {
-        Ok(self.get_payment_raw(payment_id).await?.0)
+        self.send(self.get_payment_call(payment_id)?).await?.json()
     }
 
-    async fn get_payment_raw(&self, payment_id: &str) -> Result<(PayconiqPayment, ApiResponse)> {
+    /// The call [`PayconiqClient::get_payment`] sends.
+    fn get_payment_call(&self, payment_id: &str) -> Result<ApiRequest> {
         check_payment_id(payment_id)?;
-        let call = self.request(
+        Ok(self.request(
             "get_payment",
             Method::GET,
             self.url(&[Fixed("payments"), Id("paymentId", payment_id)])?,
-        );
-        let response = self.send(call).await?;
-        Ok((response.json()?, response))
+        ))
     }
 
     /// `DELETE /payments/{paymentId}`: cancels a `PENDING` or `IDENTIFIED` payment.
@@ -175,15 +169,18 @@ impl PayconiqClient {
         page: u32,
         size: u32,
     ) -> Result<SearchPage> {
-        self.search_payments_raw(query, page, size).await?.json()
+        self.send(self.search_payments_call(query, page, size)?)
+            .await?
+            .json()
     }
 
-    async fn search_payments_raw(
+    /// The call [`PayconiqClient::search_payments`] sends, once the query is validated.
+    fn search_payments_call(
         &self,
         query: &SearchQuery,
         page: u32,
         size: u32,
-    ) -> Result<ApiResponse> {
+    ) -> Result<ApiRequest> {
         if !(1..=MAX_PAGE_SIZE).contains(&size) {
             return Err(Error::invalid(
                 "size",
@@ -200,11 +197,9 @@ impl PayconiqClient {
             .append_pair("page", &page.to_string())
             .append_pair("size", &size.to_string());
         // A search reads; sending it twice is harmless, so it is retried like a GET.
-        let call = self
-            .request("search_payments", Method::POST, url)
+        self.request("search_payments", Method::POST, url)
             .idempotent(true)
-            .json(query)?;
-        self.send(call).await
+            .json(query)
     }
 
     /// Every payment matching `query`, page after page (`size` per request), as a stream.
@@ -218,12 +213,13 @@ impl PayconiqClient {
         query: &SearchQuery,
         size: u32,
     ) -> impl Stream<Item = Result<PayconiqPayment>> + Send + 'a {
-        self.search_all_raw(query, size)
+        self.search_all_with_raw(query, size)
             .map_ok(|(payment, _)| payment)
     }
 
-    /// [`PayconiqClient::search_all`], each payment with its JSON as Payconiq sent it.
-    fn search_all_raw<'a>(
+    /// [`PayconiqClient::search_all`], each payment with its JSON as Payconiq sent it (for the
+    /// neutral `find_by_reference`).
+    fn search_all_with_raw<'a>(
         &'a self,
         query: &SearchQuery,
         size: u32,
@@ -239,8 +235,10 @@ impl PayconiqClient {
             let Some(page) = page else {
                 return Ok::<_, Error>(None);
             };
-            let response = self.search_payments_raw(&query, page, size).await?;
-            let result: SearchPage = response.json()?;
+            let response = self
+                .send(self.search_payments_call(&query, page, size)?)
+                .await?;
+            let (result, mut raw): (SearchPage, serde_json::Value) = response.json_with_raw()?;
             let pages = pages.unwrap_or(result.total_pages);
             if result.number != page {
                 // The server ignored the page asked for: what it sent was already yielded.
@@ -249,8 +247,8 @@ impl PayconiqClient {
             let next = page
                 .checked_add(1)
                 .filter(|next| *next < pages && !result.details.is_empty());
-            // The same bytes read as JSON: each payment's own object, for `Payment::raw`.
-            let raw = match response.json::<serde_json::Value>()?.get_mut("details") {
+            // Each payment's own object, for `Payment::raw`.
+            let raw = match raw.get_mut("details") {
                 Some(serde_json::Value::Array(details)) => std::mem::take(details),
                 _ => Vec::new(),
             };
@@ -313,36 +311,10 @@ fn check_payment_id(payment_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// The core's view of a Payconiq payment.
-pub fn to_payment(payment: &PayconiqPayment, raw: serde_json::Value) -> Payment {
-    let mut out = Payment::new(
-        payment.payment_id.clone(),
-        unified_status(&payment.status),
-        payment.status.as_str(),
-    );
-    out.amount = money(payment.amount, payment.currency.as_deref());
-    out.reference = payment.reference.clone();
-    out.created_at = payment.created_at;
-    out.raw = raw;
-    out
-}
-
-/// The core's checkout for a freshly created Payconiq payment.
-pub fn to_checkout(payment: &PayconiqPayment, raw: serde_json::Value) -> Checkout {
-    let mut out = Checkout::new(payment.payment_id.clone(), unified_status(&payment.status));
-    let href = |link: &Option<crate::wire::Link>| link.as_ref().map(|l| l.href.clone());
-    out.redirect_url = href(&payment.links.checkout);
-    out.deeplink = href(&payment.links.deeplink);
-    out.qr_code_url = href(&payment.links.qrcode);
-    out.expires_at = payment.expire_at;
-    out.raw = raw;
-    out
-}
-
 #[async_trait::async_trait]
 impl PaymentProvider for PayconiqClient {
     fn name(&self) -> &'static str {
-        crate::webhook::PROVIDER
+        PROVIDER
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -362,7 +334,7 @@ impl PaymentProvider for PayconiqClient {
     /// becomes `callbackUrl`, `return_url` gives a hosted checkout page. `customer` is not sent
     /// (Payconiq takes no payer details); `expires_in` is refused, because Payconiq sets the
     /// expiry itself.
-    async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout> {
+    async fn checkout(&self, request: &CreatePayment) -> Result<Checkout> {
         if request.expires_in.is_some() {
             return Err(Error::invalid(
                 "expires_in",
@@ -376,17 +348,23 @@ impl PaymentProvider for PayconiqClient {
             .webhook_url
             .clone()
             .or_else(|| self.default_callback_url.clone());
-        let (payment, response) = self.create_payment_raw(&native).await?;
-        Ok(to_checkout(&payment, response.json()?))
+        let (payment, raw) = self
+            .send(self.create_payment_call(&native)?)
+            .await?
+            .json_with_raw()?;
+        Ok(to_checkout(&payment, raw))
     }
 
-    async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
-        let (payment, response) = self.get_payment_raw(payment_id).await?;
-        Ok(to_payment(&payment, response.json()?))
+    async fn fetch_payment(&self, payment_id: &str) -> Result<Payment> {
+        let (payment, raw) = self
+            .send(self.get_payment_call(payment_id)?)
+            .await?
+            .json_with_raw()?;
+        Ok(to_payment(&payment, raw))
     }
 
-    async fn cancel_payment(&self, payment_id: &str) -> Result<()> {
-        PayconiqClient::cancel_payment(self, payment_id).await
+    async fn cancel(&self, payment_id: &str) -> Result<()> {
+        self.cancel_payment(payment_id).await
     }
 
     /// Searches `POST /payments/search` with the `reference` filter over the last 24 hours
@@ -406,7 +384,7 @@ impl PaymentProvider for PayconiqClient {
             .from(now.saturating_sub(FIND_WINDOW))
             .to(now.saturating_add(FIND_CLOCK_SKEW));
         let mut found: Vec<Payment> = Vec::new();
-        let mut pages = std::pin::pin!(self.search_all_raw(&query, FIND_PAGE_SIZE));
+        let mut pages = std::pin::pin!(self.search_all_with_raw(&query, FIND_PAGE_SIZE));
         while let Some((payment, raw)) = pages.try_next().await? {
             let ours = payment.reference.as_deref().is_none_or(|r| r == reference);
             if ours && !found.iter().any(|p| p.id == payment.payment_id) {

@@ -74,7 +74,7 @@ pub struct PayconiqConfig {
     pub environment: Environment,
     /// Overrides the environment's API base URL (a local mock, a proxy).
     pub base_url: Option<String>,
-    /// Used by the provider-neutral `create_payment` when the request names no webhook URL.
+    /// Used by the provider-neutral `checkout` when the request names no webhook URL.
     pub default_callback_url: Option<String>,
     /// Upper bound of accepted amounts, in cents.
     pub max_amount_cents: i64,

@@ -1,4 +1,5 @@
-//! Payconiq ⇄ core: the status mapping table, money, errors.
+//! Payconiq ⇄ core: the status mapping table, money, errors, and the neutral
+//! [`Payment`] / [`Checkout`] of a Payconiq payment.
 //!
 //! The table below mirrors the `match` in [`unified_status`]; `docs/status-mapping.md` repeats it
 //! and the workspace conformance suite (`tests/`) checks that file against this function.
@@ -17,9 +18,9 @@
 //! | `VOIDED` | `Cancelled` | yes |
 //! | anything else | `Unknown(raw)` | no |
 
-use payments_core::{Currency, Money, PaymentStatus, ProviderError};
+use payments_core::{Checkout, Currency, Money, Payment, PaymentStatus, ProviderError};
 
-use crate::wire::{ErrorBody, PayconiqStatus};
+use crate::wire::{ErrorBody, Link, PayconiqPayment, PayconiqStatus};
 
 /// The unified status of a Payconiq status (one exhaustive match: a new variant will not compile
 /// until it is mapped).
@@ -66,6 +67,32 @@ pub fn provider_error(body: &[u8]) -> ProviderError {
         _ => {}
     }
     error
+}
+
+/// The core's view of a Payconiq payment; `raw` is Payconiq's JSON for it.
+pub fn to_payment(payment: &PayconiqPayment, raw: serde_json::Value) -> Payment {
+    let mut out = Payment::new(
+        payment.payment_id.clone(),
+        unified_status(&payment.status),
+        payment.status.as_str(),
+    );
+    out.amount = money(payment.amount, payment.currency.as_deref());
+    out.reference = payment.reference.clone();
+    out.created_at = payment.created_at;
+    out.raw = raw;
+    out
+}
+
+/// The core's checkout for a freshly created Payconiq payment; `raw` is Payconiq's answer.
+pub fn to_checkout(payment: &PayconiqPayment, raw: serde_json::Value) -> Checkout {
+    let mut out = Checkout::new(payment.payment_id.clone(), unified_status(&payment.status));
+    let href = |link: &Option<Link>| link.as_ref().map(|l| l.href.clone());
+    out.redirect_url = href(&payment.links.checkout);
+    out.deeplink = href(&payment.links.deeplink);
+    out.qr_code_url = href(&payment.links.qrcode);
+    out.expires_at = payment.expire_at;
+    out.raw = raw;
+    out
 }
 
 #[cfg(test)]

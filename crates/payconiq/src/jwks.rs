@@ -37,7 +37,7 @@ use payments_core::{Error, Result};
 use tokio::sync::Notify;
 
 use crate::config::Environment;
-use crate::webhook::{Callback, CallbackSettings, JwkSet};
+use crate::webhook::{JwkSet, PayconiqEvent, WebhookSettings};
 
 /// What the fetcher knows; behind a synchronous mutex that is never held across an `.await`.
 #[derive(Default)]
@@ -145,7 +145,7 @@ impl JwksFetcher {
     pub fn new(url: &str, http: &HttpConfig) -> Result<Self> {
         let url = Url::parse(url).map_err(|e| Error::Config(format!("invalid JWKS URL: {e}")))?;
         let http = HttpClient::new(
-            crate::webhook::PROVIDER,
+            crate::PROVIDER,
             env!("CARGO_PKG_NAME"),
             env!("CARGO_PKG_VERSION"),
             http,
@@ -323,15 +323,15 @@ impl JwksFetcher {
 
 /// Verifies callbacks with keys fetched from Payconiq's JWKS endpoint.
 #[derive(Debug, Clone)]
-pub struct JwksCallbackVerifier {
-    settings: CallbackSettings,
+pub struct JwksWebhookVerifier {
+    settings: WebhookSettings,
     fetcher: JwksFetcher,
 }
 
-impl JwksCallbackVerifier {
+impl JwksWebhookVerifier {
     /// A verifier checking callbacks against `settings` with keys from `fetcher`.
-    pub fn new(settings: CallbackSettings, fetcher: JwksFetcher) -> Self {
-        JwksCallbackVerifier { settings, fetcher }
+    pub fn new(settings: WebhookSettings, fetcher: JwksFetcher) -> Self {
+        JwksWebhookVerifier { settings, fetcher }
     }
 }
 
@@ -340,13 +340,13 @@ fn unavailable(e: Error) -> WebhookRejection {
 }
 
 #[async_trait::async_trait]
-impl AsyncWebhookVerifier for JwksCallbackVerifier {
-    type Payload = Callback;
+impl AsyncWebhookVerifier for JwksWebhookVerifier {
+    type Payload = PayconiqEvent;
 
     async fn verify(
         &self,
         request: &WebhookRequest<'_>,
-    ) -> std::result::Result<VerifiedEvent<Callback>, WebhookRejection> {
+    ) -> std::result::Result<VerifiedEvent<PayconiqEvent>, WebhookRejection> {
         // Refuse anything malformed before touching the network.
         crate::webhook::signing_key_id(request)?;
         let keys = self.fetcher.keys().await.map_err(unavailable)?;

@@ -10,8 +10,8 @@
 //! ```no_run
 //! use payments_core::webhook::{AsyncWebhookVerifier, DedupStore, InMemoryDedupStore, WebhookRequest};
 //! use payments_core::{Currency, Money, PaymentStatus};
-//! use payments_payconiq::jwks::{JwksCallbackVerifier, JwksFetcher};
-//! use payments_payconiq::webhook::CallbackSettings;
+//! use payments_payconiq::jwks::{JwksFetcher, JwksWebhookVerifier};
+//! use payments_payconiq::webhook::WebhookSettings;
 //! use payments_payconiq::{CreatePaymentRequest, Environment, PayconiqClient, PayconiqConfig};
 //!
 //! # async fn run(api_key: String, raw_body: Vec<u8>, signature: String) -> Result<(), payments_core::Error> {
@@ -32,8 +32,8 @@
 //! # let _ = (qr_code, deeplink);
 //!
 //! // 2. In the callback handler: verify the raw request before reading it.
-//! let verifier = JwksCallbackVerifier::new(
-//!     CallbackSettings::new("<your payment profile id>", CALLBACK_URL),
+//! let verifier = JwksWebhookVerifier::new(
+//!     WebhookSettings::new("<your payment profile id>", CALLBACK_URL),
 //!     JwksFetcher::for_environment(Environment::PreProduction)?,
 //! );
 //! let seen = InMemoryDedupStore::new();
@@ -62,11 +62,15 @@
 //!   implements the provider-neutral [`payments_core::PaymentProvider`]: create, get, cancel and
 //!   `find_by_reference` (a search by reference over the last day, every page); refunds are
 //!   `Unsupported` (Payconiq moves no refund money, it gives the payer's IBAN).
-//! - [`webhook`]: the callback verification scheme (offline keys, no HTTP stack needed) and
-//!   [`jwks`]: the same with keys fetched from Payconiq and cached.
+//! - [`webhook`]: the callback verification scheme ([`PayconiqWebhookVerifier`], offline keys,
+//!   no HTTP stack needed; its events are [`PayconiqEvent`]s) and [`jwks`]: the same with keys
+//!   fetched from Payconiq and cached.
+//! - [`config`]: [`PayconiqConfig`] and the [`Environment`]s.
 //! - [`request`]: validation rules (EUR only, lengths, SEPA characters, https in production).
-//! - [`convert`]: the status mapping table (also in `docs/status-mapping.md`).
-//! - [`wire`]: the JSON as Payconiq sends it.
+//! - [`convert`]: the status mapping table (also in `docs/status-mapping.md`), and the neutral
+//!   [`convert::to_payment`] / [`convert::to_checkout`].
+//! - [`wire`]: the JSON as Payconiq sends and receives it, request bodies included.
+//! - [`testing`]: Payconiq's side of a callback (a signer), for tests and local runs.
 //!
 //! ## Errors
 //! Every method returns [`payments_core::Error`]. On a creation, [`payments_core::Error::OutcomeUnknown`]
@@ -76,7 +80,7 @@
 //!
 //! ## Features
 //! - `client` (default): the HTTP client and JWKS fetcher (reqwest with rustls, tokio). Without it,
-//!   only offline callback verification ([`webhook::CallbackVerifier`]) and the types remain — no
+//!   only offline callback verification ([`webhook::PayconiqWebhookVerifier`]) and the types remain — no
 //!   HTTP stack, no async runtime.
 //!
 //! ## Cryptography
@@ -95,8 +99,13 @@ mod client;
 #[cfg(feature = "client")]
 pub mod jwks;
 
+/// The provider's name: [`payments_core::PaymentProvider::name`] of [`PayconiqClient`], and the
+/// `provider` of every event the webhook verifiers return.
+pub const PROVIDER: &str = "payconiq";
+
 #[cfg(feature = "client")]
-pub use client::{CAPABILITIES, MAX_PAGE_SIZE, PayconiqClient, to_checkout, to_payment};
+pub use client::{CAPABILITIES, MAX_PAGE_SIZE, PayconiqClient};
 pub use config::{Environment, PayconiqConfig};
 pub use request::{AcknowledgeRequest, CreatePaymentRequest};
+pub use webhook::{PayconiqEvent, PayconiqWebhookVerifier};
 pub use wire::{PayconiqPayment, PayconiqStatus, RefundIban, SearchPage, SearchQuery};

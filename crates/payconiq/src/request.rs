@@ -110,14 +110,14 @@ impl CreatePaymentRequest {
         text("shopName", self.shop_name.as_deref(), MAX_SHOP)?;
         text("posId", self.pos_id.as_deref(), MAX_SHOP)?;
         if let Some(url) = &self.callback_url {
-            payments_core::check::http_url(
+            payments_core::provider_support::http_url(
                 "callbackUrl",
                 url,
                 environment.is_production().then_some("production"),
             )?;
         }
         if let Some(url) = &self.return_url {
-            payments_core::check::http_url("returnUrl", url, None)?;
+            payments_core::provider_support::http_url("returnUrl", url, None)?;
         }
         Ok(())
     }

@@ -1,18 +1,18 @@
 //! Signed callbacks for tests and local runs, without Payconiq.
 //!
-//! [`CallbackSigner`] generates a P-256 key and signs callback bodies exactly as Payconiq does
+//! [`WebhookSigner`] generates a P-256 key and signs callback bodies exactly as Payconiq does
 //! (detached JWS, ES256, the five `https://payconiq.com/*` critical parameters). Give its
-//! [`CallbackSigner::key_set`] to the verifier under test and post what it signs to your handler.
+//! [`WebhookSigner::key_set`] to the verifier under test and post what it signs to your handler.
 //! A key made here cannot forge real callbacks: production verifiers only trust Payconiq's keys.
 //!
 //! ```
 //! use payments_core::webhook::{WebhookRequest, WebhookVerifier};
-//! use payments_payconiq::testing::CallbackSigner;
-//! use payments_payconiq::webhook::{CallbackSettings, CallbackVerifier};
+//! use payments_payconiq::testing::WebhookSigner;
+//! use payments_payconiq::webhook::{WebhookSettings, PayconiqWebhookVerifier};
 //!
 //! let url = "https://shop.example/payconiq/callback";
-//! let signer = CallbackSigner::generate("test-key", "my-profile-id", url)?;
-//! let verifier = CallbackVerifier::new(CallbackSettings::new("my-profile-id", url), signer.key_set()?);
+//! let signer = WebhookSigner::generate("test-key", "my-profile-id", url)?;
+//! let verifier = PayconiqWebhookVerifier::new(WebhookSettings::new("my-profile-id", url), signer.key_set()?);
 //!
 //! let body = br#"{"paymentId":"5ba37c3d0989e3000758b9d8","status":"SUCCEEDED"}"#;
 //! let signature = signer.sign(body, "jti-1", time::OffsetDateTime::now_utc())?;
@@ -32,16 +32,16 @@ use time::format_description::well_known::Rfc3339;
 use crate::webhook::JwkSet;
 
 /// Signs callbacks like Payconiq, with a key of its own.
-pub struct CallbackSigner {
+pub struct WebhookSigner {
     key: EcdsaKeyPair,
     kid: String,
     profile_id: String,
     callback_url: String,
 }
 
-impl std::fmt::Debug for CallbackSigner {
+impl std::fmt::Debug for WebhookSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallbackSigner")
+        f.debug_struct("WebhookSigner")
             .field("kid", &self.kid)
             .field("profile_id", &self.profile_id)
             .field("callback_url", &self.callback_url)
@@ -49,7 +49,7 @@ impl std::fmt::Debug for CallbackSigner {
     }
 }
 
-impl CallbackSigner {
+impl WebhookSigner {
     /// A signer with a fresh key named `kid`, signing for `profile_id` and `callback_url`.
     pub fn generate(
         kid: impl Into<String>,
@@ -58,7 +58,7 @@ impl CallbackSigner {
     ) -> Result<Self, Error> {
         let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
             .map_err(|_| Error::Config("could not generate a P-256 key".into()))?;
-        Ok(CallbackSigner {
+        Ok(WebhookSigner {
             key,
             kid: kid.into(),
             profile_id: profile_id.into(),
@@ -89,12 +89,12 @@ impl CallbackSigner {
     }
 
     /// The `Signature` header value for `body`, with `jti` and the signing time `iat`, for the
-    /// callback URL given at [`CallbackSigner::generate`].
+    /// callback URL given at [`WebhookSigner::generate`].
     pub fn sign(&self, body: &[u8], jti: &str, iat: OffsetDateTime) -> Result<String, Error> {
         self.sign_for_url(body, jti, iat, &self.callback_url)
     }
 
-    /// Like [`CallbackSigner::sign`], for a payment created with `callback_url` as its
+    /// Like [`WebhookSigner::sign`], for a payment created with `callback_url` as its
     /// `callbackUrl`: Payconiq signs the callback URL of each payment (the
     /// `https://payconiq.com/path` parameter), so one signer (one key, one payment profile) serves
     /// payments with different callback URLs.
@@ -140,19 +140,19 @@ mod tests {
     use payments_core::webhook::{WebhookRejection, WebhookRequest, WebhookVerifier};
 
     use super::*;
-    use crate::webhook::{CallbackSettings, CallbackVerifier};
+    use crate::webhook::{PayconiqWebhookVerifier, WebhookSettings};
 
     #[test]
     fn sign_for_url_signs_the_given_callback_url() {
         let default_url = "https://shop.example/payconiq/callback";
         let other_url = "https://shop.example/payconiq/callback/order-42";
-        let signer = CallbackSigner::generate("k", "profile", default_url).unwrap();
+        let signer = WebhookSigner::generate("k", "profile", default_url).unwrap();
         let body = br#"{"paymentId":"5ba37c3d0989e3000758b9d8","status":"SUCCEEDED"}"#;
         let now = OffsetDateTime::now_utc();
         let signature = signer.sign_for_url(body, "jti-1", now, other_url).unwrap();
         let verifier = |url: &str| {
-            CallbackVerifier::new(
-                CallbackSettings::new("profile", url),
+            PayconiqWebhookVerifier::new(
+                WebhookSettings::new("profile", url),
                 signer.key_set().unwrap(),
             )
         };

@@ -52,10 +52,10 @@
 //! 9. the signed claims match the configuration: `iss` is `Payconiq`, the subject the payment
 //!    profile id, `path` the callback URL, compared exactly ([`WebhookRejection::ClaimMismatch`],
 //!    whose claim for `path` names the signed and the expected URL);
-//! 10. `iat` is inside the window: at most [`CallbackSettings::max_age`] old
-//!     ([`WebhookRejection::TooOld`]) and at most [`CallbackSettings::max_future_skew`] ahead
+//! 10. `iat` is inside the window: at most [`WebhookSettings::max_age`] old
+//!     ([`WebhookRejection::TooOld`]) and at most [`WebhookSettings::max_future_skew`] ahead
 //!     ([`WebhookRejection::FromTheFuture`]);
-//! 11. only then is the body parsed into a [`Callback`] ([`WebhookRejection::MalformedPayload`]).
+//! 11. only then is the body parsed into a [`PayconiqEvent`] ([`WebhookRejection::MalformedPayload`]).
 //!
 //! Header parameters that name where to get a key (`jku`, `jwk`, `x5u`, `x5c`) are ignored: keys
 //! come only from the [`JwkSet`] the merchant configured (or fetched from Payconiq's JWKS URL).
@@ -73,7 +73,7 @@
 //! Payconiq retries a callback that was not answered with 2xx for up to 24 hours, and a retry is
 //! the *identical* request: same body, same `Signature`, hence the same `iat`. A tight max-age
 //! (minutes, as for schemes that sign at each attempt) would reject every retry after the first
-//! minutes and lose the payment update. The default [`CallbackSettings::max_age`] is 25 hours (24
+//! minutes and lose the payment update. The default [`WebhookSettings::max_age`] is 25 hours (24
 //! plus margin), the default future skew 5 minutes. Replays inside the window are stopped by
 //! de-duplicating on the event id (the signed `jti`) with a
 //! [`DedupStore`](payments_core::webhook::DedupStore) whose entries outlive the window.
@@ -103,7 +103,7 @@
 //!
 //! ```
 //! use payments_core::webhook::{WebhookRejection, WebhookRequest, WebhookVerifier};
-//! use payments_payconiq::webhook::{CallbackSettings, CallbackVerifier, JwkSet};
+//! use payments_payconiq::webhook::{WebhookSettings, PayconiqWebhookVerifier, JwkSet};
 //!
 //! // Payconiq's key set, fetched once from its JWKS URL or supplied by the merchant.
 //! let jwks = br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"es.signature.payconiq.com","use":"sig",
@@ -112,11 +112,11 @@
 //! let keys = JwkSet::from_json(jwks)?;
 //! assert!(keys.contains("es.signature.payconiq.com"));
 //!
-//! let settings = CallbackSettings::new(
+//! let settings = WebhookSettings::new(
 //!     "5fxxxxxxxxxxxxxxxxxxxxxx",                         // the merchant's payment profile id
 //!     "https://shop.example/payconiq/callback",          // the callbackUrl given at creation
 //! );
-//! let verifier = CallbackVerifier::new(settings, keys);
+//! let verifier = PayconiqWebhookVerifier::new(settings, keys);
 //!
 //! // In the web handler: the raw body bytes, exactly as received.
 //! let body = br#"{"paymentId":"5ba37c3d0989e3000758b9d8","status":"SUCCEEDED"}"#;
@@ -157,8 +157,7 @@ use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// The provider name on every [`VerifiedEvent`].
-pub const PROVIDER: &str = "payconiq";
+use crate::PROVIDER;
 
 /// The header carrying the detached JWS.
 const SIGNATURE_HEADER: &str = "Signature";
@@ -201,9 +200,9 @@ const MAX_ECHO: usize = 64;
 /// carries the exact, complete key id (a JWKS-refreshing verifier looks it up).
 const MAX_KID_LEN: usize = 256;
 
-/// Default [`CallbackSettings::max_age`]: Payconiq retries the identical request for 24 hours.
+/// Default [`WebhookSettings::max_age`]: Payconiq retries the identical request for 24 hours.
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(25 * 3600);
-/// Default [`CallbackSettings::max_future_skew`].
+/// Default [`WebhookSettings::max_future_skew`].
 const DEFAULT_MAX_FUTURE_SKEW: Duration = Duration::from_secs(5 * 60);
 
 /// DER prefix of a P-256 SubjectPublicKeyInfo, up to the uncompressed point:
@@ -475,9 +474,10 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 // Settings and verification
 // ---------------------------------------------------------------------------------------------
 
-/// What a callback must match; shared by the offline verifier and the (later) JWKS-fetching one.
+/// What a callback must match; shared by the offline [`PayconiqWebhookVerifier`] and the
+/// JWKS-fetching `jwks::JwksWebhookVerifier`.
 #[derive(Clone, Debug)]
-pub struct CallbackSettings {
+pub struct WebhookSettings {
     payment_profile_id: String,
     callback_url: String,
     max_age: Duration,
@@ -485,12 +485,12 @@ pub struct CallbackSettings {
     clock: Arc<dyn Clock>,
 }
 
-impl CallbackSettings {
+impl WebhookSettings {
     /// Settings for the merchant's payment profile id (the signed `sub`) and the callback URL
     /// given when creating payments (the signed `path`, compared exactly), with a 25-hour
     /// max-age, a 5-minute future skew and the system clock.
     pub fn new(payment_profile_id: impl Into<String>, callback_url: impl Into<String>) -> Self {
-        CallbackSettings {
+        WebhookSettings {
             payment_profile_id: payment_profile_id.into(),
             callback_url: callback_url.into(),
             max_age: DEFAULT_MAX_AGE,
@@ -526,11 +526,11 @@ impl CallbackSettings {
         &self,
         keys: &JwkSet,
         request: &WebhookRequest<'_>,
-    ) -> Result<VerifiedEvent<Callback>, WebhookRejection> {
+    ) -> Result<VerifiedEvent<PayconiqEvent>, WebhookRejection> {
         self.verify_detailed(keys, request).map(|(event, _)| event)
     }
 
-    /// Like [`CallbackSettings::verify`], also returning the signed JOSE claims for auditing.
+    /// Like [`WebhookSettings::verify`], also returning the signed JOSE claims for auditing.
     ///
     /// # Errors
     /// The [`WebhookRejection`] of the first check that failed.
@@ -538,7 +538,7 @@ impl CallbackSettings {
         &self,
         keys: &JwkSet,
         request: &WebhookRequest<'_>,
-    ) -> Result<(VerifiedEvent<Callback>, SignatureClaims), WebhookRejection> {
+    ) -> Result<(VerifiedEvent<PayconiqEvent>, SignatureClaims), WebhookRejection> {
         // 1-6: everything that needs no key.
         let Unverified {
             jws,
@@ -622,7 +622,7 @@ impl CallbackSettings {
         self.check_window(iat)?;
 
         // 11. Only now: the body.
-        let callback: Callback = serde_json::from_slice(body).map_err(|e| {
+        let callback: PayconiqEvent = serde_json::from_slice(body).map_err(|e| {
             WebhookRejection::MalformedPayload(format!(
                 "not a Payconiq callback: {}",
                 describe_json_error(&e)
@@ -962,28 +962,29 @@ fn echo_url(url: &str) -> String {
 /// A JSON error without the document's content: the category, the position, and for a data
 /// error only the serde message when it names a field (`missing field`), never a value.
 fn describe_json_error(e: &serde_json::Error) -> String {
-    echo(&payments_core::error::describe_json_error(e))
+    echo(&payments_core::provider_support::describe_json_error(e))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Offline verifier
 // ---------------------------------------------------------------------------------------------
 
-/// Offline verifier: keys supplied by the merchant as JWK JSON.
+/// The webhook (callback) verifier with keys supplied by the merchant as JWK JSON (offline; with
+/// the `client` feature, `jwks::JwksWebhookVerifier` fetches and caches Payconiq's keys).
 #[derive(Clone, Debug)]
-pub struct CallbackVerifier {
-    settings: CallbackSettings,
+pub struct PayconiqWebhookVerifier {
+    settings: WebhookSettings,
     keys: JwkSet,
 }
 
-impl CallbackVerifier {
+impl PayconiqWebhookVerifier {
     /// A verifier checking callbacks against `settings` with a fixed key set.
-    pub fn new(settings: CallbackSettings, keys: JwkSet) -> Self {
-        CallbackVerifier { settings, keys }
+    pub fn new(settings: WebhookSettings, keys: JwkSet) -> Self {
+        PayconiqWebhookVerifier { settings, keys }
     }
 
     /// The settings.
-    pub fn settings(&self) -> &CallbackSettings {
+    pub fn settings(&self) -> &WebhookSettings {
         &self.settings
     }
 
@@ -999,18 +1000,18 @@ impl CallbackVerifier {
     pub fn verify_detailed(
         &self,
         request: &WebhookRequest<'_>,
-    ) -> Result<(VerifiedEvent<Callback>, SignatureClaims), WebhookRejection> {
+    ) -> Result<(VerifiedEvent<PayconiqEvent>, SignatureClaims), WebhookRejection> {
         self.settings.verify_detailed(&self.keys, request)
     }
 }
 
-impl WebhookVerifier for CallbackVerifier {
-    type Payload = Callback;
+impl WebhookVerifier for PayconiqWebhookVerifier {
+    type Payload = PayconiqEvent;
 
     fn verify(
         &self,
         request: &WebhookRequest<'_>,
-    ) -> Result<VerifiedEvent<Callback>, WebhookRejection> {
+    ) -> Result<VerifiedEvent<PayconiqEvent>, WebhookRejection> {
         self.settings.verify(&self.keys, request)
     }
 }
@@ -1034,9 +1035,9 @@ pub struct SignatureClaims {
     pub path: String,
 }
 
-/// The callback body: the payment as Payconiq reports it (the same shape as `GET /payments/{id}`;
-/// unknown fields are ignored, legacy ones tolerated).
-pub type Callback = crate::wire::PayconiqPayment;
+/// A Payconiq webhook (Payconiq calls them callbacks): the payment as Payconiq reports it (the
+/// same shape as `GET /payments/{id}`; unknown fields are ignored, legacy ones tolerated).
+pub type PayconiqEvent = crate::wire::PayconiqPayment;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]

@@ -4,97 +4,33 @@
 //! `tippingAmount`, `totalAmount`), and accept both `expiresAt` (create) and `expireAt` (get,
 //! search, callbacks).
 
-use std::fmt;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use time::OffsetDateTime;
 
-/// A Payconiq payment status, as on the wire.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PayconiqStatus {
-    /// Created, not scanned yet.
-    Pending,
-    /// The payer scanned the QR code / opened the link.
-    Identified,
-    /// The payer confirmed and the bank authorised.
-    Authorized,
-    /// The bank refused the authorisation.
-    AuthorizationFailed,
-    /// Paid.
-    Succeeded,
-    /// Failed during processing.
-    Failed,
-    /// Cancelled by the merchant or the payer.
-    Cancelled,
-    /// Not paid in time.
-    Expired,
-    /// Waiting for the merchant's acknowledge call.
-    PendingMerchantAcknowledgement,
-    /// Voided.
-    Voided,
-    /// A value added by Payconiq after this crate was written, kept verbatim.
-    Other(String),
-}
-
-impl PayconiqStatus {
-    /// Every documented value, in flow order.
-    pub const DOCUMENTED: &'static [PayconiqStatus] = &[
-        PayconiqStatus::Pending,
-        PayconiqStatus::Identified,
-        PayconiqStatus::Authorized,
-        PayconiqStatus::PendingMerchantAcknowledgement,
-        PayconiqStatus::Succeeded,
-        PayconiqStatus::AuthorizationFailed,
-        PayconiqStatus::Failed,
-        PayconiqStatus::Cancelled,
-        PayconiqStatus::Expired,
-        PayconiqStatus::Voided,
-    ];
-
-    /// The wire value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            PayconiqStatus::Pending => "PENDING",
-            PayconiqStatus::Identified => "IDENTIFIED",
-            PayconiqStatus::Authorized => "AUTHORIZED",
-            PayconiqStatus::AuthorizationFailed => "AUTHORIZATION_FAILED",
-            PayconiqStatus::Succeeded => "SUCCEEDED",
-            PayconiqStatus::Failed => "FAILED",
-            PayconiqStatus::Cancelled => "CANCELLED",
-            PayconiqStatus::Expired => "EXPIRED",
-            PayconiqStatus::PendingMerchantAcknowledgement => "PENDING_MERCHANT_ACKNOWLEDGEMENT",
-            PayconiqStatus::Voided => "VOIDED",
-            PayconiqStatus::Other(raw) => raw,
-        }
-    }
-
-    /// Reads a wire value; anything undocumented becomes [`PayconiqStatus::Other`].
-    pub fn parse(raw: &str) -> Self {
-        Self::DOCUMENTED
-            .iter()
-            .find(|s| s.as_str() == raw)
-            .cloned()
-            .unwrap_or_else(|| PayconiqStatus::Other(raw.to_string()))
-    }
-}
-
-impl fmt::Display for PayconiqStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for PayconiqStatus {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for PayconiqStatus {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Ok(PayconiqStatus::parse(&raw))
+payments_core::wire_enum! {
+    /// A Payconiq payment status, as on the wire; [`PayconiqStatus::DOCUMENTED`] lists the
+    /// documented values in flow order.
+    PayconiqStatus {
+        /// Created, not scanned yet.
+        Pending = "PENDING",
+        /// The payer scanned the QR code / opened the link.
+        Identified = "IDENTIFIED",
+        /// The payer confirmed and the bank authorised.
+        Authorized = "AUTHORIZED",
+        /// Waiting for the merchant's acknowledge call.
+        PendingMerchantAcknowledgement = "PENDING_MERCHANT_ACKNOWLEDGEMENT",
+        /// Paid.
+        Succeeded = "SUCCEEDED",
+        /// The bank refused the authorisation.
+        AuthorizationFailed = "AUTHORIZATION_FAILED",
+        /// Failed during processing.
+        Failed = "FAILED",
+        /// Cancelled by the merchant or the payer.
+        Cancelled = "CANCELLED",
+        /// Not paid in time.
+        Expired = "EXPIRED",
+        /// Voided.
+        Voided = "VOIDED",
     }
 }
 

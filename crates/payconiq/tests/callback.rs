@@ -20,7 +20,8 @@ use payments_core::PaymentStatus;
 use payments_core::webhook::{
     Authenticity, FixedClock, WebhookRejection, WebhookRequest, WebhookVerifier,
 };
-use payments_payconiq::webhook::{CallbackSettings, CallbackVerifier, JwkSet, PROVIDER};
+use payments_payconiq::PROVIDER;
+use payments_payconiq::webhook::{JwkSet, PayconiqWebhookVerifier, WebhookSettings};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use time::macros::{datetime, format_description};
@@ -153,22 +154,22 @@ fn sign(signer: &Signer, header: &Value, body: &[u8]) -> String {
 
 struct Fixture {
     signer: Signer,
-    verifier: CallbackVerifier,
+    verifier: PayconiqWebhookVerifier,
 }
 
-fn settings() -> CallbackSettings {
-    CallbackSettings::new(PROFILE, URL).clock(Arc::new(FixedClock::new(NOW)))
+fn settings() -> WebhookSettings {
+    WebhookSettings::new(PROFILE, URL).clock(Arc::new(FixedClock::new(NOW)))
 }
 
 fn fixture() -> Fixture {
     fixture_with(settings())
 }
 
-fn fixture_with(settings: CallbackSettings) -> Fixture {
+fn fixture_with(settings: WebhookSettings) -> Fixture {
     let signer = Signer::generate();
     let keys = key_set(&[signer.jwk(KID)]);
     Fixture {
-        verifier: CallbackVerifier::new(settings, keys),
+        verifier: PayconiqWebhookVerifier::new(settings, keys),
         signer,
     }
 }
@@ -861,7 +862,7 @@ fn thumbprint_fixture(thumbprint: [u8; 32]) -> Fixture {
     let mut jwk = signer.jwk(KID);
     jwk["x5t#S256"] = json!(URL_SAFE_NO_PAD.encode(thumbprint));
     Fixture {
-        verifier: CallbackVerifier::new(settings(), key_set(&[jwk])),
+        verifier: PayconiqWebhookVerifier::new(settings(), key_set(&[jwk])),
         signer,
     }
 }
@@ -1149,7 +1150,7 @@ fn malformed_ec_keys_are_left_out() {
 fn keys_sharing_a_kid_are_both_tried() {
     let old = Signer::generate();
     let new = Signer::generate();
-    let verifier = CallbackVerifier::new(settings(), key_set(&[old.jwk(KID), new.jwk(KID)]));
+    let verifier = PayconiqWebhookVerifier::new(settings(), key_set(&[old.jwk(KID), new.jwk(KID)]));
     for signer in [&old, &new] {
         let signature = sign(signer, &header(), BODY);
         assert!(verifier.verify(&post(&signature, BODY)).is_ok());
@@ -1170,7 +1171,7 @@ fn unknown_jwk_fields_are_ignored_and_debug_shows_no_secrets() {
     jwk["x-vendor"] = json!({"nested": true});
     let set = key_set(&[jwk]);
     assert!(set.contains(KID));
-    let verifier = CallbackVerifier::new(settings(), set);
+    let verifier = PayconiqWebhookVerifier::new(settings(), set);
     let shown = format!("{verifier:?}");
     assert!(shown.contains(KID), "{shown}");
     assert!(shown.contains(PROFILE), "{shown}");
@@ -1243,7 +1244,7 @@ fn an_x5c_only_key_is_read_from_its_certificate_and_its_thumbprint_checked() {
         "x5c": [STANDARD.encode(&cert)],
     });
     let f = Fixture {
-        verifier: CallbackVerifier::new(settings(), key_set(&[jwk])),
+        verifier: PayconiqWebhookVerifier::new(settings(), key_set(&[jwk])),
         signer,
     };
     assert_eq!(f.check_header(&header()), Ok(()));

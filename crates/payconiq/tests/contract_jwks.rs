@@ -13,9 +13,9 @@ use std::time::Duration;
 use payments_core::PaymentStatus;
 use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::webhook::{AsyncWebhookVerifier, WebhookRejection, WebhookRequest};
-use payments_payconiq::jwks::{JwksCallbackVerifier, JwksFetcher};
-use payments_payconiq::testing::CallbackSigner;
-use payments_payconiq::webhook::CallbackSettings;
+use payments_payconiq::jwks::{JwksFetcher, JwksWebhookVerifier};
+use payments_payconiq::testing::WebhookSigner;
+use payments_payconiq::webhook::WebhookSettings;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -25,16 +25,16 @@ const URL: &str = "https://shop.example/payconiq/callback";
 const BODY: &[u8] = br#"{"paymentId":"5ba37c3d0989e3000758b9d8","amount":122,"currency":"EUR","status":"SUCCEEDED"}"#;
 
 /// A signing key under `kid`.
-fn key(kid: &str) -> CallbackSigner {
-    CallbackSigner::generate(kid, PROFILE, URL).unwrap()
+fn key(kid: &str) -> WebhookSigner {
+    WebhookSigner::generate(kid, PROFILE, URL).unwrap()
 }
 
 /// A Signature header for BODY made with `key` but naming `kid` (which may be forged).
-fn sign_as(key: &CallbackSigner, kid: &str) -> String {
+fn sign_as(key: &WebhookSigner, kid: &str) -> String {
     let renamed = if kid == key.kid() {
         None
     } else {
-        Some(CallbackSigner::generate(kid, PROFILE, URL).unwrap())
+        Some(WebhookSigner::generate(kid, PROFILE, URL).unwrap())
     };
     renamed
         .as_ref()
@@ -43,7 +43,7 @@ fn sign_as(key: &CallbackSigner, kid: &str) -> String {
         .unwrap()
 }
 
-fn set(keys: &[&CallbackSigner]) -> Value {
+fn set(keys: &[&WebhookSigner]) -> Value {
     let keys: Vec<Value> = keys
         .iter()
         .map(|k| serde_json::from_str::<Value>(&k.jwks_json()).unwrap()["keys"][0].clone())
@@ -58,7 +58,7 @@ fn fetcher(server: &MockServer) -> JwksFetcher {
 }
 
 async fn verify(
-    verifier: &JwksCallbackVerifier,
+    verifier: &JwksWebhookVerifier,
     signature: &str,
 ) -> Result<Option<PaymentStatus>, WebhookRejection> {
     let request = WebhookRequest::new("POST", URL, BODY).header("Signature", signature);
@@ -75,7 +75,7 @@ async fn the_key_set_is_fetched_once_and_cached() {
         .expect(1)
         .mount(&server)
         .await;
-    let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
     for _ in 0..3 {
         assert_eq!(
             verify(&verifier, &sign_as(&key, "es.signature.payconiq.com")).await,
@@ -100,7 +100,7 @@ async fn an_unknown_kid_causes_exactly_one_refetch_then_verifies() {
         .expect(1)
         .mount(&server)
         .await;
-    let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
     assert_eq!(
         verify(&verifier, &sign_as(&old, "old")).await,
         Ok(Some(PaymentStatus::Succeeded))
@@ -131,7 +131,7 @@ async fn forged_key_ids_cannot_turn_the_endpoint_into_a_jwks_hammer() {
         .expect(2)
         .mount(&server)
         .await;
-    let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
     for i in 0..20 {
         let kid = format!("forged-{i}");
         let result = verify(&verifier, &sign_as(&real, &kid)).await;
@@ -149,7 +149,7 @@ async fn an_unreachable_key_set_is_a_503_worthy_rejection() {
         .mount(&server)
         .await;
     let key = key("k");
-    let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
     for _ in 0..2 {
         let err = verify(&verifier, &sign_as(&key, "k")).await.unwrap_err();
         assert!(
@@ -172,7 +172,7 @@ async fn malformed_requests_are_refused_without_fetching_keys() {
         .expect(0)
         .mount(&server)
         .await;
-    let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
     let no_signature = WebhookRequest::new("POST", URL, BODY);
     assert_eq!(
         verifier.verify(&no_signature).await.unwrap_err(),
@@ -199,8 +199,8 @@ async fn a_stale_key_set_is_kept_when_a_refresh_fails() {
         .respond_with(ResponseTemplate::new(503))
         .mount(&server)
         .await;
-    let verifier = JwksCallbackVerifier::new(
-        CallbackSettings::new(PROFILE, URL),
+    let verifier = JwksWebhookVerifier::new(
+        WebhookSettings::new(PROFILE, URL),
         fetcher(&server).ttl(Duration::ZERO),
     );
     for _ in 0..3 {
@@ -219,7 +219,7 @@ async fn a_garbage_key_set_is_a_503_worthy_rejection() {
         .mount(&server)
         .await;
     let key = key("k");
-    let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
     let err = verify(&verifier, &sign_as(&key, "k")).await.unwrap_err();
     assert_eq!(err.http_status(), 503);
 }
@@ -233,8 +233,8 @@ async fn an_expired_cache_is_fetched_again() {
         .expect(2)
         .mount(&server)
         .await;
-    let verifier = JwksCallbackVerifier::new(
-        CallbackSettings::new(PROFILE, URL),
+    let verifier = JwksWebhookVerifier::new(
+        WebhookSettings::new(PROFILE, URL),
         fetcher(&server).ttl(Duration::ZERO),
     );
     verify(&verifier, &sign_as(&key, "k")).await.unwrap();
@@ -249,7 +249,7 @@ async fn a_tampered_body_is_rejected_even_with_fetched_keys() {
         .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&key])))
         .mount(&server)
         .await;
-    let verifier = JwksCallbackVerifier::new(CallbackSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
     let mut body = BODY.to_vec();
     body[20] ^= 1;
     let signature = sign_as(&key, "k");
@@ -274,7 +274,7 @@ fn one_attempt_fetcher(server: &MockServer) -> JwksFetcher {
 }
 
 /// The first request gets the key set, every later one fails with 500 after `delay`.
-async fn key_set_then_outage(server: &MockServer, key: &CallbackSigner, delay: Duration) {
+async fn key_set_then_outage(server: &MockServer, key: &WebhookSigner, delay: Duration) {
     Mock::given(path("/jwks"))
         .respond_with(ResponseTemplate::new(200).set_body_json(set(&[key])))
         .up_to_n_times(1)
@@ -298,7 +298,7 @@ async fn key_set_requests(server: &MockServer) -> usize {
 
 /// Verifies `signature` on a task of its own; returns the result and how long it took.
 fn spawn_verify(
-    verifier: &JwksCallbackVerifier,
+    verifier: &JwksWebhookVerifier,
     signature: String,
 ) -> tokio::task::JoinHandle<(Result<Option<PaymentStatus>, WebhookRejection>, Duration)> {
     let verifier = verifier.clone();
@@ -315,8 +315,8 @@ async fn forged_callbacks_during_an_outage_cause_at_most_one_key_set_request() {
     let real = key("real");
     key_set_then_outage(&server, &real, Duration::ZERO).await;
     // The cached set expires at once: every callback finds it stale.
-    let verifier = JwksCallbackVerifier::new(
-        CallbackSettings::new(PROFILE, URL),
+    let verifier = JwksWebhookVerifier::new(
+        WebhookSettings::new(PROFILE, URL),
         one_attempt_fetcher(&server).ttl(Duration::ZERO),
     );
     assert_eq!(
@@ -378,8 +378,8 @@ async fn genuine_callbacks_during_a_slow_outage_do_not_wait_for_each_others_refr
     let server = MockServer::start().await;
     let real = key("real");
     key_set_then_outage(&server, &real, DELAY).await;
-    let verifier = JwksCallbackVerifier::new(
-        CallbackSettings::new(PROFILE, URL),
+    let verifier = JwksWebhookVerifier::new(
+        WebhookSettings::new(PROFILE, URL),
         one_attempt_fetcher(&server).ttl(Duration::ZERO),
     );
     verify(&verifier, &sign_as(&real, "real")).await.unwrap();
@@ -411,8 +411,8 @@ async fn an_unknown_kid_while_the_set_cannot_be_refreshed_is_a_503_worthy_reject
     let old = key("old");
     let rotated = key("rotated");
     key_set_then_outage(&server, &old, Duration::ZERO).await;
-    let verifier = JwksCallbackVerifier::new(
-        CallbackSettings::new(PROFILE, URL),
+    let verifier = JwksWebhookVerifier::new(
+        WebhookSettings::new(PROFILE, URL),
         one_attempt_fetcher(&server),
     );
     verify(&verifier, &sign_as(&old, "old")).await.unwrap();
@@ -449,8 +449,8 @@ async fn the_first_callbacks_arriving_together_share_one_fetch() {
         )
         .mount(&server)
         .await;
-    let verifier = JwksCallbackVerifier::new(
-        CallbackSettings::new(PROFILE, URL),
+    let verifier = JwksWebhookVerifier::new(
+        WebhookSettings::new(PROFILE, URL),
         one_attempt_fetcher(&server),
     );
     let tasks: Vec<_> = (0..10)
@@ -476,8 +476,8 @@ async fn callers_behind_a_failed_first_fetch_fail_fast_and_the_fetch_is_retried_
         .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&real])))
         .mount(&server)
         .await;
-    let verifier = JwksCallbackVerifier::new(
-        CallbackSettings::new(PROFILE, URL),
+    let verifier = JwksWebhookVerifier::new(
+        WebhookSettings::new(PROFILE, URL),
         one_attempt_fetcher(&server).failure_backoff(Duration::from_millis(400)),
     );
     let tasks: Vec<_> = (0..5)
@@ -516,8 +516,8 @@ async fn a_caller_cancelled_mid_fetch_does_not_block_the_next_ones() {
         .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&real])))
         .mount(&server)
         .await;
-    let verifier = JwksCallbackVerifier::new(
-        CallbackSettings::new(PROFILE, URL),
+    let verifier = JwksWebhookVerifier::new(
+        WebhookSettings::new(PROFILE, URL),
         one_attempt_fetcher(&server),
     );
     // The merchant's framework gives up on the first callback while its fetch is in flight.

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use payments_core::http::header::{ACCEPT, HeaderValue};
 use payments_core::http::{ApiRequest, HttpClient, Method, Url};
+use payments_core::provider_support::{base_url, form_encode};
 use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::token::{AccessToken, TokenSource};
 use payments_core::webhook::{Clock, SystemClock};
@@ -98,6 +99,21 @@ impl KeycloakTokenSource {
         }
     }
 
+    /// A source for the token endpoint, Keycloak client and user of `config`
+    /// ([`PaylicanConfig::effective_token_url`](crate::PaylicanConfig::effective_token_url)).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a token URL that is not an absolute http(s) URL.
+    pub fn for_config(http: HttpClient, config: &crate::PaylicanConfig) -> Result<Self> {
+        Ok(Self::new(
+            http,
+            base_url("Paylican token URL", &config.effective_token_url()?)?,
+            config.client_id.clone(),
+            config.username.clone(),
+            config.password.clone(),
+        ))
+    }
+
     /// The clock refresh-token expiry is measured on (default: the system clock).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -141,20 +157,20 @@ impl KeycloakTokenSource {
     }
 
     fn password_form(&self) -> String {
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("username", &self.username)
-            .append_pair("password", self.password.expose_secret())
-            .append_pair("grant_type", "password")
-            .append_pair("client_id", &self.client_id)
-            .finish()
+        form(&[
+            ("username", &self.username),
+            ("password", self.password.expose_secret()),
+            ("grant_type", "password"),
+            ("client_id", &self.client_id),
+        ])
     }
 
     fn refresh_form(&self, refresh_token: &SecretString) -> String {
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "refresh_token")
-            .append_pair("refresh_token", refresh_token.expose_secret())
-            .append_pair("client_id", &self.client_id)
-            .finish()
+        form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose_secret()),
+            ("client_id", &self.client_id),
+        ])
     }
 
     async fn token_request(&self, form: String) -> Result<AccessToken> {
@@ -208,6 +224,15 @@ impl TokenSource for KeycloakTokenSource {
         }
         self.token_request(self.password_form()).await
     }
+}
+
+/// An `application/x-www-form-urlencoded` body of `pairs`, in order.
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", form_encode(name), form_encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn describe(e: &Error) -> String {

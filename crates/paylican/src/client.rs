@@ -1,23 +1,23 @@
 //! The Payment Creation API: token, create payment, payment-page URL, and (when configured) an
 //! invoice status endpoint.
 
-use payments_core::http::{
-    ApiRequest, ApiResponse, Auth, HttpClient, Method,
+use payments_core::http::{ApiRequest, ApiResponse, Auth, HttpClient, Method, Url};
+use payments_core::provider_support::{
     PathSegment::{Fixed, Id},
-    Url, join_path,
+    base_url, join_path,
 };
 use payments_core::token::TokenCache;
 use payments_core::{
     Capabilities, Capability, Checkout, CreatePayment, Currency, Error, Payment, PaymentProvider,
-    PaymentStatus, Result,
+    Result,
 };
 
+use crate::PROVIDER;
 use crate::auth::KeycloakTokenSource;
-use crate::config::{PaylicanConfig, parse_base};
-use crate::convert::{provider_error, total_amount, unified_status};
+use crate::config::{INVOICE_ID_PLACEHOLDER, PaylicanConfig};
+use crate::convert::{provider_error, to_checkout, to_payment, total_amount};
 use crate::payment_page::{PaymentPage, check_segment};
 use crate::request::CreatePaymentRequest;
-use crate::webhook::PROVIDER;
 use crate::wire::{CreatePaymentResponse, Invoice};
 
 /// What the provider-neutral [`PaymentProvider`] implementation supports without a status
@@ -78,7 +78,7 @@ fn status_segments(base: &Url, template: &str) -> Result<Vec<StatusSegment>> {
         .split('/')
         .filter(|s| !s.is_empty())
         .map(|s| match s {
-            crate::config::INVOICE_ID_PLACEHOLDER => StatusSegment::InvoiceId,
+            INVOICE_ID_PLACEHOLDER => StatusSegment::InvoiceId,
             literal => StatusSegment::Literal(literal.to_string()),
         })
         .collect();
@@ -106,31 +106,33 @@ impl PaylicanClient {
     /// on a malformed configuration; nothing is sent until the first call.
     pub fn new(config: PaylicanConfig) -> Result<Self> {
         config.check()?;
-        let http = HttpClient::new(
+        let http = Self::http_client(&config)?;
+        let source = KeycloakTokenSource::for_config(http.clone(), &config)?;
+        Self::build(config, http, TokenCache::new(source))
+    }
+
+    /// A client whose access tokens come from `tokens` instead of a [`KeycloakTokenSource`] over
+    /// the configured user: a cache over your own source (a [`KeycloakTokenSource`] with an
+    /// injected clock, one shared with other clients), or over a
+    /// [`StaticTokenSource`](payments_core::token::StaticTokenSource) for a token obtained
+    /// elsewhere (a 401 is then returned as is).
+    pub fn with_token_cache(config: PaylicanConfig, tokens: TokenCache) -> Result<Self> {
+        config.check()?;
+        let http = Self::http_client(&config)?;
+        Self::build(config, http, tokens)
+    }
+
+    fn http_client(config: &PaylicanConfig) -> Result<HttpClient> {
+        HttpClient::new(
             PROVIDER,
             env!("CARGO_PKG_NAME"),
             env!("CARGO_PKG_VERSION"),
             &config.http,
-        )?;
-        let source = KeycloakTokenSource::new(
-            http.clone(),
-            config.effective_token_url()?,
-            config.client_id.clone(),
-            config.username.clone(),
-            config.password.clone(),
-        );
-        Self::with_token_cache(config, TokenCache::new(source), http)
+        )
     }
 
-    /// A client that takes its access tokens from `tokens` (a cache over your own
-    /// [`KeycloakTokenSource`], e.g. with an injected clock, or shared with other clients).
-    pub fn with_token_cache(
-        config: PaylicanConfig,
-        tokens: TokenCache,
-        http: HttpClient,
-    ) -> Result<Self> {
-        config.check()?;
-        let payment_base = parse_base("payment_url", &config.payment_url)?;
+    fn build(config: PaylicanConfig, http: HttpClient, tokens: TokenCache) -> Result<Self> {
+        let payment_base = base_url("payment_url", &config.payment_url)?;
         let status_path = config
             .status_path
             .as_deref()
@@ -201,10 +203,14 @@ impl PaylicanClient {
     /// `GET` the configured status endpoint for `invoice_id`; [`Error::Unsupported`] when none is
     /// configured (Paylican's Payment Creation API documents none).
     pub async fn get_invoice(&self, invoice_id: &str) -> Result<Invoice> {
-        Ok(self.get_invoice_raw(invoice_id).await?.0)
+        let response = self.send(self.get_invoice_call(invoice_id)?).await?;
+        let invoice: Invoice = response.json()?;
+        self.check_amount(&invoice, &response)?;
+        Ok(invoice)
     }
 
-    async fn get_invoice_raw(&self, invoice_id: &str) -> Result<(Invoice, ApiResponse)> {
+    /// The call [`PaylicanClient::get_invoice`] sends.
+    fn get_invoice_call(&self, invoice_id: &str) -> Result<ApiRequest> {
         let Some(segments) = &self.status_path else {
             return Err(Error::Unsupported {
                 provider: PROVIDER,
@@ -215,40 +221,18 @@ impl PaylicanClient {
             });
         };
         let url = status_url(&self.payment_base, segments, invoice_id)?;
-        let call = ApiRequest::new("get_payment", Method::GET, url);
-        let response = self.send(call).await?;
-        let invoice: Invoice = response.json()?;
+        Ok(ApiRequest::new("get_payment", Method::GET, url))
+    }
+
+    /// With an account currency, an amount it cannot hold exactly is an [`Error::Decode`] naming
+    /// `totalAmount`.
+    fn check_amount(&self, invoice: &Invoice, response: &ApiResponse) -> Result<()> {
         if let Some(currency) = self.currency {
-            total_amount(&invoice, currency, "totalAmount")
+            total_amount(invoice, currency, "totalAmount")
                 .map_err(|reason| response.decode_error(reason))?;
         }
-        Ok((invoice, response))
+        Ok(())
     }
-}
-
-/// The core's view of an invoice. The amount is set only with the account `currency` (Paylican's
-/// answers carry none).
-///
-/// # Errors
-/// The reason for a decode error, naming `totalAmount`, when the currency cannot hold the amount
-/// exactly: never a payment whose amount silently went missing.
-pub fn to_payment(
-    invoice: &Invoice,
-    currency: Option<Currency>,
-    raw: serde_json::Value,
-) -> std::result::Result<Payment, String> {
-    let mut out = Payment::new(
-        invoice.id.clone(),
-        unified_status(&invoice.status),
-        invoice.status.as_str(),
-    );
-    out.amount = match currency {
-        Some(currency) => total_amount(invoice, currency, "totalAmount")?,
-        None => None,
-    };
-    out.reference = invoice.document_no.clone();
-    out.raw = raw;
-    Ok(out)
 }
 
 #[async_trait::async_trait]
@@ -282,7 +266,7 @@ impl PaymentProvider for PaylicanClient {
     /// one. `webhook_url` and `expires_in` are refused (Paylican's webhook URL is set at onboarding
     /// and it sets no expiry); `customer` is not sent (Paylican takes a customer code, not payer
     /// details: use the native API).
-    async fn create_payment(&self, request: &CreatePayment) -> Result<Checkout> {
+    async fn checkout(&self, request: &CreatePayment) -> Result<Checkout> {
         let currency = self.currency.ok_or_else(|| {
             Error::Config(
                 "set PaylicanConfig::currency: Paylican's API carries no currency, so the \
@@ -318,16 +302,18 @@ impl PaymentProvider for PaylicanClient {
             CreatePaymentRequest::from_money(request.amount, payment_type, &request.reference);
         native.item_name = request.description.clone();
         native.redirection_url = request.return_url.clone();
-        let created = PaylicanClient::create_payment(self, &native).await?;
-        let mut checkout = Checkout::new(created.invoice_id, PaymentStatus::Pending);
-        checkout.redirect_url = Some(created.payment_page_url);
-        checkout.raw = created.raw;
-        Ok(checkout)
+        let created = self.create_payment(&native).await?;
+        Ok(to_checkout(
+            &created.invoice_id,
+            &created.payment_page_url,
+            created.raw,
+        ))
     }
 
-    async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
-        let (invoice, response) = self.get_invoice_raw(payment_id).await?;
-        to_payment(&invoice, self.currency, response.json()?)
-            .map_err(|reason| response.decode_error(reason))
+    async fn fetch_payment(&self, payment_id: &str) -> Result<Payment> {
+        let response = self.send(self.get_invoice_call(payment_id)?).await?;
+        let (invoice, raw): (Invoice, _) = response.json_with_raw()?;
+        self.check_amount(&invoice, &response)?;
+        to_payment(&invoice, self.currency, raw).map_err(|reason| response.decode_error(reason))
     }
 }

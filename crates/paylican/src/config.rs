@@ -2,8 +2,10 @@
 //! and the payment-page login) and the Payment URL (the API and the payment page itself) — and
 //! a Keycloak user.
 
+use payments_core::provider_support::check_base_url;
 use payments_core::secret::SecretString;
 use payments_core::{Currency, Error};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::payment_page::PaymentPage;
 
@@ -43,7 +45,7 @@ pub struct PaylicanConfig {
     /// segment (e.g. `/api/v1/invoice/{invoiceId}`). Paylican's Payment Creation API documents
     /// none: without it, `get_payment` is `Unsupported`. See [`PaylicanConfig::status_path`].
     pub status_path: Option<String>,
-    /// The payment `type` used by the provider-neutral `create_payment`.
+    /// The payment `type` used by the provider-neutral `checkout`.
     pub payment_type: Option<String>,
     /// The currency of the merchant's Paylican account. Paylican's API carries no currency: the
     /// provider-neutral API refuses money in any other currency, and webhook amounts convert to
@@ -152,35 +154,33 @@ impl PaylicanConfig {
     }
 
     /// The realm's OpenID Connect endpoint base:
-    /// `{keycloak}/{context}/realms/{realm}/protocol/openid-connect`.
-    pub fn openid_connect_url(&self) -> Result<url::Url, Error> {
-        let mut url = parse_base("keycloak_url", &self.keycloak_url)?;
+    /// `{keycloak}/{context}/realms/{realm}/protocol/openid-connect`, the context path's segments
+    /// and the realm percent-encoded as URL path segments (`Other Realm` → `Other%20Realm`).
+    pub fn openid_connect_url(&self) -> Result<String, Error> {
+        check_base_url("keycloak_url", &self.keycloak_url)?;
+        let mut url = self.keycloak_url.trim_end_matches('/').to_string();
+        let context = self
+            .keycloak_context_path
+            .split('/')
+            .filter(|s| !s.is_empty());
+        for segment in context.chain(["realms", self.realm.as_str(), "protocol", "openid-connect"])
         {
-            let mut path = url
-                .path_segments_mut()
-                .map_err(|()| Error::Config("keycloak_url cannot have a path".into()))?;
-            path.pop_if_empty();
-            for segment in self
-                .keycloak_context_path
-                .split('/')
-                .filter(|s| !s.is_empty())
-            {
-                path.push(segment);
-            }
-            path.extend(["realms", self.realm.as_str(), "protocol", "openid-connect"]);
+            push_segment(&mut url, segment);
         }
         Ok(url)
     }
 
-    /// The token endpoint in effect.
-    pub fn effective_token_url(&self) -> Result<url::Url, Error> {
+    /// The token endpoint in effect: [`PaylicanConfig::token_url`] when set, else
+    /// `{openid_connect_url}/token`.
+    pub fn effective_token_url(&self) -> Result<String, Error> {
         match &self.token_url {
-            Some(url) => parse_base("token_url", url),
+            Some(url) => {
+                check_base_url("token_url", url)?;
+                Ok(url.clone())
+            }
             None => {
                 let mut url = self.openid_connect_url()?;
-                url.path_segments_mut()
-                    .map_err(|()| Error::Config("keycloak_url cannot have a path".into()))?
-                    .push("token");
+                push_segment(&mut url, "token");
                 Ok(url)
             }
         }
@@ -189,10 +189,8 @@ impl PaylicanConfig {
     /// The payment-page URL builder for this configuration.
     pub fn payment_page(&self) -> Result<PaymentPage, Error> {
         let mut auth = self.openid_connect_url()?;
-        auth.path_segments_mut()
-            .map_err(|()| Error::Config("keycloak_url cannot have a path".into()))?
-            .push("auth");
-        let mut page = PaymentPage::new(auth.as_str(), &self.client_id, &self.payment_url)?;
+        push_segment(&mut auth, "auth");
+        let mut page = PaymentPage::new(&auth, &self.client_id, &self.payment_url)?;
         if let Some(response_type) = &self.page_response_type {
             page = page.response_type(response_type);
         }
@@ -236,18 +234,31 @@ impl PaylicanConfig {
     }
 }
 
-/// Parses an absolute http(s) base URL.
-pub(crate) fn parse_base(name: &str, text: &str) -> Result<url::Url, Error> {
-    let url = url::Url::parse(text).map_err(|e| Error::Config(format!("invalid {name}: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(Error::Config(format!("{name} must be an http(s) URL")));
+/// What the WHATWG URL standard percent-encodes in a path segment of an http(s) URL (its
+/// "path percent-encode set" with `/`, `%` and `\`): the Keycloak path is built as a URL parser
+/// would build it, without one in the webhook-only build.
+const PATH_SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%')
+    .add(b'\\');
+
+/// Appends `segment` to `url` as one path segment (`.` and `..` are skipped, as a URL parser
+/// skips them).
+fn push_segment(url: &mut String, segment: &str) {
+    if matches!(segment, "." | "..") {
+        return;
     }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::Config(format!(
-            "{name} must not have a query or fragment"
-        )));
-    }
-    Ok(url)
+    url.push('/');
+    url.extend(utf8_percent_encode(segment, PATH_SEGMENT));
 }
 
 #[cfg(test)]
@@ -267,7 +278,7 @@ mod tests {
     #[test]
     fn token_url_follows_realm_and_context_path() {
         assert_eq!(
-            config().effective_token_url().unwrap().as_str(),
+            config().effective_token_url().unwrap(),
             "https://sso.example/auth/realms/PGW/protocol/openid-connect/token"
         );
         assert_eq!(
@@ -275,16 +286,14 @@ mod tests {
                 .keycloak_context_path("")
                 .realm("Other Realm")
                 .effective_token_url()
-                .unwrap()
-                .as_str(),
+                .unwrap(),
             "https://sso.example/realms/Other%20Realm/protocol/openid-connect/token"
         );
         assert_eq!(
             config()
                 .token_url("http://127.0.0.1:9/token")
                 .effective_token_url()
-                .unwrap()
-                .as_str(),
+                .unwrap(),
             "http://127.0.0.1:9/token"
         );
     }

@@ -1,4 +1,5 @@
-//! Paylican ⇄ core: the status mapping table, money, errors.
+//! Paylican ⇄ core: the status mapping table, money, errors, and the neutral [`Payment`] and
+//! [`Checkout`].
 //!
 //! The table below mirrors the `match` in [`unified_status`]; `docs/status-mapping.md` repeats it
 //! and the workspace conformance suite (`tests/`) checks that file against this function.
@@ -13,7 +14,9 @@
 //! leaves the invoice `UNPAID` (the payer may try again), and Paylican's own "Payment Executed"
 //! example is an `invoice.payment_initiated` event with `status: PAID`.
 
-use payments_core::{Currency, Decimal, Money, MoneyError, PaymentStatus, ProviderError};
+use payments_core::{
+    Checkout, Currency, Decimal, Money, MoneyError, Payment, PaymentStatus, ProviderError,
+};
 
 use crate::wire::{ErrorBody, Invoice, InvoiceStatus};
 
@@ -54,6 +57,40 @@ pub fn total_amount(
         ),
         _ => format!("{field} is out of range for {}", currency.code()),
     })
+}
+
+/// The core's view of an invoice; `raw` is Paylican's JSON for it. The amount is set only with
+/// the account `currency` (Paylican's answers carry none).
+///
+/// # Errors
+/// The reason for a decode error, naming `totalAmount`, when the currency cannot hold the amount
+/// exactly: never a payment whose amount silently went missing.
+pub fn to_payment(
+    invoice: &Invoice,
+    currency: Option<Currency>,
+    raw: serde_json::Value,
+) -> std::result::Result<Payment, String> {
+    let mut out = Payment::new(
+        invoice.id.clone(),
+        unified_status(&invoice.status),
+        invoice.status.as_str(),
+    );
+    out.amount = match currency {
+        Some(currency) => total_amount(invoice, currency, "totalAmount")?,
+        None => None,
+    };
+    out.reference = invoice.document_no.clone();
+    out.raw = raw;
+    Ok(out)
+}
+
+/// The core's checkout for a created payment: Paylican's invoice id, `Pending`, and the
+/// payment-page URL to redirect the payer to; `raw` is Paylican's answer.
+pub fn to_checkout(invoice_id: &str, payment_page_url: &str, raw: serde_json::Value) -> Checkout {
+    let mut out = Checkout::new(invoice_id, PaymentStatus::Pending);
+    out.redirect_url = Some(payment_page_url.to_string());
+    out.raw = raw;
+    out
 }
 
 /// Reads an error body ("JSON with the error message"; Spring's `{status, error, message, path}`,

@@ -76,11 +76,15 @@
 //! - [`auth`]: the Keycloak token source (password grant + refresh token) behind the core token
 //!   cache.
 //! - [`payment_page`]: the redirect URL builder, usable without the client.
-//! - [`webhook`]: guards (URL secret, basic auth, source-IP allow-list), typed events, and what
-//!   each [`Authenticity`](payments_core::webhook::Authenticity) proves.
-//! - [`convert`]: the status mapping table (also in `docs/status-mapping.md`).
-//! - [`wire`]: the JSON as Paylican sends it; [`testing`]: documented webhook bodies and
-//!   deliveries for tests and sandboxes.
+//! - [`webhook`]: guards (URL secret, basic auth, source-IP allow-list), the verifier
+//!   ([`PaylicanWebhookVerifier`]), and what each
+//!   [`Authenticity`](payments_core::webhook::Authenticity) proves.
+//! - [`config`]: [`PaylicanConfig`], the two base URLs and the Keycloak user.
+//! - [`request`]: the payment to create, validated before anything is sent.
+//! - [`convert`]: the status mapping table (also in `docs/status-mapping.md`) and the neutral
+//!   [`convert::to_payment`] / [`convert::to_checkout`].
+//! - [`wire`]: the JSON as Paylican sends it, the typed event ([`PaylicanEvent`]) included;
+//!   [`testing`]: documented webhook bodies and deliveries for tests and sandboxes.
 //!
 //! ## Errors
 //! Every method returns [`payments_core::Error`]. On a creation,
@@ -117,13 +121,16 @@ pub mod auth;
 #[cfg(feature = "client")]
 mod client;
 
+/// The provider's name: [`payments_core::PaymentProvider::name`] of `PaylicanClient`, and the
+/// `provider` of every event the webhook verifier returns.
+pub const PROVIDER: &str = "paylican";
+
 #[cfg(feature = "client")]
-pub use client::{
-    CAPABILITIES, CAPABILITIES_WITH_STATUS, CreatedPayment, PaylicanClient, to_payment,
-};
+pub use client::{CAPABILITIES, CAPABILITIES_WITH_STATUS, CreatedPayment, PaylicanClient};
 pub use config::PaylicanConfig;
 pub use request::CreatePaymentRequest;
+pub use webhook::PaylicanWebhookVerifier;
 pub use wire::{
-    AdditionalField, CreatePaymentResponse, EventType, Invoice, InvoiceStatus, PaymentMode,
-    WebhookEvent,
+    AdditionalField, CreatePaymentResponse, EventType, Invoice, InvoiceStatus, PaylicanEvent,
+    PaymentMode,
 };

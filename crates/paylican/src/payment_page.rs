@@ -17,11 +17,13 @@
 //! whole `redirect_uri` is then encoded once more as a query value, so Keycloak decodes it back to
 //! exactly the encoded payment-page URL.
 //!
-//! This builder does not use `payments_core::http::join_path`, which builds the API URLs
-//! (payment creation, the status endpoint): that exists only with the `client` feature, while
-//! this module is part of the webhook-only build (a front end can build the redirect without an
-//! HTTP stack); and it percent-encodes less than a browser URL into a Java service needs
-//! (`;`, `=`, `&`, `+`, `:`, `@` stay literal there).
+//! This builder does not use `payments_core::provider_support::join_path`, which builds the API
+//! URLs (payment creation, the status endpoint) on a parsed URL: that exists only with the
+//! `client` feature, while this module is part of the webhook-only build (a front end can build
+//! the redirect without an HTTP stack or a URL parser). Both encode a segment with the same
+//! `payments_core::provider_support::percent_encode`. The base URLs are checked (absolute
+//! http(s), a host, no query or fragment) and used as written: give them in their usual form
+//! (`https://pay.example`, lowercase host, no default port).
 //!
 //! ```
 //! use payments_paylican::payment_page::PaymentPage;
@@ -45,9 +47,7 @@
 //! ```
 
 use payments_core::Error;
-use url::Url;
-
-use crate::config::parse_base;
+use payments_core::provider_support::{check_base_url, form_encode, percent_encode};
 
 /// Longest path segment accepted (bytes, before encoding).
 pub const MAX_SEGMENT: usize = 512;
@@ -55,9 +55,11 @@ pub const MAX_SEGMENT: usize = 512;
 /// Builds payment-page URLs for one Paylican configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentPage {
-    authorize: Url,
+    /// The authorization endpoint, as given (it has a path: see [`with_path`]).
+    authorize: String,
     client_id: String,
-    payment: Url,
+    /// The Payment URL without its trailing `/`.
+    payment: String,
     response_type: Option<String>,
     scope: Option<String>,
 }
@@ -70,10 +72,12 @@ impl PaymentPage {
         if client_id.is_empty() {
             return Err(Error::Config("the Paylican client_id is empty".into()));
         }
+        check_base_url("authorize URL", authorize_url)?;
+        check_base_url("payment_url", payment_url)?;
         Ok(PaymentPage {
-            authorize: parse_base("authorize URL", authorize_url)?,
+            authorize: with_path(authorize_url),
             client_id: client_id.to_string(),
-            payment: parse_base("payment_url", payment_url)?,
+            payment: payment_url.trim_end_matches('/').to_string(),
             response_type: None,
             scope: None,
         })
@@ -104,16 +108,13 @@ impl PaymentPage {
             ("merchantReference", merchant_reference),
             ("invoiceId", invoice_id),
         ];
-        let mut path = self.payment.path().trim_end_matches('/').to_string();
-        path.push_str("/api/v1/pay");
+        let mut url = format!("{}/api/v1/pay", self.payment);
         for (field, value) in segments {
             check_segment(field, value)?;
-            path.push('/');
-            path.push_str(&encode_segment(value));
+            url.push('/');
+            url.push_str(&percent_encode(value));
         }
-        let mut url = self.payment.clone();
-        url.set_path(&path);
-        Ok(url.into())
+        Ok(url)
     }
 
     /// The URL to redirect the payer's browser to (`GET`).
@@ -124,20 +125,32 @@ impl PaymentPage {
         invoice_id: &str,
     ) -> Result<String, Error> {
         let redirect = self.redirect_uri(payment_type, merchant_reference, invoice_id)?;
-        let mut url = self.authorize.clone();
-        {
-            let mut query = url.query_pairs_mut();
-            query
-                .append_pair("client_id", &self.client_id)
-                .append_pair("redirect_uri", &redirect);
-            if let Some(response_type) = &self.response_type {
-                query.append_pair("response_type", response_type);
-            }
-            if let Some(scope) = &self.scope {
-                query.append_pair("scope", scope);
+        let mut url = format!(
+            "{}?client_id={}&redirect_uri={}",
+            self.authorize,
+            form_encode(&self.client_id),
+            form_encode(&redirect)
+        );
+        for (name, value) in [
+            ("response_type", &self.response_type),
+            ("scope", &self.scope),
+        ] {
+            if let Some(value) = value {
+                url.push_str(&format!("&{name}={}", form_encode(value)));
             }
         }
-        Ok(url.into())
+        Ok(url)
+    }
+}
+
+/// `url` with `/` as its path when it has none (`https://sso.example` →
+/// `https://sso.example/`), as a URL parser serializes it.
+fn with_path(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or("", |(_, rest)| rest);
+    if after_scheme.contains('/') {
+        url.to_string()
+    } else {
+        format!("{url}/")
     }
 }
 
@@ -164,34 +177,22 @@ pub(crate) fn check_segment(field: &str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Percent-encodes every byte outside RFC 3986's unreserved set.
-pub(crate) fn encode_segment(value: &str) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
-    fn segments_encode_everything_but_unreserved() {
-        assert_eq!(encode_segment("AZaz09-._~"), "AZaz09-._~");
+    fn urls_without_a_path_get_the_root_path() {
+        assert_eq!(with_path("https://sso.example"), "https://sso.example/");
         assert_eq!(
-            encode_segment("a/b?c#d;e&f=g+h %i"),
-            "a%2Fb%3Fc%23d%3Be%26f%3Dg%2Bh%20%25i"
+            with_path("https://sso.example:8443"),
+            "https://sso.example:8443/"
         );
-        assert_eq!(encode_segment("é"), "%C3%A9");
+        assert_eq!(
+            with_path("https://sso.example/auth"),
+            "https://sso.example/auth"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The payment to create, validated before anything is sent.
 
+use payments_core::provider_support::http_url;
 use payments_core::{Currency, Decimal, Error, Money};
 use serde::Serialize;
 
@@ -139,12 +140,7 @@ fn check_redirection_url(url: &str) -> Result<(), Error> {
             format!("{units} characters; Paylican accepts at most {MAX_REDIRECTION_URL}"),
         ));
     }
-    let parsed = url::Url::parse(url)
-        .map_err(|e| Error::invalid("redirectionUrl", format!("not an absolute URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Error::invalid("redirectionUrl", "must be an http(s) URL"));
-    }
-    Ok(())
+    http_url("redirectionUrl", url, None)
 }
 
 #[cfg(test)]

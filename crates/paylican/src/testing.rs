@@ -32,7 +32,7 @@ use payments_core::{Decimal, Error};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use crate::wire::{AdditionalField, EventType, Invoice, InvoiceStatus, PaymentMode, WebhookEvent};
+use crate::wire::{AdditionalField, EventType, Invoice, InvoiceStatus, PaylicanEvent, PaymentMode};
 
 /// Paylican's "Payment initiated" example, verbatim.
 pub const PAYMENT_INITIATED: &str = r#"{
@@ -110,14 +110,14 @@ pub const PAYMENT_REJECTED: &str = r#"{
 /// Builds webhook bodies, starting from a documented example.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventBuilder {
-    event: WebhookEvent,
+    event: PaylicanEvent,
 }
 
 impl EventBuilder {
     fn documented(event_type: EventType, status: InvoiceStatus, executed: bool) -> Self {
         let paid_fields = executed || event_type == EventType::PaymentInitiated;
         EventBuilder {
-            event: WebhookEvent {
+            event: PaylicanEvent {
                 id: 41768,
                 event_type,
                 created_at: Some(datetime!(2024-03-28 14:32:47.238686329 UTC)),
@@ -227,7 +227,7 @@ impl EventBuilder {
     }
 
     /// The event.
-    pub fn build(self) -> WebhookEvent {
+    pub fn build(self) -> PaylicanEvent {
         self.event
     }
 

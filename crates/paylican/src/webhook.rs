@@ -28,7 +28,9 @@
 //!   (`https://shop.example/paylican/webhook/9f2c…`, [`WebhookGuards::secret_in_path`]) or as a
 //!   query parameter (`…/webhook?token=9f2c…`, [`WebhookGuards::secret_in_query`]). Generate at
 //!   least 32 random bytes (e.g. `openssl rand -hex 32`); secrets shorter than 16 bytes are refused.
-//!   URLs end up in access logs: keep it out of them or rotate it when logs leak.
+//!   URLs end up in access logs: keep it out of them or rotate it when logs leak. The check is
+//!   core's [`UrlSecretGuard`] (the one Banq's receiver uses too): a query secret is decoded
+//!   strictly (a malformed escape is refused), a path secret as URL paths are.
 //! - **HTTP basic auth** — if Paylican can send `Authorization: Basic …`
 //!   ([`WebhookGuards::basic_auth`]).
 //! - **Source-IP allow-list** — the addresses Paylican posts from ([`WebhookGuards::allow_source`]).
@@ -74,7 +76,7 @@
 //!    [`WebhookRejection::http_status`] and process nothing;
 //! 2. de-duplicate on [`VerifiedEvent::dedup_key`] with a
 //!    [`DedupStore`](payments_core::webhook::DedupStore): the key is
-//!    `paylican:<id>:<type>:<data.status>[:<data.paymentNo>]` ([`WebhookEvent::event_id`]), not
+//!    `paylican:<id>:<type>:<data.status>[:<data.paymentNo>]` ([`PaylicanEvent::event_id`]), not
 //!    the webhook `id` alone, because Paylican's own examples reuse one `id` for events of
 //!    different types and statuses (an `UNPAID` then a `PAID` invoice); a retry of the same
 //!    delivery keeps its key. Then apply the status with
@@ -132,24 +134,23 @@ use std::fmt;
 use std::net::IpAddr;
 
 use base64::Engine as _;
+use payments_core::provider_support::{constant_time_eq, describe_json_error};
 use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::webhook::{
-    Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest, WebhookVerifier,
-    constant_time_eq,
+    Authenticity, UrlSecretGuard, VerifiedEvent, WebhookRejection, WebhookRequest, WebhookVerifier,
 };
 use payments_core::{Currency, Error};
 use sha2::{Digest as _, Sha256};
 
+use crate::PROVIDER;
 use crate::convert::{total_amount, unified_status};
-use crate::wire::WebhookEvent;
-
-/// The provider name on every [`VerifiedEvent`].
-pub const PROVIDER: &str = "paylican";
+use crate::wire::PaylicanEvent;
 
 /// Largest body parsed.
 pub const MAX_BODY: usize = 256 * 1024;
 
-/// Shortest shared secret or basic-auth password accepted, in bytes.
+/// Shortest basic-auth password accepted, in bytes (a URL secret's is core's
+/// [`MIN_URL_SECRET_LEN`](payments_core::webhook::MIN_URL_SECRET_LEN), also 16).
 pub const MIN_SECRET_LEN: usize = 16;
 
 /// Longest address text echoed into a rejection.
@@ -165,43 +166,19 @@ pub use payments_core::net::{IpNet, client_address};
 // Guards
 // ---------------------------------------------------------------------------------------------
 
-/// Where the shared secret sits in the webhook URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SecretLocation {
-    /// The last non-empty path segment (percent-decoded).
-    LastPathSegment,
-    /// A query parameter with this name (sent exactly once).
-    Query(String),
-}
-
 type Digest32 = [u8; 32];
 
 fn digest(bytes: &[u8]) -> Digest32 {
-    let d = Sha256::digest(bytes);
-    let mut out = [0u8; 32];
-    for (o, b) in out.iter_mut().zip(d.iter()) {
-        *o = *b;
-    }
-    out
+    Sha256::digest(bytes).into()
 }
 
 /// The checks a webhook request must pass before its body is read. Keeps only SHA-256 digests of
 /// secrets; `Debug` shows which guards are on, never a value.
 #[derive(Clone, Default)]
 pub struct WebhookGuards {
-    url_secret: Option<UrlSecret>,
+    url_secret: Option<UrlSecretGuard>,
     basic: Option<Digest32>,
     sources: Vec<IpNet>,
-}
-
-/// The URL secret: where it sits, the current secret's digest, and the digests of previous
-/// secrets still accepted during a rotation.
-#[derive(Clone)]
-struct UrlSecret {
-    location: SecretLocation,
-    current: Digest32,
-    previous: Vec<Digest32>,
 }
 
 impl fmt::Debug for WebhookGuards {
@@ -209,49 +186,19 @@ impl fmt::Debug for WebhookGuards {
         f.debug_struct("WebhookGuards")
             .field(
                 "url_secret",
-                &self.url_secret.as_ref().map(|secret| &secret.location),
+                &self.url_secret.as_ref().map(UrlSecretGuard::location),
             )
             .field(
                 "previous_url_secrets",
                 &self
                     .url_secret
                     .as_ref()
-                    .map_or(0, |secret| secret.previous.len()),
+                    .map_or(0, UrlSecretGuard::previous_secrets),
             )
             .field("basic_auth", &self.basic.is_some())
             .field("sources", &self.sources)
             .finish()
     }
-}
-
-fn check_url_secret(location: &SecretLocation, secret: &str) -> Result<(), Error> {
-    check_secret("URL secret", secret)?;
-    if *location == SecretLocation::LastPathSegment && secret.contains('/') {
-        return Err(Error::Config("a path secret cannot contain '/'".into()));
-    }
-    Ok(())
-}
-
-/// True when `given` equals one of `candidates`, comparing with `eq` against **every** candidate
-/// (no early exit), so the time taken does not tell which one matched or whether a previous
-/// secret is configured.
-fn matches_any(
-    given: &Digest32,
-    candidates: impl IntoIterator<Item = Digest32>,
-    eq: impl Fn(&[u8], &[u8]) -> bool,
-) -> bool {
-    candidates
-        .into_iter()
-        .fold(false, |found, candidate| eq(given, &candidate) | found)
-}
-
-fn check_secret(what: &str, secret: &str) -> Result<(), Error> {
-    if secret.len() < MIN_SECRET_LEN {
-        return Err(Error::Config(format!(
-            "the webhook {what} must be at least {MIN_SECRET_LEN} bytes (use 32 random bytes)"
-        )));
-    }
-    Ok(())
 }
 
 impl WebhookGuards {
@@ -260,31 +207,21 @@ impl WebhookGuards {
         Self::default()
     }
 
-    /// Requires `secret` as the last path segment of the webhook URL.
-    pub fn secret_in_path(self, secret: impl AsRef<str>) -> Result<Self, Error> {
-        self.url_secret(SecretLocation::LastPathSegment, secret.as_ref())
+    /// Requires `secret` as the last path segment of the webhook URL
+    /// ([`UrlSecretGuard::last_path_segment`]).
+    pub fn secret_in_path(mut self, secret: impl AsRef<str>) -> Result<Self, Error> {
+        self.url_secret = Some(UrlSecretGuard::last_path_segment(secret)?);
+        Ok(self)
     }
 
-    /// Requires `secret` as the query parameter `param` of the webhook URL.
+    /// Requires `secret` as the query parameter `param` of the webhook URL
+    /// ([`UrlSecretGuard::query_param`]).
     pub fn secret_in_query(
-        self,
+        mut self,
         param: impl Into<String>,
         secret: impl AsRef<str>,
     ) -> Result<Self, Error> {
-        let param = param.into();
-        if param.is_empty() {
-            return Err(Error::Config("the query parameter name is empty".into()));
-        }
-        self.url_secret(SecretLocation::Query(param), secret.as_ref())
-    }
-
-    fn url_secret(mut self, location: SecretLocation, secret: &str) -> Result<Self, Error> {
-        check_url_secret(&location, secret)?;
-        self.url_secret = Some(UrlSecret {
-            location,
-            current: digest(secret.as_bytes()),
-            previous: Vec::new(),
-        });
+        self.url_secret = Some(UrlSecretGuard::query_param(param, secret)?);
         Ok(self)
     }
 
@@ -298,22 +235,14 @@ impl WebhookGuards {
     /// [`Error::Config`] without a current URL secret, for the current secret itself, or for a
     /// secret the current one would not be allowed to be (too short, `/` in a path secret).
     pub fn with_previous_url_secret(mut self, secret: impl AsRef<str>) -> Result<Self, Error> {
-        let secret = secret.as_ref();
-        let Some(url_secret) = self.url_secret.as_mut() else {
+        let Some(url_secret) = self.url_secret.take() else {
             return Err(Error::Config(
                 "a previous URL secret needs the current one first (secret_in_path or \
                  secret_in_query)"
                     .into(),
             ));
         };
-        check_url_secret(&url_secret.location, secret)?;
-        let previous = digest(secret.as_bytes());
-        if constant_time_eq(&previous, &url_secret.current) {
-            return Err(Error::Config(
-                "the previous URL secret is the current one".into(),
-            ));
-        }
-        url_secret.previous.push(previous);
+        self.url_secret = Some(url_secret.with_previous(secret)?);
         Ok(self)
     }
 
@@ -324,7 +253,12 @@ impl WebhookGuards {
                 "the basic-auth user name must be non-empty and without ':'".into(),
             ));
         }
-        check_secret("basic-auth password", password.expose_secret())?;
+        if password.expose_secret().len() < MIN_SECRET_LEN {
+            return Err(Error::Config(format!(
+                "the webhook basic-auth password must be at least {MIN_SECRET_LEN} bytes (use 32 \
+                 random bytes)"
+            )));
+        }
         let pair = format!("{username}:{}", password.expose_secret());
         self.basic = Some(digest(pair.as_bytes()));
         Ok(self)
@@ -377,33 +311,7 @@ impl WebhookGuards {
             }
         }
         if let Some(url_secret) = &self.url_secret {
-            let (path, query) = split_url(request.url());
-            let given: Vec<u8> = match &url_secret.location {
-                SecretLocation::LastPathSegment => path
-                    .split('/')
-                    .rfind(|s| !s.is_empty())
-                    .map(percent_decode)
-                    .ok_or_else(|| unauthenticated("the URL has no secret path segment"))?,
-                SecretLocation::Query(param) => {
-                    let mut values = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-                        .filter(|(name, _)| name == param.as_str())
-                        .map(|(_, value)| value.into_owned());
-                    let first = values
-                        .next()
-                        .ok_or_else(|| unauthenticated("the URL has no secret query parameter"))?;
-                    if values.next().is_some() {
-                        return Err(unauthenticated(
-                            "the secret query parameter is sent more than once",
-                        ));
-                    }
-                    first.into_bytes()
-                }
-            };
-            let candidates =
-                std::iter::once(url_secret.current).chain(url_secret.previous.iter().copied());
-            if !matches_any(&digest(&given), candidates, constant_time_eq) {
-                return Err(unauthenticated("wrong URL secret"));
-            }
+            url_secret.check(request.url())?;
         }
         if let Some(expected) = &self.basic {
             let header = request
@@ -428,61 +336,11 @@ fn unauthenticated(reason: &str) -> WebhookRejection {
     WebhookRejection::Unauthenticated(reason.into())
 }
 
-/// The path and query of a full URL (`https://h/p?q`) or of a request target (`/p?q`).
-fn split_url(url: &str) -> (&str, Option<&str>) {
-    let url = url.split_once('#').map_or(url, |(head, _)| head);
-    let target = match url.find("://") {
-        Some(i) => {
-            let after = url.get(i + 3..).unwrap_or("");
-            after
-                .find(['/', '?'])
-                .and_then(|j| after.get(j..))
-                .unwrap_or("")
-        }
-        None => url,
-    };
-    match target.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (target, None),
-    }
-}
-
-/// Decodes `%XX` escapes; anything else (including a malformed escape) is kept as is.
-fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).and_then(|c| hex_value(*c)),
-                bytes.get(i + 2).and_then(|c| hex_value(*c)),
-            )
-        {
-            out.push(h << 4 | l);
-            i += 3;
-            continue;
-        }
-        out.push(b);
-        i += 1;
-    }
-    out
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Verifier
 // ---------------------------------------------------------------------------------------------
 
-/// Checks the guards, then parses the body into a [`WebhookEvent`].
+/// Checks the guards, then parses the body into a [`PaylicanEvent`].
 #[derive(Debug, Clone)]
 pub struct PaylicanWebhookVerifier {
     guards: WebhookGuards,
@@ -538,7 +396,7 @@ impl PaylicanWebhookVerifier {
         &self,
         request: &WebhookRequest<'_>,
         peer: IpAddr,
-    ) -> Result<VerifiedEvent<WebhookEvent>, WebhookRejection> {
+    ) -> Result<VerifiedEvent<PaylicanEvent>, WebhookRejection> {
         self.verify_inner(request, Some(peer))
     }
 
@@ -554,7 +412,7 @@ impl PaylicanWebhookVerifier {
         &self,
         request: &WebhookRequest<'_>,
         peer: Option<IpAddr>,
-    ) -> Result<VerifiedEvent<WebhookEvent>, WebhookRejection> {
+    ) -> Result<VerifiedEvent<PaylicanEvent>, WebhookRejection> {
         if !self.any_method {
             request.require_method("POST")?;
         }
@@ -574,14 +432,14 @@ impl PaylicanWebhookVerifier {
 }
 
 impl WebhookVerifier for PaylicanWebhookVerifier {
-    type Payload = WebhookEvent;
+    type Payload = PaylicanEvent;
 
     /// Verifies without a peer address: refused whenever a source allow-list is configured. Use
     /// [`PaylicanWebhookVerifier::verify_from`] to pass the address.
     fn verify(
         &self,
         request: &WebhookRequest<'_>,
-    ) -> Result<VerifiedEvent<WebhookEvent>, WebhookRejection> {
+    ) -> Result<VerifiedEvent<PaylicanEvent>, WebhookRejection> {
         self.verify_inner(request, None)
     }
 }
@@ -594,12 +452,12 @@ pub struct PeerVerifier<'a> {
 }
 
 impl WebhookVerifier for PeerVerifier<'_> {
-    type Payload = WebhookEvent;
+    type Payload = PaylicanEvent;
 
     fn verify(
         &self,
         request: &WebhookRequest<'_>,
-    ) -> Result<VerifiedEvent<WebhookEvent>, WebhookRejection> {
+    ) -> Result<VerifiedEvent<PaylicanEvent>, WebhookRejection> {
         self.verifier.verify_inner(request, Some(self.peer))
     }
 }
@@ -611,22 +469,21 @@ impl WebhookVerifier for PeerVerifier<'_> {
 /// [`WebhookRejection::MalformedPayload`] for a body that is too large, not JSON, or misses
 /// `id`, `type`, `data.id` or `data.status`. The reason repeats nothing from the body. The amount is
 /// not checked against a currency here (see [`PaylicanWebhookVerifier::currency`]).
-pub fn parse_event(body: &[u8]) -> Result<WebhookEvent, WebhookRejection> {
+pub fn parse_event(body: &[u8]) -> Result<PaylicanEvent, WebhookRejection> {
     if body.len() > MAX_BODY {
         return Err(WebhookRejection::MalformedPayload(format!(
             "body larger than {MAX_BODY} bytes"
         )));
     }
-    serde_json::from_slice(body).map_err(|e| {
-        WebhookRejection::MalformedPayload(payments_core::error::describe_json_error(&e))
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| WebhookRejection::MalformedPayload(describe_json_error(&e)))
 }
 
 fn to_verified(
-    event: WebhookEvent,
+    event: PaylicanEvent,
     authenticity: Authenticity,
     body: &[u8],
-) -> VerifiedEvent<WebhookEvent> {
+) -> VerifiedEvent<PaylicanEvent> {
     let mut out = VerifiedEvent::new(
         PROVIDER,
         event.event_id(),
@@ -676,39 +533,5 @@ mod tests {
         ] {
             assert!(bad.parse::<IpNet>().is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn urls_split_into_path_and_query() {
-        assert_eq!(
-            split_url("https://h.example/a/b?x=1#f"),
-            ("/a/b", Some("x=1"))
-        );
-        assert_eq!(split_url("https://h.example?x=1"), ("", Some("x=1")));
-        assert_eq!(split_url("https://h.example"), ("", None));
-        assert_eq!(split_url("/a/b"), ("/a/b", None));
-        assert_eq!(split_url("/a/b?"), ("/a/b", Some("")));
-    }
-
-    #[test]
-    fn every_url_secret_is_compared_even_after_a_match() {
-        let current = digest(b"current-secret-0123456789");
-        let previous = digest(b"previous-secret-0123456789");
-        let other = digest(b"someone-else-0123456789ab");
-        for (given, expected) in [(current, true), (previous, true), (other, false)] {
-            let calls = std::cell::Cell::new(0);
-            let counting = |a: &[u8], b: &[u8]| {
-                calls.set(calls.get() + 1);
-                constant_time_eq(a, b)
-            };
-            assert_eq!(matches_any(&given, [current, previous], counting), expected);
-            assert_eq!(calls.get(), 2, "no early exit: both secrets are compared");
-        }
-    }
-
-    #[test]
-    fn percent_decoding_is_lenient() {
-        assert_eq!(percent_decode("a%2Fb%zz%4"), b"a/b%zz%4");
-        assert_eq!(percent_decode("%C3%A9"), "é".as_bytes());
     }
 }

@@ -151,9 +151,9 @@ impl Invoice {
 /// A webhook body, as Paylican posts it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WebhookEvent {
+pub struct PaylicanEvent {
     /// The webhook id (a Java `Long`). Not unique per event on its own: de-duplicate on
-    /// [`WebhookEvent::event_id`].
+    /// [`PaylicanEvent::event_id`].
     pub id: i64,
     /// The event type.
     #[serde(rename = "type")]
@@ -172,7 +172,7 @@ pub struct WebhookEvent {
     pub data: Invoice,
 }
 
-impl WebhookEvent {
+impl PaylicanEvent {
     /// True when the invoice is paid (`data.status == PAID`), whatever the event type.
     pub fn is_paid(&self) -> bool {
         self.data.is_paid()

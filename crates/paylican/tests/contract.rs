@@ -385,15 +385,10 @@ async fn an_expired_refresh_token_is_not_sent_and_the_password_grant_is_used() {
     let cfg = config(&server);
     let http = HttpClient::new("paylican", "test", "0", &http_config()).unwrap();
     let clock = FixedClock::new(datetime!(2026-01-01 0:00 UTC));
-    let source = KeycloakTokenSource::new(
-        http.clone(),
-        cfg.effective_token_url().unwrap(),
-        cfg.client_id.clone(),
-        USERNAME,
-        cfg.password.clone(),
-    )
-    .with_clock(Arc::new(clock.clone()));
-    let c = PaylicanClient::with_token_cache(cfg, TokenCache::new(source), http).unwrap();
+    let source = KeycloakTokenSource::for_config(http.clone(), &cfg)
+        .unwrap()
+        .with_clock(Arc::new(clock.clone()));
+    let c = PaylicanClient::with_token_cache(cfg, TokenCache::new(source)).unwrap();
     c.create_payment(&small_request("1.00", "R-1"))
         .await
         .unwrap();
@@ -739,9 +734,7 @@ async fn get_invoice_uses_the_configured_status_endpoint_and_retries_a_503() {
     .unwrap();
     let got = c.get_invoice("ABC2024-123").await.unwrap();
     assert_eq!(got.status, InvoiceStatus::Paid);
-    let payment = PaymentProvider::get_payment(&c, "ABC2024-123")
-        .await
-        .unwrap();
+    let payment = c.fetch_payment("ABC2024-123").await.unwrap();
     assert_eq!(payment.status, PaymentStatus::Succeeded);
     assert_eq!(payment.raw_status, "PAID");
     assert_eq!(payment.amount, Some(Money::from_minor(100, Currency::GNF)));
@@ -779,7 +772,7 @@ async fn an_invoice_amount_the_account_currency_cannot_hold_is_a_decode_error_na
             .currency(Currency::GNF),
     )
     .unwrap();
-    let neutral = PaymentProvider::get_payment(&c, "ABC2024-123").await;
+    let neutral = c.fetch_payment("ABC2024-123").await;
     let native = c.get_invoice("ABC2024-123").await;
     for result in [
         neutral.map(|p| format!("{p:?}")),
@@ -814,7 +807,7 @@ async fn a_dot_segment_invoice_id_sends_nothing_and_names_the_field() {
     .unwrap();
     for id in ["", ".", ".."] {
         let native = c.get_invoice(id).await.map(|_| ());
-        let neutral = PaymentProvider::get_payment(&c, id).await.map(|_| ());
+        let neutral = c.fetch_payment(id).await.map(|_| ());
         for result in [native, neutral] {
             let err = result.unwrap_err();
             assert!(
@@ -909,7 +902,7 @@ async fn the_neutral_create_returns_the_invoice_id_and_the_payment_page() {
     let request = CreatePayment::new(Money::from_minor(5100, Currency::XOF), "REF-1234")
         .description("Item name")
         .return_url("https://merchant-url.com/");
-    let checkout = PaymentProvider::create_payment(&c, &request).await.unwrap();
+    let checkout = c.checkout(&request).await.unwrap();
     assert_eq!(checkout.payment_id, "XYZ2024-ade08");
     assert_eq!(checkout.status, PaymentStatus::Pending);
     let url = checkout.redirect_url.unwrap();
@@ -948,9 +941,7 @@ async fn the_neutral_create_refuses_what_paylican_cannot_do_before_sending() {
     ];
     for (cfg, request) in cases {
         let c = PaylicanClient::new(cfg).unwrap();
-        let err = PaymentProvider::create_payment(&c, &request)
-            .await
-            .unwrap_err();
+        let err = c.checkout(&request).await.unwrap_err();
         assert!(
             matches!(err, Error::Config(_) | Error::InvalidInput { .. }),
             "{err:?}"
@@ -967,11 +958,9 @@ async fn undeclared_operations_are_unsupported_and_send_nothing() {
     assert!(c.capabilities().supports(Capability::CreatePayment));
     assert!(c.capabilities().supports(Capability::UnsignedWebhooks));
     for err in [
-        PaymentProvider::get_payment(&c, "ABC2024-123")
-            .await
-            .unwrap_err(),
-        c.cancel_payment("ABC2024-123").await.unwrap_err(),
-        c.refund(&RefundRequest::full("ABC2024-123"))
+        c.fetch_payment("ABC2024-123").await.unwrap_err(),
+        c.cancel("ABC2024-123").await.unwrap_err(),
+        c.refund_payment(&RefundRequest::full("ABC2024-123"))
             .await
             .unwrap_err(),
     ] {
@@ -1010,15 +999,9 @@ async fn debug_output_never_shows_credentials_or_tokens() {
         .await;
     let cfg = config(&server);
     let http = HttpClient::new("paylican", "test", "0", &http_config()).unwrap();
-    let source = KeycloakTokenSource::new(
-        http.clone(),
-        cfg.effective_token_url().unwrap(),
-        cfg.client_id.clone(),
-        USERNAME,
-        cfg.password.clone(),
-    );
+    let source = KeycloakTokenSource::for_config(http.clone(), &cfg).unwrap();
     let cache = TokenCache::new(source);
-    let c = PaylicanClient::with_token_cache(cfg.clone(), cache.clone(), http).unwrap();
+    let c = PaylicanClient::with_token_cache(cfg.clone(), cache.clone()).unwrap();
     c.create_payment(&small_request("1.00", "R-1"))
         .await
         .unwrap();

@@ -134,3 +134,54 @@ proptest! {
         prop_assert_eq!(segments, vec!["api".to_string(), "v1".into(), "pay".into(), t, r, i]);
     }
 }
+
+/// The token endpoint as the `url` crate builds it (what this crate did before it built URLs
+/// without a URL parser in the webhook-only build).
+fn token_url_by_a_url_parser(keycloak: &str, context: &str, realm: &str) -> String {
+    let mut url = url::Url::parse(keycloak).unwrap();
+    {
+        let mut path = url.path_segments_mut().unwrap();
+        path.pop_if_empty();
+        for segment in context.split('/').filter(|s| !s.is_empty()) {
+            path.push(segment);
+        }
+        path.extend(["realms", realm, "protocol", "openid-connect", "token"]);
+    }
+    url.into()
+}
+
+/// The payment-page URL as the `url` crate builds it.
+fn page_url_by_a_url_parser(authorize: &str, client_id: &str, redirect_uri: &str) -> String {
+    let mut url = url::Url::parse(authorize).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri);
+    url.into()
+}
+
+proptest! {
+    #[test]
+    fn keycloak_urls_are_built_as_a_url_parser_builds_them(
+        base in "(https://sso\\.example|http://127\\.0\\.0\\.1:8080|https://sso\\.example/kc/?)",
+        context in "[ -~]{0,12}",
+        realm in "\\PC{1,16}",
+        client_id in "\\PC{1,16}",
+    ) {
+        prop_assume!(!context.contains(['?', '#']));
+        let config = PaylicanConfig::new(base.as_str(), "https://pay.example/gw", "u", "p")
+            .keycloak_context_path(context.as_str())
+            .realm(realm.as_str())
+            .client_id(client_id.as_str());
+        prop_assert_eq!(
+            config.effective_token_url().unwrap(),
+            token_url_by_a_url_parser(&base, &context, &realm)
+        );
+        let page = config.payment_page().unwrap();
+        let authorize = config.openid_connect_url().unwrap() + "/auth";
+        let redirect = page.redirect_uri("XYZ", "REF 1/2", "INV-1").unwrap();
+        prop_assert_eq!(
+            page.url("XYZ", "REF 1/2", "INV-1").unwrap(),
+            page_url_by_a_url_parser(&authorize, &client_id, &redirect)
+        );
+    }
+}

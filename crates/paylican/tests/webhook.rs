@@ -17,7 +17,7 @@ use payments_paylican::testing::{self, Delivery, EventBuilder};
 use payments_paylican::webhook::{
     IpNet, PaylicanWebhookVerifier, WebhookGuards, client_address, parse_event,
 };
-use payments_paylican::{EventType, InvoiceStatus, PaymentMode, WebhookEvent};
+use payments_paylican::{EventType, InvoiceStatus, PaylicanEvent, PaymentMode};
 use time::macros::datetime;
 
 const SECRET: &str = "9f2c1e7a4b6d8f0a2c4e6a8b0d2f4a6c";
@@ -37,7 +37,7 @@ fn ip(text: &str) -> IpAddr {
 
 fn unguarded(
     body: &[u8],
-) -> Result<payments_core::webhook::VerifiedEvent<WebhookEvent>, WebhookRejection> {
+) -> Result<payments_core::webhook::VerifiedEvent<PaylicanEvent>, WebhookRejection> {
     PaylicanWebhookVerifier::unguarded().verify(&WebhookRequest::new("POST", HOOK, body))
 }
 

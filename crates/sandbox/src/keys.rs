@@ -1,7 +1,7 @@
 //! The keys the sandbox signs and encrypts with.
 
 use payments_fintecture::keys::{AppPrivateKey, AppPublicKey};
-use payments_payconiq::testing::CallbackSigner;
+use payments_payconiq::testing::WebhookSigner;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::SandboxError;
@@ -11,7 +11,7 @@ use crate::config::SandboxBuilder;
 /// still kept out of `Debug`).
 pub struct SandboxKeys {
     /// Payconiq: the ES256 key callbacks are signed with; its public half is served as a JWKS.
-    pub(crate) payconiq: CallbackSigner,
+    pub(crate) payconiq: WebhookSigner,
     /// Fintecture: the merchant application's public key (request signatures are checked and
     /// webhooks encrypted with it).
     pub(crate) fintecture_public: AppPublicKey,
@@ -30,7 +30,7 @@ impl std::fmt::Debug for SandboxKeys {
 
 impl SandboxKeys {
     pub(crate) fn generate(builder: &SandboxBuilder) -> Result<Self, SandboxError> {
-        let payconiq = CallbackSigner::generate(
+        let payconiq = WebhookSigner::generate(
             "sandbox-es256",
             builder.credentials.payconiq_profile_id.clone(),
             "https://merchant.invalid/callback",

@@ -10,14 +10,14 @@
 
 use std::time::Duration;
 
-use payments_banq::webhook::{Confirmation, SharedSecretGuard, WebhookReceiver};
+use payments_banq::webhook::{Confirmation, WebhookReceiver};
 use payments_banq::{
     BanqClient, BanqConfig, BanqStatus, CredentialFieldNames, FailureReason,
     MerchantUserCredentials, OpenApiCredentials, PaymentLinkRequest, RecurringPeriod,
     WebhookConfigRequest,
 };
 use payments_core::http::{HttpConfig, RetryPolicy};
-use payments_core::webhook::{Authenticity, WebhookRequest};
+use payments_core::webhook::{Authenticity, UrlSecretGuard, WebhookRequest};
 use payments_core::{
     Capability, CreatePayment, Currency, Decimal, Delivery, Error, Money, PaymentProvider,
     PaymentStatus, RefundRequest,
@@ -227,7 +227,7 @@ async fn link_pay_webhook_fetch_back_and_get() {
 
     // The crate's receiver (with the URL guard) then its fetch-back.
     let receiver = WebhookReceiver::new()
-        .with_guard(SharedSecretGuard::query_param("token", GUARD_SECRET).unwrap());
+        .with_guard(UrlSecretGuard::query_param("token", GUARD_SECRET).unwrap());
     let confirmation = client
         .handle_webhook(&receiver, &request(&delivery))
         .await
@@ -265,7 +265,7 @@ async fn link_pay_webhook_fetch_back_and_get() {
     assert_eq!(paid.frequency.as_deref(), Some("once"));
     assert!(paid.created_at.is_some());
 
-    let neutral = PaymentProvider::get_payment(&client, &id).await.unwrap();
+    let neutral = client.fetch_payment(&id).await.unwrap();
     assert_eq!(neutral.status, PaymentStatus::Succeeded);
     assert_eq!(neutral.amount, Some(usd(10_010)));
     assert_eq!(neutral.reference.as_deref(), Some("order-1234"));
@@ -310,14 +310,12 @@ async fn the_neutral_provider_creates_gets_and_declares_cancel_and_refund_unsupp
     let sandbox = sandbox().await;
     let client = client(&sandbox);
     let checkout = client
-        .create_payment(&CreatePayment::new(usd(4_200), "order-n1").description("Neutral order"))
+        .checkout(&CreatePayment::new(usd(4_200), "order-n1").description("Neutral order"))
         .await
         .unwrap();
     assert_eq!(checkout.status, PaymentStatus::Pending);
     assert!(checkout.redirect_url.is_some());
-    let payment = PaymentProvider::get_payment(&client, &checkout.payment_id)
-        .await
-        .unwrap();
+    let payment = client.fetch_payment(&checkout.payment_id).await.unwrap();
     assert_eq!(payment.amount, Some(usd(4_200)));
     assert_eq!(payment.reference.as_deref(), Some("order-n1"));
     let stored = &sandbox.payments(Provider::Banq)[0];
@@ -327,12 +325,12 @@ async fn the_neutral_provider_creates_gets_and_declares_cancel_and_refund_unsupp
     let before = sandbox.requests().len();
     assert!(!client.capabilities().supports(Capability::CancelPayment));
     assert!(matches!(
-        client.cancel_payment(&checkout.payment_id).await,
+        client.cancel(&checkout.payment_id).await,
         Err(Error::Unsupported { .. })
     ));
     assert!(matches!(
         client
-            .refund(&RefundRequest::full(&checkout.payment_id))
+            .refund_payment(&RefundRequest::full(&checkout.payment_id))
             .await,
         Err(Error::Unsupported { .. })
     ));
@@ -452,7 +450,7 @@ async fn payer_actions_follow_the_status_machine() {
         .act(Provider::Banq, &id, PayerAction::Cancel)
         .await
         .unwrap();
-    let cancelled = PaymentProvider::get_payment(&client, &id).await.unwrap();
+    let cancelled = client.fetch_payment(&id).await.unwrap();
     assert_eq!(cancelled.status, PaymentStatus::Cancelled);
     let id = new().await;
     sandbox
@@ -463,7 +461,7 @@ async fn payer_actions_follow_the_status_machine() {
         )
         .await
         .unwrap();
-    let odd = PaymentProvider::get_payment(&client, &id).await.unwrap();
+    let odd = client.fetch_payment(&id).await.unwrap();
     assert_eq!(odd.raw_status, "PartiallyRefunded_2031");
     assert!(matches!(odd.status, PaymentStatus::Unknown(_)));
     assert!(matches!(
@@ -988,9 +986,7 @@ async fn the_link_page_is_html_whose_buttons_pay_and_end_on_a_completion_page() 
     let sandbox = sandbox().await;
     let client = client(&sandbox);
     let checkout = client
-        .create_payment(
-            &CreatePayment::new(usd(1_250), "order-<7>").description("Tea & \"biscuits\""),
-        )
+        .checkout(&CreatePayment::new(usd(1_250), "order-<7>").description("Tea & \"biscuits\""))
         .await
         .unwrap();
     let link = checkout.redirect_url.unwrap();
@@ -1015,9 +1011,7 @@ async fn the_link_page_is_html_whose_buttons_pay_and_end_on_a_completion_page() 
     assert_eq!(done.status, 200);
     assert!(done.html.contains("completed"), "{}", done.html);
     assert!(!done.has("pay"), "nothing left to pay: {}", done.html);
-    let payment = PaymentProvider::get_payment(&client, &checkout.payment_id)
-        .await
-        .unwrap();
+    let payment = client.fetch_payment(&checkout.payment_id).await.unwrap();
     assert_eq!(payment.status, PaymentStatus::Succeeded);
     // A second click (a stale tab) does not pay twice: a page that says why.
     let again = opened.click("pay", &[]).await;
@@ -1030,7 +1024,7 @@ async fn the_link_page_asks_for_the_one_time_code_when_the_bank_wants_one() {
     let sandbox = sandbox().await;
     let client = client(&sandbox);
     let checkout = client
-        .create_payment(&CreatePayment::new(usd(990), "order-otp"))
+        .checkout(&CreatePayment::new(usd(990), "order-otp"))
         .await
         .unwrap();
     sandbox

@@ -264,7 +264,7 @@ async fn connect_pay_signed_webhook_then_get() {
     let before = c.get_payment(&id).await.unwrap();
     assert_eq!(before.meta.status, SessionStatus::OrderCreated);
     assert_eq!(
-        PaymentProvider::get_payment(&c, &id).await.unwrap().status,
+        c.fetch_payment(&id).await.unwrap().status,
         PaymentStatus::Pending
     );
     assert_eq!(sb.payments(Provider::Fintecture).len(), 1);
@@ -310,7 +310,7 @@ async fn connect_pay_signed_webhook_then_get() {
     assert_eq!(a.amount.unwrap().to_string(), "550.60");
     assert_eq!(a.currency.as_deref(), Some("EUR"));
     assert_eq!(a.communication.as_deref(), Some("B34970692"));
-    let neutral = PaymentProvider::get_payment(&c, &id).await.unwrap();
+    let neutral = c.fetch_payment(&id).await.unwrap();
     assert_eq!(neutral.status, PaymentStatus::Succeeded);
     assert_eq!(
         neutral.amount,
@@ -414,7 +414,7 @@ async fn a_paid_cheap_session_cannot_confirm_another_order() {
     let confirmed = c.confirm_redirect(&genuine, &order_b).await.unwrap();
     assert_eq!(confirmed.status, PaymentStatus::Succeeded);
     assert_eq!(
-        PaymentProvider::get_payment(&c, &session_a.meta.session_id)
+        c.fetch_payment(&session_a.meta.session_id)
             .await
             .unwrap()
             .status,
@@ -1113,7 +1113,8 @@ async fn partial_and_repeated_refunds_are_bounded_by_the_paid_amount() {
     sb.act(Provider::Fintecture, &id, PayerAction::Pay)
         .await
         .unwrap();
-    let partial = PaymentProvider::refund(&c, &RefundRequest::partial(&id, eur(500)))
+    let partial = c
+        .refund_payment(&RefundRequest::partial(&id, eur(500)))
         .await
         .unwrap();
     assert_eq!(partial.status, RefundStatus::Pending);
@@ -1171,7 +1172,7 @@ async fn payer_actions_follow_the_status_machine() {
     let f = Provider::Fintecture;
     let status = |id: String| {
         let c = c.clone();
-        async move { PaymentProvider::get_payment(&c, &id).await.unwrap() }
+        async move { c.fetch_payment(&id).await.unwrap() }
     };
 
     let id = c
@@ -1326,7 +1327,7 @@ async fn magic_amounts_and_expiry_end_the_session_on_their_own() {
             .session_id;
         let mut last = PaymentStatus::Pending;
         for _ in 0..200 {
-            last = PaymentProvider::get_payment(&c, &id).await.unwrap().status;
+            last = c.fetch_payment(&id).await.unwrap().status;
             if last.is_final() {
                 break;
             }

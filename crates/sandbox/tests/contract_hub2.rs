@@ -219,7 +219,7 @@ async fn create_attempt_otp_authenticate_webhook_and_get() {
         payer.status().await.unwrap().status,
         IntentStatus::Successful
     );
-    let neutral = client.get_payment(&intent.id).await.unwrap();
+    let neutral = client.fetch_payment(&intent.id).await.unwrap();
     assert_eq!(neutral.status, PaymentStatus::Succeeded);
     assert_eq!(neutral.amount, Some(Money::from_minor(5000, Currency::XOF)));
     assert_eq!(neutral.reference.as_deref(), Some("Order_5000.1"));
@@ -339,7 +339,7 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
         assert_eq!(view["status"], "payment_required", "{action:?}");
         assert_eq!(view["payments"][0]["status"], "failed", "{action:?}");
         assert_eq!(view["payments"][0]["failure"]["code"], code, "{action:?}");
-        let neutral = client.get_payment(&intent.id).await.unwrap();
+        let neutral = client.fetch_payment(&intent.id).await.unwrap();
         assert_eq!(neutral.status, PaymentStatus::Pending, "{action:?}");
     }
     let raw = create(&client, 7400).await;
@@ -351,7 +351,7 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
         )
         .await
         .unwrap();
-    let neutral = client.get_payment(&raw.id).await.unwrap();
+    let neutral = client.fetch_payment(&raw.id).await.unwrap();
     assert_eq!(
         neutral.status,
         PaymentStatus::Unknown("on_hold_2031".into())
@@ -1053,7 +1053,7 @@ async fn a_failed_attempt_leaves_the_intent_payable_and_the_next_attempt_pays_it
         payer.authenticate(SANDBOX_OTP).await.unwrap().status,
         IntentStatus::Successful
     );
-    let paid = client.get_payment(&intent.id).await.unwrap();
+    let paid = client.fetch_payment(&intent.id).await.unwrap();
     assert_eq!(paid.status, PaymentStatus::Succeeded);
 
     // The magic amount ending in 01.
@@ -1191,15 +1191,13 @@ fn client_with_payer_page(sandbox: &RunningSandbox, return_url: Option<&str>) ->
 }
 
 async fn open_payer_page(client: &Hub2Client, amount: i64) -> (String, page::Page) {
-    let checkout = PaymentProvider::create_payment(
-        client,
-        &payments_core::CreatePayment::new(
+    let checkout = client
+        .checkout(&payments_core::CreatePayment::new(
             Money::from_minor(amount, Currency::XOF),
             format!("order-{amount}"),
-        ),
-    )
-    .await
-    .unwrap();
+        ))
+        .await
+        .unwrap();
     let url = checkout.redirect_url.expect("the payer page");
     let opened = page::open(&url).await;
     assert_eq!(opened.status, 200, "{opened:?}");
@@ -1302,12 +1300,13 @@ async fn without_a_return_url_the_stand_in_page_ends_on_a_completion_page() {
 async fn the_stand_in_payer_page_refuses_a_return_url_that_is_not_http() {
     let sandbox = sandbox().await;
     let client = client_with_payer_page(&sandbox, Some("javascript:alert(1)"));
-    let checkout = PaymentProvider::create_payment(
-        &client,
-        &payments_core::CreatePayment::new(Money::from_minor(7400, Currency::XOF), "order-7400"),
-    )
-    .await
-    .unwrap();
+    let checkout = client
+        .checkout(&payments_core::CreatePayment::new(
+            Money::from_minor(7400, Currency::XOF),
+            "order-7400",
+        ))
+        .await
+        .unwrap();
     let refused = page::open(&checkout.redirect_url.unwrap()).await;
     assert_eq!(refused.status, 400, "{refused:?}");
     assert!(refused.html.contains("return_url"), "{}", refused.html);

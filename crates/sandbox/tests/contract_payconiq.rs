@@ -17,8 +17,8 @@ use payments_core::webhook::{
 };
 use payments_core::{Currency, Error, Money, PaymentStatus};
 use payments_payconiq::convert::unified_status;
-use payments_payconiq::jwks::{JwksCallbackVerifier, JwksFetcher};
-use payments_payconiq::webhook::{Callback, CallbackSettings, JwkSet};
+use payments_payconiq::jwks::{JwksFetcher, JwksWebhookVerifier};
+use payments_payconiq::webhook::{JwkSet, PayconiqEvent, WebhookSettings};
 use payments_payconiq::{
     AcknowledgeRequest, CreatePaymentRequest, Environment, PayconiqClient, PayconiqConfig,
     PayconiqStatus, SearchQuery,
@@ -91,10 +91,10 @@ async fn verify(
     sandbox: &RunningSandbox,
     delivery: &DeliveryRecord,
     body: &[u8],
-) -> Result<VerifiedEvent<Callback>, WebhookRejection> {
+) -> Result<VerifiedEvent<PayconiqEvent>, WebhookRejection> {
     let fetcher = JwksFetcher::new(&jwks_url(sandbox), &JwksFetcher::default_http()).unwrap();
-    let verifier = JwksCallbackVerifier::new(
-        CallbackSettings::new(
+    let verifier = JwksWebhookVerifier::new(
+        WebhookSettings::new(
             sandbox.credentials().payconiq_profile_id.clone(),
             delivery.url.clone(),
         ),
@@ -476,10 +476,12 @@ async fn refund_iban_exists_only_once_succeeded() {
     assert_eq!(err.http_status(), Some(404));
     // The neutral refund is declared unsupported and sends nothing.
     let before = sandbox.requests().len();
-    let neutral =
-        payments_core::PaymentProvider::refund(&client, &payments_core::RefundRequest::full(&id))
-            .await
-            .unwrap_err();
+    let neutral = payments_core::PaymentProvider::refund_payment(
+        &client,
+        &payments_core::RefundRequest::full(&id),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(neutral, Error::Unsupported { .. }), "{neutral:?}");
     assert_eq!(sandbox.requests().len(), before);
 }

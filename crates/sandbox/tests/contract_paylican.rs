@@ -254,9 +254,7 @@ async fn create_pay_webhook_and_get_with_the_real_client() {
     let invoice = client.get_invoice(&created.invoice_id).await.unwrap();
     assert!(invoice.is_paid());
     assert_eq!(invoice.payment_no, event.data.data.payment_no);
-    let payment = PaymentProvider::get_payment(&client, &created.invoice_id)
-        .await
-        .unwrap();
+    let payment = client.fetch_payment(&created.invoice_id).await.unwrap();
     assert_eq!(payment.status, PaymentStatus::Succeeded);
     assert_eq!(payment.raw_status, "PAID");
     assert_eq!(payment.amount, Some(Money::from_minor(5100, Currency::GNF)));
@@ -269,26 +267,26 @@ async fn the_neutral_api_creates_and_declares_what_paylican_lacks() {
     let sandbox = sandbox().await;
     let client = client(&sandbox);
     assert!(client.capabilities().supports(Capability::GetPayment));
-    let checkout = PaymentProvider::create_payment(
-        &client,
-        &CreatePayment::new(Money::from_minor(150_000, Currency::GNF), "order-7")
-            .description("Order 7")
-            .return_url("https://shop.example/return"),
-    )
-    .await
-    .unwrap();
+    let checkout = client
+        .checkout(
+            &CreatePayment::new(Money::from_minor(150_000, Currency::GNF), "order-7")
+                .description("Order 7")
+                .return_url("https://shop.example/return"),
+        )
+        .await
+        .unwrap();
     assert_eq!(checkout.status, PaymentStatus::Pending);
     let redirect = checkout.redirect_url.unwrap();
     assert_eq!(reqwest::get(&redirect).await.unwrap().status(), 200);
     assert_eq!(sandbox.payments(Provider::Paylican)[0]["amount"], "150000");
     let before = sandbox.requests().len();
     assert!(matches!(
-        client.cancel_payment(&checkout.payment_id).await,
+        client.cancel(&checkout.payment_id).await,
         Err(Error::Unsupported { .. })
     ));
     assert!(matches!(
         client
-            .refund(&payments_core::RefundRequest::full(&checkout.payment_id))
+            .refund_payment(&payments_core::RefundRequest::full(&checkout.payment_id))
             .await,
         Err(Error::Unsupported { .. })
     ));
@@ -298,7 +296,7 @@ async fn the_neutral_api_creates_and_declares_what_paylican_lacks() {
     plain.status_path = None;
     let plain = PaylicanClient::new(plain).unwrap();
     assert!(matches!(
-        PaymentProvider::get_payment(&plain, &checkout.payment_id).await,
+        plain.fetch_payment(&checkout.payment_id).await,
         Err(Error::Unsupported { .. })
     ));
     assert_eq!(sandbox.requests().len(), before, "nothing sent");
@@ -718,7 +716,7 @@ async fn the_payer_fails_declines_and_pays_with_a_one_time_code() {
         .await
         .unwrap();
     assert_eq!(raw.status(), 200);
-    let payment = PaymentProvider::get_payment(&client, &id).await.unwrap();
+    let payment = client.fetch_payment(&id).await.unwrap();
     assert_eq!(
         payment.status,
         PaymentStatus::Unknown("PARTIALLY_PAID".into())

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use payments_banq::convert::unified_status;
 use payments_banq::webhook::WebhookReceiver;
-use payments_banq::{BanqClient, BanqConfig, BanqStatus, OpenApiCredentials, StaticTokenSource};
+use payments_banq::{BanqClient, BanqConfig, BanqStatus, OpenApiCredentials};
 use payments_core::http::{HttpConfig, RetryPolicy};
-use payments_core::token::TokenCache;
+use payments_core::token::{StaticTokenSource, TokenCache};
 use payments_core::webhook::WebhookRejection;
 use payments_core::{CreatePayment, Currency, Money, PaymentProvider, PaymentStatus};
 use serde_json::{Value, json};
@@ -52,10 +52,9 @@ impl Harness for BanqHarness {
         .default_destination(DESTINATION)
         .http(http);
         Box::new(
-            BanqClient::with_token_caches(
+            BanqClient::with_token_cache(
                 config,
                 TokenCache::new(StaticTokenSource::new("conformance-token")),
-                None,
             )
             .unwrap(),
         )

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payments_core::http::{HttpConfig, RetryPolicy};
-use payments_core::secret::{ExposeSecret, SecretString};
+use payments_core::secret::ExposeSecret;
+use payments_core::token::{StaticTokenSource, TokenCache};
 use payments_core::webhook::{WebhookRejection, WebhookVerifier};
 use payments_core::{CreatePayment, Currency, Money, PaymentProvider, PaymentStatus};
 use payments_fintecture::convert::documented_mapping;
@@ -67,8 +68,11 @@ impl Harness for FintectureHarness {
         .http(http);
         // The scenarios mock only the payment routes: use a pre-issued token.
         Box::new(
-            FintectureClient::with_access_token(config, SecretString::from("conformance-token"))
-                .unwrap(),
+            FintectureClient::with_token_cache(
+                config,
+                TokenCache::new(StaticTokenSource::new("conformance-token")),
+            )
+            .unwrap(),
         )
     }
 

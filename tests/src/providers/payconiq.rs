@@ -7,8 +7,8 @@ use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::webhook::{WebhookRejection, WebhookVerifier};
 use payments_core::{CreatePayment, Currency, Money, PaymentProvider, PaymentStatus};
 use payments_payconiq::convert::unified_status;
-use payments_payconiq::testing::CallbackSigner;
-use payments_payconiq::webhook::{CallbackSettings, CallbackVerifier};
+use payments_payconiq::testing::WebhookSigner;
+use payments_payconiq::webhook::{PayconiqWebhookVerifier, WebhookSettings};
 use payments_payconiq::{Environment, PayconiqClient, PayconiqConfig, PayconiqStatus};
 use serde_json::{Value, json};
 use wiremock::MockServer;
@@ -20,7 +20,7 @@ const CALLBACK_URL: &str = "https://shop.example/payconiq/callback";
 
 /// The Payconiq harness; holds the signing key of its callbacks.
 pub struct PayconiqHarness {
-    signer: CallbackSigner,
+    signer: WebhookSigner,
 }
 
 impl Default for PayconiqHarness {
@@ -33,7 +33,7 @@ impl PayconiqHarness {
     /// A harness with a fresh signing key.
     pub fn new() -> Self {
         PayconiqHarness {
-            signer: CallbackSigner::generate("es.signature.conformance", PROFILE_ID, CALLBACK_URL)
+            signer: WebhookSigner::generate("es.signature.conformance", PROFILE_ID, CALLBACK_URL)
                 .unwrap(),
         }
     }
@@ -149,7 +149,8 @@ impl Harness for PayconiqHarness {
 
     fn verify(&self, delivery: &Delivery) -> Result<Option<PaymentStatus>, WebhookRejection> {
         let keys = self.signer.key_set().unwrap();
-        let verifier = CallbackVerifier::new(CallbackSettings::new(PROFILE_ID, CALLBACK_URL), keys);
+        let verifier =
+            PayconiqWebhookVerifier::new(WebhookSettings::new(PROFILE_ID, CALLBACK_URL), keys);
         crate::with_request(delivery, |request| verifier.verify(request)).map(|event| event.status)
     }
 }

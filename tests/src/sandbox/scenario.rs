@@ -36,7 +36,7 @@ async fn create(
     let url = sink(sandbox, h);
     let client = h.client(sandbox, fast_http(), &url).await;
     let checkout = client
-        .create_payment(&h.create_request(minor_units, &url))
+        .checkout(&h.create_request(minor_units, &url))
         .await
         .unwrap();
     (client, checkout.payment_id)
@@ -52,7 +52,7 @@ pub async fn create_is_pending_and_says_where_to_pay(h: &dyn SandboxHarness) {
     let url = sink(&sandbox, h);
     let client = h.client(&sandbox, fast_http(), &url).await;
     let checkout = client
-        .create_payment(&h.create_request(PLAIN, &url))
+        .checkout(&h.create_request(PLAIN, &url))
         .await
         .unwrap();
     assert_eq!(checkout.status, PaymentStatus::Pending);
@@ -75,7 +75,7 @@ pub async fn the_payer_pays_and_the_payment_is_succeeded(h: &dyn SandboxHarness)
         .await
         .unwrap();
     if supports_get(client.as_ref()) {
-        let payment = client.get_payment(&id).await.unwrap();
+        let payment = client.fetch_payment(&id).await.unwrap();
         assert_eq!(payment.status, PaymentStatus::Succeeded);
         assert_eq!(payment.raw_status, h.paid_status());
     } else {
@@ -93,7 +93,7 @@ pub async fn a_failing_amount_ends_final_and_never_success(h: &dyn SandboxHarnes
     let status = if supports_get(client.as_ref()) {
         let mut status = PaymentStatus::Pending;
         for _ in 0..100 {
-            status = client.get_payment(&id).await.unwrap().status;
+            status = client.fetch_payment(&id).await.unwrap().status;
             if status.is_final() {
                 break;
             }
@@ -130,7 +130,7 @@ pub async fn an_undocumented_status_is_unknown_never_success(h: &dyn SandboxHarn
         )
         .await
         .unwrap();
-    let payment = client.get_payment(&id).await.unwrap();
+    let payment = client.fetch_payment(&id).await.unwrap();
     assert!(
         matches!(&payment.status, PaymentStatus::Unknown(raw) if raw.contains("SANDBOX_NEW_STATUS_2031")),
         "{:?}",
@@ -164,7 +164,7 @@ async fn creation_fails_once(h: &dyn SandboxHarness, rule: FaultRule) -> (Runnin
     let url = sink(&sandbox, h);
     let client = h.client(&sandbox, fast_http(), &url).await;
     let err = client
-        .create_payment(&h.create_request(PLAIN, &url))
+        .checkout(&h.create_request(PLAIN, &url))
         .await
         .unwrap_err();
     assert_eq!(err.delivery(), Sent::Unknown, "{err:?}");
@@ -218,7 +218,7 @@ pub async fn a_creation_answered_500_is_found_by_reference_or_declared_unsupport
     let url = sink(&sandbox, h);
     let client = h.client(&sandbox, fast_http(), &url).await;
     let request = h.create_request(PLAIN, &url);
-    let err = client.create_payment(&request).await.unwrap_err();
+    let err = client.checkout(&request).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     let held = sandbox.payments(h.provider());
     assert_eq!(held.len(), 1, "the provider processed the creation");
@@ -299,7 +299,7 @@ pub async fn a_read_answered_503_or_dropped_is_retried(h: &dyn SandboxHarness) {
         .times(1),
     );
     sandbox.add_fault(FaultRule::new(method, path, Fault::Drop).times(1));
-    let payment = client.get_payment(&id).await.unwrap();
+    let payment = client.fetch_payment(&id).await.unwrap();
     assert_eq!(payment.status, PaymentStatus::Succeeded);
     assert_eq!(count(&sandbox, h.get_route()), 3);
 }
@@ -313,7 +313,7 @@ pub async fn a_malformed_answer_is_an_error_never_success(h: &dyn SandboxHarness
     }
     let (method, path) = h.get_route();
     sandbox.add_fault(FaultRule::new(method, path, Fault::Malformed));
-    let err = client.get_payment(&id).await.unwrap_err();
+    let err = client.fetch_payment(&id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 }
 
@@ -325,7 +325,7 @@ pub async fn an_unknown_payment_is_a_provider_error(h: &dyn SandboxHarness) {
     if !supports_get(client.as_ref()) {
         return;
     }
-    let err = client.get_payment("no-such-payment").await.unwrap_err();
+    let err = client.fetch_payment("no-such-payment").await.unwrap_err();
     assert!(matches!(err, Error::Provider { .. }), "{err:?}");
     assert_eq!(err.http_status(), Some(404), "{err:?}");
 }
@@ -337,13 +337,13 @@ pub async fn cancel_works_or_is_declared_unsupported(h: &dyn SandboxHarness) {
     let (client, id) = create(h, &sandbox, PLAIN).await;
     let before = sandbox.requests().len();
     if client.capabilities().supports(Capability::CancelPayment) {
-        client.cancel_payment(&id).await.unwrap();
+        client.cancel(&id).await.unwrap();
         if supports_get(client.as_ref()) {
-            let payment = client.get_payment(&id).await.unwrap();
+            let payment = client.fetch_payment(&id).await.unwrap();
             assert!(payment.status.is_final() && !payment.status.is_success());
         }
     } else {
-        let err = client.cancel_payment(&id).await.unwrap_err();
+        let err = client.cancel(&id).await.unwrap_err();
         assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
         assert_eq!(sandbox.requests().len(), before);
     }
@@ -360,13 +360,19 @@ pub async fn refund_works_or_is_declared_unsupported(h: &dyn SandboxHarness) {
             .act(h.provider(), &id, PayerAction::Pay)
             .await
             .unwrap();
-        let refund = client.refund(&RefundRequest::full(&id)).await.unwrap();
+        let refund = client
+            .refund_payment(&RefundRequest::full(&id))
+            .await
+            .unwrap();
         assert!(
             !matches!(refund.status, payments_core::RefundStatus::Unknown(_)),
             "{refund:?}"
         );
     } else {
-        let err = client.refund(&RefundRequest::full(&id)).await.unwrap_err();
+        let err = client
+            .refund_payment(&RefundRequest::full(&id))
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
         assert_eq!(sandbox.requests().len(), before);
     }
@@ -446,7 +452,7 @@ pub async fn a_refused_webhook_is_retried_as_documented(h: &dyn SandboxHarness) 
     let url = format!("{}/_sandbox/sink/status/500", sandbox.base_url());
     let client = h.client(&sandbox, fast_http(), &url).await;
     let id = client
-        .create_payment(&h.create_request(PLAIN, &url))
+        .checkout(&h.create_request(PLAIN, &url))
         .await
         .unwrap()
         .payment_id;

@@ -28,12 +28,12 @@
 
 use std::time::Duration;
 
-use payments_banq::webhook::{SharedSecretGuard, WebhookReceiver};
+use payments_banq::webhook::WebhookReceiver;
 use payments_banq::{
     BanqClient, BanqConfig, CredentialFieldNames, MerchantUserCredentials, OpenApiCredentials,
 };
 use payments_core::http::HttpConfig;
-use payments_core::webhook::Authenticity;
+use payments_core::webhook::{Authenticity, UrlSecretGuard};
 use payments_core::{CreatePayment, PaymentProvider};
 use payments_sandbox::hooks::banq::{BanqHooks, GUARD_PARAM};
 use payments_sandbox::hooks::{
@@ -184,7 +184,7 @@ pub(super) async fn verify(args: &BanqVerifyArgs, capture: &Capture) -> Result<V
     if let Some(spec) = &args.guard_secret {
         let secret = read_secret("--guard-secret", spec)?;
         let param = args.guard_param.as_deref().unwrap_or(GUARD_PARAM);
-        let mut guard = SharedSecretGuard::query_param(param, secret.expose_secret())
+        let mut guard = UrlSecretGuard::query_param(param, secret.expose_secret())
             .map_err(|e| VerifyError::Usage(format!("--guard-secret: {e}")))?;
         if let Some(spec) = &args.previous_guard_secret {
             let previous = read_secret("--previous-guard-secret", spec)?;
@@ -210,7 +210,7 @@ pub(super) async fn verify(args: &BanqVerifyArgs, capture: &Capture) -> Result<V
          completed Payment notice is confirmed by fetch-back."
     };
     Ok(json!({
-        "provider": payments_banq::webhook::PROVIDER,
+        "provider": payments_banq::PROVIDER,
         "authenticity": authenticity,
         "established": false,
         "note": note,

@@ -162,7 +162,7 @@ pub(crate) async fn pay_by_polling(
     );
     let started = Instant::now();
     loop {
-        let payment = client.get_payment(&checkout.payment_id).await?;
+        let payment = client.fetch_payment(&checkout.payment_id).await?;
         if payment.status.is_final() {
             return if payment.status.is_success() {
                 Ok(Paid {

@@ -15,7 +15,7 @@
 //! # `payments webhook verify payconiq`
 //! `--jwks FILE` (the key set, JWKS JSON: the sandbox's is at its `jwks_url`), `--profile-id ID`
 //! (the expected `sub`) and `--url URL` (the callback URL the payment was created with: the signed
-//! `path`; a rejection names both) are checked with the crate's offline [`CallbackVerifier`], as
+//! `path`; a rejection names both) are checked with the crate's offline [`PayconiqWebhookVerifier`], as
 //! of `--at` (default now) with the crate's injectable clock, within its 25-hour window (Payconiq
 //! retries the identical request for 24 hours). The output adds the signed claims (`kid`, `jti`,
 //! `iat`, `sub`, `path`).
@@ -26,7 +26,7 @@ use std::time::Duration;
 use payments_core::http::HttpConfig;
 use payments_core::webhook::{FixedClock, VerifiedEvent};
 use payments_core::{CreatePayment, PaymentProvider};
-use payments_payconiq::webhook::{Callback, CallbackSettings, CallbackVerifier, JwkSet};
+use payments_payconiq::webhook::{JwkSet, PayconiqEvent, PayconiqWebhookVerifier, WebhookSettings};
 use payments_payconiq::{Environment, PayconiqClient, PayconiqConfig};
 use payments_sandbox::hooks::payconiq::PayconiqHooks;
 use payments_sandbox::hooks::{Connected, DynVerifier, HookError, Paid, ProviderHooks, ToPay};
@@ -162,9 +162,9 @@ pub(super) async fn verify(
     let jwks = read_file("--jwks", &args.jwks)?;
     let keys = JwkSet::from_json(jwks.as_bytes())
         .map_err(|e| VerifyError::Usage(format!("--jwks: {e}")))?;
-    let settings = CallbackSettings::new(args.profile_id.clone(), capture.url.clone())
+    let settings = WebhookSettings::new(args.profile_id.clone(), capture.url.clone())
         .clock(Arc::new(FixedClock::new(capture.at)));
-    let (event, claims) = CallbackVerifier::new(settings, keys)
+    let (event, claims) = PayconiqWebhookVerifier::new(settings, keys)
         .verify_detailed(&capture.request())
         .map_err(|rejection| {
             let hint = match &rejection {
@@ -191,7 +191,7 @@ pub(super) async fn verify(
     Ok(out)
 }
 
-fn verified_json(event: &VerifiedEvent<Callback>) -> Value {
+fn verified_json(event: &VerifiedEvent<PayconiqEvent>) -> Value {
     let data = serde_json::to_value(&event.data).unwrap_or(Value::Null);
     event_json(event, data)
 }

@@ -43,7 +43,7 @@ use payments_core::secret::{ExposeSecret, SecretString};
 use payments_core::webhook::{Authenticity, VerifiedEvent, WebhookVerifier};
 use payments_core::{CreatePayment, Currency, Decimal, Money, PaymentProvider};
 use payments_paylican::webhook::{PaylicanWebhookVerifier, WebhookGuards};
-use payments_paylican::{PaylicanClient, PaylicanConfig, WebhookEvent};
+use payments_paylican::{PaylicanClient, PaylicanConfig, PaylicanEvent};
 use payments_sandbox::hooks::{
     Connected, DynVerifier, HookError, Paid, ProviderHooks, ToPay, erase,
 };
@@ -254,7 +254,7 @@ fn verifier(args: &PaylicanVerifyArgs) -> Result<PaylicanWebhookVerifier, Verify
 
 /// The typed payload as JSON, `totalAmount` as an exact decimal string (a JSON value would
 /// carry it as a float).
-fn data_json(event: &VerifiedEvent<WebhookEvent>) -> Value {
+fn data_json(event: &VerifiedEvent<PaylicanEvent>) -> Value {
     let mut data = serde_json::to_value(&event.data).unwrap_or(Value::Null);
     if let (Some(total), Some(invoice)) = (
         event.data.data.total_amount,

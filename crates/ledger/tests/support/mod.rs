@@ -17,8 +17,8 @@ use payments_core::http::HttpConfig;
 use payments_core::webhook::WebhookRequest;
 use payments_core::{CreatePayment, Currency, Money};
 use payments_ledger::{Change, ChangeHandler, HandlerError, Ledger, LedgerOptions};
-use payments_payconiq::jwks::{JwksCallbackVerifier, JwksFetcher};
-use payments_payconiq::webhook::CallbackSettings;
+use payments_payconiq::jwks::{JwksFetcher, JwksWebhookVerifier};
+use payments_payconiq::webhook::WebhookSettings;
 use payments_payconiq::{Environment, PayconiqClient, PayconiqConfig};
 use payments_sandbox::{DeliveryRecord, Provider, RunningSandbox};
 
@@ -232,7 +232,7 @@ pub async fn drain(ledger: &Ledger, handler: &dyn ChangeHandler) {
 /// verifier for them with the key set the sandbox serves.
 pub struct Payconiq {
     pub client: Arc<PayconiqClient>,
-    pub verifier: JwksCallbackVerifier,
+    pub verifier: JwksWebhookVerifier,
     pub callback_url: String,
 }
 
@@ -263,13 +263,13 @@ impl Payconiq {
         let client = Arc::new(PayconiqClient::new(config).unwrap());
         let jwks_url = payments_conformance::sandbox::payconiq::jwks_url(sandbox);
         let fetcher = JwksFetcher::new(&jwks_url, &fast_http()).unwrap();
-        let settings = CallbackSettings::new(
+        let settings = WebhookSettings::new(
             sandbox.credentials().payconiq_profile_id.clone(),
             callback_url.clone(),
         );
         Payconiq {
             client,
-            verifier: JwksCallbackVerifier::new(settings, fetcher),
+            verifier: JwksWebhookVerifier::new(settings, fetcher),
             callback_url,
         }
     }

@@ -3,12 +3,12 @@
 //! an optional URL secret; Banq signs nothing, so a notice is only a claim: the crate's
 //! fetch-back (`BanqClient::confirm`, one `GET /payments/{id}`) establishes what it says.
 
-use payments_banq::webhook::{Confirmation, SharedSecretGuard, WebhookReceiver};
+use payments_banq::webhook::{Confirmation, WebhookReceiver};
 use payments_banq::{
     BanqClient, BanqConfig, MerchantUserCredentials, OpenApiCredentials, WebhookConfigRequest,
 };
 use payments_core::http::HttpConfig;
-use payments_core::webhook::{WebhookRejection, WebhookRequest, WebhookVerifier};
+use payments_core::webhook::{UrlSecretGuard, WebhookRejection, WebhookRequest, WebhookVerifier};
 use payments_core::{CreatePayment, Currency, Error, Money};
 
 use super::{
@@ -25,7 +25,7 @@ pub struct BanqHooks {
     /// The `retryCount` registered with `webhook-config` (Banq's documented example: 5).
     pub retry_count: u32,
     /// A URL secret (at least 16 bytes) added to the webhook URL as `?token=` and checked by the
-    /// crate's `SharedSecretGuard`; `None`: no guard.
+    /// core's `UrlSecretGuard`; `None`: no guard.
     pub guard_secret: Option<String>,
 }
 
@@ -78,7 +78,7 @@ impl BanqHooks {
         let receiver = WebhookReceiver::new();
         Ok(match &self.guard_secret {
             Some(secret) => receiver.with_guard(
-                SharedSecretGuard::query_param(GUARD_PARAM, secret.as_str())
+                UrlSecretGuard::query_param(GUARD_PARAM, secret.as_str())
                     .map_err(|e| HookError::new(format!("the URL secret: {e}")))?,
             ),
             None => receiver,

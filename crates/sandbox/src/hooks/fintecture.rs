@@ -8,11 +8,10 @@ use std::sync::Arc;
 
 use payments_core::http::HttpConfig;
 use payments_core::{CreatePayment, Currency, Money};
+use payments_fintecture::convert::to_payment;
 use payments_fintecture::keys::AppPrivateKey;
 use payments_fintecture::webhook::{FintectureWebhookVerifier, WebhookSettings};
-use payments_fintecture::{
-    Environment, FintectureClient, FintectureConfig, StoredSession, to_payment,
-};
+use payments_fintecture::{Environment, FintectureClient, FintectureConfig, StoredSession};
 
 use super::{
     Connected, DynVerifier, HookError, Observed, ObservedVia, Paid, ProviderHooks, ToPay, erase,

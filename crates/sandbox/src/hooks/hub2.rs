@@ -12,11 +12,12 @@ use std::time::Duration;
 use payments_core::http::HttpConfig;
 use payments_core::secret::ExposeSecret;
 use payments_core::{CreatePayment, Currency, Money};
+use payments_hub2::convert::to_payment;
 use payments_hub2::poll::PollPolicy;
 use payments_hub2::webhook::Hub2WebhookVerifier;
 use payments_hub2::{
     AttemptRequest, CreateWebhookRequest, Environment, Hub2Client, Hub2Config, IntentStatus,
-    NextAction, PayerCredentials, to_payment,
+    NextAction, PayerCredentials,
 };
 
 use super::{

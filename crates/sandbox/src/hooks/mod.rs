@@ -36,7 +36,7 @@
 //! // Registers the webhook (POST /webhooks) and keeps the secret it returns.
 //! let connected = hooks.connect(&sandbox, HttpConfig::default(), &webhook_url).await?;
 //! let order = hooks.create_request(5000, &webhook_url);
-//! let checkout = connected.client.create_payment(&order).await?;
+//! let checkout = connected.client.checkout(&order).await?;
 //! // The payer side: an Orange Money attempt, its OTP, until the intent is final.
 //! let paid = hooks
 //!     .pay(&sandbox, &ToPay::new(&order, &checkout, HttpConfig::default()))
@@ -333,7 +333,7 @@ pub trait ProviderHooks: Send + Sync {
         facts(self.provider()).create
     }
 
-    /// The route the neutral `get_payment` calls.
+    /// The route the neutral `fetch_payment` calls.
     fn get_route(&self) -> Route {
         facts(self.provider()).get
     }
@@ -512,7 +512,7 @@ mod tests {
                 .unwrap();
             assert!(!connected.webhook.is_empty());
             let order = hooks.create_request(1000, &sink);
-            let checkout = connected.client.create_payment(&order).await.unwrap();
+            let checkout = connected.client.checkout(&order).await.unwrap();
             let paid = hooks
                 .pay(&sandbox, &ToPay::new(&order, &checkout, fetch_back_http()))
                 .await
@@ -533,7 +533,7 @@ mod tests {
             );
             let payment = connected
                 .client
-                .get_payment(&checkout.payment_id)
+                .fetch_payment(&checkout.payment_id)
                 .await
                 .unwrap();
             assert_eq!(payment.status, PaymentStatus::Succeeded, "{provider}");
@@ -561,7 +561,7 @@ mod tests {
                 .await
                 .unwrap();
             let order = hooks.create_request(1000, &sink);
-            let checkout = connected.client.create_payment(&order).await.unwrap();
+            let checkout = connected.client.checkout(&order).await.unwrap();
             hooks
                 .pay_in_two_steps(&sandbox, &checkout.payment_id)
                 .await
@@ -574,7 +574,7 @@ mod tests {
             assert_ne!(first.body, last.body, "{provider}");
             let payment = connected
                 .client
-                .get_payment(&checkout.payment_id)
+                .fetch_payment(&checkout.payment_id)
                 .await
                 .unwrap();
             assert_eq!(payment.status, PaymentStatus::Succeeded, "{provider}");

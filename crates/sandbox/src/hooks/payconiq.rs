@@ -6,8 +6,8 @@
 
 use payments_core::http::HttpConfig;
 use payments_core::{CreatePayment, Currency, Money};
-use payments_payconiq::jwks::{JwksCallbackVerifier, JwksFetcher};
-use payments_payconiq::webhook::CallbackSettings;
+use payments_payconiq::jwks::{JwksFetcher, JwksWebhookVerifier};
+use payments_payconiq::webhook::WebhookSettings;
 use payments_payconiq::{Environment, PayconiqClient, PayconiqConfig};
 
 use super::{Connected, DynVerifier, HookError, ProviderHooks, erase, raw_status};
@@ -51,8 +51,8 @@ pub fn verifier(
 ) -> Result<DynVerifier, HookError> {
     let fetcher = JwksFetcher::new(jwks_url, &JwksFetcher::default_http())
         .map_err(|e| HookError::new(format!("JWKS fetcher: {e}")))?;
-    Ok(erase(JwksCallbackVerifier::new(
-        CallbackSettings::new(profile_id, callback_url),
+    Ok(erase(JwksWebhookVerifier::new(
+        WebhookSettings::new(profile_id, callback_url),
         fetcher,
     )))
 }

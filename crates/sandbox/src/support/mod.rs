@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use axum::http::{HeaderMap, header};
-use payments_core::webhook::form_decode;
+use payments_core::provider_support::form_decode;
 use time::OffsetDateTime;
 
 pub(crate) mod answer;

@@ -250,7 +250,7 @@ impl Store {
                 if s.status != SCA_REQUIRED {
                     return Err(conflict("submit a one-time code for", s));
                 }
-                if !payments_core::webhook::constant_time_eq(
+                if !payments_core::provider_support::constant_time_eq(
                     code.as_bytes(),
                     SANDBOX_OTP.as_bytes(),
                 ) {

@@ -4,7 +4,7 @@
 
 use axum::http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use payments_core::webhook::constant_time_eq;
+use payments_core::provider_support::constant_time_eq;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Credentials;

@@ -234,8 +234,8 @@ pub(crate) fn info(app: &App) -> Value {
         "api_key": c.api_key,
         "auth": "Authorization: Bearer <api_key>",
         "client": "PayconiqConfig::new(api_key, Environment::PreProduction).base_url(api_base_url); \
-                   callbacks: JwksCallbackVerifier with JwksFetcher::new(jwks_url, ..) and \
-                   CallbackSettings::new(profile_id, <the payment's callbackUrl>)",
+                   callbacks: JwksWebhookVerifier with JwksFetcher::new(jwks_url, ..) and \
+                   WebhookSettings::new(profile_id, <the payment's callbackUrl>)",
         "profile_id": c.profile_id,
         "jwks_url": c.jwks_url,
         "signing_kid": c.signing_kid,

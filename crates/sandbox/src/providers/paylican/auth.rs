@@ -10,6 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use payments_core::provider_support::{percent_decode, percent_encode};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -61,46 +62,8 @@ fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
 }
 
 fn form_decode(bytes: &[u8]) -> String {
-    let plus_as_space: Vec<u8> = bytes
-        .iter()
-        .map(|b| if *b == b'+' { b' ' } else { *b })
-        .collect();
-    String::from_utf8_lossy(&percent_decode(&plus_as_space)).into_owned()
-}
-
-/// Decodes `%XX`; a malformed escape is kept as is.
-pub(super) fn percent_decode(bytes: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| char::from(b).to_digit(16);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).and_then(|c| hex(*c)),
-                bytes.get(i + 2).and_then(|c| hex(*c)),
-            )
-        {
-            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    out
-}
-
-/// Percent-encodes everything outside RFC 3986's unreserved set (one path segment).
-pub(super) fn encode_segment(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
+    let text = String::from_utf8_lossy(bytes).replace('+', " ");
+    String::from_utf8_lossy(&percent_decode(&text)).into_owned()
 }
 
 fn form_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -277,7 +240,7 @@ async fn authorize(
         Some("code") => {
             let mut params = String::new();
             if let Some(state) = &query.state {
-                let _ = write!(params, "state={}&", encode_segment(state));
+                let _ = write!(params, "state={}&", percent_encode(state));
             }
             let _ = write!(
                 params,
@@ -309,6 +272,6 @@ mod tests {
         assert_eq!(form_value(&pairs, "password"), Some("p w&d=ö"));
         assert_eq!(form_value(&pairs, "empty"), None);
         assert_eq!(form_value(&pairs, "flag"), None);
-        assert_eq!(percent_decode(b"%zz%4"), b"%zz%4");
+        assert_eq!(&*percent_decode("%zz%4"), b"%zz%4");
     }
 }

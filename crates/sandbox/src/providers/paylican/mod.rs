@@ -127,9 +127,9 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::support::{Tokens, lock};
 use crate::{ControlError, PayerAction, Provider};
-use auth::encode_segment;
 use model::{Invoice, transition, webhook_body};
 use page::page_url;
+use payments_core::provider_support::percent_encode as encode_segment;
 
 /// The sandbox-only status endpoint, as a `PaylicanConfig::status_path` template.
 const STATUS_PATH: &str = "/sandbox-extension/invoice/{invoiceId}";

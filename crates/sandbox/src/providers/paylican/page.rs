@@ -8,12 +8,12 @@ use axum::response::Response;
 use axum::routing::get;
 
 use super::act;
-use super::auth::encode_segment;
 use super::model::{Event, Invoice, PAID, UNPAID};
 use crate::app::App;
 use crate::support::lock;
 use crate::support::page::{self, Button, HostedPage, Input, Page};
 use crate::{Provider, SANDBOX_OTP};
+use payments_core::provider_support::percent_encode as encode_segment;
 
 const PROVIDER: &str = "Paylican";
 

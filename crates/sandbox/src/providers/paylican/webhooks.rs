@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
-use super::auth::percent_decode;
 use crate::Provider;
 use crate::app::App;
 use crate::deliveries::Outgoing;
+use payments_core::provider_support::percent_decode;
 
 /// Delays before the two retries of a refused webhook (3 attempts in all) `[I]`.
 pub(super) const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(300)];
@@ -17,12 +17,10 @@ pub(super) const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duratio
 fn split_user_info(url: &str) -> (String, Option<String>) {
     match reqwest::Url::parse(url) {
         Ok(mut parsed) if !parsed.username().is_empty() => {
-            let user =
-                String::from_utf8_lossy(&percent_decode(parsed.username().as_bytes())).into_owned();
-            let password = String::from_utf8_lossy(&percent_decode(
-                parsed.password().unwrap_or("").as_bytes(),
-            ))
-            .into_owned();
+            let user = String::from_utf8_lossy(&percent_decode(parsed.username())).into_owned();
+            let password =
+                String::from_utf8_lossy(&percent_decode(parsed.password().unwrap_or("")))
+                    .into_owned();
             let _ = parsed.set_username("");
             let _ = parsed.set_password(None);
             (parsed.to_string(), Some(format!("{user}:{password}")))
