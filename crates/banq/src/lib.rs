@@ -117,6 +117,14 @@
 //! - `client` (default): the HTTP client (reqwest with rustls, tokio, through `payments-core`).
 //!   Without it, only webhook parsing, the guard and the types remain — no HTTP stack, no async
 //!   runtime; the fetch-back then has to be made by other means.
+// Without `client` these items do not exist: their links lead to the features.
+#![cfg_attr(
+    not(feature = "client"),
+    doc = "",
+    doc = "[`BanqClient`]: #features",
+    doc = "[`BanqClient::account_space_id_for`]: #features",
+    doc = "[`BanqClient::confirm`]: #features"
+)]
 
 pub mod config;
 pub mod convert;

@@ -82,6 +82,15 @@
 //! ## Cryptography
 //! Signatures are checked with aws-lc-rs (ECDSA P-256), the one crypto backend of the workspace,
 //! already present through rustls.
+// Without `client` these items do not exist: their links lead to the features.
+#![cfg_attr(
+    not(feature = "client"),
+    doc = "",
+    doc = "[`PayconiqClient`]: #features",
+    doc = "[`PayconiqClient::search_all`]: #features",
+    doc = "[`PayconiqClient::search_payments`]: #features",
+    doc = "[`jwks`]: #features"
+)]
 
 pub mod config;
 pub mod convert;
