@@ -2,10 +2,11 @@
 //! user's account spaces, the webhook configuration, and unsigned webhooks confirmed by
 //! fetch-back.
 //!
-//! Sources: Banq's `GENERATE_PAYMENT_LINK.md` (the seed `shared/seeds/000_164a8000cd13e15f.txt`),
-//! the facts file `shared/providers/banq.md`, and the assumed answer shapes of the crate's
-//! fixtures (`crates/banq/tests/fixtures`, whose README says which are documented and which are
-//! guessed: Banq publishes its request bodies, not its answers).
+//! Sources: Banq's integration guide *Generate Payment Link* (`docs/GENERATE_PAYMENT_LINK.md` in
+//! <https://github.com/mybanq/checkout-widget>), its Open API documentation
+//! (<https://docs.banq.com>, <https://developers.banq.com>), and the assumed answer shapes of the
+//! crate's fixtures (`crates/banq/tests/fixtures`, whose README says which are documented and
+//! which are guessed: Banq publishes its request bodies, not its answers).
 //!
 //! # Routes (under `/banq`)
 //! | route | what | token |

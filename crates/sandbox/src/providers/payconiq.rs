@@ -1,7 +1,9 @@
 //! Payconiq by Bancontact: the Merchant Payment API v3, under `/payconiq`.
 //!
-//! Sources: the v3 Swagger description (`payconiq-merchant-payment-v3.swagger.json`), the v3.6.3
-//! callback documentation (seed `002`) and the fixtures of `crates/payconiq/tests/fixtures`.
+//! Sources: Payconiq's Payment V3 API reference (3.6.3, with its callback section;
+//! <https://docs.payconiq.be/apis/merchant-payment.openapi>), its Merchant Callback guide
+//! (<https://docs.payconiq.be/guides/general/callback052025>) and the fixtures of
+//! `crates/payconiq/tests/fixtures`.
 //!
 //! # Routes
 //! `{sandbox}/payconiq` stands for the host (`https://merchant.api.preprod.bancontact.net`), so
@@ -60,11 +62,11 @@
 //! Payconiq notifies final statuses (and `PENDING_MERCHANT_ACKNOWLEDGEMENT`, which needs the
 //! merchant); `IDENTIFIED` and `AUTHORIZED` are only seen with `GET`.
 //!
-//! Retries: the seed says Payconiq calls "again up to three times per payment" when the endpoint
-//! does not answer, and the facts file "for up to 24 h", with identical headers and body. The
-//! spacing is undocumented: the sandbox retries 3 times, 1 min, 5 min and 15 min after the
-//! previous attempt (divided by the time divisor), so 4 attempts in all, the same `Signature`
-//! (hence the same `iat` and `jti`) on each.
+//! Retries: the API reference says Payconiq calls "again up to three times per payment" when the
+//! endpoint does not answer, and the Merchant Callback guide "for up to 24 hours", with identical
+//! headers and body. The spacing is undocumented: the sandbox retries 3 times, 1 min, 5 min and
+//! 15 min after the previous attempt (divided by the time divisor), so 4 attempts in all, the
+//! same `Signature` (hence the same `iat` and `jti`) on each.
 //!
 //! # Assumptions where the documents are silent
 //! Which statuses are notified (above); a merchant's `DELETE` and `acknowledge` are notified like
@@ -121,7 +123,7 @@ const PENDING_MERCHANT_ACKNOWLEDGEMENT: &str = "PENDING_MERCHANT_ACKNOWLEDGEMENT
 
 /// How long a payment can be paid (the spec's examples: `expireAt` = `createdAt` + 2 minutes).
 const EXPIRY: Duration = Duration::from_secs(120);
-/// Delays before each callback retry (three retries: seed 002; spacing assumed).
+/// Delays before each callback retry (three retries: the API reference; spacing assumed).
 const RETRY_DELAYS: [Duration; 3] = [
     Duration::from_secs(60),
     Duration::from_secs(5 * 60),

@@ -1,8 +1,9 @@
 //! Paylican: the Keycloak token endpoint, the Payment Creation API, the payment page, and unsigned
 //! invoice webhooks.
 //!
-//! Sources: the seed (`003_4169ef6c0f684cd5.txt`, "Payment Creation API") and the facts file
-//! (`providers/paylican.md`); `[I]` marks what neither documents and the sandbox assumes.
+//! Sources: Paylican's documentation, "Payment Creation API"
+//! (<https://docs.paylican.com/docs/merchant-integration/payment_creation_api>), and production
+//! integrations where noted; `[I]` marks what neither shows and the sandbox assumes.
 //!
 //! ## Configure a client
 //! Both of Paylican's base URLs — the Keycloak URL and the Payment URL — are the provider URL
@@ -49,11 +50,11 @@
 //!
 //! | action | allowed from | invoice after | webhook `type` / `data.status` |
 //! |---|---|---|---|
-//! | `Pay` | `UNPAID` (no code pending) | `PAID` | `invoice.payment_initiated` / `PAID` (the seed's "Payment Executed") |
+//! | `Pay` | `UNPAID` (no code pending) | `PAID` | `invoice.payment_initiated` / `PAID` (Paylican's "Payment Executed" example) |
 //! | `Fail` | `UNPAID` | `UNPAID` | `invoice.payment_error` / `UNPAID` |
 //! | `Cancel` (the payer declines) `[I]` | `UNPAID` | `UNPAID` | `invoice.payment_rejected` / `UNPAID` |
 //! | `Expire` | — | — | refused: `Unsupported` (Paylican sets no expiry) |
-//! | `RequireOtp` | `UNPAID` (no code pending) | `UNPAID`, code pending | `invoice.payment_initiated` / `UNPAID` (the seed's "Payment initiated") |
+//! | `RequireOtp` | `UNPAID` (no code pending) | `UNPAID`, code pending | `invoice.payment_initiated` / `UNPAID` (Paylican's "Payment initiated" example) |
 //! | `SubmitOtp(code)` | `UNPAID`, code pending | `PAID` (code `123456`; others: `WrongOtp`) | as `Pay` |
 //! | `SetStatus(raw)` | anything | `raw`, verbatim | `invoice.payment_initiated` / `raw` |
 //!
@@ -73,21 +74,21 @@
 //! ## Webhooks
 //! **Not signed** (as Paylican). Posted to the console-configured URL
 //! (`PUT /_sandbox/paylican/webhook-url`, [`crate::SandboxBuilder::webhook_url`]); without one
-//! nothing is sent, as for a merchant onboarded without a webhook URL. Body: the seed's format —
+//! nothing is sent, as for a merchant onboarded without a webhook URL. Body: Paylican's format —
 //! `{"createdAt", "data": {"additionalFields", "bankCode", "collector", "documentNo", "id",
 //! "paymentDate", "paymentMode", "paymentNo", "status", "totalAmount"}, "id", "pendingWebhooks",
-//! "type"}`, keys in the seed's (alphabetical) order, `createdAt`/`paymentDate` with
+//! "type"}`, keys in the documented (alphabetical) order, `createdAt`/`paymentDate` with
 //! nanoseconds, `totalAmount` the created amount digit for digit, `documentNo` the merchant
-//! reference (the seed: "Merchant reference"), `additionalFields` as sent at creation, `id` a
+//! reference (Paylican: "Merchant reference"), `additionalFields` as sent at creation, `id` a
 //! number per invoice, the same for every event about it `[I]`: Paylican's four examples, about
 //! one invoice, all carry `41768`, so a receiver must not de-duplicate on `id` alone (the crate
 //! keys on id, type, status and `paymentNo`). Error and rejected events carry only `paymentNo` of the attempt,
-//! as in the seed's examples. Headers: `Content-Type: application/json`, plus
+//! as in Paylican's examples. Headers: `Content-Type: application/json`, plus
 //! `Authorization: Basic ...` when the configured URL has user info (`https://user:pass@host/..`,
 //! a sandbox convenience for testing basic-auth guards `[I]`: Paylican does not document whether
 //! it can send basic auth).
 //!
-//! Retries: the seed says a non-2xx answer or none is "retried after a certain period (depending
+//! Retries: Paylican says a non-2xx answer or none is "retried after a certain period (depending
 //! on the webhook retry configuration of each environment)", and `pendingWebhooks` is "the
 //! difference between Maximum retry attempts and the number of calls already executed"; its
 //! examples carry `pendingWebhooks: 2`. The sandbox therefore makes 3 attempts `[I]`: at once,
@@ -100,7 +101,7 @@
 //! - Payment types per merchant (any non-blank `type` is accepted), duplicate merchant
 //!   references (not documented either way), the "invoice created" and "invoice viewed" events
 //!   (named in prose only, wire names unknown), and `invoice.paid` (seen only in a production
-//!   integration; the seed's executed payment is `invoice.payment_initiated` with `PAID`).
+//!   integration; Paylican's executed-payment example is `invoice.payment_initiated` with `PAID`).
 //! - Cancellation, refunds, search: Paylican's API has none.
 
 use std::collections::HashMap;
@@ -136,7 +137,7 @@ pub(crate) const STATUS_PATH: &str = "/sandbox-extension/invoice/{invoiceId}";
 /// Delays before the two retries of a refused webhook (3 attempts in all) `[I]`.
 pub(crate) const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(300)];
 
-/// Retries left announced in `pendingWebhooks` (the seed's examples).
+/// Retries left announced in `pendingWebhooks` (Paylican's examples).
 const PENDING_WEBHOOKS: u32 = 2;
 
 /// Shortest refresh-token lifetime (Keycloak's default SSO session idle time).
@@ -223,7 +224,7 @@ impl Invoice {
     }
 }
 
-/// `data` of a webhook (and the body of the status extension): keys in the seed's order.
+/// `data` of a webhook (and the body of the status extension): keys in Paylican's order.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct InvoiceJson<'a> {
@@ -245,7 +246,7 @@ struct InvoiceJson<'a> {
     total_amount: Decimal,
 }
 
-/// A webhook body: keys in the seed's order.
+/// A webhook body: keys in the order of Paylican's examples.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct WebhookJson<'a> {
@@ -1330,7 +1331,7 @@ mod tests {
     }
 
     #[test]
-    fn webhook_bodies_follow_the_seed() {
+    fn webhook_bodies_follow_the_documented_format() {
         let mut i = invoice();
         transition(&mut i, PayerAction::Pay).unwrap();
         let body = webhook_body(&i, Event::Initiated, 7).unwrap();
@@ -1346,7 +1347,7 @@ mod tests {
         assert_eq!(parsed["data"]["documentNo"], "REF-1234");
         assert_eq!(parsed["data"]["paymentMode"], "BANK_TRANSFER");
         assert_eq!(parsed["data"]["additionalFields"][0]["code"], "documentNo");
-        // The seed's key order (alphabetical), checked on the bytes.
+        // The documented key order (alphabetical), checked on the bytes.
         let order = [
             "\"createdAt\"",
             "\"additionalFields\"",
