@@ -95,3 +95,8 @@ pub use faults::{Fault, FaultRule, Phase, RequestRecord};
 pub use keys::SandboxKeys;
 pub use provider::{Provider, UnknownProvider};
 pub use server::{RunningSandbox, Sandbox};
+
+/// The README's example, compiled as a doctest (a README shows no hidden lines, so it is whole).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
