@@ -81,3 +81,8 @@ pub mod fintecture;
 /// Re-exported: the trusted-proxy list is a list of these.
 pub use payments_core::net::{IpNet, client_address};
 pub use router::{DEFAULT_BODY_LIMIT, FORM, JSON, Webhooks, default_content_types};
+
+/// The README's example, compiled as a doctest (a README shows no hidden lines, so it is whole).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

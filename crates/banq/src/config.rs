@@ -31,16 +31,19 @@ pub const BANQ_API_CLIENT_ID: &str = "kFLEhEsxxBWCf0X19hAIjbzYaSyn2cim";
 
 /// How the Open API token request names the client's username and password.
 ///
-/// Banq's own integration guide sends `client_username` / `client_password`; its Postman
-/// collection and quickstart send the standard OAuth2 `username` / `password`. The standard names
-/// are the default; switch if Banq's issuer for your account expects the other.
+/// Banq's own integration guide (*Generate Payment Link*, `docs/GENERATE_PAYMENT_LINK.md` in
+/// <https://github.com/mybanq/checkout-widget>) sends `client_username` / `client_password`; its
+/// Postman collection (<https://docs.banq.com>) and quickstart
+/// (<https://developers.banq.com/docs/quickstart>) send the standard OAuth2 `username` /
+/// `password`. The standard names are the default; switch if Banq's issuer for your account
+/// expects the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum CredentialFieldNames {
     /// `username` and `password` (OAuth2 password grant, RFC 6749 §4.3).
     #[default]
     Standard,
-    /// `client_username` and `client_password` (Banq's GENERATE_PAYMENT_LINK guide).
+    /// `client_username` and `client_password` (Banq's *Generate Payment Link* guide on GitHub).
     ClientPrefixed,
 }
 

@@ -87,9 +87,8 @@
 //!   `https://banq.com/open/api/`) and the merchant-user token (audience `https://banq.com/api`,
 //!   scope `offline_access`) for `users/me` and the webhook configuration. The credential field
 //!   names are the standard `username`/`password` unless [`CredentialFieldNames::ClientPrefixed`]
-//!   is chosen. [`BanqClient::with_token_cache`] takes the Open API tokens from a cache of yours
-//!   (over a [`StaticTokenSource`](payments_core::token::StaticTokenSource) for a token obtained
-//!   elsewhere).
+//!   is chosen. `BanqClient::with_token_cache` (feature `client`) takes the Open API tokens from a
+//!   cache of yours (over core's `StaticTokenSource` for a token obtained elsewhere).
 //! - [`webhook`]: the receiver ([`WebhookReceiver`]), notices ([`UnconfirmedNotice`]: Banq's
 //!   webhooks are not events until confirmed) and confirmations (no HTTP stack needed).
 //! - [`config`]: [`BanqConfig`] and the credentials of both token flows.
@@ -124,6 +123,14 @@
 //! - `client` (default): the HTTP client (reqwest with rustls, tokio, through `payments-core`).
 //!   Without it, only webhook parsing, the guard and the types remain — no HTTP stack, no async
 //!   runtime; the fetch-back then has to be made by other means.
+// Without `client` these items do not exist: their links lead to the features.
+#![cfg_attr(
+    not(feature = "client"),
+    doc = "",
+    doc = "[`BanqClient`]: #features",
+    doc = "[`BanqClient::account_space_id_for`]: #features",
+    doc = "[`BanqClient::confirm`]: #features"
+)]
 
 pub mod config;
 pub mod convert;

@@ -247,7 +247,7 @@ async fn invalid_links_are_rejected_before_anything_is_sent() {
 }
 
 #[tokio::test]
-async fn the_seeds_credential_field_names_are_selectable() {
+async fn the_guides_credential_field_names_are_selectable() {
     let server = MockServer::start().await;
     // The guide's own token body, with our values.
     let mut expected = fixture("token_request_open_api.json");

@@ -29,6 +29,13 @@
 //!   configuration ([`PublicUrl`](webhook::PublicUrl)). Adds only the `http` crate.
 //!   Without it (`default-features = false`) the crate has no HTTP stack and no async runtime, for
 //!   services that only verify webhooks.
+// Without `client` the modules `http` and `token` do not exist: their links lead to the features.
+#![cfg_attr(
+    not(feature = "client"),
+    doc = "",
+    doc = "[`http`]: #features",
+    doc = "[`token`]: #features"
+)]
 
 pub mod error;
 pub mod money;

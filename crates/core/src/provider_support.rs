@@ -4,7 +4,7 @@
 //!
 //! **For provider crates, not for merchants.** A merchant never needs these: every provider crate
 //! calls them for its own checks, and the types a merchant handles ([`Error`],
-//! [`webhook`](crate::webhook), [`http`](crate::http)) live elsewhere. They are public because
+//! [`webhook`](crate::webhook), `http` with the `client` feature) live elsewhere. They are public because
 //! the provider crates are separate crates, and are kept as stable as the rest of the API.
 //!
 //! Percent-encoding goes through the `percent-encoding` crate; there are two decoders, and which
@@ -65,7 +65,7 @@ pub fn http_url(field: &str, value: &str, https_only_in: Option<&str>) -> Result
 /// Checks a base URL from configuration (`what` names it in the error: `"Payconiq base URL"`):
 /// an absolute http(s) URL with a host, no whitespace or control characters, no query and no
 /// fragment. A refusal is an [`Error::Config`]. Needs no URL parser (the webhook-only builds use
-/// it); with the `client` feature, [`base_url`] also parses it.
+/// it); with the `client` feature, `base_url` also parses it.
 pub fn check_base_url(what: &str, text: &str) -> Result<(), Error> {
     http_url(what, text, None).map_err(|e| match e {
         Error::InvalidInput { reason, .. } => Error::Config(format!("invalid {what}: {reason}")),

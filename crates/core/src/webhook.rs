@@ -28,6 +28,12 @@
 //! assert!(seen.insert_if_new("payconiq:jti-1", Duration::from_secs(48 * 3600)));
 //! assert!(!seen.insert_if_new("payconiq:jti-1", Duration::from_secs(48 * 3600)));
 //! ```
+// Without the feature `http` the constructor does not exist: its link leads to the features.
+#![cfg_attr(
+    not(feature = "http"),
+    doc = "",
+    doc = "[`WebhookRequest::from_http_parts`]: crate#features"
+)]
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;

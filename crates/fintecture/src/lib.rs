@@ -118,6 +118,12 @@
 //! constant-time in AWS-LC, which matters because webhook verification decrypts attacker-chosen
 //! ciphertexts (the Marvin attack; the RustCrypto `rsa` crate is under RUSTSEC-2023-0071). The
 //! verifier checks the key id, the body digest and the date before using the private key.
+// Without `client` the client does not exist: its link leads to the features.
+#![cfg_attr(
+    not(feature = "client"),
+    doc = "",
+    doc = "[`FintectureClient`]: #features"
+)]
 
 pub mod callback;
 pub mod config;

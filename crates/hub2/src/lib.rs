@@ -102,6 +102,17 @@
 //! ## Features
 //! - `client` (default): the HTTP clients and the poller (reqwest with rustls, tokio). Without it,
 //!   only webhook verification ([`webhook::Hub2WebhookVerifier`]), the signer and the types remain.
+// Without `client` these items do not exist: their links lead to the features.
+#![cfg_attr(
+    not(feature = "client"),
+    doc = "",
+    doc = "[`Hub2Client`]: #features",
+    doc = "[`Hub2Client::list_intents`]: #features",
+    doc = "[`Hub2Client::poll_status`]: #features",
+    doc = "[`Hub2Client::create_checkout`]: #features",
+    doc = "[`PayerClient`]: #features",
+    doc = "[`poll`]: #features"
+)]
 
 pub mod config;
 pub mod convert;

@@ -106,3 +106,8 @@ pub use notify::{
 pub use query::Resolution;
 pub use reconcile::{CheckPolicy, Providers, ReconcileReport, Reconciler};
 pub use store::{Backend, SCHEMA_VERSION};
+
+/// The README's example, compiled as a doctest (a README shows no hidden lines, so it is whole).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -86,6 +86,15 @@
 //! ## Cryptography
 //! Signatures are checked with aws-lc-rs (ECDSA P-256), the one crypto backend of the workspace,
 //! already present through rustls.
+// Without `client` these items do not exist: their links lead to the features.
+#![cfg_attr(
+    not(feature = "client"),
+    doc = "",
+    doc = "[`PayconiqClient`]: #features",
+    doc = "[`PayconiqClient::search_all`]: #features",
+    doc = "[`PayconiqClient::search_payments`]: #features",
+    doc = "[`jwks`]: #features"
+)]
 
 pub mod config;
 pub mod convert;
@@ -99,7 +108,7 @@ mod client;
 #[cfg(feature = "client")]
 pub mod jwks;
 
-/// The provider's name: [`payments_core::PaymentProvider::name`] of [`PayconiqClient`], and the
+/// The provider's name: [`payments_core::PaymentProvider::name`] of `PayconiqClient`, and the
 /// `provider` of every event the webhook verifiers return.
 pub const PROVIDER: &str = "payconiq";
 

@@ -107,6 +107,13 @@
 //! - `client` (default): the HTTP client and the token source (reqwest with rustls, tokio, via
 //!   `payments-core`). Without it, webhook guards and parsing, the payment-page builder and the
 //!   types remain — no HTTP stack, no async runtime.
+// Without `client` these items do not exist: their links lead to the features.
+#![cfg_attr(
+    not(feature = "client"),
+    doc = "",
+    doc = "[`PaylicanClient`]: #features",
+    doc = "[`auth`]: #features"
+)]
 
 pub mod config;
 pub mod convert;

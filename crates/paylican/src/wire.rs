@@ -22,11 +22,12 @@ payments_core::wire_enum! {
 payments_core::wire_enum! {
     /// The webhook `type`.
     ///
-    /// The seed documents `invoice.payment_initiated`, `invoice.payment_error` and
-    /// `invoice.payment_rejected` by example (its "Payment Executed" example reuses
-    /// `invoice.payment_initiated` with `status: PAID`); `invoice.paid` is seen in production
-    /// integrations; "invoice created" and "invoice viewed" are named in prose only, and their wire
-    /// names `invoice.created` / `invoice.viewed` are inferred.
+    /// Paylican's Payment Creation API documents `invoice.payment_initiated`,
+    /// `invoice.payment_error` and `invoice.payment_rejected` by example (its "Payment Executed"
+    /// example reuses `invoice.payment_initiated` with `status: PAID`); `invoice.paid` is seen in
+    /// production integrations, not in Paylican's documentation; "invoice created" and "invoice
+    /// viewed" are named in prose only, and their wire names `invoice.created` /
+    /// `invoice.viewed` are inferred.
     EventType {
         /// A payment was started (and, with `status: PAID`, executed).
         PaymentInitiated = "invoice.payment_initiated",

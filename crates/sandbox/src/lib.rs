@@ -102,3 +102,8 @@ pub use providers::hub2::Hub2Connection;
 pub use providers::payconiq::PayconiqConnection;
 pub use providers::paylican::PaylicanConnection;
 pub use server::{RunningSandbox, Sandbox};
+
+/// The README's example, compiled as a doctest (a README shows no hidden lines, so it is whole).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

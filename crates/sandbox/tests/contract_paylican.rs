@@ -663,7 +663,7 @@ async fn the_payer_fails_declines_and_pays_with_a_one_time_code() {
     );
     assert!(
         event.data.data.payment_mode.is_none(),
-        "as the seed's error example"
+        "as Paylican's \"Payment Error\" example"
     );
 
     http.post(control("cancel")).send().await.unwrap();
