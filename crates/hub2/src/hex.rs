@@ -20,19 +20,21 @@ fn nibble(c: u8) -> Option<u8> {
     }
 }
 
-/// Decodes hex (either case); `None` on an odd length or a non-hex character.
-pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
+/// Decodes hex (either case) that is exactly `out.len()` bytes long into `out`, without
+/// allocating; `false` (and `out` unspecified) on another length or a non-hex character.
+pub(crate) fn decode_into(text: &str, out: &mut [u8]) -> bool {
     let bytes = text.as_bytes();
-    if !bytes.len().is_multiple_of(2) {
-        return None;
+    if bytes.len() != out.len() * 2 {
+        return false;
     }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| match pair {
-            [hi, lo] => Some((nibble(*hi)? << 4) | nibble(*lo)?),
-            _ => None,
-        })
-        .collect()
+    for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let [hi, lo] = pair else { return false };
+        match (nibble(*hi), nibble(*lo)) {
+            (Some(hi), Some(lo)) => *slot = (hi << 4) | lo,
+            _ => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -43,12 +45,20 @@ mod tests {
     #[test]
     fn round_trips_and_rejects_garbage() {
         let bytes: Vec<u8> = (0..=255).collect();
-        assert_eq!(decode(&encode(&bytes)).unwrap(), bytes);
+        let mut back = vec![0u8; bytes.len()];
+        assert!(decode_into(&encode(&bytes), &mut back));
+        assert_eq!(back, bytes);
         assert_eq!(encode(&[0xde, 0xad, 0x0f]), "dead0f");
-        assert_eq!(decode("DEAD0F").unwrap(), vec![0xde, 0xad, 0x0f]);
-        assert_eq!(decode("abc"), None);
-        assert_eq!(decode("zz"), None);
-        assert_eq!(decode("+1"), None);
-        assert_eq!(decode("").unwrap(), Vec::<u8>::new());
+        let mut one = [0u8; 1];
+        assert!(!decode_into("abc", &mut one));
+        assert!(!decode_into("zz", &mut one));
+        let mut out = [0u8; 3];
+        assert!(decode_into("DEad0f", &mut out));
+        assert_eq!(out, [0xde, 0xad, 0x0f]);
+        assert!(!decode_into("dead0", &mut out));
+        assert!(!decode_into("dead0f00", &mut out));
+        assert!(!decode_into("deadzz", &mut out));
+        assert!(!decode_into("+1", &mut one));
+        assert!(decode_into("", &mut []));
     }
 }

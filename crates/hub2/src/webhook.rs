@@ -193,9 +193,10 @@ impl SignatureHeader {
                 _ => continue,
             };
             let sig = sig.trim_matches([' ', '\t']);
-            let bytes = crate::hex::decode(sig)
-                .and_then(|b| <[u8; MAC_LEN]>::try_from(b).ok())
-                .ok_or_else(|| malformed("a signature is not 64 hex digits"))?;
+            let mut bytes = [0u8; MAC_LEN];
+            if !crate::hex::decode_into(sig, &mut bytes) {
+                return Err(malformed("a signature is not 64 hex digits"));
+            }
             if signatures.len() == MAX_SIGNATURES {
                 return Err(malformed("too many signatures"));
             }
@@ -342,69 +343,211 @@ impl Hub2Event {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Which part of the body a parse error is in.
+#[derive(Clone, Copy)]
+enum Stage {
+    Envelope,
+    Data(EventFamily),
+}
+
+/// `data` as the envelope parse left it.
+// Lives on the stack for one parse: boxing the large variant would cost an allocation an event.
+#[allow(clippy::large_enum_variant)]
+enum Data<'a> {
+    /// Parsed in the same pass: `type` came first and names a known family.
+    Typed(EventData),
+    /// Kept as raw JSON: `type` came after `data`, or names no known family.
+    Raw(&'a RawValue),
+}
+
+/// The envelope, read in one pass.
 struct Envelope<'a> {
     id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    event_type: EventType,
     created_at: Option<OffsetDateTime>,
-    #[serde(borrow)]
-    data: &'a RawValue,
+    data: Data<'a>,
+}
+
+/// `createdAt`: RFC 3339, or absent/null.
+#[derive(Deserialize)]
+struct CreatedAt(#[serde(with = "time::serde::rfc3339::option")] Option<OffsetDateTime>);
+
+/// Reads the envelope in one pass: when `type` precedes `data` (HUB2's order) and names a known
+/// family, `data` is parsed straight into its type; otherwise it is kept raw for
+/// [`parse_event`] to read once `type` is known. `stage` tells, on error, where it happened.
+struct EnvelopeVisitor<'s> {
+    stage: &'s std::cell::Cell<Stage>,
+}
+
+impl<'de> serde::de::Visitor<'de> for EnvelopeVisitor<'_> {
+    type Value = Envelope<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a HUB2 event object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let mut id: Option<String> = None;
+        let mut event_type: Option<EventType> = None;
+        let mut created_at: Option<Option<OffsetDateTime>> = None;
+        let mut data: Option<Data<'de>> = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "id" if id.is_some() => return Err(A::Error::duplicate_field("id")),
+                "id" => id = Some(map.next_value()?),
+                "type" if event_type.is_some() => return Err(A::Error::duplicate_field("type")),
+                "type" => event_type = Some(EventType::parse(&map.next_value::<String>()?)),
+                "createdAt" if created_at.is_some() => {
+                    return Err(A::Error::duplicate_field("createdAt"));
+                }
+                "createdAt" => created_at = Some(map.next_value::<CreatedAt>()?.0),
+                "data" if data.is_some() => return Err(A::Error::duplicate_field("data")),
+                "data" => {
+                    let family = event_type.as_ref().map(EventType::family);
+                    data = Some(match family {
+                        Some(family @ EventFamily::PaymentIntent) => {
+                            self.stage.set(Stage::Data(family));
+                            let intent = map.next_value()?;
+                            self.stage.set(Stage::Envelope);
+                            Data::Typed(EventData::Intent(intent))
+                        }
+                        Some(family @ EventFamily::Payment) => {
+                            self.stage.set(Stage::Data(family));
+                            let payment = map.next_value()?;
+                            self.stage.set(Stage::Envelope);
+                            Data::Typed(EventData::Payment(payment))
+                        }
+                        Some(EventFamily::Other) | None => Data::Raw(map.next_value()?),
+                    });
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Envelope {
+            id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+            event_type: event_type.ok_or_else(|| A::Error::missing_field("type"))?,
+            created_at: created_at.unwrap_or(None),
+            data: data.ok_or_else(|| A::Error::missing_field("data"))?,
+        })
+    }
+}
+
+fn bad(what: &str, e: &serde_json::Error) -> WebhookRejection {
+    WebhookRejection::MalformedPayload(format!("{what}: {}", describe_json_error(e)))
+}
+
+fn family_error(family: EventFamily) -> &'static str {
+    match family {
+        EventFamily::PaymentIntent => "data is not a PaymentIntent",
+        EventFamily::Payment => "data is not a Payment",
+        EventFamily::Other => "data",
+    }
+}
+
+/// Reads `data` (kept raw) once the type is known.
+fn typed_data(event_type: &EventType, raw: &str) -> Result<EventData, WebhookRejection> {
+    let family = event_type.family();
+    let typed = match family {
+        EventFamily::PaymentIntent => serde_json::from_str(raw).map(EventData::Intent),
+        EventFamily::Payment => serde_json::from_str(raw).map(EventData::Payment),
+        EventFamily::Other => {
+            return serde_json::from_str(raw)
+                .map(EventData::Other)
+                .map_err(|e| bad("data", &e));
+        }
+    };
+    match typed {
+        Ok(data) => Ok(data),
+        // An undocumented type (`payment_intent.deleted`, a new family) may carry less than the
+        // whole object: keep it as JSON rather than reject an authentic delivery (HUB2 would
+        // retry it for 34 hours, then consider the endpoint dead).
+        Err(_) if matches!(event_type, EventType::Other(_)) => serde_json::from_str(raw)
+            .map(EventData::Other)
+            .map_err(|e| bad("data", &e)),
+        Err(e) => Err(bad(family_error(family), &e)),
+    }
 }
 
 /// Parses an envelope that has already been verified. Public for tools that verify elsewhere
 /// (the `payments` CLI); merchants should go through [`Hub2WebhookVerifier`].
+///
+/// One pass over the body in HUB2's field order (`type` before `data`); a second only for a
+/// body in another order, or when an undocumented type's `data` is not its family's whole object.
 pub fn parse_event(body: &[u8]) -> Result<Hub2Event, WebhookRejection> {
-    let bad = |what: &str, e: &serde_json::Error| {
-        WebhookRejection::MalformedPayload(format!("{what}: {}", describe_json_error(e)))
+    let stage = std::cell::Cell::new(Stage::Envelope);
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let parsed =
+        serde::Deserializer::deserialize_map(&mut deserializer, EnvelopeVisitor { stage: &stage })
+            .and_then(|envelope| deserializer.end().map(|()| envelope));
+    let envelope = match parsed {
+        Ok(envelope) => envelope,
+        Err(e) => match stage.get() {
+            Stage::Envelope => return Err(bad("not a HUB2 event envelope", &e)),
+            // `data` did not fit its family's type: rejected for a documented type; for an
+            // undocumented one, read again keeping `data` raw, so it can be kept as JSON.
+            Stage::Data(family) => {
+                let Some(envelope) = reparse_keeping_data_raw(body) else {
+                    return Err(bad(family_error(family), &e));
+                };
+                if !matches!(envelope.event_type, EventType::Other(_)) {
+                    return Err(bad(family_error(family), &e));
+                }
+                envelope
+            }
+        },
     };
-    let envelope: Envelope<'_> =
-        serde_json::from_slice(body).map_err(|e| bad("not a HUB2 event envelope", &e))?;
     if envelope.id.is_empty() {
         return Err(WebhookRejection::MalformedPayload("empty event id".into()));
     }
-    let event_type = EventType::parse(&envelope.kind);
-    let raw = envelope.data.get();
-    let undocumented = matches!(event_type, EventType::Other(_));
-    let typed = match event_type.family() {
-        EventFamily::PaymentIntent => serde_json::from_str(raw)
-            .map(EventData::Intent)
-            .map_err(|e| bad("data is not a PaymentIntent", &e)),
-        EventFamily::Payment => serde_json::from_str(raw)
-            .map(EventData::Payment)
-            .map_err(|e| bad("data is not a Payment", &e)),
-        EventFamily::Other => Err(WebhookRejection::MalformedPayload(String::new())),
-    };
-    let data = match typed {
-        Ok(data) => data,
-        // An undocumented type (`payment_intent.deleted`, a new family) may carry less than the
-        // whole object: keep it as JSON rather than reject an authentic delivery (HUB2 would
-        // retry it for 34 hours, then consider the endpoint dead).
-        Err(_) if undocumented => {
-            EventData::Other(serde_json::from_str(raw).map_err(|e| bad("data", &e))?)
-        }
-        Err(rejection) => return Err(rejection),
+    let data = match envelope.data {
+        Data::Typed(data) => data,
+        Data::Raw(raw) => typed_data(&envelope.event_type, raw.get())?,
     };
     Ok(Hub2Event {
         id: envelope.id,
-        event_type,
+        event_type: envelope.event_type,
         created_at: envelope.created_at,
         data,
+    })
+}
+
+/// The envelope with `data` kept raw whatever its type (the slow path of [`parse_event`]).
+fn reparse_keeping_data_raw(body: &[u8]) -> Option<Envelope<'_>> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct RawEnvelope<'a> {
+        id: String,
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        created_at: Option<OffsetDateTime>,
+        #[serde(borrow)]
+        data: &'a RawValue,
+    }
+    let raw: RawEnvelope<'_> = serde_json::from_slice(body).ok()?;
+    Some(Envelope {
+        id: raw.id,
+        event_type: EventType::parse(&raw.kind),
+        created_at: raw.created_at,
+        data: Data::Raw(raw.data),
     })
 }
 
 /// Verifies `Hub2-Signature` and parses the event. Synchronous, no HTTP, no runtime.
 #[derive(Clone)]
 pub struct Hub2WebhookVerifier {
-    secrets: Vec<SecretString>,
+    /// One HMAC state a secret, keyed once here: each delivery clones it instead of deriving
+    /// the key's inner and outer pads again.
+    keys: Vec<HmacSha256>,
 }
 
 impl fmt::Debug for Hub2WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hub2WebhookVerifier")
-            .field("secrets", &self.secrets.len())
+            .field("secrets", &self.keys.len())
             .finish()
     }
 }
@@ -413,27 +556,30 @@ impl Hub2WebhookVerifier {
     /// A verifier for the webhook secret HUB2 returned at registration. An empty secret is a
     /// configuration error (anyone could sign with it).
     pub fn new(secret: impl Into<String>) -> Result<Self, Error> {
-        Hub2WebhookVerifier {
-            secrets: Vec::new(),
-        }
-        .with_previous(secret)
+        Hub2WebhookVerifier { keys: Vec::new() }.with_previous(secret)
     }
 
     /// Also accepts signatures made with another secret (the one you are rotating away from).
     pub fn with_previous(mut self, secret: impl Into<String>) -> Result<Self, Error> {
-        let secret = secret.into();
-        if secret.is_empty() {
+        let secret = SecretString::from(secret.into());
+        if secret.expose_secret().is_empty() {
             return Err(Error::Config("the HUB2 webhook secret is empty".into()));
         }
-        self.secrets.push(SecretString::from(secret));
+        let key = <HmacSha256 as KeyInit>::new_from_slice(secret.expose_secret().as_bytes())
+            .map_err(|_| Error::Config("the HUB2 webhook secret cannot key HMAC".into()))?;
+        self.keys.push(key);
         Ok(self)
     }
 
     /// Checks the header against the raw body only (no parsing of the body).
     pub fn verify_signature(&self, body: &[u8], header: &str) -> Result<(), WebhookRejection> {
         let header = SignatureHeader::parse(header)?;
-        let matched = self.secrets.iter().fold(false, |found, secret| {
-            header.matches(&mac(secret.expose_secret(), body)) | found
+        let matched = self.keys.iter().fold(false, |found, key| {
+            let mut mac = key.clone();
+            mac.update(body);
+            let mut out = [0u8; MAC_LEN];
+            out.copy_from_slice(&mac.finalize().into_bytes());
+            header.matches(&out) | found
         });
         if matched {
             Ok(())
@@ -455,20 +601,25 @@ impl WebhookVerifier for Hub2WebhookVerifier {
         let body = request.body();
         self.verify_signature(body, header)?;
         let event = parse_event(body)?;
+        // What the event says, read before it moves into the verified event (no deep copy).
+        let event_type = event.event_type.to_string();
+        let payment_id = event.intent_id().map(str::to_string);
+        let intent_status = event.intent_status();
+        let occurred_at = event.created_at;
         let mut verified = VerifiedEvent::new(
             PROVIDER,
             event.id.clone(),
             Authenticity::Signed,
-            event.clone(),
+            event,
             body.to_vec(),
         );
-        verified.event_type = Some(event.event_type.to_string());
-        verified.payment_id = event.intent_id().map(str::to_string);
-        if let Some((status, raw)) = event.intent_status() {
+        verified.event_type = Some(event_type);
+        verified.payment_id = payment_id;
+        if let Some((status, raw)) = intent_status {
             verified.status = Some(status);
             verified.raw_status = Some(raw);
         }
-        verified.occurred_at = event.created_at;
+        verified.occurred_at = occurred_at;
         Ok(verified)
     }
 }
@@ -533,6 +684,75 @@ mod tests {
         assert!(Hub2WebhookVerifier::new("").is_err());
         let v = Hub2WebhookVerifier::new("whsec_SECRET").unwrap();
         assert!(!format!("{v:?}").contains("SECRET"));
+    }
+
+    /// The one-pass reader gives what the two-pass one gave, whatever the field order, and
+    /// falls back to JSON for an undocumented type whose `data` is not the whole object.
+    #[test]
+    fn field_order_and_partial_data_read_alike() {
+        let fixture = include_str!("../tests/fixtures/event_intent_succeeded.json");
+        let value: Value = serde_json::from_str(fixture).unwrap();
+        let data = value["data"].to_string();
+        let in_order = parse_event(fixture.as_bytes()).unwrap();
+        // `data` first: kept raw, read once `type` is known.
+        let data_first = format!(
+            r#"{{"data":{data},"createdAt":"2022-07-18T06:37:40.650Z","type":"payment_intent.succeeded","id":"evt_2Hx7Rk4Nq9Wb1Ls6Pz3Ty","extra":[1,{{"a":null}}]}}"#
+        );
+        let reordered = parse_event(data_first.as_bytes()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&in_order).unwrap(),
+            serde_json::to_value(&reordered).unwrap()
+        );
+        assert!(matches!(in_order.data, EventData::Intent(_)));
+
+        // An undocumented type with a partial object: kept as JSON, in either order.
+        for body in [
+            r#"{"id":"evt_1","type":"payment_intent.deleted","data":{"id":"pi_1"}}"#,
+            r#"{"data":{"id":"pi_1"},"id":"evt_1","type":"payment_intent.deleted"}"#,
+        ] {
+            let event = parse_event(body.as_bytes()).unwrap();
+            assert!(
+                matches!(&event.data, EventData::Other(v) if v["id"] == "pi_1"),
+                "{body}"
+            );
+            assert_eq!(event.intent_id(), None);
+        }
+        // A documented type with a partial object is refused, naming the type it expected.
+        for body in [
+            r#"{"id":"evt_1","type":"payment_intent.created","data":{"id":"pi_1"}}"#,
+            r#"{"data":{"id":"pi_1"},"id":"evt_1","type":"payment_intent.created"}"#,
+        ] {
+            let Err(WebhookRejection::MalformedPayload(message)) = parse_event(body.as_bytes())
+            else {
+                panic!("accepted {body}");
+            };
+            assert!(
+                message.starts_with("data is not a PaymentIntent: "),
+                "{message}"
+            );
+        }
+        // Envelope faults.
+        for (body, expected) in [
+            (
+                r#"{"id":"a","id":"b","type":"x.y","data":{}}"#,
+                "duplicate field",
+            ),
+            (r#"{"type":"x.y","data":{}}"#, "missing field"),
+            (r#"{"id":"a","data":{}}"#, "missing field"),
+            (r#"{"id":"a","type":"x.y"}"#, "missing field"),
+            (r#"{"id":"","type":"x.y","data":{}}"#, "empty event id"),
+            (
+                r#"{"id":"a","type":"x.y","data":{}} trailing"#,
+                "not a HUB2 event envelope",
+            ),
+            (r#"["a","x.y",{}]"#, "not a HUB2 event envelope"),
+        ] {
+            let Err(WebhookRejection::MalformedPayload(message)) = parse_event(body.as_bytes())
+            else {
+                panic!("accepted {body}");
+            };
+            assert!(message.contains(expected), "{body}: {message}");
+        }
     }
 
     #[test]
