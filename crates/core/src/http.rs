@@ -19,6 +19,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::{
     AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
@@ -165,25 +166,63 @@ pub enum Auth {
     /// No authentication (token endpoints with credentials in the body, public key sets).
     #[default]
     None,
-    /// `Authorization: Bearer <secret>` with a static secret (an API key).
-    Bearer(Arc<SecretString>),
-    /// A secret in a custom header (`ApiKey: <secret>`).
-    Header(HeaderName, Arc<SecretString>),
-    /// `Authorization: <scheme> <secret>` (e.g. `Basic` with pre-encoded credentials).
-    Scheme(&'static str, Arc<SecretString>),
+    /// A fixed credential header, made once by [`Auth::bearer`], [`Auth::header`] or
+    /// [`Auth::scheme`] and sent as is on every request.
+    Static(StaticCredential),
     /// `Authorization: Bearer <token>` from a cache; on 401 the token is invalidated and the
     /// request sent once more with a fresh one (unless the cache's source cannot give another:
     /// [`TokenCache::can_refresh`]).
     Token(TokenCache),
 }
 
+/// A credential header built once: its name and its value, marked sensitive (hyper's HPACK never
+/// indexes it) and never shown by `Debug`.
+#[derive(Clone)]
+pub struct StaticCredential {
+    name: HeaderName,
+    value: HeaderValue,
+}
+
+impl fmt::Debug for StaticCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: [REDACTED]", self.name)
+    }
+}
+
+impl Auth {
+    /// `Authorization: Bearer <secret>` with a static secret (an API key).
+    pub fn bearer(secret: &SecretString) -> Result<Auth> {
+        Auth::scheme("Bearer", secret)
+    }
+
+    /// `Authorization: <scheme> <secret>` (e.g. `Basic` with pre-encoded credentials).
+    pub fn scheme(scheme: &str, secret: &SecretString) -> Result<Auth> {
+        Auth::header(
+            AUTHORIZATION,
+            &SecretString::from(format!("{scheme} {}", secret.expose_secret())),
+        )
+    }
+
+    /// A secret in a header of its own (`ApiKey: <secret>`).
+    ///
+    /// A secret that cannot be a header value (a line break, a control character) is an
+    /// [`Error::Config`] here, before any request, and the error does not show it.
+    pub fn header(name: HeaderName, secret: &SecretString) -> Result<Auth> {
+        let mut value = HeaderValue::from_str(secret.expose_secret()).map_err(|_| {
+            Error::Config(format!(
+                "the credential for the {name} header contains characters a header cannot carry"
+            ))
+        })?;
+        value.set_sensitive(true);
+        Ok(Auth::Static(StaticCredential { name, value }))
+    }
+}
+
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Auth::None => f.write_str("None"),
-            Auth::Bearer(_) => f.write_str("Bearer([REDACTED])"),
-            Auth::Header(name, _) => write!(f, "Header({name}, [REDACTED])"),
-            Auth::Scheme(scheme, _) => write!(f, "Scheme({scheme}, [REDACTED])"),
+            Auth::Static(credential) => write!(f, "Static({credential:?})"),
             Auth::Token(_) => f.write_str("Token(..)"),
         }
     }
@@ -196,7 +235,8 @@ pub struct ApiRequest {
     method: Method,
     url: Url,
     headers: HeaderMap,
-    body: Option<Vec<u8>>,
+    /// `Bytes`: each attempt hands reqwest the same buffer, without copying it.
+    body: Option<Bytes>,
     idempotent: bool,
     auth: Auth,
     signer: Option<Arc<dyn RequestSigner>>,
@@ -243,7 +283,7 @@ impl ApiRequest {
     pub fn body(mut self, bytes: Vec<u8>, content_type: &'static str) -> Self {
         self.headers
             .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        self.body = Some(bytes);
+        self.body = Some(Bytes::from(bytes));
         self
     }
 
@@ -277,7 +317,7 @@ pub struct ApiResponse {
     idempotent: bool,
     status: StatusCode,
     headers: HeaderMap,
-    body: Vec<u8>,
+    body: Bytes,
 }
 
 impl fmt::Debug for ApiRequest {
@@ -293,7 +333,7 @@ impl fmt::Debug for ApiRequest {
             .field("method", &self.method)
             .field("url", &url.as_str())
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
-            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .field("body_len", &self.body.as_ref().map(Bytes::len))
             .field("idempotent", &self.idempotent)
             .field("auth", &self.auth)
             .finish_non_exhaustive()
@@ -521,7 +561,8 @@ impl HttpClient {
             match self.client.execute(outgoing).await {
                 Ok(response) => {
                     let status = response.status();
-                    let headers = response.headers().clone();
+                    let mut response = response;
+                    let headers = std::mem::take(response.headers_mut());
                     let body = match read_body(response).await {
                         Ok(Some(body)) => body,
                         Ok(None) => {
@@ -613,61 +654,51 @@ impl HttpClient {
         }
     }
 
+    /// The attempt's request: the request's own headers, the credential, the signature.
+    /// Built as a `reqwest::Request` directly (the client adds its default headers when it
+    /// executes it), so nothing is merged or formatted that could be made once.
     fn build(&self, request: &ApiRequest, lease: Option<&TokenLease>) -> Result<reqwest::Request> {
         let mut headers = request.headers.clone();
-        let secret_header = |value: String| {
-            let mut value = HeaderValue::from_str(&value).map_err(|_| {
-                Error::Config("credential contains invalid header characters".into())
-            })?;
-            value.set_sensitive(true);
-            Ok::<_, Error>(value)
-        };
         match (&request.auth, lease) {
-            (Auth::Bearer(secret), _) => {
-                headers.insert(
-                    AUTHORIZATION,
-                    secret_header(format!("Bearer {}", secret.expose_secret()))?,
-                );
-            }
-            (Auth::Scheme(scheme, secret), _) => {
-                headers.insert(
-                    AUTHORIZATION,
-                    secret_header(format!("{scheme} {}", secret.expose_secret()))?,
-                );
-            }
-            (Auth::Header(name, secret), _) => {
-                headers.insert(
-                    name.clone(),
-                    secret_header(secret.expose_secret().to_string())?,
-                );
+            (Auth::Static(credential), _) => {
+                headers.insert(credential.name.clone(), credential.value.clone());
             }
             (Auth::Token(_), Some(lease)) => {
-                headers.insert(
-                    AUTHORIZATION,
-                    secret_header(format!("Bearer {}", lease.secret().expose_secret()))?,
-                );
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {}", lease.secret().expose_secret()))
+                        .map_err(|_| {
+                            Error::Config("access token contains invalid header characters".into())
+                        })?;
+                value.set_sensitive(true);
+                headers.insert(AUTHORIZATION, value);
             }
             (Auth::Token(_), None) | (Auth::None, _) => {}
         }
-        let body = request.body.clone().unwrap_or_default();
         if let Some(signer) = &request.signer {
-            signer.sign(&request.method, &request.url, &body, &mut headers)?;
+            let body = request.body.as_deref().unwrap_or_default();
+            signer.sign(&request.method, &request.url, body, &mut headers)?;
         }
-        let mut builder = self
-            .client
-            .request(request.method.clone(), request.url.clone())
-            .headers(headers);
-        if request.body.is_some() {
-            builder = builder.body(body);
+        let mut outgoing = reqwest::Request::new(request.method.clone(), request.url.clone());
+        *outgoing.headers_mut() = headers;
+        if let Some(body) = &request.body {
+            *outgoing.body_mut() = Some(reqwest::Body::from(body.clone()));
         }
-        builder
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build request: {}", e.without_url())))
+        Ok(outgoing)
     }
 }
 
 /// Reads a body up to [`MAX_RESPONSE_BODY`]; `None` when it is larger.
-async fn read_body(mut response: reqwest::Response) -> reqwest::Result<Option<Vec<u8>>> {
+///
+/// With a `Content-Length` (what the providers send), the body is taken whole, as the one buffer
+/// hyper received it in when it came in one piece: hyper ends the body at that length, so it
+/// cannot outgrow the limit checked first. Without one, chunks are gathered up to the limit.
+async fn read_body(mut response: reqwest::Response) -> reqwest::Result<Option<Bytes>> {
+    if let Some(length) = response.content_length() {
+        if length > MAX_RESPONSE_BODY as u64 {
+            return Ok(None);
+        }
+        return response.bytes().await.map(Some);
+    }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > MAX_RESPONSE_BODY {
@@ -675,7 +706,7 @@ async fn read_body(mut response: reqwest::Response) -> reqwest::Result<Option<Ve
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Some(body))
+    Ok(Some(Bytes::from(body)))
 }
 
 /// A short description of a transport error without its URL (which may carry a token).
@@ -698,9 +729,33 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn static_credentials_are_checked_once_and_never_shown() {
+        let Err(Error::Config(message)) = Auth::bearer(&SecretString::from("sk_live\nSECRET"))
+        else {
+            panic!("a line break in a credential was accepted");
+        };
+        assert!(
+            message.contains("authorization") && !message.contains("SECRET"),
+            "{message}"
+        );
+        let auth = Auth::header(
+            HeaderName::from_static("apikey"),
+            &SecretString::from("key_SECRET"),
+        )
+        .unwrap();
+        assert_eq!(format!("{auth:?}"), "Static(apikey: [REDACTED])");
+        let Auth::Static(credential) = Auth::bearer(&SecretString::from("sk_1")).unwrap() else {
+            panic!("not static");
+        };
+        assert_eq!(credential.name, AUTHORIZATION);
+        assert_eq!(credential.value, "Bearer sk_1");
+        assert!(credential.value.is_sensitive());
+    }
 
     #[test]
     fn request_debug_shows_no_query_body_or_header_values() {
@@ -792,7 +847,7 @@ mod tests {
             idempotent: true,
             status: StatusCode::OK,
             headers: HeaderMap::new(),
-            body: br#"{"amount":5100.00,"extra":{"kept":true}}"#.to_vec(),
+            body: Bytes::from_static(br#"{"amount":5100.00,"extra":{"kept":true}}"#),
         };
         let (typed, raw): (Typed, serde_json::Value) = response.json_with_raw().unwrap();
         assert_eq!(typed.amount.to_string(), "5100.00", "exact, from the text");
@@ -802,7 +857,7 @@ mod tests {
             "fields the type does not know are in raw"
         );
         let bad = ApiResponse {
-            body: b"<html>".to_vec(),
+            body: Bytes::from_static(b"<html>"),
             ..response
         };
         assert!(matches!(
@@ -817,7 +872,7 @@ mod tests {
 
     #[test]
     fn auth_debug_hides_secrets() {
-        let auth = Auth::Bearer(Arc::new(SecretString::from("sk_live_123")));
+        let auth = Auth::bearer(&SecretString::from("sk_live_123")).unwrap();
         assert!(!format!("{auth:?}").contains("sk_live"));
         let request =
             ApiRequest::new("op", Method::GET, Url::parse("https://x").unwrap()).auth(auth);

@@ -381,10 +381,7 @@ impl TokenSource for OAuth2TokenSource {
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .body(body, content_type);
         if let Some((id, secret)) = &self.basic {
-            request = request.auth(Auth::Scheme(
-                "Basic",
-                Arc::new(basic_credentials(id, secret)),
-            ));
+            request = request.auth(Auth::scheme("Basic", &basic_credentials(id, secret))?);
         }
         let response = self
             .http

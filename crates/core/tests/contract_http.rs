@@ -3,7 +3,6 @@
 //! server drops, so a policy that sends a request once too often fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use payments_core::http::{ApiRequest, Auth, HttpClient, HttpConfig, Method, RetryPolicy, Url};
@@ -281,7 +280,7 @@ async fn user_agent_names_the_crate_and_version_and_auth_is_sent() {
         .mount(&server)
         .await;
     let config = fast().user_agent_suffix("my-shop/1.0");
-    let request = get(&server).auth(Auth::Bearer(Arc::new(SecretString::from("key_SECRET"))));
+    let request = get(&server).auth(Auth::bearer(&SecretString::from("key_SECRET")).unwrap());
     client(config).send(request).await.unwrap();
 }
 
@@ -296,7 +295,7 @@ async fn undecodable_bodies_give_a_bounded_redacted_excerpt_and_no_secret() {
         .respond_with(ResponseTemplate::new(200).set_body_string(html))
         .mount(&server)
         .await;
-    let request = get(&server).auth(Auth::Bearer(Arc::new(SecretString::from("key_SECRET"))));
+    let request = get(&server).auth(Auth::bearer(&SecretString::from("key_SECRET")).unwrap());
     let response = client(fast()).send(request).await.unwrap();
     let err = response.json::<serde_json::Value>().unwrap_err();
     let Error::Decode {
@@ -330,10 +329,13 @@ async fn redirects_are_not_followed_so_credentials_stay_with_the_provider() {
         .expect(1)
         .mount(&server)
         .await;
-    let request = get(&server).auth(Auth::Header(
-        payments_core::http::header::HeaderName::from_static("apikey"),
-        Arc::new(SecretString::from("key_SECRET")),
-    ));
+    let request = get(&server).auth(
+        Auth::header(
+            payments_core::http::header::HeaderName::from_static("apikey"),
+            &SecretString::from("key_SECRET"),
+        )
+        .unwrap(),
+    );
     let response = client(fast()).send(request).await.unwrap();
     assert_eq!(response.status(), 302);
     assert!(response.error_for_status(parse_nothing).is_err());

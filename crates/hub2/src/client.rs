@@ -204,7 +204,7 @@ impl Hub2Client {
             .map_err(|_| Error::Config("the HUB2 merchant id is not a valid header".into()))?;
         Ok(Hub2Client {
             transport,
-            auth: Auth::Header(API_KEY_HEADER, Arc::new(config.api_key)),
+            auth: Auth::header(API_KEY_HEADER, &config.api_key)?,
             merchant_id,
             payer_page_url: config.payer_page_url,
         })

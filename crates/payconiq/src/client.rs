@@ -1,7 +1,5 @@
 //! The Merchant Payment API v3, one method per endpoint.
 
-use std::sync::Arc;
-
 use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
 use payments_core::http::{ApiRequest, ApiResponse, Auth, HttpClient, Method, Url, header};
 use payments_core::provider_support::{
@@ -69,7 +67,7 @@ impl PayconiqClient {
         Ok(PayconiqClient {
             http,
             base,
-            auth: Auth::Bearer(Arc::new(config.api_key)),
+            auth: Auth::bearer(&config.api_key)?,
             environment: config.environment,
             default_callback_url: config.default_callback_url,
             max_amount_cents: config.max_amount_cents,
