@@ -20,6 +20,10 @@ pub(crate) struct Provider {
     pub(crate) package: String,
     /// Names of the package's contract test targets, sorted.
     pub(crate) targets: Vec<String>,
+    /// Cargo's package id (`path+file:///...#payments-core@0.1.0`), as build messages name it.
+    pub(crate) id: String,
+    /// The package's directory: where `cargo test` runs its test binaries.
+    pub(crate) dir: String,
 }
 
 /// The parts of the workspace this tool cares about.
@@ -100,11 +104,43 @@ fn package_provider(package: &Value) -> Result<Option<Provider>, String> {
         return Ok(None);
     }
     contract_targets.sort();
+    let id = package
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let dir = package
+        .get("manifest_path")
+        .and_then(Value::as_str)
+        .and_then(|path| std::path::Path::new(path).parent())
+        .and_then(|dir| dir.to_str())
+        .unwrap_or_default();
     Ok(Some(Provider {
         name: provider_name(name).to_owned(),
         package: name.to_owned(),
         targets: contract_targets,
+        id: id.to_owned(),
+        dir: dir.to_owned(),
     }))
+}
+
+/// Reads the JSON messages of `cargo test --no-run --message-format=json`: the executable of
+/// each contract test target built, keyed by (package id, target name). Lines that are not
+/// `compiler-artifact` messages of a `test` target with an executable are skipped.
+pub(crate) fn test_executables(
+    messages: &str,
+) -> std::collections::HashMap<(String, String), String> {
+    messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m.get("reason").and_then(Value::as_str) == Some("compiler-artifact"))
+        .filter_map(|m| {
+            let name = contract_target_name(m.get("target")?)?;
+            Some((
+                (m.get("package_id")?.as_str()?.to_owned(), name.to_owned()),
+                m.get("executable")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
 }
 
 /// Returns the target's name if it is a contract test target.
@@ -155,6 +191,7 @@ mod tests {
             {
                 "name": "payments-payconiq",
                 "id": "path+file:///ws/crates/payconiq#payments-payconiq@0.1.0",
+                "manifest_path": "/ws/crates/payconiq/Cargo.toml",
                 "targets": [
                     {"name": "payments_payconiq", "kind": ["lib"]},
                     {"name": "contract", "kind": ["test"]}
@@ -163,6 +200,7 @@ mod tests {
             {
                 "name": "payments-core",
                 "id": "path+file:///ws/crates/core#payments-core@0.1.0",
+                "manifest_path": "/ws/crates/core/Cargo.toml",
                 "targets": [
                     {"name": "payments_core", "kind": ["lib"]},
                     {"name": "contract_token", "kind": ["test"]},
@@ -191,7 +229,27 @@ mod tests {
             name: name.to_owned(),
             package: package.to_owned(),
             targets: targets.iter().map(|t| (*t).to_owned()).collect(),
+            id: format!("path+file:///ws/crates/{name}#{package}@0.1.0"),
+            dir: format!("/ws/crates/{name}"),
         }
+    }
+
+    #[test]
+    fn test_executables_come_from_artifact_messages() {
+        let messages = r#"{"reason":"compiler-artifact","package_id":"path+file:///ws/crates/core#payments-core@0.1.0","target":{"name":"contract_http","kind":["test"]},"executable":"/ws/target/debug/deps/contract_http-1"}
+{"reason":"compiler-artifact","package_id":"path+file:///ws/crates/core#payments-core@0.1.0","target":{"name":"payments_core","kind":["lib"]},"executable":null}
+{"reason":"build-finished","success":true}
+not json"#;
+        let found = test_executables(messages);
+        assert_eq!(found.len(), 1);
+        let key = (
+            "path+file:///ws/crates/core#payments-core@0.1.0".to_owned(),
+            "contract_http".to_owned(),
+        );
+        assert_eq!(
+            found.get(&key).map(String::as_str),
+            Some("/ws/target/debug/deps/contract_http-1")
+        );
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //!
 //! - `cargo xtask test-contracts [--provider NAME]` runs every contract test
 //!   target (a `[[test]]` target whose name starts with `contract`) of every
-//!   workspace package, one `cargo test` per target, and prints a
+//!   workspace package: it builds them with one `cargo test --workspace --no-run`
+//!   (nothing to compile after `cargo test --workspace`), runs each binary, and prints a
 //!   per-provider table of passed/failed counts and wall time, followed by
 //!   the names of failing tests. A provider is a package name without its
 //!   `payments-` prefix (`payments-core` -> `core`).
-//! - `cargo xtask bench [ledger] [--quick]` runs the benchmarks (each a same-run ratio against
+//! - `cargo xtask bench [verify|http|ledger]... [--quick]` runs the benchmarks (each a same-run ratio against
 //!   its raw baseline), prints their tables and writes `target/bench/<name>.json`.
 //! - `cargo xtask help` prints usage.
 //!
@@ -35,7 +36,7 @@ Commands:
       Run every `contract*` test target of every workspace package and
       print passed/failed counts and wall time per provider. With
       --provider, run only that provider (e.g. `core` for payments-core).
-  bench [ledger] [--quick]
+  bench [verify|http|ledger]... [--quick]
       Run the benchmarks (all when none is named) in release mode: each
       prints a table of its figures as ratios against a baseline measured
       in the same run, and writes target/bench/<name>.json. --quick is a
@@ -71,8 +72,11 @@ enum Cli {
 
 /// Every benchmark: its name, the package and the example that runs it, and the package
 /// features it needs.
-const BENCHES: &[(&str, &str, &str, &str)] =
-    &[("ledger", "payments-ledger", "ingest_bench", "postgres")];
+const BENCHES: &[(&str, &str, &str, &str)] = &[
+    ("verify", "payments-bench", "verify", ""),
+    ("http", "payments-bench", "http", ""),
+    ("ledger", "payments-ledger", "ingest_bench", "postgres"),
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -175,15 +179,11 @@ fn bench(names: &[String], quick: bool) -> ExitCode {
         let mut command = std::process::Command::new(runner::cargo_program());
         command
             .current_dir(&root)
-            .args([
-                "run",
-                "--release",
-                "--quiet",
-                "-p",
-                package,
-                "--features",
-                features,
-            ])
+            .args(["run", "--release", "--quiet", "-p", package]);
+        if !features.is_empty() {
+            command.args(["--features", features]);
+        }
+        command
             .args(["--example", example, "--"])
             .arg("--json")
             .arg(&json);
@@ -231,6 +231,13 @@ fn test_contracts(provider: Option<&str>) -> ExitCode {
         return ExitCode::FAILURE;
     }
 
+    let executables = match runner::build_contract_tests(&workspace.root) {
+        Ok(executables) => executables,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut reports = Vec::with_capacity(providers.len());
     for provider in &providers {
         eprintln!(
@@ -238,7 +245,7 @@ fn test_contracts(provider: Option<&str>) -> ExitCode {
             provider.name,
             provider.targets.join(", ")
         );
-        match runner::run_provider(&workspace.root, provider) {
+        match runner::run_provider(provider, &executables) {
             Ok(report) => reports.push(report),
             Err(message) => {
                 eprintln!("error: {message}");

@@ -1,5 +1,5 @@
-//! Running cargo: `cargo metadata` for discovery and `cargo test` for each
-//! contract test target.
+//! Running cargo: `cargo metadata` for discovery, `cargo test --no-run` for the contract test
+//! binaries, then each binary.
 
 use std::ffi::OsString;
 use std::io::{self, Read};
@@ -66,34 +66,67 @@ fn run_captured(mut command: Command) -> Result<(bool, String), String> {
     ))
 }
 
-/// Runs one contract test target with
-/// `cargo test --package PACKAGE --test TARGET --color never -- --color never`
-/// from the workspace root, and interprets its output.
-fn run_target(root: &str, package: &str, target: &str) -> Result<TargetOutcome, String> {
-    let mut command = Command::new(cargo_program());
-    command.current_dir(root).args([
-        "test",
-        "--package",
-        package,
-        "--test",
-        target,
-        "--color",
-        "never",
-        "--",
-        "--color",
-        "never",
-    ]);
+/// Builds every test target of the workspace with
+/// `cargo test --workspace --no-run --message-format=json` (after `cargo test --workspace`, as in
+/// CI, nothing is recompiled) and returns the contract test executables, keyed by (package id,
+/// target name). The whole workspace, with its features unified as `cargo test --workspace`
+/// unifies them: these are the very binaries that run finished.
+pub(crate) fn build_contract_tests(
+    root: &str,
+) -> Result<std::collections::HashMap<(String, String), String>, String> {
+    let output = Command::new(cargo_program())
+        .current_dir(root)
+        .args([
+            "test",
+            "--workspace",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|err| format!("cannot run `cargo test --no-run`: {err}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo test --workspace --no-run` failed ({})",
+            output.status
+        ));
+    }
+    Ok(crate::discovery::test_executables(
+        &String::from_utf8_lossy(&output.stdout),
+    ))
+}
+
+/// Runs one contract test binary as `cargo test` would (from the package's directory, with
+/// `CARGO_MANIFEST_DIR` set), and interprets its output.
+fn run_target(dir: &str, executable: &str) -> Result<TargetOutcome, String> {
+    let mut command = Command::new(executable);
+    command
+        .current_dir(dir)
+        .env("CARGO_MANIFEST_DIR", dir)
+        .args(["--color", "never"]);
     let (success, output) = run_captured(command)?;
     Ok(libtest::evaluate(&output, success))
 }
 
-/// Runs all contract test targets of `provider` and measures the total
-/// wall time (building included).
-pub(crate) fn run_provider(root: &str, provider: &Provider) -> Result<ProviderReport, String> {
+/// Runs all contract test targets of `provider` from the binaries in `executables` and
+/// measures the total wall time.
+pub(crate) fn run_provider(
+    provider: &Provider,
+    executables: &std::collections::HashMap<(String, String), String>,
+) -> Result<ProviderReport, String> {
     let start = Instant::now();
     let mut outcomes = Vec::with_capacity(provider.targets.len());
     for target in &provider.targets {
-        let outcome = run_target(root, &provider.package, target)?;
+        let executable = executables
+            .get(&(provider.id.clone(), target.clone()))
+            .ok_or_else(|| {
+                format!(
+                    "`cargo test --no-run` built no executable for {} test `{target}`",
+                    provider.package
+                )
+            })?;
+        let outcome = run_target(&provider.dir, executable)?;
         outcomes.push((target.clone(), outcome));
     }
     Ok(ProviderReport::new(
