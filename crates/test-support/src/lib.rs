@@ -26,8 +26,8 @@
 //! ```
 //!
 //! Features, so that a crate builds only what its tests use:
-//! - `http`: [`fast_http`] and [`mock_http`] (payments-core's HTTP client).
-//! - `sandbox`: [`start_sandbox`], [`count_requests`] and [`sink_url`] (builds the sandbox).
+//! - `http`: `fast_http` and `mock_http` (payments-core's HTTP client).
+//! - `sandbox`: `start_sandbox`, `count_requests` and `sink_url` (builds the sandbox).
 //!
 //! These are test helpers: they panic, with a message naming what failed, instead of returning
 //! errors.
