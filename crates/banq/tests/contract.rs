@@ -17,18 +17,20 @@ use payments_banq::{
     MerchantUserCredentials, OpenApiCredentials, PaymentLinkRequest, RecurringPeriod, TokenFlow,
     WebhookConfigRequest,
 };
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::token::{StaticTokenSource, TokenCache};
 use payments_core::{
     Capability, CreatePayment, Currency, Decimal, Delivery, Error, Money, PaymentProvider,
     PaymentStatus, RefundRequest,
 };
+use payments_test_support::{Fixtures, fixtures, mock_http};
 use serde_json::{Value, json};
 use time::macros::date;
 use wiremock::matchers::{
     body_json, body_partial_json, header, header_exists, method, path, query_param,
 };
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const COMPANY: &str = "company-42";
 const CLIENT_ID: &str = "YOUR-CLIENT-ID";
@@ -41,30 +43,6 @@ const PAYMENT_ID: &str = "8b1e4f0c-2a57-4c3e-b6d9-71f0a2c4e5b3";
 const OPEN_TOKEN: &str = "tok-open-SECRET";
 const USER_TOKEN: &str = "tok-user-SECRET";
 
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-/// The fixture's exact bytes (numbers such as `100.10` stay as written).
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn http() -> HttpConfig {
-    HttpConfig::default()
-        .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(2))
-}
-
 fn config(server: &MockServer) -> BanqConfig {
     BanqConfig::new(
         COMPANY,
@@ -74,7 +52,7 @@ fn config(server: &MockServer) -> BanqConfig {
     .api_base_url(format!("{}/api/v1", server.uri()))
     .token_url(format!("{}/oauth/token", server.uri()))
     .default_destination(GUID)
-    .http(http())
+    .http(mock_http())
 }
 
 fn client(server: &MockServer) -> BanqClient {
@@ -97,7 +75,7 @@ fn open_api_token_body() -> Value {
 
 /// The guide's merchant-user token body (fixture), with this test's login.
 fn merchant_user_token_body() -> Value {
-    let mut body = fixture("token_request_merchant_user.json");
+    let mut body = FIXTURES.json("token_request_merchant_user.json");
     body["username"] = json!(EMAIL);
     body["password"] = json!(MERCHANT_PASSWORD);
     assert_eq!(body["client_id"], BANQ_API_CLIENT_ID);
@@ -159,8 +137,8 @@ async fn get_paid_link_sends_the_documented_body_and_reads_the_link() {
         OPEN_TOKEN,
     )
     .and(header("content-type", "application/json"))
-    .and(body_json(fixture("get_paid_link_request.json")))
-    .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_paid_link_200.json")))
+    .and(body_json(FIXTURES.json("get_paid_link_request.json")))
+    .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("get_paid_link_200.json")))
     .expect(1)
     .mount(&server)
     .await;
@@ -170,7 +148,7 @@ async fn get_paid_link_sends_the_documented_body_and_reads_the_link() {
         .unwrap();
     assert_eq!(link.url, "https://link.banq.com/4x1t09WiOjb");
     assert_eq!(link.id.as_deref(), Some(PAYMENT_ID));
-    assert_eq!(link.raw, fixture("get_paid_link_200.json"));
+    assert_eq!(link.raw, FIXTURES.json("get_paid_link_200.json"));
     let sent = api_requests(&server).await.remove(0);
     // `funds` is the exact JSON number 100, as in Banq's guide.
     assert!(String::from_utf8_lossy(&sent.body).contains(r#""funds":100,"#));
@@ -188,7 +166,9 @@ async fn a_recurring_link_sends_frequency_and_dates() {
         .and(body_partial_json(json!({
             "frequency": "monthly", "startDate": "2021-06-15", "endDate": "2021-12-15"
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_paid_link_200.json")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(FIXTURES.json("get_paid_link_200.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -250,7 +230,7 @@ async fn invalid_links_are_rejected_before_anything_is_sent() {
 async fn the_guides_credential_field_names_are_selectable() {
     let server = MockServer::start().await;
     // The guide's own token body, with our values.
-    let mut expected = fixture("token_request_open_api.json");
+    let mut expected = FIXTURES.json("token_request_open_api.json");
     expected["client_password"] = json!(PASSWORD);
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
@@ -266,7 +246,7 @@ async fn the_guides_credential_field_names_are_selectable() {
             format!("Bearer {OPEN_TOKEN}").as_str(),
         ))
         .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
+            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_pending_200.json")),
         )
         .expect(1)
         .mount(&server)
@@ -295,7 +275,7 @@ async fn a_client_secret_is_sent_when_configured() {
         .await;
     Mock::given(method("GET"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
+            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_pending_200.json")),
         )
         .mount(&server)
         .await;
@@ -320,7 +300,7 @@ async fn get_payment_reads_status_and_exact_funds() {
         OPEN_TOKEN,
     )
     .respond_with(
-        ResponseTemplate::new(200).set_body_string(fixture_text("payment_completed_200.json")),
+        ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_completed_200.json")),
     )
     .expect(1)
     .mount(&server)
@@ -341,7 +321,7 @@ async fn the_neutral_get_maps_status_amount_and_reference() {
     Mock::given(method("GET"))
         .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
         .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_failed_200.json")),
+            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_failed_200.json")),
         )
         .expect(2)
         .mount(&server)
@@ -365,7 +345,7 @@ async fn the_neutral_get_maps_status_amount_and_reference() {
 /// answer: an error naming the field, never a payment whose amount silently went missing.
 #[tokio::test]
 async fn funds_that_are_not_exact_money_are_a_decode_error_naming_the_field() {
-    let documented = fixture_text("payment_completed_200.json");
+    let documented = FIXTURES.text("payment_completed_200.json");
     for (from, to) in [
         ("100.10", "100.105"),
         ("100.10", "\"100,10\""),
@@ -514,7 +494,7 @@ async fn users_me_uses_the_merchant_user_token_and_finds_the_account_space() {
         USER_TOKEN,
     )
     .and(query_param("include", "accountSpaces,banqAccounts"))
-    .respond_with(ResponseTemplate::new(200).set_body_json(fixture("users_me_200.json")))
+    .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("users_me_200.json")))
     .expect(2)
     .mount(&server)
     .await;
@@ -566,7 +546,7 @@ async fn webhook_config_sends_the_documented_body() {
         USER_TOKEN,
     )
     .and(header("content-type", "application/json"))
-    .and(body_json(fixture("webhook_config_request.json")))
+    .and(body_json(FIXTURES.json("webhook_config_request.json")))
     .respond_with(ResponseTemplate::new(201).set_body_json(json!({
         "id": 77, "url": "https://shop.example/your-web-hooks/payment-status", "enabled": true
     })))
@@ -612,7 +592,7 @@ async fn setup_webhooks_looks_up_the_space_then_registers_once() {
     mount_tokens(&server, 0, 1).await;
     Mock::given(method("GET"))
         .and(path("/api/v1/users/me"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("users_me_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("users_me_200.json")))
         .expect(2)
         .mount(&server)
         .await;
@@ -677,7 +657,7 @@ async fn each_flow_fetches_its_token_once_and_reuses_it_across_clones() {
             format!("Bearer {OPEN_TOKEN}").as_str(),
         ))
         .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
+            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_pending_200.json")),
         )
         .expect(3)
         .mount(&server)
@@ -688,7 +668,7 @@ async fn each_flow_fetches_its_token_once_and_reuses_it_across_clones() {
             "authorization",
             format!("Bearer {USER_TOKEN}").as_str(),
         ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("users_me_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("users_me_200.json")))
         .expect(2)
         .mount(&server)
         .await;
@@ -727,7 +707,7 @@ async fn a_401_fetches_a_new_token_and_retries_exactly_once() {
         .and(header("authorization", "Bearer tok-2"))
         .and(header("x-company-id", COMPANY))
         .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_completed_200.json")),
+            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_completed_200.json")),
         )
         .expect(1)
         .mount(&server)
@@ -768,7 +748,7 @@ async fn a_401_on_a_merchant_user_call_renews_only_the_merchant_user_token() {
     Mock::given(method("GET"))
         .and(path("/api/v1/users/me"))
         .and(header("authorization", "Bearer user-2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("users_me_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("users_me_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -796,7 +776,7 @@ async fn concurrent_calls_on_clones_share_one_token_request() {
             format!("Bearer {OPEN_TOKEN}").as_str(),
         ))
         .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
+            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_pending_200.json")),
         )
         .expect(20)
         .mount(&server)
@@ -864,7 +844,7 @@ async fn a_static_token_source_can_replace_the_token_flows() {
         .and(header("authorization", "Bearer external-token"))
         .and(header("x-company-id", COMPANY))
         .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
+            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_pending_200.json")),
         )
         .expect(1)
         .mount(&server)
@@ -883,7 +863,11 @@ async fn a_static_token_source_can_replace_the_token_flows() {
 #[tokio::test]
 async fn provider_errors_keep_status_code_message_and_trace() {
     for (status, body, code) in [
-        (404, fixture("error_404.json"), Some("PaymentNotFound")),
+        (
+            404,
+            FIXTURES.json("error_404.json"),
+            Some("PaymentNotFound"),
+        ),
         (
             400,
             json!({"error": {"code": "ValidationError", "message": "funds must be positive"}}),
@@ -918,12 +902,12 @@ async fn a_429_is_retried_for_reads_and_creations() {
         (
             "GET",
             format!("/api/v1/payments/{PAYMENT_ID}"),
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
+            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_pending_200.json")),
         ),
         (
             "POST",
             "/api/v1/payments/get-paid-link".to_string(),
-            ResponseTemplate::new(200).set_body_json(fixture("get_paid_link_200.json")),
+            ResponseTemplate::new(200).set_body_json(FIXTURES.json("get_paid_link_200.json")),
         ),
     ] {
         Mock::given(method(m))
@@ -991,7 +975,7 @@ async fn a_link_creation_timing_out_is_sent_once_and_outcome_unknown() {
         .and(path("/api/v1/payments/get-paid-link"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(fixture("get_paid_link_200.json"))
+                .set_body_json(FIXTURES.json("get_paid_link_200.json"))
                 .set_delay(Duration::from_secs(5)),
         )
         .expect(1)
@@ -1119,8 +1103,10 @@ async fn the_neutral_create_makes_a_once_link_into_the_default_destination() {
     mount_tokens(&server, 1, 0).await;
     Mock::given(method("POST"))
         .and(path("/api/v1/payments/get-paid-link"))
-        .and(body_json(fixture("get_paid_link_request.json")))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("get_paid_link_200.json")))
+        .and(body_json(FIXTURES.json("get_paid_link_request.json")))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(FIXTURES.json("get_paid_link_200.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;

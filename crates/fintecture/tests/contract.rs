@@ -15,7 +15,6 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::secret::ExposeSecret;
 use payments_core::webhook::{FixedClock, WebhookRequest};
 use payments_core::{
@@ -29,10 +28,13 @@ use payments_fintecture::{
     ConnectRequest, Environment, FintectureClient, FintectureConfig, ListPaymentsQuery,
     RedirectError, RefundPaymentRequest, SessionStatus, StoredSession, TransferState,
 };
+use payments_test_support::{Fixtures, fixtures, mock_http, requests_to};
 use serde_json::{Value, json};
 use time::macros::datetime;
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const APP_ID: &str = "2dfdcf57-5b2f-4309-846f-913d0b2802cf";
 const APP_SECRET: &str = "fint_SECRET_app_secret";
@@ -41,18 +43,6 @@ const SESSION: &str = "44f00841780445d4981be9ea2f8aafae";
 /// The fixed clock's time, as the `Date` header must show it.
 const DATE: &str = "Wed, 26 Feb 2020 17:29:51 GMT";
 const FIRST_ID: &str = "00000000-0000-4000-8000-000000000001";
-
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn fixture(name: &str) -> Value {
-    serde_json::from_str(&fixture_text(name)).unwrap()
-}
 
 /// The key pair generated for this test run (aws-lc-rs, 2048 bits), as PKCS#8 PEM.
 fn generated_key() -> &'static (AppPrivateKey, String) {
@@ -94,16 +84,13 @@ impl Match for Signed {
 }
 
 fn config(server: &MockServer, key_pem: &str) -> FintectureConfig {
-    let http = HttpConfig::default()
-        .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(2));
     FintectureConfig::new(APP_ID, APP_SECRET, key_pem, Environment::Production)
         .base_url(server.uri())
         .clock(Arc::new(FixedClock::new(
             datetime!(2020-02-26 17:29:51 UTC),
         )))
         .request_ids(Arc::new(SequentialIds::new()))
-        .http(http)
+        .http(mock_http())
 }
 
 fn client(server: &MockServer) -> FintectureClient {
@@ -113,7 +100,7 @@ fn client(server: &MockServer) -> FintectureClient {
 async fn mount_token(server: &MockServer, times: u64) {
     Mock::given(method("POST"))
         .and(path("/oauth/accesstoken"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("token_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("token_200.json")))
         .expect(times)
         .mount(server)
         .await;
@@ -130,16 +117,6 @@ fn api(m: wiremock::MockBuilder) -> wiremock::MockBuilder {
 
 fn eur(cents: i64) -> Money {
     Money::from_minor(cents, Currency::EUR)
-}
-
-async fn requests_to(server: &MockServer, p: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == p)
-        .collect()
 }
 
 fn header_of<'a>(r: &'a Request, name: &str) -> Option<&'a str> {
@@ -213,12 +190,12 @@ async fn token_request_is_the_documented_one_unsigned_and_cached() {
         .and(body_string(format!(
             "grant_type=client_credentials&app_id={APP_ID}&scope=PIS"
         )))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("token_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("token_200.json")))
         .expect(1)
         .mount(&server)
         .await;
     api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
         .expect(2)
         .mount(&server)
         .await;
@@ -246,7 +223,7 @@ async fn a_401_refreshes_the_token_once_and_resends_with_the_same_request_id() {
         .mount(&server)
         .await;
     api(Mock::given(method("GET")).and(path(p.clone())))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -294,7 +271,7 @@ async fn connect_sends_the_documented_signed_request() {
         .and(header("content-type", "application/json"))
         .and(header("x-request-id", FIRST_ID))
         .and(body_json(connect_body()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -323,18 +300,19 @@ async fn connect_request_and_result_snapshots_with_the_fixture_key() {
     // The committed test-only key makes the RSA PKCS#1 v1.5 signature deterministic.
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    let public =
-        payments_fintecture::keys::AppPublicKey::from_pem(&fixture_text("test_app_key_public.pem"))
-            .unwrap();
+    let public = payments_fintecture::keys::AppPublicKey::from_pem(
+        &FIXTURES.text("test_app_key_public.pem"),
+    )
+    .unwrap();
     Mock::given(method("POST"))
         .and(path("/pis/v2/connect"))
         .and(Signed(RequestSignatureVerifier::new(APP_ID, public)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
         .expect(1)
         .mount(&server)
         .await;
     let c =
-        FintectureClient::new(config(&server, &fixture_text("test_app_key_pkcs8.pem"))).unwrap();
+        FintectureClient::new(config(&server, &FIXTURES.text("test_app_key_pkcs8.pem"))).unwrap();
     let session = c.connect(&connect_request()).await.unwrap();
     let sent = &requests_to(&server, "/pis/v2/connect").await[0];
     let mut headers = serde_json::Map::new();
@@ -362,11 +340,11 @@ async fn connect_request_and_result_snapshots_with_the_fixture_key() {
     mount_token(&server2, 1).await;
     Mock::given(method("POST"))
         .and(path("/pis/v2/connect"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
         .mount(&server2)
         .await;
     let c1 =
-        FintectureClient::new(config(&server2, &fixture_text("test_app_key_pkcs1.pem"))).unwrap();
+        FintectureClient::new(config(&server2, &FIXTURES.text("test_app_key_pkcs1.pem"))).unwrap();
     c1.connect(&connect_request()).await.unwrap();
     let sent2 = &requests_to(&server2, "/pis/v2/connect").await[0];
     assert_eq!(header_of(sent2, "signature"), header_of(sent, "signature"));
@@ -401,14 +379,15 @@ fn request_snapshot(sent: &Request) -> Value {
 async fn refund_cancel_and_get_request_snapshots_with_the_fixture_key() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    let public =
-        payments_fintecture::keys::AppPublicKey::from_pem(&fixture_text("test_app_key_public.pem"))
-            .unwrap();
+    let public = payments_fintecture::keys::AppPublicKey::from_pem(
+        &FIXTURES.text("test_app_key_public.pem"),
+    )
+    .unwrap();
     let signed = || Signed(RequestSignatureVerifier::new(APP_ID, public.clone()));
     Mock::given(method("POST"))
         .and(path("/pis/v2/refund"))
         .and(signed())
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("refund_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -425,12 +404,12 @@ async fn refund_cancel_and_get_request_snapshots_with_the_fixture_key() {
     Mock::given(method("GET"))
         .and(path(format!("/pis/v2/payments/{SESSION}")))
         .and(signed())
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
         .expect(1)
         .mount(&server)
         .await;
     let c =
-        FintectureClient::new(config(&server, &fixture_text("test_app_key_pkcs8.pem"))).unwrap();
+        FintectureClient::new(config(&server, &FIXTURES.text("test_app_key_pkcs8.pem"))).unwrap();
     c.refund(
         &RefundPaymentRequest::new(SESSION, eur(199))
             .communication("Refund B34970692")
@@ -457,19 +436,19 @@ async fn a_wrong_signature_does_not_match_the_verifying_mock() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
         .expect(0)
         .mount(&server)
         .await;
     let other =
-        FintectureClient::new(config(&server, &fixture_text("test_app_key_pkcs8.pem"))).unwrap();
+        FintectureClient::new(config(&server, &FIXTURES.text("test_app_key_pkcs8.pem"))).unwrap();
     let err = other.connect(&connect_request()).await.unwrap_err();
     assert_eq!(err.http_status(), Some(404), "{err:?}");
     // Unsigned (sandbox without signatures): refused as well.
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     api(Mock::given(method("GET")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
         .expect(0)
         .mount(&server)
         .await;
@@ -489,7 +468,7 @@ async fn unsigned_sandbox_calls_carry_no_signature_headers() {
     mount_token(&server, 1).await;
     Mock::given(method("GET"))
         .and(path(format!("/pis/v2/payments/{SESSION}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -544,7 +523,7 @@ async fn a_connect_answered_500_is_sent_once_and_outcome_unknown() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
-        .respond_with(ResponseTemplate::new(500).set_body_json(fixture("error_400.json")))
+        .respond_with(ResponseTemplate::new(500).set_body_json(FIXTURES.json("error_400.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -567,7 +546,7 @@ async fn a_connect_answered_429_is_retried_with_a_fresh_signature() {
         .mount(&server)
         .await;
     api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -588,7 +567,7 @@ async fn get_payment_is_signed_without_digest_and_parsed_exactly() {
     mount_token(&server, 1).await;
     api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
         .and(header("x-request-id", FIRST_ID))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -614,7 +593,7 @@ async fn neutral_get_maps_status_amount_and_reference() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
         .mount(&server)
         .await;
     let p = client(&server).fetch_payment(SESSION).await.unwrap();
@@ -638,7 +617,7 @@ async fn partial_and_pending_transfers_are_not_success() {
     ] {
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
-        let mut body = fixture("payment_200.json");
+        let mut body = FIXTURES.json("payment_200.json");
         body["meta"]["status"] = json!(status);
         body["data"]["attributes"]["transfer_state"] = json!(transfer);
         api(Mock::given(method("GET")))
@@ -661,7 +640,9 @@ async fn list_payments_sends_filters_and_parses_the_page() {
         .and(query_param("filter[communication]", "B34970692"))
         .and(query_param("page[number]", "1"))
         .and(query_param("page[size]", "20"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_list_200.json")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_list_200.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -688,7 +669,7 @@ async fn list_payments_sends_filters_and_parses_the_page() {
 /// A list page as the *Pagination* guide shows it: `data`, `meta.totalItems` /
 /// `meta.totalPages`, and `links.self` / `links.next` (absent on the last page).
 fn list_page(number: u32, pages: u32, items: &[(&str, &str)]) -> Value {
-    let template = fixture("payment_list_200.json")["data"][0].clone();
+    let template = FIXTURES.json("payment_list_200.json")["data"][0].clone();
     let data: Vec<Value> = items
         .iter()
         .map(|(id, communication)| {
@@ -893,11 +874,11 @@ async fn cancel_patches_the_status_and_tolerates_an_already_cancelled_session() 
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
         api(Mock::given(method("PATCH")).and(path(p.clone())))
-            .respond_with(ResponseTemplate::new(400).set_body_json(fixture("error_400.json")))
+            .respond_with(ResponseTemplate::new(400).set_body_json(FIXTURES.json("error_400.json")))
             .expect(1)
             .mount(&server)
             .await;
-        let mut body = fixture("payment_200.json");
+        let mut body = FIXTURES.json("payment_200.json");
         body["meta"]["status"] = json!(status);
         api(Mock::given(method("GET")).and(path(p.clone())))
             .respond_with(ResponseTemplate::new(200).set_body_json(body))
@@ -925,7 +906,7 @@ async fn refund_sends_the_documented_body_and_state() {
             "meta": {"session_id": SESSION},
             "data": {"attributes": {"amount": "1.99", "communication": "Refund B34970692"}}
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("refund_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -947,12 +928,12 @@ async fn repeated_refunds_never_exceed_what_was_paid() {
     mount_token(&server, 1).await;
     // The paid amount (273 EUR) is fetched when the caller gives only the history.
     api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
         .expect(2)
         .mount(&server)
         .await;
     api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("refund_200.json")))
         .expect(2)
         .mount(&server)
         .await;
@@ -985,7 +966,7 @@ async fn the_neutral_refund_is_bounded_by_the_fetched_paid_amount() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
         .expect(2)
         .mount(&server)
         .await;
@@ -996,7 +977,7 @@ async fn the_neutral_refund_is_bounded_by_the_fetched_paid_amount() {
             "meta": {"session_id": SESSION},
             "data": {"attributes": {"amount": "273.00", "communication": "refund-order-9"}}
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("refund_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -1039,7 +1020,7 @@ async fn refunds_are_bounded_by_the_money_actually_received() {
     for (status, transfer, received, sent) in cases {
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
-        let mut body = fixture("payment_200.json");
+        let mut body = FIXTURES.json("payment_200.json");
         body["meta"]["status"] = json!(status);
         body["data"]["attributes"]["transfer_state"] = json!(transfer);
         if let Some(r) = received {
@@ -1056,7 +1037,9 @@ async fn refunds_are_bounded_by_the_money_actually_received() {
                     "meta": {"session_id": SESSION},
                     "data": {"attributes": {"amount": amount}}
                 })))
-                .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_200.json")))
+                .respond_with(
+                    ResponseTemplate::new(200).set_body_json(FIXTURES.json("refund_200.json")),
+                )
                 .expect(u64::from(sent.is_some()))
                 .mount(&server)
                 .await;
@@ -1093,7 +1076,7 @@ async fn a_refund_timing_out_is_sent_once() {
     api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(fixture("refund_200.json"))
+                .set_body_json(FIXTURES.json("refund_200.json"))
                 .set_delay(Duration::from_secs(5)),
         )
         .expect(1)
@@ -1114,13 +1097,17 @@ async fn settlements_list_and_get() {
     mount_token(&server, 1).await;
     api(Mock::given(method("GET")).and(path("/pis/v2/settlements")))
         .and(query_param("page[number]", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("settlements_200.json")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(FIXTURES.json("settlements_200.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let id = "0f6f1c2e-1d5a-4d1c-9a51-2c2b9d1e8e11";
     api(Mock::given(method("GET")).and(path(format!("/pis/v2/settlements/{id}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("settlement_200.json")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(FIXTURES.json("settlement_200.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -1144,7 +1131,7 @@ fn stored_fixture_order() -> StoredSession {
 async fn the_redirect_is_confirmed_by_fetching_never_by_its_query() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    let mut body = fixture("payment_200.json");
+    let mut body = FIXTURES.json("payment_200.json");
     body["meta"]["status"] = json!("payment_pending");
     api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
         .respond_with(ResponseTemplate::new(200).set_body_json(body))
@@ -1185,7 +1172,7 @@ async fn a_paid_cheap_session_returned_with_another_orders_state_is_refused() {
     let server = MockServer::start().await;
     mount_token(&server, 0).await;
     let session_b = "b00000000000000000000000000000b1";
-    let mut paid_b = fixture("payment_200.json");
+    let mut paid_b = FIXTURES.json("payment_200.json");
     paid_b["meta"]["session_id"] = json!(session_b);
     paid_b["data"]["id"] = json!(session_b);
     paid_b["data"]["attributes"]["amount"] = json!("1.00");
@@ -1242,7 +1229,7 @@ async fn a_fetched_payment_that_is_not_the_order_is_refused_naming_the_field() {
     for (pointer, value, message) in cases {
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
-        let mut body = fixture("payment_200.json");
+        let mut body = FIXTURES.json("payment_200.json");
         *body.pointer_mut(pointer).unwrap() = value;
         api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
             .respond_with(ResponseTemplate::new(200).set_body_json(body))
@@ -1261,7 +1248,9 @@ async fn a_fetched_payment_that_is_not_the_order_is_refused_naming_the_field() {
     // An amount that is not exact in its currency: an unreadable answer, naming the field.
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    let body = fixture_text("payment_200.json").replace("\"273\"", "\"273.005\"");
+    let body = FIXTURES
+        .text("payment_200.json")
+        .replace("\"273\"", "\"273.005\"");
     api(Mock::given(method("GET")))
         .respond_with(ResponseTemplate::new(200).set_body_string(body))
         .mount(&server)
@@ -1284,7 +1273,7 @@ async fn the_stored_session_is_built_from_the_connect_request_and_answer() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -1305,7 +1294,9 @@ async fn documented_errors_keep_status_and_code() {
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
         api(Mock::given(method("GET")))
-            .respond_with(ResponseTemplate::new(status).set_body_json(fixture("error_400.json")))
+            .respond_with(
+                ResponseTemplate::new(status).set_body_json(FIXTURES.json("error_400.json")),
+            )
             .expect(1)
             .mount(&server)
             .await;
@@ -1332,7 +1323,7 @@ async fn reads_retry_429_and_503_then_give_up() {
         .mount(&server)
         .await;
     api(Mock::given(method("GET")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
         .mount(&server)
         .await;
     client(&server).get_payment(SESSION).await.unwrap();
@@ -1356,7 +1347,9 @@ async fn malformed_answers_are_decode_errors() {
     for body in [
         "<html>oops</html>".to_string(),
         r#"{"meta":{"session_id":"x"}}"#.to_string(),
-        fixture_text("payment_200.json").replace("\"273\"", "\"2,73\""),
+        FIXTURES
+            .text("payment_200.json")
+            .replace("\"273\"", "\"2,73\""),
     ] {
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
@@ -1382,7 +1375,7 @@ async fn neutral_create_returns_the_connect_url() {
             "meta": {"psu_name": "Julien Lefebre", "psu_email": "julien@example.com", "expiry": 900},
             "data": {"type": "payments", "attributes": {"amount": "273.00", "currency": "EUR", "communication": "B34970692"}}
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -1437,7 +1430,9 @@ async fn configuration_errors_are_clear_and_secret_free() {
 async fn a_fetched_amount_that_is_not_exact_is_a_decode_error_naming_the_field() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    let body = fixture_text("payment_200.json").replace("\"273\"", "\"273.005\"");
+    let body = FIXTURES
+        .text("payment_200.json")
+        .replace("\"273\"", "\"273.005\"");
     api(Mock::given(method("GET")))
         .respond_with(ResponseTemplate::new(200).set_body_string(body))
         .mount(&server)

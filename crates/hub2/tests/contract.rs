@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use payments_core::http::{HttpConfig, RetryPolicy};
+use payments_core::http::RetryPolicy;
 use payments_core::secret::ExposeSecret;
 use payments_core::{
     Capability, CreatePayment, Currency, Delivery, Error, Money, PaymentProvider, PaymentStatus,
@@ -21,37 +21,22 @@ use payments_hub2::{
     Hub2PaymentStatus, IntentStatus, ListIntentsRequest, NextAction, PayerClient, PayerConfig,
     PayerCredentials,
 };
+use payments_test_support::{Fixtures, fixtures, mock_http, only_request};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, header_exists, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const API_KEY: &str = "hub2_sk_test_SECRET_api_key";
 const MERCHANT_ID: &str = "MTE1ODE2";
 const INTENT_ID: &str = "pi_tffiDaXyWQu203rIXhujW";
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.TOKEN_SECRET_claims.sig";
 
-fn fixture(name: &str) -> Value {
-    serde_json::from_str(&fixture_text(name)).unwrap()
-}
-
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn http(retry: RetryPolicy) -> HttpConfig {
-    HttpConfig::default()
-        .retry(retry.backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(2))
-}
-
 fn config(server: &MockServer) -> Hub2Config {
     Hub2Config::new(API_KEY, MERCHANT_ID, Environment::Sandbox)
         .base_url(server.uri())
-        .http(http(RetryPolicy::default()))
+        .http(mock_http())
 }
 
 fn client(server: &MockServer) -> Hub2Client {
@@ -59,7 +44,7 @@ fn client(server: &MockServer) -> Hub2Client {
 }
 
 fn client_without_retries(server: &MockServer) -> Hub2Client {
-    Hub2Client::new(config(server).http(http(RetryPolicy::none()))).unwrap()
+    Hub2Client::new(config(server).http(mock_http().retry(RetryPolicy::none()))).unwrap()
 }
 
 fn payer(server: &MockServer) -> PayerClient {
@@ -69,7 +54,7 @@ fn payer(server: &MockServer) -> PayerClient {
             Environment::Sandbox,
         )
         .base_url(server.uri())
-        .http(http(RetryPolicy::default())),
+        .http(mock_http()),
     )
     .unwrap()
 }
@@ -84,12 +69,6 @@ fn merchant(m: MockBuilder) -> MockBuilder {
         .and(header("merchantid", MERCHANT_ID))
         .and(header("environment", "sandbox"))
         .and(header_exists("user-agent"))
-}
-
-async fn only_request(server: &MockServer) -> Request {
-    let mut requests = server.received_requests().await.unwrap();
-    assert_eq!(requests.len(), 1, "exactly one request expected");
-    requests.remove(0)
 }
 
 /// A value as JSON text read back: exact decimals (fees) become plain JSON numbers for the
@@ -130,7 +109,9 @@ async fn create_intent_sends_the_documented_body_and_parses_the_documented_answe
             "amount": 200,
             "currency": "XOF"
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_intent_201.json")))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_intent_201.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -165,7 +146,9 @@ async fn create_intent_with_an_override_business_name() {
             "customerReference": "client-42", "purchaseReference": "order 2024.05_01",
             "amount": 15000, "currency": "XAF", "overrideBusinessName": "Boutique Akwa"
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_intent_201.json")))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_intent_201.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -211,7 +194,9 @@ async fn a_400_on_references_keeps_hub2s_message() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/payment-intents"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(fixture("error_400_reference.json")))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(FIXTURES.json("error_400_reference.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -234,7 +219,7 @@ async fn a_400_on_references_keeps_hub2s_message() {
 async fn a_401_is_not_retried_and_never_shows_the_key() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(fixture("error_401.json")))
+        .respond_with(ResponseTemplate::new(401).set_body_json(FIXTURES.json("error_401.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -256,7 +241,9 @@ async fn a_429_with_retry_after_is_waited_for_then_the_creation_goes_through() {
         .await;
     Mock::given(method("POST"))
         .and(path("/payment-intents"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_intent_201.json")))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_intent_201.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -332,7 +319,7 @@ async fn a_503_on_a_read_is_retried() {
         .await;
     Mock::given(method("GET"))
         .and(path(format!("/payment-intents/{INTENT_ID}/status")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("status_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -382,7 +369,8 @@ async fn get_intent_reads_attempts_failures_and_fees() {
     let server = MockServer::start().await;
     merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}"))))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(fixture("get_intent_successful_200.json")),
+            ResponseTemplate::new(200)
+                .set_body_json(FIXTURES.json("get_intent_successful_200.json")),
         )
         .expect(1)
         .mount(&server)
@@ -406,7 +394,7 @@ async fn get_intent_reads_attempts_failures_and_fees() {
 async fn get_intent_status_by_api_key() {
     let server = MockServer::start().await;
     merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}/status"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("status_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -439,7 +427,9 @@ async fn a_mobile_money_attempt_sends_the_token_and_mobile_money_object_without_
                 "onFinishRedirectionUrl": "https://shop.example/pay/done"
             }
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("attempt_otp_201.json")))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(FIXTURES.json("attempt_otp_201.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -480,7 +470,8 @@ async fn a_wave_attempt_yields_a_typed_redirection() {
             "mobileMoney": {"msisdn": "771234567"}
         })))
         .respond_with(
-            ResponseTemplate::new(201).set_body_json(fixture("attempt_wave_redirection_201.json")),
+            ResponseTemplate::new(201)
+                .set_body_json(FIXTURES.json("attempt_wave_redirection_201.json")),
         )
         .expect(1)
         .mount(&server)
@@ -513,7 +504,8 @@ async fn a_card_attempt_uses_the_sync_variant_when_asked() {
             "token": TOKEN, "paymentMethod": "credit_card", "country": "CI", "provider": "visa"
         })))
         .respond_with(
-            ResponseTemplate::new(201).set_body_json(fixture("attempt_wave_redirection_201.json")),
+            ResponseTemplate::new(201)
+                .set_body_json(FIXTURES.json("attempt_wave_redirection_201.json")),
         )
         .expect(1)
         .mount(&server)
@@ -564,7 +556,9 @@ async fn authenticate_sends_the_token_and_confirmation_code() {
         .and(body_json(
             json!({"token": TOKEN, "confirmationCode": "4321"}),
         ))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("attempt_otp_201.json")))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(FIXTURES.json("attempt_otp_201.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -580,7 +574,7 @@ async fn status_by_token_sends_the_token_as_a_query_parameter() {
         .and(path(format!("/payment-intents/{INTENT_ID}/status")))
         .and(query_param("token", TOKEN))
         .and(header("environment", "sandbox"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("status_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -603,7 +597,7 @@ async fn the_token_in_the_status_url_never_shows_in_errors() {
             Environment::Sandbox,
         )
         .base_url(format!("http://127.0.0.1:{port}"))
-        .http(http(RetryPolicy::none())),
+        .http(mock_http().retry(RetryPolicy::none())),
     )
     .unwrap();
     let err = unreachable.status().await.unwrap_err();
@@ -628,7 +622,7 @@ async fn a_merchant_client_hands_out_payer_clients_that_send_no_api_key() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(format!("/payment-intents/{INTENT_ID}/status")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("status_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -651,7 +645,7 @@ async fn create_webhook_returns_the_secret() {
             "description": "Shop notifications",
             "metadata": {"shop": "main"}
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("webhook_created_201.json")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(FIXTURES.json("webhook_created_201.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -682,7 +676,7 @@ async fn create_webhook_returns_the_secret() {
 
 #[tokio::test]
 async fn list_webhooks_accepts_a_bare_or_wrapped_array() {
-    let list = fixture("webhooks_list_200.json");
+    let list = FIXTURES.json("webhooks_list_200.json");
     for body in [list.clone(), json!({"data": list})] {
         let server = MockServer::start().await;
         merchant(Mock::given(method("GET")).and(path("/webhooks")))
@@ -721,7 +715,9 @@ async fn the_neutral_flow_creates_an_intent_and_hands_back_the_payer_credentials
             "customerReference": "order-77", "purchaseReference": "order-77",
             "amount": 200, "currency": "XOF"
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_intent_201.json")))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_intent_201.json")),
+        )
         .expect(2)
         .mount(&server)
         .await;
@@ -771,7 +767,8 @@ async fn the_neutral_get_maps_the_intent() {
     let server = MockServer::start().await;
     merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}"))))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(fixture("get_intent_successful_200.json")),
+            ResponseTemplate::new(200)
+                .set_body_json(FIXTURES.json("get_intent_successful_200.json")),
         )
         .expect(1)
         .mount(&server)
@@ -793,7 +790,7 @@ async fn live_sends_the_live_environment_header() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(header("environment", "live"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("status_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -811,7 +808,9 @@ async fn find_by_reference_lists_the_intents_of_the_purchase_reference_in_one_ca
     let server = MockServer::start().await;
     merchant(Mock::given(method("GET")).and(path("/payment-intents")))
         .and(query_param("purchaseReference", "Test_YYYY_MM_DD_01"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("list_intents_200.json")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(FIXTURES.json("list_intents_200.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -827,7 +826,7 @@ async fn find_by_reference_lists_the_intents_of_the_purchase_reference_in_one_ca
 }
 
 fn listed(id: &str, reference: &str, created_at: &str) -> Value {
-    let mut intent = fixture("get_intent_successful_200.json");
+    let mut intent = FIXTURES.json("get_intent_successful_200.json");
     intent["id"] = json!(id);
     intent["purchaseReference"] = json!(reference);
     intent["createdAt"] = json!(created_at);
@@ -990,7 +989,9 @@ async fn list_intents_sends_the_documented_filters_and_reads_the_page() {
         .and(query_param("to", "2022-07-31T23:59:59Z"))
         .and(query_param("page", "2"))
         .and(query_param("perPage", "5"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("list_intents_200.json")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(FIXTURES.json("list_intents_200.json")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -1025,7 +1026,7 @@ async fn list_intents_without_filters_sends_no_query_and_reads_a_wrapped_array()
     merchant(Mock::given(method("GET")).and(path("/payment-intents")))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!({"data": fixture("list_intents_200.json")})),
+                .set_body_json(json!({"data": FIXTURES.json("list_intents_200.json")})),
         )
         .expect(1)
         .mount(&server)

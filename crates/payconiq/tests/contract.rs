@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::{
     Currency, Delivery, Error, Money, PaymentProvider, PaymentStatus, RefundRequest,
 };
@@ -19,30 +18,21 @@ use payments_payconiq::{
     AcknowledgeRequest, CreatePaymentRequest, Environment, PayconiqClient, PayconiqConfig,
     PayconiqStatus, SearchQuery,
 };
+use payments_test_support::{Fixtures, fixtures, mock_http, only_request};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, header_exists, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const API_KEY: &str = "pcq_test_SECRET_api_key";
 const PAYMENT_ID: &str = "5bdaf066b93d1c000bde9683";
 
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 fn client(server: &MockServer) -> PayconiqClient {
-    let http = HttpConfig::default()
-        .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(2));
     PayconiqClient::new(
         PayconiqConfig::new(API_KEY, Environment::Production)
             .base_url(format!("{}/v3", server.uri()))
-            .http(http),
+            .http(mock_http()),
     )
     .unwrap()
 }
@@ -64,12 +54,6 @@ fn error_body(code: &str, message: &str) -> Value {
     json!({"traceId": "b2586833395d4750", "spanId": "c235e54376fab4b9", "code": code, "message": message})
 }
 
-async fn only_request(server: &MockServer) -> Request {
-    let mut requests = server.received_requests().await.unwrap();
-    assert_eq!(requests.len(), 1, "exactly one request expected");
-    requests.remove(0)
-}
-
 // ---------------------------------------------------------------- create
 
 #[tokio::test]
@@ -86,7 +70,7 @@ async fn create_sends_the_documented_body_and_parses_the_documented_answer() {
     authenticated(Mock::given(method("POST")).and(path("/v3/payments")))
         .and(header("content-type", "application/json"))
         .and(body_json(&expected))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_201.json")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_201.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -116,7 +100,7 @@ async fn create_with_a_pos_id_goes_to_payments_pos() {
             "amount": 250, "currency": "EUR", "reference": "ticket-8", "posId": "POS-00042",
             "shopId": "shop-7", "shopName": "Gare Centrale"
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_201.json")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_201.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -206,7 +190,8 @@ async fn the_documented_400_example_is_read_verbatim() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(
-            ResponseTemplate::new(400).set_body_json(fixture("error_400_field_is_required.json")),
+            ResponseTemplate::new(400)
+                .set_body_json(FIXTURES.json("error_400_field_is_required.json")),
         )
         .mount(&server)
         .await;
@@ -265,7 +250,7 @@ async fn create_answered_429_is_retried_then_succeeds() {
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_201.json")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_201.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -283,7 +268,7 @@ async fn get_parses_the_documented_payment_with_legacy_fields() {
     let server = MockServer::start().await;
     authenticated(Mock::given(method("GET")).and(path(format!("/v3/payments/{PAYMENT_ID}"))))
         .and(header("content-type", "application/json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("get_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -406,7 +391,7 @@ async fn malformed_and_html_bodies_are_decode_errors_with_a_redacted_excerpt() {
 #[tokio::test]
 async fn an_unknown_status_is_kept_and_never_success() {
     let server = MockServer::start().await;
-    let mut body = fixture("get_200.json");
+    let mut body = FIXTURES.json("get_200.json");
     body["status"] = json!("PARTIALLY_REFUNDED_SOMEDAY");
     Mock::given(path(format!("/v3/payments/{PAYMENT_ID}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(body))
@@ -430,7 +415,7 @@ async fn an_unknown_status_is_kept_and_never_success() {
 #[tokio::test]
 async fn a_newer_payload_with_unknown_fields_and_without_legacy_ones_is_accepted() {
     let server = MockServer::start().await;
-    let mut body = fixture("get_200.json");
+    let mut body = FIXTURES.json("get_200.json");
     let obj = body.as_object_mut().unwrap();
     for legacy in ["transferAmount", "tippingAmount", "totalAmount"] {
         obj.remove(legacy);
@@ -563,7 +548,7 @@ async fn cancelling_an_already_cancelled_payment_succeeds() {
         .expect(1)
         .mount(&server)
         .await;
-    let mut cancelled = fixture("get_200.json");
+    let mut cancelled = FIXTURES.json("get_200.json");
     cancelled["status"] = json!("CANCELLED");
     Mock::given(method("GET"))
         .and(path(format!("/v3/payments/{PAYMENT_ID}")))
@@ -585,7 +570,7 @@ async fn cancelling_a_paid_payment_reports_payment_not_pending() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("get_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -610,7 +595,7 @@ async fn search_sends_page_size_and_filter_and_parses_the_page() {
             "paymentStatuses": ["SUCCEEDED"],
             "reference": "1234568"
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("search_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("search_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -642,7 +627,7 @@ async fn search_sends_page_size_and_filter_and_parses_the_page() {
 async fn search_all_walks_every_page_in_order() {
     let server = MockServer::start().await;
     let page_of = |number: u32, ids: &[&str]| {
-        let template = fixture("get_200.json");
+        let template = FIXTURES.json("get_200.json");
         let details: Vec<Value> = ids
             .iter()
             .map(|id| {
@@ -677,7 +662,7 @@ async fn search_all_pins_the_window_and_survives_a_server_that_ignores_the_page(
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "size": 1, "totalPages": 4_000_000_000u32, "totalElements": 4_000_000_000u64,
-            "number": 0, "details": [fixture("get_200.json")]
+            "number": 0, "details": [FIXTURES.json("get_200.json")]
         })))
         .expect(2)
         .mount(&server)
@@ -706,7 +691,7 @@ async fn search_all_stops_at_the_first_error() {
     Mock::given(method("POST"))
         .and(query_param("page", "0"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"size": 1, "totalPages": 2, "totalElements": 2, "number": 0, "details": [fixture("get_200.json")]}),
+            json!({"size": 1, "totalPages": 2, "totalElements": 2, "number": 0, "details": [FIXTURES.json("get_200.json")]}),
         ))
         .mount(&server)
         .await;
@@ -732,7 +717,7 @@ async fn search_is_retried_like_a_read_on_503() {
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("search_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("search_200.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -763,7 +748,7 @@ async fn refund_iban_is_fetched() {
         Mock::given(method("GET"))
             .and(path(format!("/v3/payments/{PAYMENT_ID}/debtor/refundIban"))),
     )
-    .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_iban_200.json")))
+    .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("refund_iban_200.json")))
     .expect(1)
     .mount(&server)
     .await;
@@ -820,7 +805,7 @@ async fn acknowledge_sends_currency_amount_and_reference() {
 #[tokio::test]
 async fn neutral_create_returns_a_checkout_with_links_and_expiry() {
     let server = MockServer::start().await;
-    let mut body = fixture("create_201.json");
+    let mut body = FIXTURES.json("create_201.json");
     body["_links"]["checkout"] =
         json!({"href": "https://payconiq.com/checkout/5aa9a9700000000000000000"});
     Mock::given(method("POST"))
@@ -866,7 +851,7 @@ async fn neutral_create_returns_a_checkout_with_links_and_expiry() {
 async fn neutral_get_maps_status_amount_and_reference() {
     let server = MockServer::start().await;
     Mock::given(path(format!("/v3/payments/{PAYMENT_ID}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_200.json")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("get_200.json")))
         .mount(&server)
         .await;
     let payment = client(&server).fetch_payment(PAYMENT_ID).await.unwrap();
@@ -967,7 +952,7 @@ fn search_answer(
     number: u32,
     total_pages: u32,
 ) -> Value {
-    let mut answer = fixture("search_200.json");
+    let mut answer = FIXTURES.json("search_200.json");
     let template = answer["details"][0].clone();
     let details: Vec<Value> = payments
         .iter()

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use payments_core::http::{HttpClient, HttpConfig, RetryPolicy};
+use payments_core::http::HttpClient;
 use payments_core::token::TokenCache;
 use payments_core::webhook::FixedClock;
 use payments_core::{
@@ -20,9 +20,12 @@ use payments_core::{
 };
 use payments_paylican::auth::KeycloakTokenSource;
 use payments_paylican::{CreatePaymentRequest, InvoiceStatus, PaylicanClient, PaylicanConfig};
+use payments_test_support::{Fixtures, fixtures, mock_http, requests_to};
 use time::macros::datetime;
 use wiremock::matchers::{body_string, header, method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const TOKEN_PATH: &str = "/auth/realms/PGW/protocol/openid-connect/token";
 const USERNAME: &str = "shop-user";
@@ -32,14 +35,6 @@ const PASSWORD_FORM: &str = "username=shop-user&password=p%40ss+w%26rd%3D%2B%C3%
                              &grant_type=password&client_id=invoice-system-client";
 const ACCESS_1: &str = "eyJhbGciOiJSUzI1NiJ9.access-1-SECRET.sig";
 const REFRESH_1: &str = "eyJhbGciOiJIUzI1NiJ9.refresh-1-SECRET.sig";
-
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 /// Removes whitespace outside JSON strings, keeping every other byte (numbers digit for digit).
 fn minify(json: &str) -> String {
@@ -64,12 +59,6 @@ fn minify(json: &str) -> String {
     out
 }
 
-fn http_config() -> HttpConfig {
-    HttpConfig::default()
-        .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(2))
-}
-
 fn config(server: &MockServer) -> PaylicanConfig {
     PaylicanConfig::new(
         server.uri(),
@@ -77,7 +66,7 @@ fn config(server: &MockServer) -> PaylicanConfig {
         USERNAME,
         PASSWORD,
     )
-    .http(http_config())
+    .http(mock_http())
 }
 
 fn client(server: &MockServer) -> PaylicanClient {
@@ -87,7 +76,7 @@ fn client(server: &MockServer) -> PaylicanClient {
 /// A token answer; `expires_in: 0` makes the cache fetch again on the next call.
 fn token_body(access: &str, expires_in: u64, refresh: Option<&str>) -> serde_json::Value {
     let mut body: serde_json::Value =
-        serde_json::from_str(&fixture_text("token_200.json")).unwrap();
+        serde_json::from_str(&FIXTURES.text("token_200.json")).unwrap();
     body["access_token"] = access.into();
     body["expires_in"] = expires_in.into();
     match refresh {
@@ -116,8 +105,18 @@ fn refresh_form(refresh_token: &str) -> String {
     )
 }
 
+/// The payment endpoint answering the documented creation, expected exactly `times` times.
+async fn mount_created(server: &MockServer, times: u64) {
+    Mock::given(method("POST"))
+        .and(path("/pgw/api/v1/payment"))
+        .respond_with(created())
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
 fn created() -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_string(fixture_text("create_payment_200.json"))
+    ResponseTemplate::new(200).set_body_string(FIXTURES.text("create_payment_200.json"))
 }
 
 fn documented_request() -> CreatePaymentRequest {
@@ -135,16 +134,6 @@ fn small_request(amount: &str, reference: &str) -> CreatePaymentRequest {
     CreatePaymentRequest::new(Decimal::parse(amount).unwrap(), "XYZ", reference)
 }
 
-async fn requests_to(server: &MockServer, p: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == p)
-        .collect()
-}
-
 // ---------------------------------------------------------------- token + create
 
 #[tokio::test]
@@ -156,7 +145,7 @@ async fn create_sends_the_documented_body_byte_for_byte_with_a_password_grant_to
         1,
     )
     .await;
-    let documented = minify(&fixture_text("create_payment_request.json"));
+    let documented = minify(&FIXTURES.text("create_payment_request.json"));
     assert!(documented.starts_with(r#"{"amount":5100.00,"type":"XYZ""#));
     Mock::given(method("POST"))
         .and(path("/pgw/api/v1/payment"))
@@ -224,12 +213,7 @@ async fn decimal_amounts_reach_the_wire_exactly() {
         1,
     )
     .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .expect(4)
-        .mount(&server)
-        .await;
+    mount_created(&server, 4).await;
     let c = client(&server);
     for amount in ["0.10", "5100.00", "100", "90071992547409.93"] {
         c.create_payment(&small_request(amount, "R-1"))
@@ -284,12 +268,7 @@ async fn an_expired_access_token_is_renewed_with_the_refresh_token() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .expect(3)
-        .mount(&server)
-        .await;
+    mount_created(&server, 3).await;
 
     let c = client(&server);
     for i in 0..3 {
@@ -326,17 +305,12 @@ async fn a_refused_refresh_token_falls_back_to_the_password_grant() {
         .and(body_string(refresh_form(REFRESH_1)))
         .respond_with(
             ResponseTemplate::new(400)
-                .set_body_string(fixture_text("token_400_refresh_invalid.json")),
+                .set_body_string(FIXTURES.text("token_400_refresh_invalid.json")),
         )
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_created(&server, 2).await;
     let c = client(&server);
     c.create_payment(&small_request("1.00", "R-1"))
         .await
@@ -376,14 +350,9 @@ async fn an_expired_refresh_token_is_not_sent_and_the_password_grant_is_used() {
         .expect(0)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_created(&server, 2).await;
     let cfg = config(&server);
-    let http = HttpClient::new("paylican", "test", "0", &http_config()).unwrap();
+    let http = HttpClient::new("paylican", "test", "0", &mock_http()).unwrap();
     let clock = FixedClock::new(datetime!(2026-01-01 0:00 UTC));
     let source = KeycloakTokenSource::for_config(http.clone(), &cfg)
         .unwrap()
@@ -408,12 +377,7 @@ async fn without_a_refresh_token_every_renewal_is_a_password_grant() {
         2,
     )
     .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_created(&server, 2).await;
     let c = client(&server);
     c.create_payment(&small_request("1.00", "R-1"))
         .await
@@ -428,16 +392,11 @@ async fn wrong_credentials_are_a_provider_error_and_nothing_is_created() {
     let server = MockServer::start().await;
     mount_password_grant(
         &server,
-        ResponseTemplate::new(401).set_body_string(fixture_text("token_401_invalid_grant.json")),
+        ResponseTemplate::new(401).set_body_string(FIXTURES.text("token_401_invalid_grant.json")),
         1,
     )
     .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .expect(0)
-        .mount(&server)
-        .await;
+    mount_created(&server, 0).await;
     let err = client(&server)
         .create_payment(&small_request("1.00", "R-1"))
         .await
@@ -509,7 +468,7 @@ async fn creations_sent(server: &MockServer) -> usize {
 
 #[tokio::test]
 async fn a_400_carries_the_error_message() {
-    let (server, c) = answering(400, Some(&fixture_text("error_400.json"))).await;
+    let (server, c) = answering(400, Some(&FIXTURES.text("error_400.json"))).await;
     let err = c
         .create_payment(&small_request("1.00", "R-1"))
         .await
@@ -708,7 +667,7 @@ async fn get_invoice_uses_the_configured_status_endpoint_and_retries_a_503() {
     )
     .await;
     let invoice: serde_json::Value =
-        serde_json::from_str(&fixture_text("webhook_payment_executed.json")).unwrap();
+        serde_json::from_str(&FIXTURES.text("webhook_payment_executed.json")).unwrap();
     Mock::given(method("GET"))
         .and(path("/pgw/api/v1/invoice/ABC2024-123"))
         .respond_with(ResponseTemplate::new(503))
@@ -753,7 +712,7 @@ async fn an_invoice_amount_the_account_currency_cannot_hold_is_a_decode_error_na
         1,
     )
     .await;
-    let invoice = minify(&fixture_text("webhook_payment_executed.json"));
+    let invoice = minify(&FIXTURES.text("webhook_payment_executed.json"));
     let data = invoice
         .split_once(r#""data":"#)
         .and_then(|(_, rest)| rest.split_once(r#","id":41768"#))
@@ -998,7 +957,7 @@ async fn debug_output_never_shows_credentials_or_tokens() {
         .mount(&server)
         .await;
     let cfg = config(&server);
-    let http = HttpClient::new("paylican", "test", "0", &http_config()).unwrap();
+    let http = HttpClient::new("paylican", "test", "0", &mock_http()).unwrap();
     let source = KeycloakTokenSource::for_config(http.clone(), &cfg).unwrap();
     let cache = TokenCache::new(source);
     let c = PaylicanClient::with_token_cache(cfg.clone(), cache.clone()).unwrap();

@@ -12,7 +12,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::webhook::{WebhookRequest, WebhookVerifier};
 use payments_core::{
     Currency, Error, Money, PaymentProvider, PaymentStatus, RefundRequest, RefundStatus,
@@ -28,6 +27,7 @@ use payments_sandbox::{
     ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
     RunningSandbox, SANDBOX_OTP, Sandbox,
 };
+use payments_test_support::{count_requests, fast_http, sink_url, start_sandbox};
 use serde_json::{Value, json};
 
 #[path = "support/page.rs"]
@@ -36,20 +36,6 @@ mod page;
 const CONNECT: &str = "/fintecture/pis/v2/connect";
 const PAYMENT: &str = "/fintecture/pis/v2/payments/*";
 const REDIRECT: &str = "https://shop.example/fintecture/return";
-
-async fn sandbox() -> RunningSandbox {
-    Sandbox::builder().time_divisor(1000).start().await.unwrap()
-}
-
-fn fast_http() -> HttpConfig {
-    HttpConfig::default()
-        .request_timeout(Duration::from_millis(1500))
-        .retry(
-            RetryPolicy::default()
-                .backoff(Duration::from_millis(5), Duration::from_millis(20))
-                .max_retry_after(Duration::from_secs(2)),
-        )
-}
 
 fn pem(sb: &RunningSandbox) -> String {
     sb.keys().fintecture_private_key_pem().unwrap().to_owned()
@@ -72,7 +58,7 @@ fn client(sb: &RunningSandbox) -> FintectureClient {
 }
 
 fn sink(sb: &RunningSandbox) -> String {
-    format!("{}/_sandbox/sink/fintecture", sb.base_url())
+    sink_url(sb, "fintecture")
 }
 
 fn eur(cents: i64) -> Money {
@@ -81,14 +67,6 @@ fn eur(cents: i64) -> Money {
 
 fn order(cents: i64, reference: &str) -> ConnectRequest {
     ConnectRequest::new(eur(cents), reference, reference, REDIRECT)
-}
-
-fn count(sb: &RunningSandbox, method: &str, path: &str) -> usize {
-    let rule = FaultRule::new(method, path, Fault::Drop);
-    sb.requests()
-        .iter()
-        .filter(|r| rule.matches(&r.method, &r.path))
-        .count()
 }
 
 fn verifier(sb: &RunningSandbox) -> FintectureWebhookVerifier {
@@ -235,7 +213,7 @@ fn code(body: &Value) -> &str {
 
 #[tokio::test]
 async fn connect_pay_signed_webhook_then_get() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     sb.set_webhook_url(Provider::Fintecture, Some(sink(&sb)));
     let c = client(&sb);
     let session = c
@@ -318,12 +296,15 @@ async fn connect_pay_signed_webhook_then_get() {
     );
     assert_eq!(neutral.reference.as_deref(), Some("B34970692"));
     // One token for the whole run: cached by the client, accepted until it expires.
-    assert_eq!(count(&sb, "POST", "/fintecture/oauth/accesstoken"), 1);
+    assert_eq!(
+        count_requests(&sb, "POST", "/fintecture/oauth/accesstoken"),
+        1
+    );
 }
 
 #[tokio::test]
 async fn the_connect_page_pays_and_redirects_and_the_redirect_is_confirmed_by_fetching() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let request = order(27_300, "B34970692");
     let session = c.connect(&request).await.unwrap();
@@ -379,7 +360,7 @@ async fn the_connect_page_pays_and_redirects_and_the_redirect_is_confirmed_by_fe
 /// own stored session it is B that is paid.
 #[tokio::test]
 async fn a_paid_cheap_session_cannot_confirm_another_order() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let request_a = ConnectRequest::new(eur(500_000), "ORDER-A", "state-a-7f3c", REDIRECT);
     let session_a = c.connect(&request_a).await.unwrap();
@@ -398,10 +379,10 @@ async fn a_paid_cheap_session_cannot_confirm_another_order() {
         "session_id={}&status=payment_created&state=state-a-7f3c",
         session_b.meta.session_id
     );
-    let gets = count(&sb, "GET", PAYMENT);
+    let gets = count_requests(&sb, "GET", PAYMENT);
     let err = c.confirm_redirect(&forged, &order_a).await.unwrap_err();
     assert_eq!(err.field(), Some("session_id"), "{err}");
-    assert_eq!(count(&sb, "GET", PAYMENT), gets, "nothing fetched");
+    assert_eq!(count_requests(&sb, "GET", PAYMENT), gets, "nothing fetched");
     // The same query is B's payer returning with the wrong state for B.
     assert!(matches!(
         c.confirm_redirect(&forged, &order_b).await,
@@ -425,7 +406,7 @@ async fn a_paid_cheap_session_cannot_confirm_another_order() {
 
 #[tokio::test]
 async fn the_connect_page_takes_the_one_time_code_and_cancel_returns_to_origin_uri() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let session = c.connect(&order(1_000, "otp-order")).await.unwrap();
     sb.act(
@@ -488,7 +469,7 @@ async fn the_connect_page_takes_the_one_time_code_and_cancel_returns_to_origin_u
 
 #[tokio::test]
 async fn the_token_endpoint_refuses_bad_credentials_grants_and_scopes() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let mut bad = config(&sb);
     bad.app_secret = "not-the-secret".to_owned().into();
     let err = FintectureClient::new(bad)
@@ -499,7 +480,11 @@ async fn the_token_endpoint_refuses_bad_credentials_grants_and_scopes() {
     assert_eq!(err.http_status(), Some(401), "{err:?}");
     assert_eq!(err.provider_code(), Some("invalid_client"));
     assert!(!format!("{err} {err:?}").contains("not-the-secret"));
-    assert_eq!(count(&sb, "GET", PAYMENT), 0, "no API call without a token");
+    assert_eq!(
+        count_requests(&sb, "GET", PAYMENT),
+        0,
+        "no API call without a token"
+    );
 
     let raw = Raw::new(&sb);
     let creds = sb.credentials();
@@ -604,12 +589,12 @@ async fn missing_unknown_and_expired_tokens_are_refused_and_the_client_renews_th
         .session_id;
     tokio::time::sleep(Duration::from_millis(400)).await;
     c.get_payment(&id).await.unwrap();
-    assert!(count(&sb, "POST", "/fintecture/oauth/accesstoken") >= 3);
+    assert!(count_requests(&sb, "POST", "/fintecture/oauth/accesstoken") >= 3);
 }
 
 #[tokio::test]
 async fn unsigned_and_wrongly_signed_calls_are_refused() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     // Unsigned (the crate allows it for Fintecture's own sandbox): refused here, as in production.
     let unsigned = FintectureClient::new(config(&sb).sign_requests(false)).unwrap();
     let err = unsigned
@@ -734,7 +719,7 @@ async fn unsigned_and_wrongly_signed_calls_are_refused() {
 
 #[tokio::test]
 async fn invalid_sessions_get_the_documented_error_body() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let raw = Raw::new(&sb);
     let token = raw.token().await;
     let ok_query = "/pis/v2/connect?state=s&redirect_uri=https%3A%2F%2Fshop.example%2Freturn";
@@ -825,7 +810,7 @@ async fn invalid_sessions_get_the_documented_error_body() {
 
 #[tokio::test]
 async fn the_list_filters_by_status_and_date_and_pages() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let mut ids = Vec::new();
     for n in 0..3 {
@@ -914,7 +899,7 @@ async fn the_list_filters_by_status_and_date_and_pages() {
 #[tokio::test]
 async fn every_page_is_listed_and_sessions_are_found_by_reference() {
     use futures_util::TryStreamExt as _;
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let mut ids = Vec::new();
     for n in 0..5 {
@@ -926,7 +911,7 @@ async fn every_page_is_listed_and_sessions_are_found_by_reference() {
         let request = order(2_000 + n * 10, reference);
         ids.push(c.connect(&request).await.unwrap().meta.session_id);
     }
-    let pages_before = count(&sb, "GET", "/fintecture/pis/v2/payments");
+    let pages_before = count_requests(&sb, "GET", "/fintecture/pis/v2/payments");
     let all: Vec<_> = c
         .list_all_payments(&ListPaymentsQuery::new(), 2)
         .try_collect()
@@ -937,7 +922,7 @@ async fn every_page_is_listed_and_sessions_are_found_by_reference() {
     newest_first.reverse();
     assert_eq!(listed, newest_first);
     assert_eq!(
-        count(&sb, "GET", "/fintecture/pis/v2/payments") - pages_before,
+        count_requests(&sb, "GET", "/fintecture/pis/v2/payments") - pages_before,
         3
     );
     let even: Vec<_> = c
@@ -975,7 +960,7 @@ async fn every_page_is_listed_and_sessions_are_found_by_reference() {
 
 #[tokio::test]
 async fn cancel_patches_unpaid_sessions_only_and_notifies() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     sb.set_webhook_url(Provider::Fintecture, Some(sink(&sb)));
     let c = client(&sb);
     let id = c
@@ -1047,7 +1032,7 @@ async fn cancel_patches_unpaid_sessions_only_and_notifies() {
 
 #[tokio::test]
 async fn partial_and_repeated_refunds_are_bounded_by_the_paid_amount() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let id = c
         .connect(&order(1_000, "refund-me"))
@@ -1137,7 +1122,7 @@ async fn partial_and_repeated_refunds_are_bounded_by_the_paid_amount() {
 
 #[tokio::test]
 async fn paid_sessions_are_settled_and_listed() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     assert!(c.list_settlements(&[]).await.unwrap().data.is_empty());
     let id = c
@@ -1166,7 +1151,7 @@ async fn paid_sessions_are_settled_and_listed() {
 
 #[tokio::test]
 async fn payer_actions_follow_the_status_machine() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     sb.set_webhook_url(Provider::Fintecture, Some(sink(&sb)));
     let c = client(&sb);
     let f = Provider::Fintecture;
@@ -1310,7 +1295,7 @@ async fn payer_actions_follow_the_status_machine() {
 
 #[tokio::test]
 async fn magic_amounts_and_expiry_end_the_session_on_their_own() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let cases = [
         (1_005, PaymentStatus::Succeeded),
@@ -1357,7 +1342,7 @@ async fn magic_amounts_and_expiry_end_the_session_on_their_own() {
 
 #[tokio::test]
 async fn webhooks_go_only_to_a_configured_url_and_are_retried_ten_times() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let id = c
         .connect(&order(1_000, "no-url"))
@@ -1403,7 +1388,7 @@ async fn webhooks_go_only_to_a_configured_url_and_are_retried_ten_times() {
 
 #[tokio::test]
 async fn the_client_survives_faults_and_never_creates_a_session_twice() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let f = Provider::Fintecture;
 
@@ -1419,7 +1404,7 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
         .times(1),
     );
     c.connect(&order(1_000, "429")).await.unwrap();
-    assert_eq!(count(&sb, "POST", CONNECT), 2);
+    assert_eq!(count_requests(&sb, "POST", CONNECT), 2);
     assert_eq!(sb.payments(f).len(), 1);
 
     // 500 after processing: not re-sent, outcome unknown, the session exists once.
@@ -1437,7 +1422,7 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
     );
     let err = c.connect(&order(1_000, "500")).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sb, "POST", CONNECT), 3);
+    assert_eq!(count_requests(&sb, "POST", CONNECT), 3);
     assert_eq!(sb.payments(f).len(), 2);
 
     // Connection dropped after processing: same.
@@ -1448,7 +1433,7 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
     );
     let err = c.connect(&order(1_000, "drop")).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sb, "POST", CONNECT), 4);
+    assert_eq!(count_requests(&sb, "POST", CONNECT), 4);
     assert_eq!(sb.payments(f).len(), 3);
 
     // Slower than the client's timeout: not re-sent. (The server drops the handler when the
@@ -1457,7 +1442,7 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
     sb.add_fault(FaultRule::new("POST", CONNECT, Fault::Latency { ms: 2500 }).times(1));
     let err = c.connect(&order(1_000, "slow")).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sb, "POST", CONNECT), 5);
+    assert_eq!(count_requests(&sb, "POST", CONNECT), 5);
     assert!(sb.payments(f).len() <= 4);
 
     // Reads: 503 then a dropped connection are retried; a malformed body is a decode error.
@@ -1477,9 +1462,9 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
         .times(1),
     );
     sb.add_fault(FaultRule::new("GET", PAYMENT, Fault::Drop).times(1));
-    let before = count(&sb, "GET", PAYMENT);
+    let before = count_requests(&sb, "GET", PAYMENT);
     c.get_payment(&id).await.unwrap();
-    assert_eq!(count(&sb, "GET", PAYMENT) - before, 3);
+    assert_eq!(count_requests(&sb, "GET", PAYMENT) - before, 3);
     sb.add_fault(FaultRule::new("GET", PAYMENT, Fault::Malformed).times(1));
     let err = c.get_payment(&id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
@@ -1503,7 +1488,7 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sb, "POST", "/fintecture/pis/v2/refund"), 1);
+    assert_eq!(count_requests(&sb, "POST", "/fintecture/pis/v2/refund"), 1);
     assert_eq!(
         sb.payments(f)[0]["sandbox"]["refunds"]
             .as_array()
@@ -1515,7 +1500,7 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
 
 #[tokio::test]
 async fn the_description_gives_what_a_client_needs() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let info = &sb.info()["providers"]["fintecture"];
     let base = sb.provider_url(Provider::Fintecture);
     assert_eq!(info["base_url"], base.as_str());
@@ -1553,7 +1538,7 @@ async fn the_description_gives_what_a_client_needs() {
 
 #[tokio::test]
 async fn the_connect_page_escapes_values_and_answers_its_refusals_as_pages() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let session = c.connect(&order(1_500, "Tea & <biscuits>")).await.unwrap();
     let opened = page::open(&session.meta.url).await;

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use payments_core::http::{HttpConfig, RetryPolicy};
+use payments_core::http::RetryPolicy;
 use payments_core::secret::ExposeSecret;
 use payments_core::webhook::{WebhookRejection, WebhookRequest, WebhookVerifier};
 use payments_core::{Currency, Error, Money, PaymentProvider, PaymentStatus};
@@ -22,6 +22,7 @@ use payments_sandbox::{
     ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
     RunningSandbox, SANDBOX_OTP, Sandbox,
 };
+use payments_test_support::{count_requests, fast_http, sink_url, start_sandbox};
 use serde_json::{Value, json};
 
 #[path = "support/page.rs"]
@@ -35,20 +36,6 @@ const EVENTS: [&str; 4] = [
 ];
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn sandbox() -> RunningSandbox {
-    Sandbox::builder().time_divisor(1000).start().await.unwrap()
-}
-
-fn http() -> HttpConfig {
-    HttpConfig::default()
-        .request_timeout(Duration::from_millis(1500))
-        .retry(
-            RetryPolicy::default()
-                .backoff(Duration::from_millis(5), Duration::from_millis(20))
-                .max_retry_after(Duration::from_secs(2)),
-        )
-}
-
 fn config(sandbox: &RunningSandbox) -> Hub2Config {
     let c = sandbox.credentials();
     Hub2Config::new(
@@ -57,7 +44,7 @@ fn config(sandbox: &RunningSandbox) -> Hub2Config {
         Environment::Sandbox,
     )
     .base_url(sandbox.provider_url(Provider::Hub2))
-    .http(http())
+    .http(fast_http())
 }
 
 fn client(sandbox: &RunningSandbox) -> Hub2Client {
@@ -65,7 +52,7 @@ fn client(sandbox: &RunningSandbox) -> Hub2Client {
 }
 
 fn sink(sandbox: &RunningSandbox, name: &str) -> String {
-    format!("{}/_sandbox/sink/hub2/{name}", sandbox.base_url())
+    sink_url(sandbox, &format!("hub2/{name}"))
 }
 
 /// Registers `url` for the documented events; returns the secret.
@@ -110,15 +97,6 @@ async fn delivery(sandbox: &RunningSandbox, intent_id: &str, event: &str) -> Del
         .unwrap_or_else(|| panic!("no {event} about {intent_id}: {:?}", sandbox.deliveries()))
 }
 
-fn count(sandbox: &RunningSandbox, method: &str, path: &str) -> usize {
-    let rule = FaultRule::new(method, path, Fault::Drop);
-    sandbox
-        .requests()
-        .iter()
-        .filter(|r| rule.matches(&r.method, &r.path))
-        .count()
-}
-
 fn header<'a>(delivery: &'a DeliveryRecord, name: &str) -> &'a str {
     delivery
         .headers
@@ -130,7 +108,7 @@ fn header<'a>(delivery: &'a DeliveryRecord, name: &str) -> &'a str {
 
 #[tokio::test]
 async fn create_attempt_otp_authenticate_webhook_and_get() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let secret = register(&client, &sink(&sandbox, "shop")).await;
 
@@ -243,7 +221,7 @@ async fn create_attempt_otp_authenticate_webhook_and_get() {
 
 #[tokio::test]
 async fn the_control_payer_pays_requires_and_submits_otps() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let secret = register(&client, &sink(&sandbox, "control")).await;
     let verifier = Hub2WebhookVerifier::new(secret).unwrap();
@@ -366,7 +344,7 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
 
 #[tokio::test]
 async fn redirections_ussd_and_card_attempts() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     register(&client, &sink(&sandbox, "redirect")).await;
 
@@ -487,7 +465,7 @@ async fn redirections_ussd_and_card_attempts() {
 
 #[tokio::test]
 async fn an_otp_sent_with_the_attempt_settles_async_and_sync() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     register(&client, &sink(&sandbox, "otp")).await;
 
@@ -522,14 +500,14 @@ async fn an_otp_sent_with_the_attempt_settles_async_and_sync() {
         Some("invalid_otp")
     );
     assert_eq!(
-        count(&sandbox, "POST", "/hub2/payment-intents/*/payments/sync"),
+        count_requests(&sandbox, "POST", "/hub2/payment-intents/*/payments/sync"),
         1
     );
 }
 
 #[tokio::test]
 async fn magic_amounts_decide_the_outcome() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     register(&client, &sink(&sandbox, "magic")).await;
     // A failed, expired or cancelled attempt leaves the intent payable; a paid one pays it.
@@ -674,7 +652,7 @@ async fn a_refused_webhook_gets_ten_attempts() {
 
 #[tokio::test]
 async fn the_emulator_refuses_like_hub2() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let base = sandbox.provider_url(Provider::Hub2);
     let c = sandbox.credentials().clone();
     let http = reqwest::Client::new();
@@ -718,7 +696,7 @@ async fn the_emulator_refuses_like_hub2() {
         let bad = Hub2Client::new(
             Hub2Config::new(key, merchant, Environment::Sandbox)
                 .base_url(&base)
-                .http(http_config_no_retry()),
+                .http(fast_http().retry(RetryPolicy::none())),
         )
         .unwrap();
         let err = bad.get_intent("pi_whatever").await.unwrap_err();
@@ -783,7 +761,7 @@ async fn the_emulator_refuses_like_hub2() {
             Environment::Sandbox,
         )
         .base_url(&base)
-        .http(http_config_no_retry()),
+        .http(fast_http().retry(RetryPolicy::none())),
     )
     .unwrap();
     let err = crossed
@@ -854,15 +832,9 @@ fn headers(pairs: &[(&str, &str)]) -> reqwest::header::HeaderMap {
     map
 }
 
-fn http_config_no_retry() -> HttpConfig {
-    HttpConfig::default()
-        .request_timeout(Duration::from_millis(1500))
-        .retry(RetryPolicy::none())
-}
-
 #[tokio::test]
 async fn faults_are_survived_and_nothing_is_created_twice() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let create_route = ("POST", "/hub2/payment-intents");
 
@@ -878,7 +850,7 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
         .times(1),
     );
     let intent = create(&client, 4000).await;
-    assert_eq!(count(&sandbox, create_route.0, create_route.1), 2);
+    assert_eq!(count_requests(&sandbox, create_route.0, create_route.1), 2);
     assert_eq!(sandbox.payments(Provider::Hub2).len(), 1);
 
     // Processed, then 500 / dropped / too slow: never re-sent, the caller must reconcile.
@@ -899,7 +871,7 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
         FaultRule::new(create_route.0, create_route.1, Fault::Latency { ms: 3000 }).times(1),
     ];
     for (n, rule) in faults.into_iter().enumerate() {
-        let before = count(&sandbox, create_route.0, create_route.1);
+        let before = count_requests(&sandbox, create_route.0, create_route.1);
         sandbox.add_fault(rule.clone());
         let err = client
             .create_intent(&CreateIntentRequest::new(
@@ -914,7 +886,7 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
             "{rule:?}: {err:?}"
         );
         assert_eq!(
-            count(&sandbox, create_route.0, create_route.1),
+            count_requests(&sandbox, create_route.0, create_route.1),
             before + 1,
             "{rule:?}"
         );
@@ -951,7 +923,10 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sandbox, attempt_route.0, attempt_route.1), 1);
+    assert_eq!(
+        count_requests(&sandbox, attempt_route.0, attempt_route.1),
+        1
+    );
     let fetched = client.get_intent(&intent.id).await.unwrap();
     assert_eq!(fetched.payments.len(), 1);
 
@@ -969,10 +944,13 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
         .times(1),
     );
     sandbox.add_fault(FaultRule::new(get_route.0, get_route.1, Fault::Drop).times(1));
-    let before = count(&sandbox, get_route.0, get_route.1);
+    let before = count_requests(&sandbox, get_route.0, get_route.1);
     let fetched = client.get_intent(&intent.id).await.unwrap();
     assert_eq!(fetched.id, intent.id);
-    assert_eq!(count(&sandbox, get_route.0, get_route.1), before + 3);
+    assert_eq!(
+        count_requests(&sandbox, get_route.0, get_route.1),
+        before + 3
+    );
     sandbox.add_fault(FaultRule::new(get_route.0, get_route.1, Fault::Malformed).times(1));
     let err = client.get_intent(&intent.id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
@@ -992,12 +970,12 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
         client.get_intent_status(&intent.id).await.unwrap().status,
         IntentStatus::ActionRequired
     );
-    assert_eq!(count(&sandbox, status_route.0, status_route.1), 2);
+    assert_eq!(count_requests(&sandbox, status_route.0, status_route.1), 2);
 }
 
 #[tokio::test]
 async fn the_description_tells_a_client_what_to_send() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let info = sandbox.info();
     let hub2 = &info["providers"]["hub2"];
     assert_eq!(hub2["base_url"], sandbox.provider_url(Provider::Hub2));
@@ -1024,7 +1002,7 @@ async fn the_description_tells_a_client_what_to_send() {
 /// `payment_required`, and the payer's next attempt can pay it.
 #[tokio::test]
 async fn a_failed_attempt_leaves_the_intent_payable_and_the_next_attempt_pays_it() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let secret = register(&client, &sink(&sandbox, "retry")).await;
     let verifier = Hub2WebhookVerifier::new(secret).unwrap();
@@ -1080,7 +1058,7 @@ async fn a_failed_attempt_leaves_the_intent_payable_and_the_next_attempt_pays_it
 async fn intents_are_listed_by_reference_date_and_page() {
     use payments_hub2::ListIntentsRequest;
 
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let first = create(&client, 6100).await;
     let other = client
@@ -1207,14 +1185,14 @@ async fn open_payer_page(client: &Hub2Client, amount: i64) -> (String, page::Pag
 
 #[tokio::test]
 async fn the_stand_in_payer_page_runs_an_orange_attempt_and_its_one_time_code() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client_with_payer_page(&sandbox, Some("https://shop.example/thanks?order=1"));
     let (intent_id, opened) = open_payer_page(&client, 7000).await;
     assert!(opened.html.contains(&intent_id), "{}", opened.html);
     let attempted = opened.click("orange", &[]).await;
     // As a merchant's page would: the attempt went through HUB2's payer API, with the token.
     assert_eq!(
-        count(&sandbox, "POST", "/hub2/payment-intents/*/payments"),
+        count_requests(&sandbox, "POST", "/hub2/payment-intents/*/payments"),
         1
     );
     let asking = attempted.follow(&opened.url).await;
@@ -1229,7 +1207,7 @@ async fn the_stand_in_payer_page_runs_an_orange_attempt_and_its_one_time_code() 
     let right = asking.click("otp", &[("code", SANDBOX_OTP)]).await;
     assert_eq!(right.redirected_to(), "https://shop.example/thanks?order=1");
     assert_eq!(
-        count(&sandbox, "POST", "/hub2/payment-intents/*/authentication"),
+        count_requests(&sandbox, "POST", "/hub2/payment-intents/*/authentication"),
         2
     );
     assert_eq!(
@@ -1247,7 +1225,7 @@ async fn the_stand_in_payer_page_runs_an_orange_attempt_and_its_one_time_code() 
 
 #[tokio::test]
 async fn the_stand_in_payer_page_follows_a_wave_redirection_and_a_ussd_confirmation() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client_with_payer_page(&sandbox, Some("https://shop.example/thanks"));
     let (intent_id, opened) = open_payer_page(&client, 7100).await;
     let redirected = opened.click("wave", &[]).await;
@@ -1279,7 +1257,7 @@ async fn the_stand_in_payer_page_follows_a_wave_redirection_and_a_ussd_confirmat
 
 #[tokio::test]
 async fn without_a_return_url_the_stand_in_page_ends_on_a_completion_page() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client_with_payer_page(&sandbox, None);
     let (_, opened) = open_payer_page(&client, 7300).await;
     let asking = opened.click("orange", &[]).await.follow(&opened.url).await;
@@ -1298,7 +1276,7 @@ async fn without_a_return_url_the_stand_in_page_ends_on_a_completion_page() {
 
 #[tokio::test]
 async fn the_stand_in_payer_page_refuses_a_return_url_that_is_not_http() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client_with_payer_page(&sandbox, Some("javascript:alert(1)"));
     let checkout = client
         .checkout(&payments_core::CreatePayment::new(

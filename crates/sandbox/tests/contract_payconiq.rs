@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::webhook::{
     AsyncWebhookVerifier, Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest,
 };
@@ -25,8 +24,9 @@ use payments_payconiq::{
 };
 use payments_sandbox::{
     ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
-    RunningSandbox, SANDBOX_OTP, Sandbox,
+    RunningSandbox, SANDBOX_OTP,
 };
+use payments_test_support::{count_requests, fast_http, sink_url, start_sandbox};
 use serde_json::{Value, json};
 
 #[path = "support/page.rs"]
@@ -34,20 +34,6 @@ mod page;
 
 const PAYMENTS: &str = "/payconiq/v3/payments";
 const ONE_PAYMENT: &str = "/payconiq/v3/payments/*";
-
-async fn sandbox() -> RunningSandbox {
-    Sandbox::builder().time_divisor(1000).start().await.unwrap()
-}
-
-fn fast_http() -> HttpConfig {
-    HttpConfig::default()
-        .request_timeout(Duration::from_millis(1500))
-        .retry(
-            RetryPolicy::default()
-                .backoff(Duration::from_millis(5), Duration::from_millis(20))
-                .max_retry_after(Duration::from_secs(2)),
-        )
-}
 
 fn client_with_key(sandbox: &RunningSandbox, key: &str) -> PayconiqClient {
     PayconiqClient::new(
@@ -67,20 +53,11 @@ fn client(sandbox: &RunningSandbox) -> PayconiqClient {
 }
 
 fn sink(sandbox: &RunningSandbox, name: &str) -> String {
-    format!("{}/_sandbox/sink/payconiq/{name}", sandbox.base_url())
+    sink_url(sandbox, &format!("payconiq/{name}"))
 }
 
 fn eur(cents: i64) -> Money {
     Money::from_minor(cents, Currency::EUR)
-}
-
-fn count(sandbox: &RunningSandbox, method: &str, path: &str) -> usize {
-    let rule = FaultRule::new(method, path, Fault::Drop);
-    sandbox
-        .requests()
-        .iter()
-        .filter(|r| rule.matches(&r.method, &r.path))
-        .count()
 }
 
 fn jwks_url(sandbox: &RunningSandbox) -> String {
@@ -169,7 +146,7 @@ async fn wait_for_status(client: &PayconiqClient, id: &str, want: &str) -> Payco
 
 #[tokio::test]
 async fn create_pay_callback_get_and_refund_iban() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let callback = sink(&sandbox, "order-1");
     let created = client
@@ -256,7 +233,7 @@ async fn create_pay_callback_get_and_refund_iban() {
 
 #[tokio::test]
 async fn a_tampered_or_misaddressed_callback_is_rejected() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let created = client
         .create_payment(&CreatePaymentRequest::new(eur(700)).callback_url(sink(&sandbox, "t")))
@@ -300,7 +277,7 @@ async fn a_tampered_or_misaddressed_callback_is_rejected() {
 
 #[tokio::test]
 async fn pos_payments_are_created_at_payments_pos_and_need_a_pos_id() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let created = client
         .create_payment(
@@ -311,8 +288,11 @@ async fn pos_payments_are_created_at_payments_pos_and_need_a_pos_id() {
         .await
         .unwrap();
     assert_eq!(created.status, PayconiqStatus::Pending);
-    assert_eq!(count(&sandbox, "POST", "/payconiq/v3/payments/pos"), 1);
-    assert_eq!(count(&sandbox, "POST", PAYMENTS), 0);
+    assert_eq!(
+        count_requests(&sandbox, "POST", "/payconiq/v3/payments/pos"),
+        1
+    );
+    assert_eq!(count_requests(&sandbox, "POST", PAYMENTS), 0);
     let key = sandbox.credentials().payconiq_api_key.clone();
     let (status, body) = raw(
         &sandbox,
@@ -330,7 +310,7 @@ async fn pos_payments_are_created_at_payments_pos_and_need_a_pos_id() {
 
 #[tokio::test]
 async fn cancel_is_a_delete_notified_and_idempotent_for_the_client() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let id = client
         .create_payment(&CreatePaymentRequest::new(eur(900)).callback_url(sink(&sandbox, "c")))
@@ -348,7 +328,7 @@ async fn cancel_is_a_delete_notified_and_idempotent_for_the_client() {
     assert_eq!(event.status, Some(PaymentStatus::Cancelled));
     // A second DELETE is answered 422 PAYMENT_NOT_PENDING; the client sees it is cancelled.
     client.cancel_payment(&id).await.unwrap();
-    assert_eq!(count(&sandbox, "DELETE", ONE_PAYMENT), 2);
+    assert_eq!(count_requests(&sandbox, "DELETE", ONE_PAYMENT), 2);
 
     let paid = client
         .create_payment(&CreatePaymentRequest::new(eur(900)))
@@ -370,7 +350,7 @@ async fn cancel_is_a_delete_notified_and_idempotent_for_the_client() {
 
 #[tokio::test]
 async fn search_pages_newest_first_and_filters() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -412,7 +392,7 @@ async fn search_pages_newest_first_and_filters() {
         .unwrap();
     assert!(beyond.details.is_empty());
 
-    let before = count(&sandbox, "POST", "/payconiq/v3/payments/search");
+    let before = count_requests(&sandbox, "POST", "/payconiq/v3/payments/search");
     let all: Vec<_> = client
         .search_all(&SearchQuery::new(), 2)
         .try_collect()
@@ -423,7 +403,7 @@ async fn search_pages_newest_first_and_filters() {
     expected.reverse();
     assert_eq!(all, expected);
     assert_eq!(
-        count(&sandbox, "POST", "/payconiq/v3/payments/search") - before,
+        count_requests(&sandbox, "POST", "/payconiq/v3/payments/search") - before,
         3
     );
 
@@ -458,7 +438,7 @@ async fn search_pages_newest_first_and_filters() {
 
 #[tokio::test]
 async fn refund_iban_exists_only_once_succeeded() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let id = client
         .create_payment(&CreatePaymentRequest::new(eur(300)))
@@ -488,7 +468,7 @@ async fn refund_iban_exists_only_once_succeeded() {
 
 #[tokio::test]
 async fn acknowledge_completes_a_payment_pending_the_merchant() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let id = client
         .create_payment(
@@ -539,7 +519,7 @@ async fn acknowledge_completes_a_payment_pending_the_merchant() {
 
 #[tokio::test]
 async fn the_payer_confirms_with_a_code_and_impossible_moves_are_refused() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let id = client
         .create_payment(&CreatePaymentRequest::new(eur(1500)).callback_url(sink(&sandbox, "otp")))
@@ -608,7 +588,7 @@ async fn the_payer_confirms_with_a_code_and_impossible_moves_are_refused() {
 
 #[tokio::test]
 async fn an_undocumented_status_is_kept_verbatim_and_never_success() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let id = client
         .create_payment(&CreatePaymentRequest::new(eur(800)).callback_url(sink(&sandbox, "u")))
@@ -640,7 +620,7 @@ async fn an_undocumented_status_is_kept_verbatim_and_never_success() {
 
 #[tokio::test]
 async fn magic_amounts_decide_the_outcome() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     for (cents, want) in [
         (1005, "SUCCEEDED"),
@@ -671,7 +651,7 @@ async fn magic_amounts_decide_the_outcome() {
 
 #[tokio::test]
 async fn the_console_callback_url_is_used_when_a_payment_names_none() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let console = sink(&sandbox, "console");
     sandbox.set_webhook_url(Provider::Payconiq, Some(console.clone()));
     let client = client(&sandbox);
@@ -698,7 +678,7 @@ async fn the_console_callback_url_is_used_when_a_payment_names_none() {
 
 #[tokio::test]
 async fn the_checkout_page_lets_the_payer_pay_and_returns_to_the_shop() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let created = client
         .create_payment(
@@ -742,7 +722,7 @@ async fn the_checkout_page_lets_the_payer_pay_and_returns_to_the_shop() {
 
 #[tokio::test]
 async fn the_emulator_refuses_bad_keys_and_bad_bodies_with_payconiq_errors() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let key = sandbox.credentials().payconiq_api_key.clone();
     let err = client_with_key(&sandbox, "not-the-key")
         .get_payment("5bdaf066b93d1c000bde9683")
@@ -840,7 +820,7 @@ async fn the_emulator_refuses_bad_keys_and_bad_bodies_with_payconiq_errors() {
 
 #[tokio::test]
 async fn a_429_on_create_is_retried_and_one_payment_exists() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     sandbox.add_fault(
         FaultRule::new(
             "POST",
@@ -856,13 +836,13 @@ async fn a_429_on_create_is_retried_and_one_payment_exists() {
         .await
         .unwrap();
     assert_eq!(created.status, PayconiqStatus::Pending);
-    assert_eq!(count(&sandbox, "POST", PAYMENTS), 2);
+    assert_eq!(count_requests(&sandbox, "POST", PAYMENTS), 2);
     assert_eq!(sandbox.payments(Provider::Payconiq).len(), 1);
 }
 
 #[tokio::test]
 async fn a_creation_answered_500_after_processing_is_not_resent_and_is_found_by_search() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     sandbox.add_fault(
         FaultRule::new(
             "POST",
@@ -881,7 +861,7 @@ async fn a_creation_answered_500_after_processing_is_not_resent_and_is_found_by_
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sandbox, "POST", PAYMENTS), 1);
+    assert_eq!(count_requests(&sandbox, "POST", PAYMENTS), 1);
     assert_eq!(sandbox.payments(Provider::Payconiq).len(), 1);
     // What the crate documents: search by reference before creating again.
     let found = client
@@ -893,7 +873,7 @@ async fn a_creation_answered_500_after_processing_is_not_resent_and_is_found_by_
 
 #[tokio::test]
 async fn the_search_filters_on_the_exact_reference_and_find_by_reference_uses_it() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let mut ids = Vec::new();
     for reference in ["order-9", "order-99", "ORDER-9", "order-9", "order"] {
@@ -916,14 +896,14 @@ async fn the_search_filters_on_the_exact_reference_and_find_by_reference_uses_it
     assert_eq!(listed, [ids[3].as_str(), ids[0].as_str()], "newest first");
     assert_eq!(page.total_elements, 2);
 
-    let before = count(&sandbox, "POST", "/payconiq/v3/payments/search");
+    let before = count_requests(&sandbox, "POST", "/payconiq/v3/payments/search");
     let found = payments_core::PaymentProvider::find_by_reference(&client, "order-9")
         .await
         .unwrap();
     let found: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(found, [ids[0].as_str(), ids[3].as_str()], "oldest first");
     assert_eq!(
-        count(&sandbox, "POST", "/payconiq/v3/payments/search") - before,
+        count_requests(&sandbox, "POST", "/payconiq/v3/payments/search") - before,
         1
     );
     let none = payments_core::PaymentProvider::find_by_reference(&client, "order-7")
@@ -934,7 +914,7 @@ async fn the_search_filters_on_the_exact_reference_and_find_by_reference_uses_it
 
 #[tokio::test]
 async fn a_dropped_or_slow_creation_is_not_resent() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     sandbox.add_fault(
         FaultRule::new("POST", PAYMENTS, Fault::Drop)
@@ -946,7 +926,7 @@ async fn a_dropped_or_slow_creation_is_not_resent() {
         .await
         .unwrap_err();
     assert_eq!(err.delivery(), payments_core::Delivery::Unknown, "{err:?}");
-    assert_eq!(count(&sandbox, "POST", PAYMENTS), 1);
+    assert_eq!(count_requests(&sandbox, "POST", PAYMENTS), 1);
     assert_eq!(sandbox.payments(Provider::Payconiq).len(), 1);
 
     sandbox.add_fault(FaultRule::new("POST", PAYMENTS, Fault::Latency { ms: 3000 }).times(1));
@@ -955,13 +935,13 @@ async fn a_dropped_or_slow_creation_is_not_resent() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sandbox, "POST", PAYMENTS), 2);
+    assert_eq!(count_requests(&sandbox, "POST", PAYMENTS), 2);
     assert!(sandbox.payments(Provider::Payconiq).len() <= 2);
 }
 
 #[tokio::test]
 async fn reads_survive_503_drops_and_refuse_malformed_answers() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let id = client
         .create_payment(&CreatePaymentRequest::new(eur(1000)))
@@ -984,7 +964,7 @@ async fn reads_survive_503_drops_and_refuse_malformed_answers() {
         client.get_payment(&id).await.unwrap().status,
         PayconiqStatus::Pending
     );
-    assert_eq!(count(&sandbox, "GET", ONE_PAYMENT), 3);
+    assert_eq!(count_requests(&sandbox, "GET", ONE_PAYMENT), 3);
     sandbox.add_fault(FaultRule::new("POST", "/payconiq/v3/payments/search", Fault::Drop).times(1));
     assert_eq!(
         client
@@ -1001,7 +981,7 @@ async fn reads_survive_503_drops_and_refuse_malformed_answers() {
 
 #[tokio::test]
 async fn the_key_set_is_fetched_again_after_a_503() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let id = client
         .create_payment(&CreatePaymentRequest::new(eur(1000)).callback_url(sink(&sandbox, "k")))
@@ -1028,12 +1008,12 @@ async fn the_key_set_is_fetched_again_after_a_503() {
         .await
         .unwrap();
     assert_eq!(event.status, Some(PaymentStatus::Succeeded));
-    assert_eq!(count(&sandbox, "GET", "/payconiq/jwks"), 2);
+    assert_eq!(count_requests(&sandbox, "GET", "/payconiq/jwks"), 2);
 }
 
 #[tokio::test]
 async fn a_refused_callback_is_sent_four_times_identically() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let url = format!("{}/_sandbox/sink/status/500", sandbox.base_url());
     let id = client(&sandbox)
         .create_payment(&CreatePaymentRequest::new(eur(1000)).callback_url(&url))
@@ -1053,7 +1033,7 @@ async fn a_refused_callback_is_sent_four_times_identically() {
 
 #[tokio::test]
 async fn the_description_says_how_to_configure_a_client() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let info = &sandbox.info()["providers"]["payconiq"];
     assert_eq!(info["base_url"], sandbox.provider_url(Provider::Payconiq));
     assert_eq!(
@@ -1091,7 +1071,7 @@ async fn the_description_says_how_to_configure_a_client() {
 
 #[tokio::test]
 async fn the_checkout_page_refuses_takes_a_code_and_ends_on_a_completion_page_without_return_url() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let payconiq = sandbox.payconiq();
     // No returnUrl: no `_links.checkout`, but the page exists and ends on a completion page.

@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::webhook::{Authenticity, WebhookRequest, WebhookVerifier};
 use payments_core::{
     Capability, CreatePayment, Currency, Decimal, Error, Money, PaymentProvider, PaymentStatus,
@@ -21,6 +20,7 @@ use payments_paylican::{CreatePaymentRequest, InvoiceStatus, PaylicanClient, Pay
 use payments_sandbox::{
     DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider, RunningSandbox, Sandbox,
 };
+use payments_test_support::{count_requests, fast_http, sink_url, start_sandbox};
 use serde_json::{Value, json};
 
 #[path = "support/page.rs"]
@@ -31,7 +31,7 @@ const STATUS_PATH: &str = "/sandbox-extension/invoice/{invoiceId}";
 const CREATE: &str = "/paylican/api/v1/payment";
 
 async fn sandbox() -> RunningSandbox {
-    let sandbox = Sandbox::builder().time_divisor(1000).start().await.unwrap();
+    let sandbox = start_sandbox().await;
     sink_webhooks(&sandbox);
     sandbox
 }
@@ -39,21 +39,8 @@ async fn sandbox() -> RunningSandbox {
 fn sink_webhooks(sandbox: &RunningSandbox) {
     sandbox.set_webhook_url(
         Provider::Paylican,
-        Some(format!(
-            "{}/_sandbox/sink/paylican/{SECRET}",
-            sandbox.base_url()
-        )),
+        Some(sink_url(sandbox, &format!("paylican/{SECRET}"))),
     );
-}
-
-fn fast_http() -> HttpConfig {
-    HttpConfig::default()
-        .request_timeout(Duration::from_millis(1500))
-        .retry(
-            RetryPolicy::default()
-                .backoff(Duration::from_millis(5), Duration::from_millis(20))
-                .max_retry_after(Duration::from_secs(2)),
-        )
 }
 
 fn config(sandbox: &RunningSandbox) -> PaylicanConfig {
@@ -92,15 +79,6 @@ fn token_path(sandbox: &RunningSandbox) -> String {
         "/paylican/auth/realms/{}/protocol/openid-connect/token",
         sandbox.credentials().paylican_realm
     )
-}
-
-fn count(sandbox: &RunningSandbox, method: &str, path: &str) -> usize {
-    let rule = FaultRule::new(method, path, Fault::Drop);
-    sandbox
-        .requests()
-        .iter()
-        .filter(|r| rule.matches(&r.method, &r.path))
-        .count()
 }
 
 fn verifier() -> PaylicanWebhookVerifier {
@@ -446,7 +424,7 @@ async fn keycloak_issues_and_refreshes_tokens_and_refuses_bad_credentials() {
     assert_eq!(err.http_status(), Some(401), "{err:?}");
     assert_eq!(err.provider_code(), Some("invalid_grant"), "{err:?}");
     assert!(!format!("{err:?}").contains("wrong-password"));
-    assert_eq!(count(&sandbox, "POST", CREATE), 0);
+    assert_eq!(count_requests(&sandbox, "POST", CREATE), 0);
 
     // The real client outlives its access token (1 s): it renews it and goes on.
     let client = client(&sandbox);
@@ -461,7 +439,7 @@ async fn keycloak_issues_and_refreshes_tokens_and_refuses_bad_credentials() {
         .unwrap();
     assert_eq!(sandbox.payments(Provider::Paylican).len(), 2);
     assert_eq!(
-        count(&sandbox, "POST", CREATE),
+        count_requests(&sandbox, "POST", CREATE),
         2,
         "no creation refused with 401"
     );
@@ -554,13 +532,13 @@ async fn creations_are_validated_as_documented() {
     assert_eq!(forged.status(), 401);
 
     // The crate refuses a 901-character URL before sending anything.
-    let before = count(&sandbox, "POST", CREATE);
+    let before = count_requests(&sandbox, "POST", CREATE);
     let err = client(&sandbox)
         .create_payment(&documented_request("R3").redirection_url(long_url(901)))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
-    assert_eq!(count(&sandbox, "POST", CREATE), before);
+    assert_eq!(count_requests(&sandbox, "POST", CREATE), before);
     assert_eq!(sandbox.payments(Provider::Paylican).len(), 2);
     sandbox.shutdown().await;
 }
@@ -892,7 +870,7 @@ async fn a_429_on_create_is_retried_and_creates_one_invoice() {
     .times(1);
     let (sandbox, result) = creation_with(rule).await;
     result.unwrap();
-    assert_eq!(count(&sandbox, "POST", CREATE), 3);
+    assert_eq!(count_requests(&sandbox, "POST", CREATE), 3);
     assert_eq!(sandbox.payments(Provider::Paylican).len(), 2);
 }
 
@@ -921,7 +899,11 @@ async fn a_creation_whose_answer_is_lost_is_sent_once() {
             payments_core::Delivery::Unknown,
             "{fault:?}: {err:?}"
         );
-        assert_eq!(count(&sandbox, "POST", CREATE), 2, "{fault:?}: sent once");
+        assert_eq!(
+            count_requests(&sandbox, "POST", CREATE),
+            2,
+            "{fault:?}: sent once"
+        );
         assert_eq!(
             sandbox.payments(Provider::Paylican).len(),
             2,
@@ -936,7 +918,7 @@ async fn a_creation_slower_than_the_timeout_is_sent_once() {
     let (sandbox, result) = creation_with(rule).await;
     let err = result.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sandbox, "POST", CREATE), 2);
+    assert_eq!(count_requests(&sandbox, "POST", CREATE), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -961,7 +943,7 @@ async fn token_and_status_reads_survive_5xx_drops_and_429() {
         .await
         .unwrap()
         .invoice_id;
-    assert_eq!(count(&sandbox, "POST", &token), 3);
+    assert_eq!(count_requests(&sandbox, "POST", &token), 3);
     sandbox
         .act(Provider::Paylican, &id, PayerAction::Pay)
         .await
@@ -989,10 +971,10 @@ async fn token_and_status_reads_survive_5xx_drops_and_429() {
         .times(1),
     );
     assert!(client.get_invoice(&id).await.unwrap().is_paid());
-    assert_eq!(count(&sandbox, "GET", status), 3);
+    assert_eq!(count_requests(&sandbox, "GET", status), 3);
     sandbox.add_fault(FaultRule::new("GET", status, Fault::Drop).times(1));
     assert!(client.get_invoice(&id).await.unwrap().is_paid());
-    assert_eq!(count(&sandbox, "GET", status), 5);
+    assert_eq!(count_requests(&sandbox, "GET", status), 5);
 
     // A truncated answer is a decode error, never a status.
     sandbox.add_fault(FaultRule::new("GET", status, Fault::Malformed).times(1));

@@ -9,15 +9,12 @@
 use std::time::Duration;
 
 use payments_sandbox::{Fault, FaultRule, Phase, Provider, Sandbox};
+use payments_test_support::start_sandbox;
 use serde_json::{Value, json};
-
-async fn sandbox() -> payments_sandbox::RunningSandbox {
-    Sandbox::builder().time_divisor(1000).start().await.unwrap()
-}
 
 #[tokio::test]
 async fn the_description_names_every_provider_and_hides_nothing_needed() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let info: Value = reqwest::get(format!("{}/_sandbox", sandbox.base_url()))
         .await
         .unwrap()
@@ -38,7 +35,7 @@ async fn the_description_names_every_provider_and_hides_nothing_needed() {
 
 #[tokio::test]
 async fn the_description_and_the_typed_details_agree() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let info = sandbox.info();
     let banq = sandbox.banq();
     let described = &info["providers"]["banq"];
@@ -102,7 +99,7 @@ async fn the_description_and_the_typed_details_agree() {
 
 #[tokio::test]
 async fn faults_are_added_listed_applied_and_cleared_over_http() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let base = sandbox.base_url();
     let rule = json!({
@@ -184,7 +181,7 @@ async fn faults_are_added_listed_applied_and_cleared_over_http() {
 
 #[tokio::test]
 async fn each_fault_kind_reaches_the_client_as_described() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let url = format!("{}/payconiq/v3/payments/x", sandbox.base_url());
 
@@ -243,7 +240,7 @@ async fn each_fault_kind_reaches_the_client_as_described() {
 
 #[tokio::test]
 async fn the_sink_answers_200_or_the_status_asked_for() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let base = sandbox.base_url();
     let ok = http
@@ -265,7 +262,7 @@ async fn the_sink_answers_200_or_the_status_asked_for() {
 
 #[tokio::test]
 async fn control_endpoints_refuse_unknown_providers_payments_and_actions() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let base = sandbox.base_url();
     let unknown_provider = http
@@ -312,7 +309,7 @@ async fn control_endpoints_refuse_unknown_providers_payments_and_actions() {
 
 #[tokio::test]
 async fn console_webhook_urls_are_set_and_cleared() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let put = http
         .put(format!(
@@ -344,7 +341,7 @@ async fn console_webhook_urls_are_set_and_cleared() {
 
 #[tokio::test]
 async fn latency_after_processing_acts_at_once_and_answers_late() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let mut late = FaultRule::new("POST", "/payconiq/v3/payments", Fault::Latency { ms: 800 });
     late.phase = Phase::After;
@@ -408,54 +405,46 @@ fn assert_json_error(answer: &(u16, String, Value), status: u16, mentions: &str)
 
 #[tokio::test]
 async fn control_bodies_that_are_not_json_are_refused_with_json_errors() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let base = sandbox.base_url();
-    let post = reqwest::Method::POST;
-    let put = reqwest::Method::PUT;
+    let (post, put) = (reqwest::Method::POST, reqwest::Method::PUT);
     let json = Some("application/json");
-    // Not JSON at all: 400, naming the problem.
-    let broken = send(
-        post.clone(),
-        format!("{base}/_sandbox/faults"),
-        json,
-        "{\"method\":",
-    )
-    .await;
-    assert_json_error(&broken, 400, "JSON");
-    // JSON, but not a fault rule: 422.
-    let shapeless = send(
-        post.clone(),
-        format!("{base}/_sandbox/faults"),
-        json,
-        "{\"x\":1}",
-    )
-    .await;
-    assert_json_error(&shapeless, 422, "missing field");
-    // Not declared as JSON: 415.
-    let plain = send(
-        put.clone(),
-        format!("{base}/_sandbox/banq/webhook-url"),
-        Some("text/plain"),
-        "{\"url\":\"http://127.0.0.1:9/hook\"}",
-    )
-    .await;
-    assert_json_error(&plain, 415, "application/json");
-    let undeclared = send(
-        post.clone(),
-        format!("{base}/_sandbox/hub2/payments/x/otp"),
-        None,
-        "{\"code\":\"123456\"}",
-    )
-    .await;
-    assert_json_error(&undeclared, 415, "application/json");
-    let wrong_type = send(
-        post,
-        format!("{base}/_sandbox/hub2/payments/x/status"),
-        json,
-        "{\"status\": 7}",
-    )
-    .await;
-    assert_json_error(&wrong_type, 422, "status");
+    let cases = [
+        // Not JSON at all: 400, naming the problem.
+        (&post, "faults", json, "{\"method\":", 400, "JSON"),
+        // JSON, but not a fault rule: 422.
+        (&post, "faults", json, "{\"x\":1}", 422, "missing field"),
+        // Not declared as JSON: 415.
+        (
+            &put,
+            "banq/webhook-url",
+            Some("text/plain"),
+            "{\"url\":\"http://127.0.0.1:9/hook\"}",
+            415,
+            "application/json",
+        ),
+        (
+            &post,
+            "hub2/payments/x/otp",
+            None,
+            "{\"code\":\"123456\"}",
+            415,
+            "application/json",
+        ),
+        (
+            &post,
+            "hub2/payments/x/status",
+            json,
+            "{\"status\": 7}",
+            422,
+            "status",
+        ),
+    ];
+    for (method, route, content_type, body, status, mentions) in cases {
+        let url = format!("{base}/_sandbox/{route}");
+        let answer = send(method.clone(), url, content_type, body).await;
+        assert_json_error(&answer, status, mentions);
+    }
     let rules: Vec<Value> = reqwest::get(format!("{base}/_sandbox/faults"))
         .await
         .unwrap()
@@ -467,7 +456,7 @@ async fn control_bodies_that_are_not_json_are_refused_with_json_errors() {
 
 #[tokio::test]
 async fn a_webhook_url_that_is_not_an_http_url_is_refused() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let url = format!("{}/_sandbox/fintecture/webhook-url", sandbox.base_url());
     for bad in [
         "not a url",
@@ -497,7 +486,7 @@ async fn a_webhook_url_that_is_not_an_http_url_is_refused() {
 
 #[tokio::test]
 async fn unknown_control_paths_and_methods_answer_json_errors() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let base = sandbox.base_url();
     for path in [
         "/_sandbox/nothing-here",
@@ -555,7 +544,7 @@ async fn failed_callback(
 
 #[tokio::test]
 async fn a_refused_connection_is_recorded_with_its_cause() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()

@@ -7,8 +7,9 @@ use payments_core::{Capability, Delivery as Sent, Error, PaymentStatus, RefundRe
 use payments_sandbox::{
     DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, RunningSandbox,
 };
+use payments_test_support::{count_requests, fast_http, sink_url, start_sandbox};
 
-use super::{SandboxHarness, fast_http, start_sandbox};
+use super::SandboxHarness;
 
 /// An amount the sandbox leaves to the control endpoints (ends in 00).
 const PLAIN: i64 = 1000;
@@ -16,16 +17,11 @@ const PLAIN: i64 = 1000;
 const FAILS: i64 = 1001;
 
 fn sink(sandbox: &RunningSandbox, h: &dyn SandboxHarness) -> String {
-    format!("{}/_sandbox/sink/{}", sandbox.base_url(), h.provider())
+    sink_url(sandbox, &h.provider().to_string())
 }
 
 fn count(sandbox: &RunningSandbox, (method, path): (&str, &str)) -> usize {
-    let rule = FaultRule::new(method, path, Fault::Drop);
-    sandbox
-        .requests()
-        .iter()
-        .filter(|r| rule.matches(&r.method, &r.path))
-        .count()
+    count_requests(sandbox, method, path)
 }
 
 async fn create(
