@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
+use wiremock::ResponseTemplate;
 
 /// The fixture directory of one crate: `{manifest_dir}/tests/fixtures`.
 ///
@@ -53,6 +54,17 @@ impl Fixtures {
     pub fn json(&self, name: &str) -> Value {
         serde_json::from_str(&self.text(name))
             .unwrap_or_else(|e| panic!("parsing {} as JSON: {e}", self.path(name).display()))
+    }
+
+    /// A wiremock answer: `status` with fixture `name` re-serialised as JSON (`content-type:
+    /// application/json`).
+    pub fn json_answer(&self, status: u16, name: &str) -> ResponseTemplate {
+        ResponseTemplate::new(status).set_body_json(self.json(name))
+    }
+
+    /// A wiremock answer: `status` with fixture `name` byte for byte (numbers as written).
+    pub fn text_answer(&self, status: u16, name: &str) -> ResponseTemplate {
+        ResponseTemplate::new(status).set_body_string(self.text(name))
     }
 }
 

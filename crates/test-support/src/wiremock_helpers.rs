@@ -1,6 +1,7 @@
 //! wiremock one-liners: answer a route, read what was sent.
 
 use serde::Serialize;
+use wiremock::matchers::{HeaderExactMatcher, header};
 use wiremock::{MockBuilder, MockServer, Request, ResponseTemplate};
 
 /// Mounts `mock` answering `status` with `body` as JSON, expected exactly `times` times (checked
@@ -31,6 +32,11 @@ pub async fn mount_text(
         .expect(times)
         .mount(server)
         .await;
+}
+
+/// Matches `authorization: Bearer {token}`.
+pub fn bearer(token: &str) -> HeaderExactMatcher {
+    header("authorization", format!("Bearer {token}").as_str())
 }
 
 /// Every request `server` received for path `path` (the query aside), in order.
