@@ -22,7 +22,7 @@ use payments_core::{
     Capability, CreatePayment, Currency, Decimal, Delivery, Error, Money, PaymentProvider,
     PaymentStatus, RefundRequest,
 };
-use payments_test_support::{Fixtures, fixtures, mock_http};
+use payments_test_support::{Fixtures, bearer, fixtures, mock_http};
 use serde_json::{Value, json};
 use time::macros::date;
 use wiremock::matchers::{
@@ -85,29 +85,66 @@ fn merchant_user_token_body() -> Value {
 
 /// Both token endpoints, each matched on its exact body, each expected `times` times.
 async fn mount_tokens(server: &MockServer, open_times: u64, user_times: u64) {
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    token_route()
         .and(header("content-type", "application/json"))
         .and(body_json(open_api_token_body()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json(OPEN_TOKEN, 86_400)))
+        .respond_with(token_answer(OPEN_TOKEN, 86_400))
         .expect(open_times)
         .named("open api token")
         .mount(server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    token_route()
         .and(header("content-type", "application/json"))
         .and(body_json(merchant_user_token_body()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json(USER_TOKEN, 86_400)))
+        .respond_with(token_answer(USER_TOKEN, 86_400))
         .expect(user_times)
         .named("merchant user token")
         .mount(server)
         .await;
 }
 
+fn token_route() -> MockBuilder {
+    Mock::given(method("POST")).and(path("/oauth/token"))
+}
+
+fn token_answer(token: &str, expires_in: u64) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(token_json(token, expires_in))
+}
+
+/// `GET` of payment [`PAYMENT_ID`].
+fn payment_route() -> MockBuilder {
+    Mock::given(method("GET")).and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
+}
+
+fn link_route() -> MockBuilder {
+    Mock::given(method("POST")).and(path("/api/v1/payments/get-paid-link"))
+}
+
+fn me_route() -> MockBuilder {
+    Mock::given(method("GET")).and(path("/api/v1/users/me"))
+}
+
+/// The Open API token endpoint answering [`OPEN_TOKEN`] to exactly `body`, once.
+async fn mount_open_token(server: &MockServer, body: &Value) {
+    token_route()
+        .and(body_json(body))
+        .respond_with(token_answer(OPEN_TOKEN, 3600))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// Reads payment [`PAYMENT_ID`] with a client logging in with `credentials`.
+async fn get_payment_with(server: &MockServer, credentials: OpenApiCredentials) {
+    let mut config = config(server);
+    config.credentials = credentials;
+    let c = BanqClient::new(config).unwrap();
+    c.get_payment(PAYMENT_ID).await.unwrap();
+}
+
 /// Matchers every API call with `token` must satisfy.
 fn api(m: MockBuilder, token: &str) -> MockBuilder {
-    m.and(header("authorization", format!("Bearer {token}").as_str()))
+    m.and(bearer(token))
         .and(header("x-company-id", COMPANY))
         .and(header_exists("user-agent"))
 }
@@ -132,16 +169,13 @@ fn link_request() -> PaymentLinkRequest {
 async fn get_paid_link_sends_the_documented_body_and_reads_the_link() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    api(
-        Mock::given(method("POST")).and(path("/api/v1/payments/get-paid-link")),
-        OPEN_TOKEN,
-    )
-    .and(header("content-type", "application/json"))
-    .and(body_json(FIXTURES.json("get_paid_link_request.json")))
-    .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("get_paid_link_200.json")))
-    .expect(1)
-    .mount(&server)
-    .await;
+    api(link_route(), OPEN_TOKEN)
+        .and(header("content-type", "application/json"))
+        .and(body_json(FIXTURES.json("get_paid_link_request.json")))
+        .respond_with(FIXTURES.json_answer(200, "get_paid_link_200.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
     let link = client(&server)
         .create_payment_link(&link_request())
         .await
@@ -161,14 +195,11 @@ async fn get_paid_link_sends_the_documented_body_and_reads_the_link() {
 async fn a_recurring_link_sends_frequency_and_dates() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/payments/get-paid-link"))
+    link_route()
         .and(body_partial_json(json!({
             "frequency": "monthly", "startDate": "2021-06-15", "endDate": "2021-12-15"
         })))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(FIXTURES.json("get_paid_link_200.json")),
-        )
+        .respond_with(FIXTURES.json_answer(200, "get_paid_link_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -232,33 +263,16 @@ async fn the_guides_credential_field_names_are_selectable() {
     // The guide's own token body, with our values.
     let mut expected = FIXTURES.json("token_request_open_api.json");
     expected["client_password"] = json!(PASSWORD);
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(body_json(&expected))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json(OPEN_TOKEN, 3600)))
+    mount_open_token(&server, &expected).await;
+    payment_route()
+        .and(bearer(OPEN_TOKEN))
+        .respond_with(FIXTURES.text_answer(200, "payment_pending_200.json"))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
-        .and(header(
-            "authorization",
-            format!("Bearer {OPEN_TOKEN}").as_str(),
-        ))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_pending_200.json")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let mut config = config(&server);
-    config.credentials = OpenApiCredentials::new(CLIENT_ID, USERNAME, PASSWORD)
+    let credentials = OpenApiCredentials::new(CLIENT_ID, USERNAME, PASSWORD)
         .field_names(CredentialFieldNames::ClientPrefixed);
-    BanqClient::new(config)
-        .unwrap()
-        .get_payment(PAYMENT_ID)
-        .await
-        .unwrap();
+    get_payment_with(&server, credentials).await;
 }
 
 #[tokio::test]
@@ -266,27 +280,14 @@ async fn a_client_secret_is_sent_when_configured() {
     let server = MockServer::start().await;
     let mut expected = open_api_token_body();
     expected["client_secret"] = json!("cs_SECRET");
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(body_json(&expected))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json(OPEN_TOKEN, 3600)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_open_token(&server, &expected).await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_pending_200.json")),
-        )
+        .respond_with(FIXTURES.text_answer(200, "payment_pending_200.json"))
         .mount(&server)
         .await;
-    let mut config = config(&server);
-    config.credentials =
+    let credentials =
         OpenApiCredentials::new(CLIENT_ID, USERNAME, PASSWORD).client_secret("cs_SECRET");
-    BanqClient::new(config)
-        .unwrap()
-        .get_payment(PAYMENT_ID)
-        .await
-        .unwrap();
+    get_payment_with(&server, credentials).await;
 }
 
 // ---------------------------------------------------------------- payments
@@ -295,16 +296,11 @@ async fn a_client_secret_is_sent_when_configured() {
 async fn get_payment_reads_status_and_exact_funds() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    api(
-        Mock::given(method("GET")).and(path(format!("/api/v1/payments/{PAYMENT_ID}"))),
-        OPEN_TOKEN,
-    )
-    .respond_with(
-        ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_completed_200.json")),
-    )
-    .expect(1)
-    .mount(&server)
-    .await;
+    api(payment_route(), OPEN_TOKEN)
+        .respond_with(FIXTURES.text_answer(200, "payment_completed_200.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
     let payment = client(&server).get_payment(PAYMENT_ID).await.unwrap();
     assert_eq!(payment.status, BanqStatus::Completed);
     assert_eq!(payment.funds, Some(Decimal::parse("100.10").unwrap()));
@@ -318,11 +314,8 @@ async fn get_payment_reads_status_and_exact_funds() {
 async fn the_neutral_get_maps_status_amount_and_reference() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_failed_200.json")),
-        )
+    payment_route()
+        .respond_with(FIXTURES.text_answer(200, "payment_failed_200.json"))
         .expect(2)
         .mount(&server)
         .await;
@@ -356,8 +349,7 @@ async fn funds_that_are_not_exact_money_are_a_decode_error_naming_the_field() {
         assert_ne!(body, documented);
         let server = MockServer::start().await;
         mount_tokens(&server, 1, 0).await;
-        Mock::given(method("GET"))
-            .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
+        payment_route()
             .respond_with(ResponseTemplate::new(200).set_body_string(body))
             .expect(2)
             .mount(&server)
@@ -467,8 +459,7 @@ async fn a_dot_segment_id_sends_nothing_and_names_the_field() {
 async fn an_answer_about_another_payment_is_a_decode_error() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
+    payment_route()
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(json!({"id": "other-payment", "status": "completed"})),
@@ -489,15 +480,12 @@ async fn an_answer_about_another_payment_is_a_decode_error() {
 async fn users_me_uses_the_merchant_user_token_and_finds_the_account_space() {
     let server = MockServer::start().await;
     mount_tokens(&server, 0, 1).await;
-    api(
-        Mock::given(method("GET")).and(path("/api/v1/users/me")),
-        USER_TOKEN,
-    )
-    .and(query_param("include", "accountSpaces,banqAccounts"))
-    .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("users_me_200.json")))
-    .expect(2)
-    .mount(&server)
-    .await;
+    api(me_route(), USER_TOKEN)
+        .and(query_param("include", "accountSpaces,banqAccounts"))
+        .respond_with(FIXTURES.json_answer(200, "users_me_200.json"))
+        .expect(2)
+        .mount(&server)
+        .await;
     let c = client(&server);
     let me = c.me().await.unwrap();
     assert_eq!(me.email.as_deref(), Some(EMAIL));
@@ -590,9 +578,8 @@ async fn webhook_config_accepts_an_empty_answer_and_can_use_the_open_api_token()
 async fn setup_webhooks_looks_up_the_space_then_registers_once() {
     let server = MockServer::start().await;
     mount_tokens(&server, 0, 1).await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/users/me"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("users_me_200.json")))
+    me_route()
+        .respond_with(FIXTURES.json_answer(200, "users_me_200.json"))
         .expect(2)
         .mount(&server)
         .await;
@@ -650,25 +637,15 @@ async fn invalid_webhook_configs_are_not_sent() {
 async fn each_flow_fetches_its_token_once_and_reuses_it_across_clones() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 1).await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
-        .and(header(
-            "authorization",
-            format!("Bearer {OPEN_TOKEN}").as_str(),
-        ))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_pending_200.json")),
-        )
+    payment_route()
+        .and(bearer(OPEN_TOKEN))
+        .respond_with(FIXTURES.text_answer(200, "payment_pending_200.json"))
         .expect(3)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/users/me"))
-        .and(header(
-            "authorization",
-            format!("Bearer {USER_TOKEN}").as_str(),
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("users_me_200.json")))
+    me_route()
+        .and(bearer(USER_TOKEN))
+        .respond_with(FIXTURES.json_answer(200, "users_me_200.json"))
         .expect(2)
         .mount(&server)
         .await;
@@ -684,16 +661,14 @@ async fn each_flow_fetches_its_token_once_and_reuses_it_across_clones() {
 #[tokio::test]
 async fn a_401_fetches_a_new_token_and_retries_exactly_once() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("tok-1", 3600)))
+    token_route()
+        .respond_with(token_answer("tok-1", 3600))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("tok-2", 3600)))
+    token_route()
+        .respond_with(token_answer("tok-2", 3600))
         .expect(1)
         .mount(&server)
         .await;
@@ -706,9 +681,7 @@ async fn a_401_fetches_a_new_token_and_retries_exactly_once() {
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer tok-2"))
         .and(header("x-company-id", COMPANY))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_completed_200.json")),
-        )
+        .respond_with(FIXTURES.text_answer(200, "payment_completed_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -722,10 +695,9 @@ async fn a_401_on_a_merchant_user_call_renews_only_the_merchant_user_token() {
     // The Open API token is never requested: the flows have separate caches.
     mount_tokens(&server, 0, 0).await;
     let user_token = |token: &str| {
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
+        token_route()
             .and(body_json(merchant_user_token_body()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(token_json(token, 3600)))
+            .respond_with(token_answer(token, 3600))
     };
     user_token("user-1")
         .up_to_n_times(1)
@@ -738,17 +710,15 @@ async fn a_401_on_a_merchant_user_call_renews_only_the_merchant_user_token() {
         .with_priority(2)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/users/me"))
+    me_route()
         .and(header("authorization", "Bearer user-1"))
         .respond_with(ResponseTemplate::new(401))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/users/me"))
+    me_route()
         .and(header("authorization", "Bearer user-2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("users_me_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "users_me_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -759,8 +729,7 @@ async fn a_401_on_a_merchant_user_call_renews_only_the_merchant_user_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_on_clones_share_one_token_request() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    token_route()
         .and(body_json(open_api_token_body()))
         .respond_with(
             ResponseTemplate::new(200)
@@ -771,13 +740,8 @@ async fn concurrent_calls_on_clones_share_one_token_request() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(header(
-            "authorization",
-            format!("Bearer {OPEN_TOKEN}").as_str(),
-        ))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_pending_200.json")),
-        )
+        .and(bearer(OPEN_TOKEN))
+        .respond_with(FIXTURES.text_answer(200, "payment_pending_200.json"))
         .expect(20)
         .mount(&server)
         .await;
@@ -794,14 +758,12 @@ async fn concurrent_calls_on_clones_share_one_token_request() {
 #[tokio::test]
 async fn a_second_401_is_returned_not_retried_forever() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("tok", 3600)))
+    token_route()
+        .respond_with(token_answer("tok", 3600))
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/payments/get-paid-link"))
+    link_route()
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"})))
         .expect(2)
         .mount(&server)
@@ -817,8 +779,7 @@ async fn a_second_401_is_returned_not_retried_forever() {
 #[tokio::test]
 async fn a_refused_token_request_is_a_provider_error_without_credentials() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    token_route()
         .respond_with(ResponseTemplate::new(403).set_body_json(json!({
             "error": "invalid_grant", "error_description": "Wrong email or password."
         })))
@@ -843,9 +804,7 @@ async fn a_static_token_source_can_replace_the_token_flows() {
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer external-token"))
         .and(header("x-company-id", COMPANY))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_pending_200.json")),
-        )
+        .respond_with(FIXTURES.text_answer(200, "payment_pending_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -902,12 +861,12 @@ async fn a_429_is_retried_for_reads_and_creations() {
         (
             "GET",
             format!("/api/v1/payments/{PAYMENT_ID}"),
-            ResponseTemplate::new(200).set_body_string(FIXTURES.text("payment_pending_200.json")),
+            FIXTURES.text_answer(200, "payment_pending_200.json"),
         ),
         (
             "POST",
             "/api/v1/payments/get-paid-link".to_string(),
-            ResponseTemplate::new(200).set_body_json(FIXTURES.json("get_paid_link_200.json")),
+            FIXTURES.json_answer(200, "get_paid_link_200.json"),
         ),
     ] {
         Mock::given(method(m))
@@ -952,8 +911,7 @@ async fn a_link_creation_answered_5xx_is_sent_once_and_outcome_unknown() {
     for status in [500, 502, 503] {
         let server = MockServer::start().await;
         mount_tokens(&server, 1, 0).await;
-        Mock::given(method("POST"))
-            .and(path("/api/v1/payments/get-paid-link"))
+        link_route()
             .respond_with(ResponseTemplate::new(status))
             .expect(1)
             .mount(&server)
@@ -971,11 +929,10 @@ async fn a_link_creation_answered_5xx_is_sent_once_and_outcome_unknown() {
 async fn a_link_creation_timing_out_is_sent_once_and_outcome_unknown() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/payments/get-paid-link"))
+    link_route()
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(FIXTURES.json("get_paid_link_200.json"))
+            FIXTURES
+                .json_answer(200, "get_paid_link_200.json")
                 .set_delay(Duration::from_secs(5)),
         )
         .expect(1)
@@ -1101,12 +1058,9 @@ async fn malformed_and_unexpected_answers_are_decode_errors() {
 async fn the_neutral_create_makes_a_once_link_into_the_default_destination() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/payments/get-paid-link"))
+    link_route()
         .and(body_json(FIXTURES.json("get_paid_link_request.json")))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(FIXTURES.json("get_paid_link_200.json")),
-        )
+        .respond_with(FIXTURES.json_answer(201, "get_paid_link_200.json"))
         .expect(1)
         .mount(&server)
         .await;
