@@ -28,11 +28,11 @@ use payments_fintecture::{
     ConnectRequest, Environment, FintectureClient, FintectureConfig, ListPaymentsQuery,
     RedirectError, RefundPaymentRequest, SessionStatus, StoredSession, TransferState,
 };
-use payments_test_support::{Fixtures, fixtures, mock_http, requests_to};
+use payments_test_support::{Fixtures, bearer, fixtures, mock_http, requests_to};
 use serde_json::{Value, json};
 use time::macros::datetime;
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
-use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 const FIXTURES: Fixtures = fixtures!();
 
@@ -100,19 +100,99 @@ fn client(server: &MockServer) -> FintectureClient {
 async fn mount_token(server: &MockServer, times: u64) {
     Mock::given(method("POST"))
         .and(path("/oauth/accesstoken"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("token_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "token_200.json"))
         .expect(times)
         .mount(server)
         .await;
 }
 
 /// Matchers every signed, authenticated API call satisfies.
-fn api(m: wiremock::MockBuilder) -> wiremock::MockBuilder {
-    m.and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+fn api(m: MockBuilder) -> MockBuilder {
+    m.and(bearer(TOKEN))
         .and(header("accept", "application/json"))
         // wiremock's `header` matcher splits values on commas, which an HTTP date contains.
         .and(|r: &Request| r.headers.get("date").is_some_and(|v| v == DATE))
         .and(Signed::by_generated_key())
+}
+
+/// Signed `POST /pis/v2/connect`.
+fn connect_route() -> MockBuilder {
+    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
+}
+
+/// Signed `GET` of payment session [`SESSION`].
+fn session_route() -> MockBuilder {
+    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
+}
+
+/// Signed `POST /pis/v2/refund`.
+fn refund_route() -> MockBuilder {
+    api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
+}
+
+/// Signed `GET /pis/v2/payments` (the list).
+fn list_route() -> MockBuilder {
+    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+}
+
+/// A server whose payment answers `amount` `273.005` EUR, which a euro amount cannot hold.
+async fn inexact_amount_server() -> MockServer {
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let body = FIXTURES
+        .text("payment_200.json")
+        .replace("\"273\"", "\"273.005\"");
+    api(Mock::given(method("GET")))
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A refund of session [`SESSION`] with `state` in the query, `amount` and `communication`.
+fn refund_of(state: &str, amount: &str, communication: &str) -> MockBuilder {
+    refund_route()
+        .and(query_param("state", state))
+        .and(body_json(json!({
+            "meta": {"session_id": SESSION},
+            "data": {"attributes": {"amount": amount, "communication": communication}}
+        })))
+}
+
+/// Session [`SESSION`] answering `body`, expected exactly `times` times.
+async fn mount_session(server: &MockServer, body: Value, times: u64) {
+    session_route()
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The documented refund answer, expected exactly `times` times.
+async fn mount_refunded(server: &MockServer, times: u64) {
+    mount_fixture(server, refund_route(), "refund_200.json", times).await;
+}
+
+/// The documented connect answer, expected exactly `times` times.
+async fn mount_connected(server: &MockServer, times: u64) {
+    mount_fixture(server, connect_route(), "connect_200.json", times).await;
+}
+
+/// `route` answering fixture `name` (200, JSON), expected exactly `times` times.
+async fn mount_fixture(server: &MockServer, route: MockBuilder, name: &str, times: u64) {
+    let answer = FIXTURES.json_answer(200, name);
+    route.respond_with(answer).expect(times).mount(server).await;
+}
+
+/// The committed test-only key's public half (its signatures are deterministic).
+fn fixture_public_key() -> payments_fintecture::keys::AppPublicKey {
+    payments_fintecture::keys::AppPublicKey::from_pem(&FIXTURES.text("test_app_key_public.pem"))
+        .unwrap()
+}
+
+/// A client signing with the committed test-only key (PKCS#8).
+fn fixture_key_client(server: &MockServer) -> FintectureClient {
+    FintectureClient::new(config(server, &FIXTURES.text("test_app_key_pkcs8.pem"))).unwrap()
 }
 
 fn eur(cents: i64) -> Money {
@@ -190,15 +270,11 @@ async fn token_request_is_the_documented_one_unsigned_and_cached() {
         .and(body_string(format!(
             "grant_type=client_credentials&app_id={APP_ID}&scope=PIS"
         )))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("token_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "token_200.json"))
         .expect(1)
         .mount(&server)
         .await;
-    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_session(&server, FIXTURES.json("payment_200.json"), 2).await;
     let c = client(&server);
     c.get_payment(SESSION).await.unwrap();
     c.clone().get_payment(SESSION).await.unwrap();
@@ -223,7 +299,7 @@ async fn a_401_refreshes_the_token_once_and_resends_with_the_same_request_id() {
         .mount(&server)
         .await;
     api(Mock::given(method("GET")).and(path(p.clone())))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -262,7 +338,7 @@ async fn a_token_endpoint_error_is_a_provider_error_without_secrets() {
 async fn connect_sends_the_documented_signed_request() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
+    connect_route()
         .and(query_param("state", "order-B34970692"))
         .and(query_param(
             "redirect_uri",
@@ -271,7 +347,7 @@ async fn connect_sends_the_documented_signed_request() {
         .and(header("content-type", "application/json"))
         .and(header("x-request-id", FIRST_ID))
         .and(body_json(connect_body()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "connect_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -300,39 +376,18 @@ async fn connect_request_and_result_snapshots_with_the_fixture_key() {
     // The committed test-only key makes the RSA PKCS#1 v1.5 signature deterministic.
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    let public = payments_fintecture::keys::AppPublicKey::from_pem(
-        &FIXTURES.text("test_app_key_public.pem"),
-    )
-    .unwrap();
+    let public = fixture_public_key();
     Mock::given(method("POST"))
         .and(path("/pis/v2/connect"))
         .and(Signed(RequestSignatureVerifier::new(APP_ID, public)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "connect_200.json"))
         .expect(1)
         .mount(&server)
         .await;
-    let c =
-        FintectureClient::new(config(&server, &FIXTURES.text("test_app_key_pkcs8.pem"))).unwrap();
+    let c = fixture_key_client(&server);
     let session = c.connect(&connect_request()).await.unwrap();
     let sent = &requests_to(&server, "/pis/v2/connect").await[0];
-    let mut headers = serde_json::Map::new();
-    for name in [
-        "accept",
-        "authorization",
-        "content-type",
-        "date",
-        "digest",
-        "x-request-id",
-        "signature",
-    ] {
-        headers.insert(name.into(), json!(header_of(sent, name)));
-    }
-    let snapshot = json!({
-        "method": sent.method.as_str(),
-        "target": format!("{}?{}", sent.url.path(), sent.url.query().unwrap_or_default()),
-        "headers": headers,
-        "body": serde_json::from_slice::<Value>(&sent.body).unwrap(),
-    });
+    let snapshot = request_snapshot(sent);
     insta::assert_json_snapshot!("connect_request", snapshot);
     insta::assert_json_snapshot!("connect_result", session);
     // The PKCS#1 form of the same key signs identically.
@@ -340,7 +395,7 @@ async fn connect_request_and_result_snapshots_with_the_fixture_key() {
     mount_token(&server2, 1).await;
     Mock::given(method("POST"))
         .and(path("/pis/v2/connect"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "connect_200.json"))
         .mount(&server2)
         .await;
     let c1 =
@@ -379,15 +434,12 @@ fn request_snapshot(sent: &Request) -> Value {
 async fn refund_cancel_and_get_request_snapshots_with_the_fixture_key() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    let public = payments_fintecture::keys::AppPublicKey::from_pem(
-        &FIXTURES.text("test_app_key_public.pem"),
-    )
-    .unwrap();
+    let public = fixture_public_key();
     let signed = || Signed(RequestSignatureVerifier::new(APP_ID, public.clone()));
     Mock::given(method("POST"))
         .and(path("/pis/v2/refund"))
         .and(signed())
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("refund_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "refund_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -404,12 +456,11 @@ async fn refund_cancel_and_get_request_snapshots_with_the_fixture_key() {
     Mock::given(method("GET"))
         .and(path(format!("/pis/v2/payments/{SESSION}")))
         .and(signed())
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .expect(1)
         .mount(&server)
         .await;
-    let c =
-        FintectureClient::new(config(&server, &FIXTURES.text("test_app_key_pkcs8.pem"))).unwrap();
+    let c = fixture_key_client(&server);
     c.refund(
         &RefundPaymentRequest::new(SESSION, eur(199))
             .communication("Refund B34970692")
@@ -435,20 +486,15 @@ async fn a_wrong_signature_does_not_match_the_verifying_mock() {
     // Signed with another key: the signature matcher refuses, wiremock answers 404.
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let other =
-        FintectureClient::new(config(&server, &FIXTURES.text("test_app_key_pkcs8.pem"))).unwrap();
+    mount_connected(&server, 0).await;
+    let other = fixture_key_client(&server);
     let err = other.connect(&connect_request()).await.unwrap_err();
     assert_eq!(err.http_status(), Some(404), "{err:?}");
     // Unsigned (sandbox without signatures): refused as well.
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     api(Mock::given(method("GET")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .expect(0)
         .mount(&server)
         .await;
@@ -468,7 +514,7 @@ async fn unsigned_sandbox_calls_carry_no_signature_headers() {
     mount_token(&server, 1).await;
     Mock::given(method("GET"))
         .and(path(format!("/pis/v2/payments/{SESSION}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -522,8 +568,8 @@ async fn invalid_sessions_are_refused_before_anything_is_sent() {
 async fn a_connect_answered_500_is_sent_once_and_outcome_unknown() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
-        .respond_with(ResponseTemplate::new(500).set_body_json(FIXTURES.json("error_400.json")))
+    connect_route()
+        .respond_with(FIXTURES.json_answer(500, "error_400.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -539,17 +585,13 @@ async fn a_connect_answered_500_is_sent_once_and_outcome_unknown() {
 async fn a_connect_answered_429_is_retried_with_a_fresh_signature() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
+    connect_route()
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
         .await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_connected(&server, 1).await;
     client(&server).connect(&connect_request()).await.unwrap();
     let calls = requests_to(&server, "/pis/v2/connect").await;
     assert_eq!(calls.len(), 2);
@@ -565,9 +607,9 @@ async fn a_connect_answered_429_is_retried_with_a_fresh_signature() {
 async fn get_payment_is_signed_without_digest_and_parsed_exactly() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
+    session_route()
         .and(header("x-request-id", FIRST_ID))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -592,8 +634,8 @@ async fn get_payment_is_signed_without_digest_and_parsed_exactly() {
 async fn neutral_get_maps_status_amount_and_reference() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
+    session_route()
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .mount(&server)
         .await;
     let p = client(&server).fetch_payment(SESSION).await.unwrap();
@@ -633,16 +675,14 @@ async fn partial_and_pending_transfers_are_not_success() {
 async fn list_payments_sends_filters_and_parses_the_page() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+    list_route()
         .and(query_param("filter[status]", "payment_created"))
         .and(query_param("filter[date_from]", "2021-02-01"))
         .and(query_param("filter[date_to]", "2021-02-28"))
         .and(query_param("filter[communication]", "B34970692"))
         .and(query_param("page[number]", "1"))
         .and(query_param("page[size]", "20"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_list_200.json")),
-        )
+        .respond_with(FIXTURES.json_answer(200, "payment_list_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -688,7 +728,7 @@ fn list_page(number: u32, pages: u32, items: &[(&str, &str)]) -> Value {
 }
 
 async fn mount_page(server: &MockServer, number: u32, body: Value, size: &str) {
-    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+    list_route()
         .and(query_param("page[number]", number.to_string().as_str()))
         .and(query_param("page[size]", size))
         .and(query_param("filter[status]", "payment_created"))
@@ -765,7 +805,7 @@ async fn a_server_ignoring_the_page_number_is_an_error_not_an_endless_or_silent_
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     // Always page 1 of many, whatever is asked.
-    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+    list_route()
         .respond_with(ResponseTemplate::new(200).set_body_json(list_page(
             1,
             1_000_000,
@@ -800,7 +840,7 @@ async fn find_by_reference_lists_every_page_and_keeps_only_that_communication() 
         (1u32, &[("x", "OTHER"), ("s1", "B34970692")][..]),
         (2, &[("s1", "B34970692"), ("s2", "B34970692")][..]),
     ] {
-        api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+        list_route()
             .and(query_param("filter[communication]", "B34970692"))
             .and(query_param("page[number]", n.to_string().as_str()))
             .and(query_param("page[size]", "100"))
@@ -842,7 +882,7 @@ async fn find_by_reference_refuses_a_bad_reference_before_sending_and_inexact_am
     mount_token(&server, 1).await;
     let mut body = list_page(1, 1, &[("s1", "B34970692")]);
     body["data"][0]["attributes"]["amount"] = json!("273.005");
-    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+    list_route()
         .respond_with(ResponseTemplate::new(200).set_body_json(body))
         .mount(&server)
         .await;
@@ -874,7 +914,7 @@ async fn cancel_patches_the_status_and_tolerates_an_already_cancelled_session() 
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
         api(Mock::given(method("PATCH")).and(path(p.clone())))
-            .respond_with(ResponseTemplate::new(400).set_body_json(FIXTURES.json("error_400.json")))
+            .respond_with(FIXTURES.json_answer(400, "error_400.json"))
             .expect(1)
             .mount(&server)
             .await;
@@ -899,17 +939,9 @@ async fn cancel_patches_the_status_and_tolerates_an_already_cancelled_session() 
 async fn refund_sends_the_documented_body_and_state() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
-        .and(query_param("state", "refund-1"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(json!({
-            "meta": {"session_id": SESSION},
-            "data": {"attributes": {"amount": "1.99", "communication": "Refund B34970692"}}
-        })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("refund_200.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let documented = refund_of("refund-1", "1.99", "Refund B34970692")
+        .and(header("content-type", "application/json"));
+    mount_fixture(&server, documented, "refund_200.json", 1).await;
     let refund = client(&server)
         .refund(
             &RefundPaymentRequest::new(SESSION, eur(199))
@@ -927,16 +959,8 @@ async fn repeated_refunds_never_exceed_what_was_paid() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     // The paid amount (273 EUR) is fetched when the caller gives only the history.
-    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
-        .expect(2)
-        .mount(&server)
-        .await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("refund_200.json")))
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_session(&server, FIXTURES.json("payment_200.json"), 2).await;
+    mount_refunded(&server, 2).await;
     let c = client(&server);
     // 200 + 73 = 273: allowed.
     c.refund(&RefundPaymentRequest::new(SESSION, eur(7_300)).previous_refunds([eur(20_000)]))
@@ -965,22 +989,10 @@ async fn repeated_refunds_never_exceed_what_was_paid() {
 async fn the_neutral_refund_is_bounded_by_the_fetched_paid_amount() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_session(&server, FIXTURES.json("payment_200.json"), 2).await;
     // A full refund is the paid amount (273 EUR in the fixture), as an exact decimal string.
-    api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
-        .and(query_param("state", "refund-order-9"))
-        .and(body_json(json!({
-            "meta": {"session_id": SESSION},
-            "data": {"attributes": {"amount": "273.00", "communication": "refund-order-9"}}
-        })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("refund_200.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let full = refund_of("refund-order-9", "273.00", "refund-order-9");
+    mount_fixture(&server, full, "refund_200.json", 1).await;
     let c = client(&server);
     let full = RefundRequest::full(SESSION).reference("refund-order-9");
     let refund = c.refund_payment(&full).await.unwrap();
@@ -1026,20 +1038,14 @@ async fn refunds_are_bounded_by_the_money_actually_received() {
         if let Some(r) = received {
             body["data"]["attributes"]["received_amount"] = json!(r);
         }
-        api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .expect(2)
-            .mount(&server)
-            .await;
+        mount_session(&server, body, 2).await;
         for amount in [sent.unwrap_or("-"), "0.01"] {
-            api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
+            refund_route()
                 .and(body_json(json!({
                     "meta": {"session_id": SESSION},
                     "data": {"attributes": {"amount": amount}}
                 })))
-                .respond_with(
-                    ResponseTemplate::new(200).set_body_json(FIXTURES.json("refund_200.json")),
-                )
+                .respond_with(FIXTURES.json_answer(200, "refund_200.json"))
                 .expect(u64::from(sent.is_some()))
                 .mount(&server)
                 .await;
@@ -1073,10 +1079,10 @@ async fn refunds_are_bounded_by_the_money_actually_received() {
 async fn a_refund_timing_out_is_sent_once() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
+    refund_route()
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(FIXTURES.json("refund_200.json"))
+            FIXTURES
+                .json_answer(200, "refund_200.json")
                 .set_delay(Duration::from_secs(5)),
         )
         .expect(1)
@@ -1097,17 +1103,13 @@ async fn settlements_list_and_get() {
     mount_token(&server, 1).await;
     api(Mock::given(method("GET")).and(path("/pis/v2/settlements")))
         .and(query_param("page[number]", "2"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(FIXTURES.json("settlements_200.json")),
-        )
+        .respond_with(FIXTURES.json_answer(200, "settlements_200.json"))
         .expect(1)
         .mount(&server)
         .await;
     let id = "0f6f1c2e-1d5a-4d1c-9a51-2c2b9d1e8e11";
     api(Mock::given(method("GET")).and(path(format!("/pis/v2/settlements/{id}"))))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(FIXTURES.json("settlement_200.json")),
-        )
+        .respond_with(FIXTURES.json_answer(200, "settlement_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -1133,11 +1135,7 @@ async fn the_redirect_is_confirmed_by_fetching_never_by_its_query() {
     mount_token(&server, 1).await;
     let mut body = FIXTURES.json("payment_200.json");
     body["meta"]["status"] = json!("payment_pending");
-    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_session(&server, body, 1).await;
     let c = client(&server);
     // The query claims payment_created; Fintecture says pending.
     let query = format!(
@@ -1231,11 +1229,7 @@ async fn a_fetched_payment_that_is_not_the_order_is_refused_naming_the_field() {
         mount_token(&server, 1).await;
         let mut body = FIXTURES.json("payment_200.json");
         *body.pointer_mut(pointer).unwrap() = value;
-        api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .expect(1)
-            .mount(&server)
-            .await;
+        mount_session(&server, body, 1).await;
         let err = client(&server)
             .confirm_redirect(&query, &stored_fixture_order())
             .await
@@ -1246,15 +1240,7 @@ async fn a_fetched_payment_that_is_not_the_order_is_refused_naming_the_field() {
         );
     }
     // An amount that is not exact in its currency: an unreadable answer, naming the field.
-    let server = MockServer::start().await;
-    mount_token(&server, 1).await;
-    let body = FIXTURES
-        .text("payment_200.json")
-        .replace("\"273\"", "\"273.005\"");
-    api(Mock::given(method("GET")))
-        .respond_with(ResponseTemplate::new(200).set_body_string(body))
-        .mount(&server)
-        .await;
+    let server = inexact_amount_server().await;
     let err = client(&server)
         .confirm_redirect(&query, &stored_fixture_order())
         .await
@@ -1272,11 +1258,7 @@ async fn a_fetched_payment_that_is_not_the_order_is_refused_naming_the_field() {
 async fn the_stored_session_is_built_from_the_connect_request_and_answer() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_connected(&server, 1).await;
     let request = connect_request();
     let session = client(&server).connect(&request).await.unwrap();
     let stored = StoredSession::from_connect(&request, &session);
@@ -1323,7 +1305,7 @@ async fn reads_retry_429_and_503_then_give_up() {
         .mount(&server)
         .await;
     api(Mock::given(method("GET")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("payment_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .mount(&server)
         .await;
     client(&server).get_payment(SESSION).await.unwrap();
@@ -1368,14 +1350,14 @@ async fn malformed_answers_are_decode_errors() {
 async fn neutral_create_returns_the_connect_url() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
+    connect_route()
         .and(query_param("state", "B34970692"))
         .and(query_param("redirect_uri", "https://shop.example/return"))
         .and(body_json(json!({
             "meta": {"psu_name": "Julien Lefebre", "psu_email": "julien@example.com", "expiry": 900},
             "data": {"type": "payments", "attributes": {"amount": "273.00", "currency": "EUR", "communication": "B34970692"}}
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("connect_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "connect_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -1428,15 +1410,7 @@ async fn configuration_errors_are_clear_and_secret_free() {
 
 #[tokio::test]
 async fn a_fetched_amount_that_is_not_exact_is_a_decode_error_naming_the_field() {
-    let server = MockServer::start().await;
-    mount_token(&server, 1).await;
-    let body = FIXTURES
-        .text("payment_200.json")
-        .replace("\"273\"", "\"273.005\"");
-    api(Mock::given(method("GET")))
-        .respond_with(ResponseTemplate::new(200).set_body_string(body))
-        .mount(&server)
-        .await;
+    let server = inexact_amount_server().await;
     let result = client(&server).fetch_payment(SESSION).await;
     match result {
         Err(Error::Decode { ref reason, .. }) => assert!(reason.contains("amount"), "{reason}"),
