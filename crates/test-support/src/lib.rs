@@ -45,4 +45,4 @@ pub use fixtures::Fixtures;
 pub use http::{fast_http, mock_http};
 #[cfg(feature = "sandbox")]
 pub use sandbox::{count_requests, sink_url, start_sandbox};
-pub use wiremock_helpers::{bearer, mount_json, mount_text, only_request, requests_to};
+pub use wiremock_helpers::{answer, answer_first, bearer, mount_json, only_request, requests_to};

@@ -1,8 +1,8 @@
 //! wiremock one-liners: answer a route, read what was sent.
 
 use serde::Serialize;
-use wiremock::matchers::{HeaderExactMatcher, header};
-use wiremock::{MockBuilder, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::{HeaderExactMatcher, header, method};
+use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 /// Mounts `mock` answering `status` with `body` as JSON, expected exactly `times` times (checked
 /// when `server` drops).
@@ -19,17 +19,23 @@ pub async fn mount_json(
         .await;
 }
 
-/// Mounts `mock` answering `status` with `body` byte for byte (a fixture's text, say), expected
-/// exactly `times` times (checked when `server` drops).
-pub async fn mount_text(
-    server: &MockServer,
-    mock: MockBuilder,
-    status: u16,
-    body: impl Into<String>,
-    times: u64,
-) {
-    mock.respond_with(ResponseTemplate::new(status).set_body_string(body))
+/// Requests with method `m` (any path) answer `response`, expected exactly `times` times
+/// (checked when `server` drops).
+pub async fn answer(server: &MockServer, m: &str, response: ResponseTemplate, times: u64) {
+    Mock::given(method(m))
+        .respond_with(response)
         .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The first request with method `m` answers `response` (expected exactly once); the later ones
+/// go to the mocks mounted after this one.
+pub async fn answer_first(server: &MockServer, m: &str, response: ResponseTemplate) {
+    Mock::given(method(m))
+        .respond_with(response)
+        .up_to_n_times(1)
+        .expect(1)
         .mount(server)
         .await;
 }
