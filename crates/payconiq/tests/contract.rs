@@ -18,10 +18,12 @@ use payments_payconiq::{
     AcknowledgeRequest, CreatePaymentRequest, Environment, PayconiqClient, PayconiqConfig,
     PayconiqStatus, SearchQuery,
 };
-use payments_test_support::{Fixtures, fixtures, mock_http, only_request};
+use payments_test_support::{
+    Fixtures, answer, answer_first, bearer, fixtures, mock_http, only_request,
+};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, header_exists, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 const FIXTURES: Fixtures = fixtures!();
 
@@ -42,12 +44,13 @@ fn eur(cents: i64) -> Money {
 }
 
 /// Matchers every authenticated call must satisfy.
-fn authenticated(m: wiremock::MockBuilder) -> wiremock::MockBuilder {
-    m.and(header(
-        "authorization",
-        format!("Bearer {API_KEY}").as_str(),
-    ))
-    .and(header_exists("user-agent"))
+fn authenticated(m: MockBuilder) -> MockBuilder {
+    m.and(bearer(API_KEY)).and(header_exists("user-agent"))
+}
+
+/// A documented error answer: `status` with `code` and `message`.
+fn error_answer(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(error_body(code, message))
 }
 
 fn error_body(code: &str, message: &str) -> Value {
@@ -70,7 +73,7 @@ async fn create_sends_the_documented_body_and_parses_the_documented_answer() {
     authenticated(Mock::given(method("POST")).and(path("/v3/payments")))
         .and(header("content-type", "application/json"))
         .and(body_json(&expected))
-        .respond_with(ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_201.json")))
+        .respond_with(FIXTURES.json_answer(201, "create_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -100,7 +103,7 @@ async fn create_with_a_pos_id_goes_to_payments_pos() {
             "amount": 250, "currency": "EUR", "reference": "ticket-8", "posId": "POS-00042",
             "shopId": "shop-7", "shopName": "Gare Centrale"
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_201.json")))
+        .respond_with(FIXTURES.json_answer(201, "create_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -116,11 +119,7 @@ async fn create_with_a_pos_id_goes_to_payments_pos() {
 #[tokio::test]
 async fn invalid_input_is_rejected_before_anything_is_sent() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
-        .mount(&server)
-        .await;
+    answer(&server, "POST", ResponseTemplate::new(201), 0).await;
     let c = client(&server);
     let cases = [
         (
@@ -163,13 +162,7 @@ async fn create_errors_keep_code_message_and_trace_id() {
     ];
     for (status, code) in cases {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(status).set_body_json(error_body(code, "documented")),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(&server, "POST", error_answer(status, code, "documented"), 1).await;
         let err = client(&server)
             .create_payment(&CreatePaymentRequest::new(eur(100)))
             .await
@@ -189,10 +182,7 @@ async fn create_errors_keep_code_message_and_trace_id() {
 async fn the_documented_400_example_is_read_verbatim() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_json(FIXTURES.json("error_400_field_is_required.json")),
-        )
+        .respond_with(FIXTURES.json_answer(400, "error_400_field_is_required.json"))
         .mount(&server)
         .await;
     let err = client(&server)
@@ -220,11 +210,7 @@ async fn create_answered_500_or_503_is_sent_once_and_outcome_is_unknown() {
         if let Some(body) = &body {
             response = response.set_body_json(body);
         }
-        Mock::given(method("POST"))
-            .respond_with(response)
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(&server, "POST", response, 1).await;
         let err = client(&server)
             .create_payment(&CreatePaymentRequest::new(eur(100)))
             .await
@@ -243,17 +229,14 @@ async fn create_answered_500_or_503_is_sent_once_and_outcome_is_unknown() {
 #[tokio::test]
 async fn create_answered_429_is_retried_then_succeeds() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_201.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_first(&server, "POST", ResponseTemplate::new(429)).await;
+    answer(
+        &server,
+        "POST",
+        FIXTURES.json_answer(201, "create_201.json"),
+        1,
+    )
+    .await;
     let payment = client(&server)
         .create_payment(&CreatePaymentRequest::new(eur(100)))
         .await
@@ -268,7 +251,7 @@ async fn get_parses_the_documented_payment_with_legacy_fields() {
     let server = MockServer::start().await;
     authenticated(Mock::given(method("GET")).and(path(format!("/v3/payments/{PAYMENT_ID}"))))
         .and(header("content-type", "application/json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("get_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "get_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -316,11 +299,7 @@ async fn get_errors_and_throttling() {
         }
         // A GET is idempotent: 503 is retried up to the bound (3 attempts), 500 and 4xx are not.
         let expected_calls = if status == 503 { 3 } else { 1 };
-        Mock::given(method("GET"))
-            .respond_with(response)
-            .expect(expected_calls)
-            .mount(&server)
-            .await;
+        answer(&server, "GET", response, expected_calls).await;
         let err = client(&server).get_payment(PAYMENT_ID).await.unwrap_err();
         assert!(matches!(err, Error::Provider { .. }), "{status}: {err:?}");
         assert_eq!(err.http_status(), Some(status));
@@ -333,11 +312,7 @@ async fn get_errors_and_throttling() {
 #[tokio::test]
 async fn a_429_without_retry_after_is_retried_with_backoff_and_then_reported() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429))
-        .expect(3)
-        .mount(&server)
-        .await;
+    answer(&server, "GET", ResponseTemplate::new(429), 3).await;
     let err = client(&server).get_payment(PAYMENT_ID).await.unwrap_err();
     assert!(
         matches!(
@@ -354,11 +329,13 @@ async fn a_429_without_retry_after_is_retried_with_backoff_and_then_reported() {
 #[tokio::test]
 async fn a_429_with_a_long_retry_after_is_reported_with_the_delay() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "GET",
+        ResponseTemplate::new(429).insert_header("Retry-After", "3600"),
+        1,
+    )
+    .await;
     let err = client(&server).get_payment(PAYMENT_ID).await.unwrap_err();
     assert!(
         matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3600)),
@@ -439,7 +416,7 @@ async fn a_newer_payload_with_unknown_fields_and_without_legacy_ones_is_accepted
 async fn payment_ids_cannot_escape_the_path() {
     let server = MockServer::start().await;
     Mock::given(path("/v3/payments/..%2Fadmin%3Fx%3D1"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(error_body("PAYMENT_NOT_FOUND", "")))
+        .respond_with(error_answer(404, "PAYMENT_NOT_FOUND", ""))
         .expect(1)
         .mount(&server)
         .await;
@@ -520,13 +497,13 @@ async fn cancel_errors_are_the_documented_ones() {
         (500, "TECHNICAL_ERROR"),
     ] {
         let server = MockServer::start().await;
-        Mock::given(method("DELETE"))
-            .respond_with(
-                ResponseTemplate::new(status).set_body_json(error_body(code, "documented")),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(
+            &server,
+            "DELETE",
+            error_answer(status, code, "documented"),
+            1,
+        )
+        .await;
         let err = client(&server)
             .cancel_payment(PAYMENT_ID)
             .await
@@ -540,14 +517,13 @@ async fn cancel_errors_are_the_documented_ones() {
 async fn cancelling_an_already_cancelled_payment_succeeds() {
     // A retried DELETE after the first one went through gets 422 PAYMENT_NOT_PENDING.
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .respond_with(
-            ResponseTemplate::new(422)
-                .set_body_json(error_body("PAYMENT_NOT_PENDING", "not pending")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "DELETE",
+        error_answer(422, "PAYMENT_NOT_PENDING", "not pending"),
+        1,
+    )
+    .await;
     let mut cancelled = FIXTURES.json("get_200.json");
     cancelled["status"] = json!("CANCELLED");
     Mock::given(method("GET"))
@@ -563,17 +539,10 @@ async fn cancelling_an_already_cancelled_payment_succeeds() {
 async fn cancelling_a_paid_payment_reports_payment_not_pending() {
     let server = MockServer::start().await;
     Mock::given(method("DELETE"))
-        .respond_with(
-            ResponseTemplate::new(422)
-                .set_body_json(error_body("PAYMENT_NOT_PENDING", "not pending")),
-        )
+        .respond_with(error_answer(422, "PAYMENT_NOT_PENDING", "not pending"))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("get_200.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(&server, "GET", FIXTURES.json_answer(200, "get_200.json"), 1).await;
     let err = client(&server)
         .cancel_payment(PAYMENT_ID)
         .await
@@ -595,7 +564,7 @@ async fn search_sends_page_size_and_filter_and_parses_the_page() {
             "paymentStatuses": ["SUCCEEDED"],
             "reference": "1234568"
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("search_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "search_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -659,14 +628,7 @@ async fn search_all_walks_every_page_in_order() {
 async fn search_all_pins_the_window_and_survives_a_server_that_ignores_the_page() {
     let server = MockServer::start().await;
     // Claims four billion pages but always answers page 0.
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "size": 1, "totalPages": 4_000_000_000u32, "totalElements": 4_000_000_000u64,
-            "number": 0, "details": [FIXTURES.json("get_200.json")]
-        })))
-        .expect(2)
-        .mount(&server)
-        .await;
+    answer(&server, "POST", ResponseTemplate::new(200).set_body_json(json!({ "size": 1, "totalPages": 4_000_000_000u32, "totalElements": 4_000_000_000u64, "number": 0, "details": [FIXTURES.json("get_200.json")] })), 2).await;
     let c = client(&server);
     let query = SearchQuery::new().status(PayconiqStatus::Succeeded);
     let all: Vec<_> = c.search_all(&query, 1).try_collect().await.unwrap();
@@ -697,7 +659,7 @@ async fn search_all_stops_at_the_first_error() {
         .await;
     Mock::given(method("POST"))
         .and(query_param("page", "1"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(error_body("ACCESS_DENIED", "")))
+        .respond_with(error_answer(403, "ACCESS_DENIED", ""))
         .expect(1)
         .mount(&server)
         .await;
@@ -710,17 +672,14 @@ async fn search_all_stops_at_the_first_error() {
 #[tokio::test]
 async fn search_is_retried_like_a_read_on_503() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("search_200.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_first(&server, "POST", ResponseTemplate::new(503)).await;
+    answer(
+        &server,
+        "POST",
+        FIXTURES.json_answer(200, "search_200.json"),
+        1,
+    )
+    .await;
     client(&server)
         .search_payments(&SearchQuery::new(), 0, 50)
         .await
@@ -748,7 +707,7 @@ async fn refund_iban_is_fetched() {
         Mock::given(method("GET"))
             .and(path(format!("/v3/payments/{PAYMENT_ID}/debtor/refundIban"))),
     )
-    .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("refund_iban_200.json")))
+    .respond_with(FIXTURES.json_answer(200, "refund_iban_200.json"))
     .expect(1)
     .mount(&server)
     .await;
@@ -766,9 +725,7 @@ async fn refund_iban_errors_are_the_documented_ones() {
     ] {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
-            .respond_with(
-                ResponseTemplate::new(status).set_body_json(error_body(code, "documented")),
-            )
+            .respond_with(error_answer(status, code, "documented"))
             .mount(&server)
             .await;
         let err = client(&server).refund_iban(PAYMENT_ID).await.unwrap_err();
@@ -851,7 +808,7 @@ async fn neutral_create_returns_a_checkout_with_links_and_expiry() {
 async fn neutral_get_maps_status_amount_and_reference() {
     let server = MockServer::start().await;
     Mock::given(path(format!("/v3/payments/{PAYMENT_ID}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("get_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "get_200.json"))
         .mount(&server)
         .await;
     let payment = client(&server).fetch_payment(PAYMENT_ID).await.unwrap();
@@ -901,9 +858,7 @@ async fn neutral_refund_is_unsupported_and_says_why() {
 async fn the_api_key_never_appears_in_debug_or_errors() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(error_body("UNAUTHORIZED", "bad key")),
-        )
+        .respond_with(error_answer(401, "UNAUTHORIZED", "bad key"))
         .mount(&server)
         .await;
     let config = PayconiqConfig::new(API_KEY, Environment::Production);
@@ -1137,7 +1092,7 @@ async fn neutral_find_by_reference_refuses_a_bad_reference_before_sending() {
 async fn neutral_find_by_reference_errors_are_the_search_errors() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(error_body("ACCESS_DENIED", "")))
+        .respond_with(error_answer(403, "ACCESS_DENIED", ""))
         .mount(&server)
         .await;
     let err = PaymentProvider::find_by_reference(&client(&server), "order-7")
