@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use wiremock::ResponseTemplate;
+use wiremock::{MockBuilder, MockServer, ResponseTemplate};
 
 /// The fixture directory of one crate: `{manifest_dir}/tests/fixtures`.
 ///
@@ -60,6 +60,13 @@ impl Fixtures {
     /// application/json`).
     pub fn json_answer(&self, status: u16, name: &str) -> ResponseTemplate {
         ResponseTemplate::new(status).set_body_json(self.json(name))
+    }
+
+    /// Mounts `mock` answering 200 with fixture `name` as JSON, expected exactly `times` times
+    /// (checked when `server` drops).
+    pub async fn mount(&self, server: &MockServer, mock: MockBuilder, name: &str, times: u64) {
+        let answer = self.json_answer(200, name);
+        mock.respond_with(answer).expect(times).mount(server).await;
     }
 
     /// A wiremock answer: `status` with fixture `name` byte for byte (numbers as written).
