@@ -170,18 +170,16 @@ async fn mount_session(server: &MockServer, body: Value, times: u64) {
 
 /// The documented refund answer, expected exactly `times` times.
 async fn mount_refunded(server: &MockServer, times: u64) {
-    mount_fixture(server, refund_route(), "refund_200.json", times).await;
+    FIXTURES
+        .mount(server, refund_route(), "refund_200.json", times)
+        .await;
 }
 
 /// The documented connect answer, expected exactly `times` times.
 async fn mount_connected(server: &MockServer, times: u64) {
-    mount_fixture(server, connect_route(), "connect_200.json", times).await;
-}
-
-/// `route` answering fixture `name` (200, JSON), expected exactly `times` times.
-async fn mount_fixture(server: &MockServer, route: MockBuilder, name: &str, times: u64) {
-    let answer = FIXTURES.json_answer(200, name);
-    route.respond_with(answer).expect(times).mount(server).await;
+    FIXTURES
+        .mount(server, connect_route(), "connect_200.json", times)
+        .await;
 }
 
 /// The committed test-only key's public half (its signatures are deterministic).
@@ -941,7 +939,9 @@ async fn refund_sends_the_documented_body_and_state() {
     mount_token(&server, 1).await;
     let documented = refund_of("refund-1", "1.99", "Refund B34970692")
         .and(header("content-type", "application/json"));
-    mount_fixture(&server, documented, "refund_200.json", 1).await;
+    FIXTURES
+        .mount(&server, documented, "refund_200.json", 1)
+        .await;
     let refund = client(&server)
         .refund(
             &RefundPaymentRequest::new(SESSION, eur(199))
@@ -992,7 +992,7 @@ async fn the_neutral_refund_is_bounded_by_the_fetched_paid_amount() {
     mount_session(&server, FIXTURES.json("payment_200.json"), 2).await;
     // A full refund is the paid amount (273 EUR in the fixture), as an exact decimal string.
     let full = refund_of("refund-order-9", "273.00", "refund-order-9");
-    mount_fixture(&server, full, "refund_200.json", 1).await;
+    FIXTURES.mount(&server, full, "refund_200.json", 1).await;
     let c = client(&server);
     let full = RefundRequest::full(SESSION).reference("refund-order-9");
     let refund = c.refund_payment(&full).await.unwrap();
