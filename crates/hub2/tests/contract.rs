@@ -21,7 +21,7 @@ use payments_hub2::{
     Hub2PaymentStatus, IntentStatus, ListIntentsRequest, NextAction, PayerClient, PayerConfig,
     PayerCredentials,
 };
-use payments_test_support::{Fixtures, fixtures, mock_http, only_request};
+use payments_test_support::{Fixtures, answer, fixtures, mock_http, only_request};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, header_exists, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
@@ -71,6 +71,25 @@ fn merchant(m: MockBuilder) -> MockBuilder {
         .and(header_exists("user-agent"))
 }
 
+/// Merchant `GET` of intent [`INTENT_ID`].
+fn intent_route() -> MockBuilder {
+    merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}"))))
+}
+
+/// A server answering one read of intent [`INTENT_ID`], successful after a failed attempt.
+async fn serving_successful_intent() -> MockServer {
+    let server = MockServer::start().await;
+    FIXTURES
+        .mount(&server, intent_route(), "get_intent_successful_200.json", 1)
+        .await;
+    server
+}
+
+/// `GET` of intent [`INTENT_ID`]'s status (by API key or by payer token).
+fn status_route() -> MockBuilder {
+    Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}/status")))
+}
+
 /// A value as JSON text read back: exact decimals (fees) become plain JSON numbers for the
 /// snapshot, as a consumer of the serialized form sees them.
 fn as_json<T: serde::Serialize>(value: &T) -> Value {
@@ -109,9 +128,7 @@ async fn create_intent_sends_the_documented_body_and_parses_the_documented_answe
             "amount": 200,
             "currency": "XOF"
         })))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_intent_201.json")),
-        )
+        .respond_with(FIXTURES.json_answer(201, "create_intent_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -146,9 +163,7 @@ async fn create_intent_with_an_override_business_name() {
             "customerReference": "client-42", "purchaseReference": "order 2024.05_01",
             "amount": 15000, "currency": "XAF", "overrideBusinessName": "Boutique Akwa"
         })))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_intent_201.json")),
-        )
+        .respond_with(FIXTURES.json_answer(201, "create_intent_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -164,11 +179,7 @@ async fn create_intent_with_an_override_business_name() {
 #[tokio::test]
 async fn bad_references_are_rejected_before_anything_is_sent() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
-        .mount(&server)
-        .await;
+    answer(&server, "POST", ResponseTemplate::new(201), 0).await;
     let c = client(&server);
     let cases = [
         (
@@ -194,9 +205,7 @@ async fn a_400_on_references_keeps_hub2s_message() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/payment-intents"))
-        .respond_with(
-            ResponseTemplate::new(400).set_body_json(FIXTURES.json("error_400_reference.json")),
-        )
+        .respond_with(FIXTURES.json_answer(400, "error_400_reference.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -218,11 +227,13 @@ async fn a_400_on_references_keeps_hub2s_message() {
 #[tokio::test]
 async fn a_401_is_not_retried_and_never_shows_the_key() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(FIXTURES.json("error_401.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "GET",
+        FIXTURES.json_answer(401, "error_401.json"),
+        1,
+    )
+    .await;
     let err = client(&server).get_intent(INTENT_ID).await.unwrap_err();
     assert_eq!(err.http_status(), Some(401));
     assert!(!err.is_retryable());
@@ -241,9 +252,7 @@ async fn a_429_with_retry_after_is_waited_for_then_the_creation_goes_through() {
         .await;
     Mock::given(method("POST"))
         .and(path("/payment-intents"))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_intent_201.json")),
-        )
+        .respond_with(FIXTURES.json_answer(201, "create_intent_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -269,11 +278,7 @@ async fn a_429_is_reported_with_and_without_retry_after() {
         if let Some(value) = retry_after {
             response = response.insert_header("retry-after", value);
         }
-        Mock::given(method("GET"))
-            .respond_with(response)
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(&server, "GET", response, 1).await;
         let err = client_without_retries(&server)
             .get_intent_status(INTENT_ID)
             .await
@@ -290,11 +295,7 @@ async fn a_429_is_reported_with_and_without_retry_after() {
 async fn a_5xx_on_a_creation_is_sent_once_and_outcome_unknown() {
     for status in [500, 502, 503] {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(status))
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(&server, "POST", ResponseTemplate::new(status), 1).await;
         let err = client(&server)
             .create_intent(&create_request())
             .await
@@ -310,18 +311,14 @@ async fn a_5xx_on_a_creation_is_sent_once_and_outcome_unknown() {
 #[tokio::test]
 async fn a_503_on_a_read_is_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/payment-intents/{INTENT_ID}/status")))
+    status_route()
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/payment-intents/{INTENT_ID}/status")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("status_200.json")))
-        .expect(1)
-        .mount(&server)
+    FIXTURES
+        .mount(&server, status_route(), "status_200.json", 1)
         .await;
     let status = client(&server).get_intent_status(INTENT_ID).await.unwrap();
     assert_eq!(status.status, IntentStatus::Successful);
@@ -366,15 +363,7 @@ async fn ids_that_could_change_the_path_are_refused_locally() {
 
 #[tokio::test]
 async fn get_intent_reads_attempts_failures_and_fees() {
-    let server = MockServer::start().await;
-    merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}"))))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(FIXTURES.json("get_intent_successful_200.json")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = serving_successful_intent().await;
     let intent = client(&server).get_intent(INTENT_ID).await.unwrap();
     assert_eq!(intent.status, IntentStatus::Successful);
     assert_eq!(intent.payments.len(), 2);
@@ -393,10 +382,8 @@ async fn get_intent_reads_attempts_failures_and_fees() {
 #[tokio::test]
 async fn get_intent_status_by_api_key() {
     let server = MockServer::start().await;
-    merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}/status"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("status_200.json")))
-        .expect(1)
-        .mount(&server)
+    FIXTURES
+        .mount(&server, merchant(status_route()), "status_200.json", 1)
         .await;
     let status = client(&server).get_intent_status(INTENT_ID).await.unwrap();
     assert_eq!(status.id, INTENT_ID);
@@ -427,9 +414,7 @@ async fn a_mobile_money_attempt_sends_the_token_and_mobile_money_object_without_
                 "onFinishRedirectionUrl": "https://shop.example/pay/done"
             }
         })))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(FIXTURES.json("attempt_otp_201.json")),
-        )
+        .respond_with(FIXTURES.json_answer(201, "attempt_otp_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -469,10 +454,7 @@ async fn a_wave_attempt_yields_a_typed_redirection() {
             "token": TOKEN, "paymentMethod": "mobile_money", "country": "SN", "provider": "wave",
             "mobileMoney": {"msisdn": "771234567"}
         })))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_json(FIXTURES.json("attempt_wave_redirection_201.json")),
-        )
+        .respond_with(FIXTURES.json_answer(201, "attempt_wave_redirection_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -503,10 +485,7 @@ async fn a_card_attempt_uses_the_sync_variant_when_asked() {
         .and(body_json(json!({
             "token": TOKEN, "paymentMethod": "credit_card", "country": "CI", "provider": "visa"
         })))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_json(FIXTURES.json("attempt_wave_redirection_201.json")),
-        )
+        .respond_with(FIXTURES.json_answer(201, "attempt_wave_redirection_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -521,11 +500,7 @@ async fn a_card_attempt_uses_the_sync_variant_when_asked() {
 async fn an_attempt_is_never_sent_twice() {
     for status in [500, 504] {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(status))
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(&server, "POST", ResponseTemplate::new(status), 1).await;
         let err = payer(&server)
             .attempt(&AttemptRequest::mobile_money("CI", "orange", "0709000000"))
             .await
@@ -556,9 +531,7 @@ async fn authenticate_sends_the_token_and_confirmation_code() {
         .and(body_json(
             json!({"token": TOKEN, "confirmationCode": "4321"}),
         ))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(FIXTURES.json("attempt_otp_201.json")),
-        )
+        .respond_with(FIXTURES.json_answer(201, "attempt_otp_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -570,11 +543,10 @@ async fn authenticate_sends_the_token_and_confirmation_code() {
 #[tokio::test]
 async fn status_by_token_sends_the_token_as_a_query_parameter() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/payment-intents/{INTENT_ID}/status")))
+    status_route()
         .and(query_param("token", TOKEN))
         .and(header("environment", "sandbox"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("status_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "status_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -620,11 +592,8 @@ async fn the_token_in_the_status_url_never_shows_in_errors() {
 #[tokio::test]
 async fn a_merchant_client_hands_out_payer_clients_that_send_no_api_key() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/payment-intents/{INTENT_ID}/status")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("status_200.json")))
-        .expect(1)
-        .mount(&server)
+    FIXTURES
+        .mount(&server, status_route(), "status_200.json", 1)
         .await;
     let payer = client(&server)
         .payer(PayerCredentials::new(INTENT_ID, TOKEN))
@@ -645,7 +614,7 @@ async fn create_webhook_returns_the_secret() {
             "description": "Shop notifications",
             "metadata": {"shop": "main"}
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(FIXTURES.json("webhook_created_201.json")))
+        .respond_with(FIXTURES.json_answer(201, "webhook_created_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -715,9 +684,7 @@ async fn the_neutral_flow_creates_an_intent_and_hands_back_the_payer_credentials
             "customerReference": "order-77", "purchaseReference": "order-77",
             "amount": 200, "currency": "XOF"
         })))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(FIXTURES.json("create_intent_201.json")),
-        )
+        .respond_with(FIXTURES.json_answer(201, "create_intent_201.json"))
         .expect(2)
         .mount(&server)
         .await;
@@ -764,15 +731,7 @@ async fn the_neutral_flow_refuses_what_hub2_cannot_do_without_sending() {
 
 #[tokio::test]
 async fn the_neutral_get_maps_the_intent() {
-    let server = MockServer::start().await;
-    merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}"))))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(FIXTURES.json("get_intent_successful_200.json")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = serving_successful_intent().await;
     let payment = client(&server).fetch_payment(INTENT_ID).await.unwrap();
     assert_eq!(payment.status, PaymentStatus::Succeeded);
     assert_eq!(payment.raw_status, "successful");
@@ -790,7 +749,7 @@ async fn live_sends_the_live_environment_header() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(header("environment", "live"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(FIXTURES.json("status_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "status_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -808,9 +767,7 @@ async fn find_by_reference_lists_the_intents_of_the_purchase_reference_in_one_ca
     let server = MockServer::start().await;
     merchant(Mock::given(method("GET")).and(path("/payment-intents")))
         .and(query_param("purchaseReference", "Test_YYYY_MM_DD_01"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(FIXTURES.json("list_intents_200.json")),
-        )
+        .respond_with(FIXTURES.json_answer(200, "list_intents_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -989,9 +946,7 @@ async fn list_intents_sends_the_documented_filters_and_reads_the_page() {
         .and(query_param("to", "2022-07-31T23:59:59Z"))
         .and(query_param("page", "2"))
         .and(query_param("perPage", "5"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(FIXTURES.json("list_intents_200.json")),
-        )
+        .respond_with(FIXTURES.json_answer(200, "list_intents_200.json"))
         .expect(1)
         .mount(&server)
         .await;
