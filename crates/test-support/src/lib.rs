@@ -27,7 +27,8 @@
 //!
 //! Features, so that a crate builds only what its tests use:
 //! - `http`: `fast_http` and `mock_http` (payments-core's HTTP client).
-//! - `sandbox`: `start_sandbox`, `count_requests` and `sink_url` (builds the sandbox).
+//! - `sandbox`: `start_sandbox`, `count_requests`, `sink_url` and the one-off faults
+//!   (`fault_once`, `status_fault`, ...; builds the sandbox).
 //!
 //! These are test helpers: they panic, with a message naming what failed, instead of returning
 //! errors.
@@ -44,5 +45,8 @@ pub use fixtures::Fixtures;
 #[cfg(feature = "http")]
 pub use http::{fast_http, mock_http};
 #[cfg(feature = "sandbox")]
-pub use sandbox::{count_requests, sink_url, start_sandbox};
+pub use sandbox::{
+    count_requests, fault_once, fault_once_after_processing, sink_url, start_sandbox, status_fault,
+    too_many_requests,
+};
 pub use wiremock_helpers::{answer, answer_first, bearer, mount_json, only_request, requests_to};

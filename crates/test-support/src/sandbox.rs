@@ -28,3 +28,34 @@ pub fn count_requests(sandbox: &RunningSandbox, method: &str, path: &str) -> usi
 pub fn sink_url(sandbox: &RunningSandbox, name: &str) -> String {
     format!("{}/_sandbox/sink/{name}", sandbox.base_url())
 }
+
+/// The next request matching `method` and `path` (as in [`FaultRule::new`]) meets `fault`
+/// instead of the sandbox: once, before it is handled.
+pub fn fault_once(sandbox: &RunningSandbox, method: &str, path: &str, fault: Fault) {
+    sandbox.add_fault(FaultRule::new(method, path, fault).times(1));
+}
+
+/// The next request matching `method` and `path` is handled (a creation happens), then its
+/// answer is replaced by `fault`: once.
+pub fn fault_once_after_processing(
+    sandbox: &RunningSandbox,
+    method: &str,
+    path: &str,
+    fault: Fault,
+) {
+    sandbox.add_fault(
+        FaultRule::new(method, path, fault)
+            .times(1)
+            .after_processing(),
+    );
+}
+
+/// An answer of bare `status`, without a body.
+pub fn status_fault(status: u16) -> Fault {
+    Fault::Status { status, body: None }
+}
+
+/// A 429 answer with `Retry-After: {retry_after_secs}`.
+pub fn too_many_requests(retry_after_secs: u64) -> Fault {
+    Fault::TooManyRequests { retry_after_secs }
+}
