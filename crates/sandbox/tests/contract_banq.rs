@@ -22,10 +22,13 @@ use payments_core::{
     PaymentStatus, RefundRequest,
 };
 use payments_sandbox::{
-    ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
-    RunningSandbox, SANDBOX_OTP, Sandbox,
+    ControlError, DeliveryRecord, DeliveryState, Fault, PayerAction, Provider, RunningSandbox,
+    SANDBOX_OTP, Sandbox,
 };
-use payments_test_support::{count_requests, fast_http, start_sandbox};
+use payments_test_support::{
+    count_requests, fast_http, fault_once, fault_once_after_processing, start_sandbox,
+    status_fault, too_many_requests,
+};
 use serde_json::{Value, json};
 use time::macros::date;
 
@@ -834,16 +837,7 @@ async fn invalid_links_and_configurations_are_refused_with_the_field() {
 #[tokio::test]
 async fn a_429_with_retry_after_on_creation_is_retried_and_creates_one_payment() {
     let sandbox = start_sandbox().await;
-    sandbox.add_fault(
-        FaultRule::new(
-            "POST",
-            CREATE,
-            Fault::TooManyRequests {
-                retry_after_secs: 1,
-            },
-        )
-        .times(1),
-    );
+    fault_once(&sandbox, "POST", CREATE, too_many_requests(1));
     let link = client(&sandbox)
         .create_payment_link(&link(&sandbox, 1_000, "o"))
         .await
@@ -864,11 +858,7 @@ async fn a_creation_with_an_unknown_outcome_is_never_sent_twice() {
         Fault::Malformed,
     ] {
         let sandbox = start_sandbox().await;
-        sandbox.add_fault(
-            FaultRule::new("POST", CREATE, fault.clone())
-                .times(1)
-                .after_processing(),
-        );
+        fault_once_after_processing(&sandbox, "POST", CREATE, fault.clone());
         let err = client(&sandbox)
             .create_payment_link(&link(&sandbox, 1_000, "o"))
             .await
@@ -886,7 +876,7 @@ async fn a_creation_with_an_unknown_outcome_is_never_sent_twice() {
 #[tokio::test]
 async fn a_creation_slower_than_the_timeout_is_not_resent() {
     let sandbox = start_sandbox().await;
-    sandbox.add_fault(FaultRule::new("POST", CREATE, Fault::Latency { ms: 3000 }).times(1));
+    fault_once(&sandbox, "POST", CREATE, Fault::Latency { ms: 3000 });
     let err = client(&sandbox)
         .create_payment_link(&link(&sandbox, 1_000, "o"))
         .await
@@ -899,17 +889,7 @@ async fn a_creation_slower_than_the_timeout_is_not_resent() {
 #[tokio::test]
 async fn reads_and_tokens_survive_5xx_drops_and_429() {
     let sandbox = start_sandbox().await;
-    sandbox.add_fault(
-        FaultRule::new(
-            "POST",
-            TOKEN,
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
+    fault_once(&sandbox, "POST", TOKEN, status_fault(503));
     let client = client(&sandbox);
     let id = client
         .create_payment_link(&link(&sandbox, 1_000, "o"))
@@ -922,37 +902,18 @@ async fn reads_and_tokens_survive_5xx_drops_and_429() {
         .act(Provider::Banq, &id, PayerAction::Pay)
         .await
         .unwrap();
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            GET,
-            Fault::Status {
-                status: 502,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    sandbox.add_fault(FaultRule::new("GET", GET, Fault::Drop).times(1));
+    fault_once(&sandbox, "GET", GET, status_fault(502));
+    fault_once(&sandbox, "GET", GET, Fault::Drop);
     let payment = client.get_payment(&id).await.unwrap();
     assert_eq!(payment.status, BanqStatus::Completed);
     assert_eq!(count_requests(&sandbox, "GET", GET), 3);
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            GET,
-            Fault::TooManyRequests {
-                retry_after_secs: 0,
-            },
-        )
-        .times(1),
-    );
+    fault_once(&sandbox, "GET", GET, too_many_requests(0));
     assert_eq!(
         client.get_payment(&id).await.unwrap().status,
         BanqStatus::Completed
     );
     // A truncated answer is a decode error, never a status.
-    sandbox.add_fault(FaultRule::new("GET", GET, Fault::Malformed).times(1));
+    fault_once(&sandbox, "GET", GET, Fault::Malformed);
     let err = client.get_payment(&id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     assert_eq!(sandbox.payments(Provider::Banq).len(), 1);

@@ -24,10 +24,13 @@ use payments_fintecture::{
     RedirectError, RefundPaymentRequest, SessionStatus, StoredSession, TransferState,
 };
 use payments_sandbox::{
-    ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
-    RunningSandbox, SANDBOX_OTP, Sandbox,
+    ControlError, DeliveryRecord, DeliveryState, Fault, PayerAction, Provider, RunningSandbox,
+    SANDBOX_OTP, Sandbox,
 };
-use payments_test_support::{count_requests, fast_http, sink_url, start_sandbox};
+use payments_test_support::{
+    count_requests, fast_http, fault_once, fault_once_after_processing, sink_url, start_sandbox,
+    status_fault, too_many_requests,
+};
 use serde_json::{Value, json};
 
 #[path = "support/page.rs"]
@@ -1393,44 +1396,20 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
     let f = Provider::Fintecture;
 
     // 429 (not processed): retried, one session.
-    sb.add_fault(
-        FaultRule::new(
-            "POST",
-            CONNECT,
-            Fault::TooManyRequests {
-                retry_after_secs: 0,
-            },
-        )
-        .times(1),
-    );
+    fault_once(&sb, "POST", CONNECT, too_many_requests(0));
     c.connect(&order(1_000, "429")).await.unwrap();
     assert_eq!(count_requests(&sb, "POST", CONNECT), 2);
     assert_eq!(sb.payments(f).len(), 1);
 
     // 500 after processing: not re-sent, outcome unknown, the session exists once.
-    sb.add_fault(
-        FaultRule::new(
-            "POST",
-            CONNECT,
-            Fault::Status {
-                status: 500,
-                body: None,
-            },
-        )
-        .times(1)
-        .after_processing(),
-    );
+    fault_once_after_processing(&sb, "POST", CONNECT, status_fault(500));
     let err = c.connect(&order(1_000, "500")).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert_eq!(count_requests(&sb, "POST", CONNECT), 3);
     assert_eq!(sb.payments(f).len(), 2);
 
     // Connection dropped after processing: same.
-    sb.add_fault(
-        FaultRule::new("POST", CONNECT, Fault::Drop)
-            .times(1)
-            .after_processing(),
-    );
+    fault_once_after_processing(&sb, "POST", CONNECT, Fault::Drop);
     let err = c.connect(&order(1_000, "drop")).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert_eq!(count_requests(&sb, "POST", CONNECT), 4);
@@ -1439,7 +1418,7 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
     // Slower than the client's timeout: not re-sent. (The server drops the handler when the
     // client hangs up during the injected latency, so the session may not exist at all; it
     // never exists twice.)
-    sb.add_fault(FaultRule::new("POST", CONNECT, Fault::Latency { ms: 2500 }).times(1));
+    fault_once(&sb, "POST", CONNECT, Fault::Latency { ms: 2500 });
     let err = c.connect(&order(1_000, "slow")).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert_eq!(count_requests(&sb, "POST", CONNECT), 5);
@@ -1450,39 +1429,18 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
         .as_str()
         .unwrap()
         .to_owned();
-    sb.add_fault(
-        FaultRule::new(
-            "GET",
-            PAYMENT,
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    sb.add_fault(FaultRule::new("GET", PAYMENT, Fault::Drop).times(1));
+    fault_once(&sb, "GET", PAYMENT, status_fault(503));
+    fault_once(&sb, "GET", PAYMENT, Fault::Drop);
     let before = count_requests(&sb, "GET", PAYMENT);
     c.get_payment(&id).await.unwrap();
     assert_eq!(count_requests(&sb, "GET", PAYMENT) - before, 3);
-    sb.add_fault(FaultRule::new("GET", PAYMENT, Fault::Malformed).times(1));
+    fault_once(&sb, "GET", PAYMENT, Fault::Malformed);
     let err = c.get_payment(&id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 
     // A refund answered 500 after processing is not re-sent either.
     sb.act(f, &id, PayerAction::Pay).await.unwrap();
-    sb.add_fault(
-        FaultRule::new(
-            "POST",
-            "/fintecture/pis/v2/refund",
-            Fault::Status {
-                status: 500,
-                body: None,
-            },
-        )
-        .times(1)
-        .after_processing(),
-    );
+    fault_once_after_processing(&sb, "POST", "/fintecture/pis/v2/refund", status_fault(500));
     let err = c
         .refund(&RefundPaymentRequest::new(&id, eur(100)))
         .await

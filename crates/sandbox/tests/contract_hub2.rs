@@ -22,7 +22,10 @@ use payments_sandbox::{
     ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
     RunningSandbox, SANDBOX_OTP, Sandbox,
 };
-use payments_test_support::{count_requests, fast_http, sink_url, start_sandbox};
+use payments_test_support::{
+    count_requests, fast_http, fault_once, fault_once_after_processing, sink_url, start_sandbox,
+    status_fault, too_many_requests,
+};
 use serde_json::{Value, json};
 
 #[path = "support/page.rs"]
@@ -839,15 +842,11 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
     let create_route = ("POST", "/hub2/payment-intents");
 
     // 429 with Retry-After: HUB2 did not process it; retried, one intent.
-    sandbox.add_fault(
-        FaultRule::new(
-            create_route.0,
-            create_route.1,
-            Fault::TooManyRequests {
-                retry_after_secs: 0,
-            },
-        )
-        .times(1),
+    fault_once(
+        &sandbox,
+        create_route.0,
+        create_route.1,
+        too_many_requests(0),
     );
     let intent = create(&client, 4000).await;
     assert_eq!(count_requests(&sandbox, create_route.0, create_route.1), 2);
@@ -906,17 +905,11 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
 
     // An attempt answered 500 after processing is not re-sent either: one attempt.
     let attempt_route = ("POST", "/hub2/payment-intents/*/payments");
-    sandbox.add_fault(
-        FaultRule::new(
-            attempt_route.0,
-            attempt_route.1,
-            Fault::Status {
-                status: 502,
-                body: None,
-            },
-        )
-        .times(1)
-        .after_processing(),
+    fault_once_after_processing(
+        &sandbox,
+        attempt_route.0,
+        attempt_route.1,
+        status_fault(502),
     );
     let err = payer(&client, &intent)
         .attempt(&AttemptRequest::mobile_money("CI", "orange", "0700000000"))
@@ -932,18 +925,8 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
 
     // Reads: 503 then a dropped connection are retried; a truncated body is a decode error.
     let get_route = ("GET", "/hub2/payment-intents/*");
-    sandbox.add_fault(
-        FaultRule::new(
-            get_route.0,
-            get_route.1,
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    sandbox.add_fault(FaultRule::new(get_route.0, get_route.1, Fault::Drop).times(1));
+    fault_once(&sandbox, get_route.0, get_route.1, status_fault(503));
+    fault_once(&sandbox, get_route.0, get_route.1, Fault::Drop);
     let before = count_requests(&sandbox, get_route.0, get_route.1);
     let fetched = client.get_intent(&intent.id).await.unwrap();
     assert_eq!(fetched.id, intent.id);
@@ -951,20 +934,16 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
         count_requests(&sandbox, get_route.0, get_route.1),
         before + 3
     );
-    sandbox.add_fault(FaultRule::new(get_route.0, get_route.1, Fault::Malformed).times(1));
+    fault_once(&sandbox, get_route.0, get_route.1, Fault::Malformed);
     let err = client.get_intent(&intent.id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     // A 429 on a status read, with Retry-After, is retried by the client.
     let status_route = ("GET", "/hub2/payment-intents/*/status");
-    sandbox.add_fault(
-        FaultRule::new(
-            status_route.0,
-            status_route.1,
-            Fault::TooManyRequests {
-                retry_after_secs: 1,
-            },
-        )
-        .times(1),
+    fault_once(
+        &sandbox,
+        status_route.0,
+        status_route.1,
+        too_many_requests(1),
     );
     assert_eq!(
         client.get_intent_status(&intent.id).await.unwrap().status,

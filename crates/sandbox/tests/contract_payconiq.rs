@@ -23,10 +23,13 @@ use payments_payconiq::{
     PayconiqStatus, SearchQuery,
 };
 use payments_sandbox::{
-    ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
-    RunningSandbox, SANDBOX_OTP,
+    ControlError, DeliveryRecord, DeliveryState, Fault, PayerAction, Provider, RunningSandbox,
+    SANDBOX_OTP,
 };
-use payments_test_support::{count_requests, fast_http, sink_url, start_sandbox};
+use payments_test_support::{
+    count_requests, fast_http, fault_once, fault_once_after_processing, sink_url, start_sandbox,
+    status_fault, too_many_requests,
+};
 use serde_json::{Value, json};
 
 #[path = "support/page.rs"]
@@ -821,16 +824,7 @@ async fn the_emulator_refuses_bad_keys_and_bad_bodies_with_payconiq_errors() {
 #[tokio::test]
 async fn a_429_on_create_is_retried_and_one_payment_exists() {
     let sandbox = start_sandbox().await;
-    sandbox.add_fault(
-        FaultRule::new(
-            "POST",
-            PAYMENTS,
-            Fault::TooManyRequests {
-                retry_after_secs: 1,
-            },
-        )
-        .times(1),
-    );
+    fault_once(&sandbox, "POST", PAYMENTS, too_many_requests(1));
     let created = client(&sandbox)
         .create_payment(&CreatePaymentRequest::new(eur(1000)).reference("once"))
         .await
@@ -843,18 +837,7 @@ async fn a_429_on_create_is_retried_and_one_payment_exists() {
 #[tokio::test]
 async fn a_creation_answered_500_after_processing_is_not_resent_and_is_found_by_search() {
     let sandbox = start_sandbox().await;
-    sandbox.add_fault(
-        FaultRule::new(
-            "POST",
-            PAYMENTS,
-            Fault::Status {
-                status: 500,
-                body: None,
-            },
-        )
-        .times(1)
-        .after_processing(),
-    );
+    fault_once_after_processing(&sandbox, "POST", PAYMENTS, status_fault(500));
     let client = client(&sandbox);
     let err = client
         .create_payment(&CreatePaymentRequest::new(eur(1000)).reference("lost-answer"))
@@ -916,11 +899,7 @@ async fn the_search_filters_on_the_exact_reference_and_find_by_reference_uses_it
 async fn a_dropped_or_slow_creation_is_not_resent() {
     let sandbox = start_sandbox().await;
     let client = client(&sandbox);
-    sandbox.add_fault(
-        FaultRule::new("POST", PAYMENTS, Fault::Drop)
-            .times(1)
-            .after_processing(),
-    );
+    fault_once_after_processing(&sandbox, "POST", PAYMENTS, Fault::Drop);
     let err = client
         .create_payment(&CreatePaymentRequest::new(eur(1000)))
         .await
@@ -929,7 +908,7 @@ async fn a_dropped_or_slow_creation_is_not_resent() {
     assert_eq!(count_requests(&sandbox, "POST", PAYMENTS), 1);
     assert_eq!(sandbox.payments(Provider::Payconiq).len(), 1);
 
-    sandbox.add_fault(FaultRule::new("POST", PAYMENTS, Fault::Latency { ms: 3000 }).times(1));
+    fault_once(&sandbox, "POST", PAYMENTS, Fault::Latency { ms: 3000 });
     let err = client
         .create_payment(&CreatePaymentRequest::new(eur(1000)))
         .await
@@ -948,24 +927,19 @@ async fn reads_survive_503_drops_and_refuse_malformed_answers() {
         .await
         .unwrap()
         .payment_id;
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            ONE_PAYMENT,
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    sandbox.add_fault(FaultRule::new("GET", ONE_PAYMENT, Fault::Drop).times(1));
+    fault_once(&sandbox, "GET", ONE_PAYMENT, status_fault(503));
+    fault_once(&sandbox, "GET", ONE_PAYMENT, Fault::Drop);
     assert_eq!(
         client.get_payment(&id).await.unwrap().status,
         PayconiqStatus::Pending
     );
     assert_eq!(count_requests(&sandbox, "GET", ONE_PAYMENT), 3);
-    sandbox.add_fault(FaultRule::new("POST", "/payconiq/v3/payments/search", Fault::Drop).times(1));
+    fault_once(
+        &sandbox,
+        "POST",
+        "/payconiq/v3/payments/search",
+        Fault::Drop,
+    );
     assert_eq!(
         client
             .search_payments(&SearchQuery::new(), 0, 10)
@@ -974,7 +948,7 @@ async fn reads_survive_503_drops_and_refuse_malformed_answers() {
             .total_elements,
         1
     );
-    sandbox.add_fault(FaultRule::new("GET", ONE_PAYMENT, Fault::Malformed).times(1));
+    fault_once(&sandbox, "GET", ONE_PAYMENT, Fault::Malformed);
     let err = client.get_payment(&id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 }
@@ -993,17 +967,7 @@ async fn the_key_set_is_fetched_again_after_a_503() {
         .await
         .unwrap();
     let delivery = delivery(&sandbox, &id, "SUCCEEDED").await;
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            "/payconiq/jwks",
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
+    fault_once(&sandbox, "GET", "/payconiq/jwks", status_fault(503));
     let event = verify(&sandbox, &delivery, delivery.body.as_bytes())
         .await
         .unwrap();

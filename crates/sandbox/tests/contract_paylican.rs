@@ -20,7 +20,9 @@ use payments_paylican::{CreatePaymentRequest, InvoiceStatus, PaylicanClient, Pay
 use payments_sandbox::{
     DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider, RunningSandbox, Sandbox,
 };
-use payments_test_support::{count_requests, fast_http, sink_url, start_sandbox};
+use payments_test_support::{
+    count_requests, fast_http, fault_once, sink_url, start_sandbox, status_fault, too_many_requests,
+};
 use serde_json::{Value, json};
 
 #[path = "support/page.rs"]
@@ -925,18 +927,8 @@ async fn a_creation_slower_than_the_timeout_is_sent_once() {
 async fn token_and_status_reads_survive_5xx_drops_and_429() {
     let sandbox = sandbox().await;
     let token = token_path(&sandbox);
-    sandbox.add_fault(
-        FaultRule::new(
-            "POST",
-            token.clone(),
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    sandbox.add_fault(FaultRule::new("POST", token.clone(), Fault::Drop).times(1));
+    fault_once(&sandbox, "POST", &token, status_fault(503));
+    fault_once(&sandbox, "POST", &token, Fault::Drop);
     let client = client(&sandbox);
     let id = client
         .create_payment(&documented_request("R-READS"))
@@ -949,35 +941,16 @@ async fn token_and_status_reads_survive_5xx_drops_and_429() {
         .await
         .unwrap();
     let status = "/paylican/sandbox-extension/invoice/*";
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            status,
-            Fault::TooManyRequests {
-                retry_after_secs: 0,
-            },
-        )
-        .times(1),
-    );
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            status,
-            Fault::Status {
-                status: 502,
-                body: None,
-            },
-        )
-        .times(1),
-    );
+    fault_once(&sandbox, "GET", status, too_many_requests(0));
+    fault_once(&sandbox, "GET", status, status_fault(502));
     assert!(client.get_invoice(&id).await.unwrap().is_paid());
     assert_eq!(count_requests(&sandbox, "GET", status), 3);
-    sandbox.add_fault(FaultRule::new("GET", status, Fault::Drop).times(1));
+    fault_once(&sandbox, "GET", status, Fault::Drop);
     assert!(client.get_invoice(&id).await.unwrap().is_paid());
     assert_eq!(count_requests(&sandbox, "GET", status), 5);
 
     // A truncated answer is a decode error, never a status.
-    sandbox.add_fault(FaultRule::new("GET", status, Fault::Malformed).times(1));
+    fault_once(&sandbox, "GET", status, Fault::Malformed);
     let err = client.get_invoice(&id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     // An unknown invoice is the provider's 404.

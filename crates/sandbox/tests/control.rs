@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use payments_sandbox::{Fault, FaultRule, Phase, Provider, Sandbox};
-use payments_test_support::start_sandbox;
+use payments_test_support::{fault_once, start_sandbox, status_fault};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -185,20 +185,15 @@ async fn each_fault_kind_reaches_the_client_as_described() {
     let http = reqwest::Client::new();
     let url = format!("{}/payconiq/v3/payments/x", sandbox.base_url());
 
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            "/payconiq/v3/payments/x",
-            Fault::Status {
-                status: 502,
-                body: None,
-            },
-        )
-        .times(1),
+    fault_once(
+        &sandbox,
+        "GET",
+        "/payconiq/v3/payments/x",
+        status_fault(502),
     );
     assert_eq!(http.get(&url).send().await.unwrap().status(), 502);
 
-    sandbox.add_fault(FaultRule::new("GET", "/payconiq/v3/payments/x", Fault::Malformed).times(1));
+    fault_once(&sandbox, "GET", "/payconiq/v3/payments/x", Fault::Malformed);
     let malformed = http.get(&url).send().await.unwrap();
     assert_eq!(malformed.status(), 200);
     assert!(
@@ -206,15 +201,18 @@ async fn each_fault_kind_reaches_the_client_as_described() {
         "a malformed body does not parse"
     );
 
-    sandbox.add_fault(FaultRule::new("GET", "/payconiq/v3/payments/x", Fault::Drop).times(1));
+    fault_once(&sandbox, "GET", "/payconiq/v3/payments/x", Fault::Drop);
     let dropped = match http.get(&url).send().await {
         Err(_) => true,
         Ok(response) => response.bytes().await.is_err(),
     };
     assert!(dropped, "a dropped connection is a transport error");
 
-    sandbox.add_fault(
-        FaultRule::new("GET", "/payconiq/v3/payments/x", Fault::Latency { ms: 400 }).times(1),
+    fault_once(
+        &sandbox,
+        "GET",
+        "/payconiq/v3/payments/x",
+        Fault::Latency { ms: 400 },
     );
     let slow = http
         .get(&url)

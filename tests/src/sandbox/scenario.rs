@@ -7,7 +7,9 @@ use payments_core::{Capability, Delivery as Sent, Error, PaymentStatus, RefundRe
 use payments_sandbox::{
     DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, RunningSandbox,
 };
-use payments_test_support::{count_requests, fast_http, sink_url, start_sandbox};
+use payments_test_support::{
+    count_requests, fast_http, fault_once, sink_url, start_sandbox, status_fault, too_many_requests,
+};
 
 use super::SandboxHarness;
 
@@ -138,16 +140,7 @@ pub async fn an_undocumented_status_is_unknown_never_success(h: &dyn SandboxHarn
 pub async fn a_429_on_create_is_retried_and_creates_one_payment(h: &dyn SandboxHarness) {
     let sandbox = start_sandbox().await;
     let (method, path) = h.create_route();
-    sandbox.add_fault(
-        FaultRule::new(
-            method,
-            path,
-            Fault::TooManyRequests {
-                retry_after_secs: 0,
-            },
-        )
-        .times(1),
-    );
+    fault_once(&sandbox, method, path, too_many_requests(0));
     let (_, id) = create(h, &sandbox, PLAIN).await;
     assert!(!id.is_empty());
     assert_eq!(count(&sandbox, h.create_route()), 2);
@@ -283,18 +276,8 @@ pub async fn a_read_answered_503_or_dropped_is_retried(h: &dyn SandboxHarness) {
         .await
         .unwrap();
     let (method, path) = h.get_route();
-    sandbox.add_fault(
-        FaultRule::new(
-            method,
-            path,
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    sandbox.add_fault(FaultRule::new(method, path, Fault::Drop).times(1));
+    fault_once(&sandbox, method, path, status_fault(503));
+    fault_once(&sandbox, method, path, Fault::Drop);
     let payment = client.fetch_payment(&id).await.unwrap();
     assert_eq!(payment.status, PaymentStatus::Succeeded);
     assert_eq!(count(&sandbox, h.get_route()), 3);
