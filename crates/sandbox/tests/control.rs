@@ -12,6 +12,16 @@ use payments_sandbox::{Fault, FaultRule, Phase, Provider, Sandbox};
 use payments_test_support::{fault_once, start_sandbox, status_fault};
 use serde_json::{Value, json};
 
+/// `request` sent; panics when no answer came.
+async fn sent(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.unwrap()
+}
+
+/// The JSON answer to `request`.
+async fn json_of<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    sent(request).await.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn the_description_names_every_provider_and_hides_nothing_needed() {
     let sandbox = start_sandbox().await;
@@ -108,21 +118,9 @@ async fn faults_are_added_listed_applied_and_cleared_over_http() {
         "fault": {"kind": "too_many_requests", "retry_after_secs": 7},
         "times": 1
     });
-    let added = http
-        .post(format!("{base}/_sandbox/faults"))
-        .json(&rule)
-        .send()
-        .await
-        .unwrap();
+    let added = sent(http.post(format!("{base}/_sandbox/faults")).json(&rule)).await;
     assert_eq!(added.status(), 201);
-    let listed: Vec<FaultRule> = http
-        .get(format!("{base}/_sandbox/faults"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Vec<FaultRule> = json_of(http.get(format!("{base}/_sandbox/faults"))).await;
     assert_eq!(
         listed,
         vec![
@@ -137,19 +135,11 @@ async fn faults_are_added_listed_applied_and_cleared_over_http() {
         ]
     );
 
-    let limited = http
-        .get(format!("{base}/hub2/payment-intents/abc"))
-        .send()
-        .await
-        .unwrap();
+    let limited = sent(http.get(format!("{base}/hub2/payment-intents/abc"))).await;
     assert_eq!(limited.status(), 429);
     assert_eq!(limited.headers()["retry-after"], "7");
     // `times: 1` is used up: the next request reaches the emulator.
-    let next = http
-        .get(format!("{base}/hub2/payment-intents/abc"))
-        .send()
-        .await
-        .unwrap();
+    let next = sent(http.get(format!("{base}/hub2/payment-intents/abc"))).await;
     assert_ne!(next.status(), 429);
     let log = sandbox.requests();
     assert_eq!(log.len(), 2);
@@ -164,18 +154,10 @@ async fn faults_are_added_listed_applied_and_cleared_over_http() {
             body: Some("{\"x\":1}".into()),
         },
     ));
-    let cleared = http
-        .delete(format!("{base}/_sandbox/faults"))
-        .send()
-        .await
-        .unwrap();
+    let cleared = sent(http.delete(format!("{base}/_sandbox/faults"))).await;
     assert_eq!(cleared.status(), 204);
     assert!(sandbox.requests().len() == 2);
-    let after = http
-        .get(format!("{base}/banq/anything"))
-        .send()
-        .await
-        .unwrap();
+    let after = sent(http.get(format!("{base}/banq/anything"))).await;
     assert_ne!(after.status(), 503);
 }
 
@@ -191,10 +173,10 @@ async fn each_fault_kind_reaches_the_client_as_described() {
         "/payconiq/v3/payments/x",
         status_fault(502),
     );
-    assert_eq!(http.get(&url).send().await.unwrap().status(), 502);
+    assert_eq!(sent(http.get(&url)).await.status(), 502);
 
     fault_once(&sandbox, "GET", "/payconiq/v3/payments/x", Fault::Malformed);
-    let malformed = http.get(&url).send().await.unwrap();
+    let malformed = sent(http.get(&url)).await;
     assert_eq!(malformed.status(), 200);
     assert!(
         malformed.json::<Value>().await.is_err(),
@@ -232,7 +214,7 @@ async fn each_fault_kind_reaches_the_client_as_described() {
     .times(1);
     after.phase = Phase::After;
     sandbox.add_fault(after);
-    assert_eq!(http.get(&url).send().await.unwrap().status(), 500);
+    assert_eq!(sent(http.get(&url)).await.status(), 500);
     assert_eq!(sandbox.requests().len(), 5);
 }
 
@@ -241,18 +223,13 @@ async fn the_sink_answers_200_or_the_status_asked_for() {
     let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let base = sandbox.base_url();
-    let ok = http
-        .post(format!("{base}/_sandbox/sink/payconiq"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let ok = sent(
+        http.post(format!("{base}/_sandbox/sink/payconiq"))
+            .body("{}"),
+    )
+    .await;
     assert_eq!(ok.status(), 200);
-    let refused = http
-        .post(format!("{base}/_sandbox/sink/status/503"))
-        .send()
-        .await
-        .unwrap();
+    let refused = sent(http.post(format!("{base}/_sandbox/sink/status/503"))).await;
     assert_eq!(refused.status(), 503);
     // The sink is not a provider route: nothing in the provider request log.
     assert!(sandbox.requests().is_empty());
@@ -263,45 +240,20 @@ async fn control_endpoints_refuse_unknown_providers_payments_and_actions() {
     let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let base = sandbox.base_url();
-    let unknown_provider = http
-        .post(format!("{base}/_sandbox/stripe/payments/p1/pay"))
-        .send()
-        .await
-        .unwrap();
+    let unknown_provider = sent(http.post(format!("{base}/_sandbox/stripe/payments/p1/pay"))).await;
     assert_eq!(unknown_provider.status(), 404);
     let body: Value = unknown_provider.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("unknown provider"));
     for p in Provider::ALL {
-        let missing = http
-            .post(format!("{base}/_sandbox/{p}/payments/no-such-id/pay"))
-            .send()
-            .await
-            .unwrap();
+        let missing = sent(http.post(format!("{base}/_sandbox/{p}/payments/no-such-id/pay"))).await;
         assert_eq!(missing.status(), 404, "{p}");
-        let listed: Vec<Value> = http
-            .get(format!("{base}/_sandbox/{p}/payments"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed: Vec<Value> = json_of(http.get(format!("{base}/_sandbox/{p}/payments"))).await;
         assert!(listed.is_empty(), "{p}");
     }
-    let bad_action = http
-        .post(format!("{base}/_sandbox/hub2/payments/p1/teleport"))
-        .send()
-        .await
-        .unwrap();
+    let bad_action = sent(http.post(format!("{base}/_sandbox/hub2/payments/p1/teleport"))).await;
     assert_eq!(bad_action.status(), 400);
-    let deliveries: Vec<Value> = http
-        .get(format!("{base}/_sandbox/deliveries?provider=hub2"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let deliveries: Vec<Value> =
+        json_of(http.get(format!("{base}/_sandbox/deliveries?provider=hub2"))).await;
     assert!(deliveries.is_empty());
 }
 
