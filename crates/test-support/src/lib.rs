@@ -46,7 +46,7 @@ pub use fixtures::Fixtures;
 pub use http::{fast_http, mock_http};
 #[cfg(feature = "sandbox")]
 pub use sandbox::{
-    count_requests, fault_once, fault_once_after_processing, sink_url, start_sandbox, status_fault,
-    too_many_requests,
+    act, count_requests, fault_once, fault_once_after_processing, sink_url, start_sandbox,
+    status_fault, too_many_requests,
 };
 pub use wiremock_helpers::{answer, answer_first, bearer, mount_json, only_request, requests_to};

@@ -1,6 +1,7 @@
 //! A sandbox per test, and what tests ask of it.
 
-use payments_sandbox::{Fault, FaultRule, RunningSandbox, Sandbox};
+use payments_sandbox::{Fault, FaultRule, PayerAction, Provider, RunningSandbox, Sandbox};
+use serde_json::Value;
 
 /// A sandbox on an ephemeral port with time 1000 times faster (webhook retries, magic-amount
 /// outcomes); panics when it cannot start.
@@ -58,4 +59,18 @@ pub fn status_fault(status: u16) -> Fault {
 /// A 429 answer with `Retry-After: {retry_after_secs}`.
 pub fn too_many_requests(retry_after_secs: u64) -> Fault {
     Fault::TooManyRequests { retry_after_secs }
+}
+
+/// The payer's `action` on `provider`'s payment `id`, as the sandbox shows the payment after it;
+/// panics when the sandbox refuses the action.
+pub async fn act(
+    sandbox: &RunningSandbox,
+    provider: Provider,
+    id: &str,
+    action: PayerAction,
+) -> Value {
+    sandbox
+        .act(provider, id, action)
+        .await
+        .unwrap_or_else(|e| panic!("{provider:?} payment {id}: the action was refused: {e}"))
 }
