@@ -26,7 +26,7 @@ use payments_sandbox::{
     SANDBOX_OTP, Sandbox,
 };
 use payments_test_support::{
-    count_requests, fast_http, fault_once, fault_once_after_processing, start_sandbox,
+    act, count_requests, fast_http, fault_once, fault_once_after_processing, start_sandbox,
     status_fault, too_many_requests,
 };
 use serde_json::{Value, json};
@@ -186,10 +186,7 @@ async fn link_pay_webhook_fetch_back_and_get() {
         "no status change, no webhook"
     );
 
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::Pay).await;
     let delivery = delivered(&sandbox, &id).await;
     assert_eq!(delivery.state, DeliveryState::Delivered);
     assert_eq!(delivery.url, hook);
@@ -391,10 +388,7 @@ async fn payer_actions_follow_the_status_machine() {
     };
     // OTP: pay is refused until the right code is entered.
     let id = new().await;
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::RequireOtp)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::RequireOtp).await;
     assert!(matches!(
         sandbox.act(Provider::Banq, &id, PayerAction::Pay).await,
         Err(ControlError::Conflict { .. })
@@ -405,14 +399,13 @@ async fn payer_actions_follow_the_status_machine() {
             .await,
         Err(ControlError::WrongOtp)
     );
-    let view = sandbox
-        .act(
-            Provider::Banq,
-            &id,
-            PayerAction::SubmitOtp(SANDBOX_OTP.into()),
-        )
-        .await
-        .unwrap();
+    let view = act(
+        &sandbox,
+        Provider::Banq,
+        &id,
+        PayerAction::SubmitOtp(SANDBOX_OTP.into()),
+    )
+    .await;
     assert_eq!(view["status"], "completed");
     for action in [PayerAction::Pay, PayerAction::Fail, PayerAction::Cancel] {
         assert!(matches!(
@@ -426,21 +419,17 @@ async fn payer_actions_follow_the_status_machine() {
         sandbox.act(Provider::Banq, &id, PayerAction::Expire).await,
         Err(ControlError::Unsupported(_))
     ));
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Cancel)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::Cancel).await;
     let cancelled = client.fetch_payment(&id).await.unwrap();
     assert_eq!(cancelled.status, PaymentStatus::Cancelled);
     let id = new().await;
-    sandbox
-        .act(
-            Provider::Banq,
-            &id,
-            PayerAction::SetStatus("PartiallyRefunded_2031".into()),
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Banq,
+        &id,
+        PayerAction::SetStatus("PartiallyRefunded_2031".into()),
+    )
+    .await;
     let odd = client.fetch_payment(&id).await.unwrap();
     assert_eq!(odd.raw_status, "PartiallyRefunded_2031");
     assert!(matches!(odd.status, PaymentStatus::Unknown(_)));
@@ -483,10 +472,7 @@ async fn a_refused_webhook_is_retried_retry_count_times_then_given_up() {
         .unwrap()
         .id
         .unwrap();
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::Pay).await;
     let delivery = delivered(&sandbox, &id).await;
     assert_eq!(delivery.state, DeliveryState::GaveUp);
     assert_eq!(
@@ -508,10 +494,7 @@ async fn a_disabled_configuration_delivers_nothing_and_no_url_means_no_webhook()
         .unwrap()
         .id
         .unwrap();
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::Pay).await;
     // A disabled configuration wins over the console URL.
     sandbox.set_webhook_url(
         Provider::Banq,
@@ -530,10 +513,7 @@ async fn a_disabled_configuration_delivers_nothing_and_no_url_means_no_webhook()
         .unwrap()
         .id
         .unwrap();
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::Pay).await;
     assert!(
         sandbox.deliveries().is_empty(),
         "{:?}",
@@ -898,10 +878,7 @@ async fn reads_and_tokens_survive_5xx_drops_and_429() {
         .id
         .unwrap();
     assert_eq!(count_requests(&sandbox, "POST", TOKEN), 2);
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::Pay).await;
     fault_once(&sandbox, "GET", GET, status_fault(502));
     fault_once(&sandbox, "GET", GET, Fault::Drop);
     let payment = client.get_payment(&id).await.unwrap();
@@ -965,14 +942,13 @@ async fn the_link_page_asks_for_the_one_time_code_when_the_bank_wants_one() {
         .checkout(&CreatePayment::new(usd(990), "order-otp"))
         .await
         .unwrap();
-    sandbox
-        .act(
-            Provider::Banq,
-            &checkout.payment_id,
-            PayerAction::RequireOtp,
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Banq,
+        &checkout.payment_id,
+        PayerAction::RequireOtp,
+    )
+    .await;
     let link = checkout.redirect_url.unwrap();
     let opened = page::open(&link).await;
     assert!(!opened.has("pay"), "{}", opened.html);

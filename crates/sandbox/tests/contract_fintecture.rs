@@ -28,8 +28,8 @@ use payments_sandbox::{
     SANDBOX_OTP, Sandbox,
 };
 use payments_test_support::{
-    count_requests, fast_http, fault_once, fault_once_after_processing, sink_url, start_sandbox,
-    status_fault, too_many_requests,
+    act, count_requests, fast_http, fault_once, fault_once_after_processing, sink_url,
+    start_sandbox, status_fault, too_many_requests,
 };
 use serde_json::{Value, json};
 
@@ -254,9 +254,7 @@ async fn connect_pay_signed_webhook_then_get() {
         "Julien Lefebre"
     );
 
-    sb.act(Provider::Fintecture, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &id, PayerAction::Pay).await;
     let d = delivery(&sb, &id, "payment_created").await;
     assert_eq!(d.state, DeliveryState::Delivered, "{d:?}");
     assert_eq!(d.url, sink(&sb));
@@ -371,13 +369,13 @@ async fn a_paid_cheap_session_cannot_confirm_another_order() {
     let request_b = ConnectRequest::new(eur(100), "ORDER-B", "state-b-91d2", REDIRECT);
     let session_b = c.connect(&request_b).await.unwrap();
     let order_b = StoredSession::from_connect(&request_b, &session_b);
-    sb.act(
+    act(
+        &sb,
         Provider::Fintecture,
         &session_b.meta.session_id,
         PayerAction::Pay,
     )
-    .await
-    .unwrap();
+    .await;
     let forged = format!(
         "session_id={}&status=payment_created&state=state-a-7f3c",
         session_b.meta.session_id
@@ -412,13 +410,13 @@ async fn the_connect_page_takes_the_one_time_code_and_cancel_returns_to_origin_u
     let sb = start_sandbox().await;
     let c = client(&sb);
     let session = c.connect(&order(1_000, "otp-order")).await.unwrap();
-    sb.act(
+    act(
+        &sb,
         Provider::Fintecture,
         &session.meta.session_id,
         PayerAction::RequireOtp,
     )
-    .await
-    .unwrap();
+    .await;
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -825,9 +823,7 @@ async fn the_list_filters_by_status_and_date_and_pages() {
                 .session_id,
         );
     }
-    sb.act(Provider::Fintecture, &ids[1], PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &ids[1], PayerAction::Pay).await;
     let all = c.list_payments(&ListPaymentsQuery::new()).await.unwrap();
     let listed: Vec<_> = all.data.iter().map(|p| p.id.clone().unwrap()).collect();
     assert_eq!(
@@ -938,9 +934,7 @@ async fn every_page_is_listed_and_sessions_are_found_by_reference() {
         even.iter()
             .all(|p| p.attributes.communication.as_deref() == Some("ORDER-EVEN"))
     );
-    sb.act(Provider::Fintecture, &ids[1], PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &ids[1], PayerAction::Pay).await;
     let found = PaymentProvider::find_by_reference(&c, "ORDER-ODD")
         .await
         .unwrap();
@@ -996,9 +990,7 @@ async fn cancel_patches_unpaid_sessions_only_and_notifies() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(Provider::Fintecture, &paid, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &paid, PayerAction::Pay).await;
     let err = c.cancel_payment(&paid).await.unwrap_err();
     assert_eq!(err.http_status(), Some(400), "{err:?}");
     assert_eq!(err.provider_code(), Some("invalid_status_transition"));
@@ -1053,9 +1045,7 @@ async fn partial_and_repeated_refunds_are_bounded_by_the_paid_amount() {
         Some("invalid_status_transition"),
         "{err:?}"
     );
-    sb.act(Provider::Fintecture, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &id, PayerAction::Pay).await;
     let first = c
         .refund(
             &RefundPaymentRequest::new(&id, eur(300))
@@ -1098,9 +1088,7 @@ async fn partial_and_repeated_refunds_are_bounded_by_the_paid_amount() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(Provider::Fintecture, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &id, PayerAction::Pay).await;
     let partial = c
         .refund_payment(&RefundRequest::partial(&id, eur(500)))
         .await
@@ -1134,9 +1122,7 @@ async fn paid_sessions_are_settled_and_listed() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(Provider::Fintecture, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &id, PayerAction::Pay).await;
     let list = c.list_settlements(&[("page[size]", "10")]).await.unwrap();
     assert_eq!(list.data.len(), 1);
     let s = &list.data[0];
@@ -1169,7 +1155,7 @@ async fn payer_actions_follow_the_status_machine() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(f, &id, PayerAction::RequireOtp).await.unwrap();
+    act(&sb, f, &id, PayerAction::RequireOtp).await;
     assert_eq!(status(id.clone()).await.raw_status, "sca_required");
     assert_eq!(
         status(id.clone()).await.status,
@@ -1184,10 +1170,7 @@ async fn payer_actions_follow_the_status_machine() {
             .await,
         Err(ControlError::WrongOtp)
     );
-    let view = sb
-        .act(f, &id, PayerAction::SubmitOtp(SANDBOX_OTP.into()))
-        .await
-        .unwrap();
+    let view = act(&sb, f, &id, PayerAction::SubmitOtp(SANDBOX_OTP.into())).await;
     assert_eq!(view["meta"]["status"], "payment_created");
     assert_eq!(status(id.clone()).await.status, PaymentStatus::Succeeded);
     for action in [
@@ -1232,19 +1215,19 @@ async fn payer_actions_follow_the_status_machine() {
             .unwrap()
             .meta
             .session_id;
-        sb.act(
+        act(
+            &sb,
             f,
             &id,
             PayerAction::SetStatus("payment_created + pending".into()),
         )
-        .await
-        .unwrap();
+        .await;
         let p = status(id.clone()).await;
         assert_eq!(
             (p.raw_status.as_str(), &p.status),
             ("payment_created", &PaymentStatus::Authorized)
         );
-        sb.act(f, &id, then).await.unwrap();
+        act(&sb, f, &id, then).await;
         assert_eq!(status(id.clone()).await.status, expected);
     }
 
@@ -1266,7 +1249,7 @@ async fn payer_actions_follow_the_status_machine() {
         ),
     ] {
         let id = c.connect(&order(1_000, raw)).await.unwrap().meta.session_id;
-        sb.act(f, &id, action.clone()).await.unwrap();
+        act(&sb, f, &id, action.clone()).await;
         let p = status(id.clone()).await;
         assert_eq!((p.raw_status.as_str(), p.status), (raw, unified));
         let d = delivery(&sb, &id, raw).await;
@@ -1283,9 +1266,13 @@ async fn payer_actions_follow_the_status_machine() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(f, &id, PayerAction::SetStatus("SANDBOX_NEW_2031".into()))
-        .await
-        .unwrap();
+    act(
+        &sb,
+        f,
+        &id,
+        PayerAction::SetStatus("SANDBOX_NEW_2031".into()),
+    )
+    .await;
     let p = status(id.clone()).await;
     assert_eq!(p.raw_status, "SANDBOX_NEW_2031");
     assert!(matches!(p.status, PaymentStatus::Unknown(_)));
@@ -1353,9 +1340,7 @@ async fn webhooks_go_only_to_a_configured_url_and_are_retried_ten_times() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(Provider::Fintecture, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &id, PayerAction::Pay).await;
     assert!(sb.deliveries().is_empty(), "no console URL, no webhook");
 
     sb.set_webhook_url(
@@ -1368,9 +1353,7 @@ async fn webhooks_go_only_to_a_configured_url_and_are_retried_ten_times() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(Provider::Fintecture, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &id, PayerAction::Pay).await;
     let d = delivery(&sb, &id, "payment_created").await;
     assert_eq!(d.state, DeliveryState::GaveUp);
     assert_eq!(d.attempts.len(), 11, "the first attempt and 10 retries");
@@ -1439,7 +1422,7 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 
     // A refund answered 500 after processing is not re-sent either.
-    sb.act(f, &id, PayerAction::Pay).await.unwrap();
+    act(&sb, f, &id, PayerAction::Pay).await;
     fault_once_after_processing(&sb, "POST", "/fintecture/pis/v2/refund", status_fault(500));
     let err = c
         .refund(&RefundPaymentRequest::new(&id, eur(100)))
@@ -1510,13 +1493,13 @@ async fn the_connect_page_escapes_values_and_answers_its_refusals_as_pages() {
         "{}",
         opened.html
     );
-    sb.act(
+    act(
+        &sb,
         Provider::Fintecture,
         &session.meta.session_id,
         PayerAction::RequireOtp,
     )
-    .await
-    .unwrap();
+    .await;
     let asking = page::open(&session.meta.url).await;
     assert!(!asking.has("pay"), "{}", asking.html);
     let wrong = asking.click("otp", &[("code", "000000")]).await;

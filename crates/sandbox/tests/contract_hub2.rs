@@ -23,8 +23,8 @@ use payments_sandbox::{
     RunningSandbox, SANDBOX_OTP, Sandbox,
 };
 use payments_test_support::{
-    count_requests, fast_http, fault_once, fault_once_after_processing, sink_url, start_sandbox,
-    status_fault, too_many_requests,
+    act, count_requests, fast_http, fault_once, fault_once_after_processing, sink_url,
+    start_sandbox, status_fault, too_many_requests,
 };
 use serde_json::{Value, json};
 
@@ -230,10 +230,7 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
     let verifier = Hub2WebhookVerifier::new(secret).unwrap();
 
     let intent = create(&client, 7000).await;
-    sandbox
-        .act(Provider::Hub2, &intent.id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Hub2, &intent.id, PayerAction::Pay).await;
     let event = verifier
         .verify(&request_of(
             &delivery(&sandbox, &intent.id, "payment.succeeded").await,
@@ -257,10 +254,13 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
 
     // RequireOtp, then the real authentication endpoint.
     let second = create(&client, 7100).await;
-    let view = sandbox
-        .act(Provider::Hub2, &second.id, PayerAction::RequireOtp)
-        .await
-        .unwrap();
+    let view = act(
+        &sandbox,
+        Provider::Hub2,
+        &second.id,
+        PayerAction::RequireOtp,
+    )
+    .await;
     assert_eq!(view["status"], "action_required");
     assert_eq!(view["payments"][0]["nextAction"]["type"], "otp");
     assert!(view.get("token").is_none(), "sandbox views hide the token");
@@ -277,10 +277,7 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
 
     // RequireOtp, then SubmitOtp through the control endpoint.
     let third = create(&client, 7200).await;
-    sandbox
-        .act(Provider::Hub2, &third.id, PayerAction::RequireOtp)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Hub2, &third.id, PayerAction::RequireOtp).await;
     let wrong = sandbox
         .act(
             Provider::Hub2,
@@ -290,14 +287,13 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
         .await
         .unwrap_err();
     assert_eq!(wrong, ControlError::WrongOtp);
-    sandbox
-        .act(
-            Provider::Hub2,
-            &third.id,
-            PayerAction::SubmitOtp(SANDBOX_OTP.into()),
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Hub2,
+        &third.id,
+        PayerAction::SubmitOtp(SANDBOX_OTP.into()),
+    )
+    .await;
     assert_eq!(
         client.get_intent(&third.id).await.unwrap().status,
         IntentStatus::Successful
@@ -313,10 +309,7 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
         (PayerAction::Expire, "payment_expired"),
     ] {
         let intent = create(&client, 7300).await;
-        let view = sandbox
-            .act(Provider::Hub2, &intent.id, action.clone())
-            .await
-            .unwrap();
+        let view = act(&sandbox, Provider::Hub2, &intent.id, action.clone()).await;
         assert_eq!(view["status"], "payment_required", "{action:?}");
         assert_eq!(view["payments"][0]["status"], "failed", "{action:?}");
         assert_eq!(view["payments"][0]["failure"]["code"], code, "{action:?}");
@@ -324,14 +317,13 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
         assert_eq!(neutral.status, PaymentStatus::Pending, "{action:?}");
     }
     let raw = create(&client, 7400).await;
-    sandbox
-        .act(
-            Provider::Hub2,
-            &raw.id,
-            PayerAction::SetStatus("on_hold_2031".into()),
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Hub2,
+        &raw.id,
+        PayerAction::SetStatus("on_hold_2031".into()),
+    )
+    .await;
     let neutral = client.fetch_payment(&raw.id).await.unwrap();
     assert_eq!(
         neutral.status,
@@ -440,10 +432,7 @@ async fn redirections_ussd_and_card_attempts() {
         "{:?}",
         attempted.next_action()
     );
-    let expired = sandbox
-        .act(Provider::Hub2, &ussd.id, PayerAction::Expire)
-        .await
-        .unwrap();
+    let expired = act(&sandbox, Provider::Hub2, &ussd.id, PayerAction::Expire).await;
     assert_eq!(expired["payments"][0]["failure"]["code"], "payment_expired");
 
     // Card: a redirection to the card page.
@@ -988,10 +977,7 @@ async fn a_failed_attempt_leaves_the_intent_payable_and_the_next_attempt_pays_it
 
     // The payer action `fail`.
     let intent = create(&client, 7500).await;
-    let view = sandbox
-        .act(Provider::Hub2, &intent.id, PayerAction::Fail)
-        .await
-        .unwrap();
+    let view = act(&sandbox, Provider::Hub2, &intent.id, PayerAction::Fail).await;
     assert_eq!(view["status"], "payment_required", "{view}");
     assert_eq!(view["payments"][0]["status"], "failed");
     let failed = verifier

@@ -27,8 +27,8 @@ use payments_sandbox::{
     SANDBOX_OTP,
 };
 use payments_test_support::{
-    count_requests, fast_http, fault_once, fault_once_after_processing, sink_url, start_sandbox,
-    status_fault, too_many_requests,
+    act, count_requests, fast_http, fault_once, fault_once_after_processing, sink_url,
+    start_sandbox, status_fault, too_many_requests,
 };
 use serde_json::{Value, json};
 
@@ -190,10 +190,7 @@ async fn create_pay_callback_get_and_refund_iban() {
     );
     assert!(sandbox.deliveries().is_empty(), "no callback for PENDING");
 
-    let view = sandbox
-        .act(Provider::Payconiq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    let view = act(&sandbox, Provider::Payconiq, &id, PayerAction::Pay).await;
     assert_eq!(view["status"], "SUCCEEDED");
 
     let delivery = delivery(&sandbox, &id, "SUCCEEDED").await;
@@ -242,10 +239,13 @@ async fn a_tampered_or_misaddressed_callback_is_rejected() {
         .create_payment(&CreatePaymentRequest::new(eur(700)).callback_url(sink(&sandbox, "t")))
         .await
         .unwrap();
-    sandbox
-        .act(Provider::Payconiq, &created.payment_id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Payconiq,
+        &created.payment_id,
+        PayerAction::Pay,
+    )
+    .await;
     let delivery = delivery(&sandbox, &created.payment_id, "SUCCEEDED").await;
     let tampered = delivery.body.replace("SUCCEEDED", "SUCCEEDEX");
     assert_eq!(
@@ -338,10 +338,7 @@ async fn cancel_is_a_delete_notified_and_idempotent_for_the_client() {
         .await
         .unwrap()
         .payment_id;
-    sandbox
-        .act(Provider::Payconiq, &paid, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Payconiq, &paid, PayerAction::Pay).await;
     let err = client.cancel_payment(&paid).await.unwrap_err();
     assert_eq!(err.provider_code(), Some("PAYMENT_NOT_PENDING"), "{err:?}");
     assert_eq!(err.http_status(), Some(422));
@@ -416,10 +413,7 @@ async fn search_pages_newest_first_and_filters() {
         .unwrap();
     assert_eq!(by_reference.total_elements, 1);
     assert_eq!(by_reference.details[0].payment_id, ids[2]);
-    sandbox
-        .act(Provider::Payconiq, &ids[1], PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Payconiq, &ids[1], PayerAction::Pay).await;
     let succeeded = client
         .search_payments(&SearchQuery::new().status(PayconiqStatus::Succeeded), 0, 50)
         .await
@@ -487,14 +481,13 @@ async fn acknowledge_completes_a_payment_pending_the_merchant() {
         .await
         .unwrap_err();
     assert_eq!(err.provider_code(), Some("PAYMENT_NOT_PENDING"), "{err:?}");
-    sandbox
-        .act(
-            Provider::Payconiq,
-            &id,
-            PayerAction::SetStatus("PENDING_MERCHANT_ACKNOWLEDGEMENT".into()),
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Payconiq,
+        &id,
+        PayerAction::SetStatus("PENDING_MERCHANT_ACKNOWLEDGEMENT".into()),
+    )
+    .await;
     let waiting = client.get_payment(&id).await.unwrap();
     assert_eq!(
         unified_status(&waiting.status),
@@ -598,14 +591,13 @@ async fn an_undocumented_status_is_kept_verbatim_and_never_success() {
         .await
         .unwrap()
         .payment_id;
-    sandbox
-        .act(
-            Provider::Payconiq,
-            &id,
-            PayerAction::SetStatus("HALF_PAID_2031".into()),
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Payconiq,
+        &id,
+        PayerAction::SetStatus("HALF_PAID_2031".into()),
+    )
+    .await;
     let fetched = client.get_payment(&id).await.unwrap();
     assert_eq!(
         fetched.status,
@@ -666,10 +658,13 @@ async fn the_console_callback_url_is_used_when_a_payment_names_none() {
         created.creditor.unwrap().callback_url.as_deref(),
         Some(console.as_str())
     );
-    sandbox
-        .act(Provider::Payconiq, &created.payment_id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Payconiq,
+        &created.payment_id,
+        PayerAction::Pay,
+    )
+    .await;
     let delivery = delivery(&sandbox, &created.payment_id, "SUCCEEDED").await;
     assert_eq!(delivery.url, console);
     assert!(
@@ -962,10 +957,7 @@ async fn the_key_set_is_fetched_again_after_a_503() {
         .await
         .unwrap()
         .payment_id;
-    sandbox
-        .act(Provider::Payconiq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Payconiq, &id, PayerAction::Pay).await;
     let delivery = delivery(&sandbox, &id, "SUCCEEDED").await;
     fault_once(&sandbox, "GET", "/payconiq/jwks", status_fault(503));
     let event = verify(&sandbox, &delivery, delivery.body.as_bytes())
@@ -984,10 +976,7 @@ async fn a_refused_callback_is_sent_four_times_identically() {
         .await
         .unwrap()
         .payment_id;
-    sandbox
-        .act(Provider::Payconiq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Payconiq, &id, PayerAction::Pay).await;
     let delivery = delivery(&sandbox, &id, "SUCCEEDED").await;
     assert_eq!(delivery.state, DeliveryState::GaveUp);
     assert_eq!(delivery.attempts.len(), 4);
@@ -1081,14 +1070,13 @@ async fn the_checkout_page_refuses_takes_a_code_and_ends_on_a_completion_page_wi
         )
         .await
         .unwrap();
-    sandbox
-        .act(
-            Provider::Payconiq,
-            &created.payment_id,
-            PayerAction::RequireOtp,
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Payconiq,
+        &created.payment_id,
+        PayerAction::RequireOtp,
+    )
+    .await;
     let asking = page::open(&created.links.checkout.unwrap().href).await;
     assert!(!asking.has("pay"), "{}", asking.html);
     let wrong = asking.click("otp", &[("code", "000000")]).await;

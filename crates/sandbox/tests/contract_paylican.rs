@@ -21,7 +21,8 @@ use payments_sandbox::{
     DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider, RunningSandbox, Sandbox,
 };
 use payments_test_support::{
-    count_requests, fast_http, fault_once, sink_url, start_sandbox, status_fault, too_many_requests,
+    act, count_requests, fast_http, fault_once, sink_url, start_sandbox, status_fault,
+    too_many_requests,
 };
 use serde_json::{Value, json};
 
@@ -176,10 +177,13 @@ async fn create_pay_webhook_and_get_with_the_real_client() {
     let before = client.get_invoice(&created.invoice_id).await.unwrap();
     assert_eq!(before.status, InvoiceStatus::Unpaid);
 
-    let view = sandbox
-        .act(Provider::Paylican, &created.invoice_id, PayerAction::Pay)
-        .await
-        .unwrap();
+    let view = act(
+        &sandbox,
+        Provider::Paylican,
+        &created.invoice_id,
+        PayerAction::Pay,
+    )
+    .await;
     assert_eq!(view["status"], "PAID");
     let delivery = delivery_about(
         &sandbox,
@@ -777,10 +781,7 @@ async fn webhooks_are_retried_three_times_and_need_a_configured_url() {
         .await
         .unwrap()
         .invoice_id;
-    sandbox
-        .act(Provider::Paylican, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Paylican, &id, PayerAction::Pay).await;
     let delivery = delivery_about(&sandbox, &id, "invoice.payment_initiated PAID").await;
     assert_eq!(delivery.state, DeliveryState::GaveUp);
     assert_eq!(delivery.attempts.len(), 3);
@@ -793,10 +794,7 @@ async fn webhooks_are_retried_three_times_and_need_a_configured_url() {
         .await
         .unwrap()
         .invoice_id;
-    sandbox
-        .act(Provider::Paylican, &quiet, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Paylican, &quiet, PayerAction::Pay).await;
     assert!(sandbox.deliveries().iter().all(|d| d.payment_id != quiet));
     assert!(
         sandbox.info()["providers"]["paylican"]["webhook_url"]
@@ -825,10 +823,7 @@ async fn basic_auth_user_info_in_the_console_url_becomes_a_header() {
         .await
         .unwrap()
         .invoice_id;
-    sandbox
-        .act(Provider::Paylican, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Paylican, &id, PayerAction::Pay).await;
     let delivery = delivery_about(&sandbox, &id, "invoice.payment_initiated PAID").await;
     assert_eq!(delivery.state, DeliveryState::Delivered);
     assert!(!delivery.url.contains('@'), "{}", delivery.url);
@@ -936,10 +931,7 @@ async fn token_and_status_reads_survive_5xx_drops_and_429() {
         .unwrap()
         .invoice_id;
     assert_eq!(count_requests(&sandbox, "POST", &token), 3);
-    sandbox
-        .act(Provider::Paylican, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Paylican, &id, PayerAction::Pay).await;
     let status = "/paylican/sandbox-extension/invoice/*";
     fault_once(&sandbox, "GET", status, too_many_requests(0));
     fault_once(&sandbox, "GET", status, status_fault(502));

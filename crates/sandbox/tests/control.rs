@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use payments_sandbox::{Fault, FaultRule, Phase, Provider, Sandbox};
-use payments_test_support::{fault_once, start_sandbox, status_fault};
+use payments_test_support::{act, fault_once, start_sandbox, status_fault};
 use serde_json::{Value, json};
 
 /// `request` sent; panics when no answer came.
@@ -482,10 +482,13 @@ async fn failed_callback(
         .await
         .unwrap();
     let id = created["paymentId"].as_str().unwrap().to_owned();
-    sandbox
-        .act(Provider::Payconiq, &id, payments_sandbox::PayerAction::Pay)
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Payconiq,
+        &id,
+        payments_sandbox::PayerAction::Pay,
+    )
+    .await;
     sandbox
         .wait_for_delivery(|d| d.payment_id == id, Duration::from_secs(20))
         .await

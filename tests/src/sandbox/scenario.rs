@@ -8,7 +8,8 @@ use payments_sandbox::{
     DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, RunningSandbox,
 };
 use payments_test_support::{
-    count_requests, fast_http, fault_once, sink_url, start_sandbox, status_fault, too_many_requests,
+    act, count_requests, fast_http, fault_once, sink_url, start_sandbox, status_fault,
+    too_many_requests,
 };
 
 use super::SandboxHarness;
@@ -68,10 +69,7 @@ pub async fn create_is_pending_and_says_where_to_pay(h: &dyn SandboxHarness) {
 pub async fn the_payer_pays_and_the_payment_is_succeeded(h: &dyn SandboxHarness) {
     let sandbox = start_sandbox().await;
     let (client, id) = create(h, &sandbox, PLAIN).await;
-    sandbox
-        .act(h.provider(), &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, h.provider(), &id, PayerAction::Pay).await;
     if supports_get(client.as_ref()) {
         let payment = client.fetch_payment(&id).await.unwrap();
         assert_eq!(payment.status, PaymentStatus::Succeeded);
@@ -120,14 +118,13 @@ pub async fn an_undocumented_status_is_unknown_never_success(h: &dyn SandboxHarn
     if !supports_get(client.as_ref()) {
         return;
     }
-    sandbox
-        .act(
-            h.provider(),
-            &id,
-            PayerAction::SetStatus("SANDBOX_NEW_STATUS_2031".into()),
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        h.provider(),
+        &id,
+        PayerAction::SetStatus("SANDBOX_NEW_STATUS_2031".into()),
+    )
+    .await;
     let payment = client.fetch_payment(&id).await.unwrap();
     assert!(
         matches!(&payment.status, PaymentStatus::Unknown(raw) if raw.contains("SANDBOX_NEW_STATUS_2031")),
@@ -271,10 +268,7 @@ pub async fn a_read_answered_503_or_dropped_is_retried(h: &dyn SandboxHarness) {
     if !supports_get(client.as_ref()) {
         return;
     }
-    sandbox
-        .act(h.provider(), &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, h.provider(), &id, PayerAction::Pay).await;
     let (method, path) = h.get_route();
     fault_once(&sandbox, method, path, status_fault(503));
     fault_once(&sandbox, method, path, Fault::Drop);
@@ -335,10 +329,7 @@ pub async fn refund_works_or_is_declared_unsupported(h: &dyn SandboxHarness) {
     let (client, id) = create(h, &sandbox, PLAIN).await;
     let before = sandbox.requests().len();
     if client.capabilities().supports(Capability::Refund) {
-        sandbox
-            .act(h.provider(), &id, PayerAction::Pay)
-            .await
-            .unwrap();
+        act(&sandbox, h.provider(), &id, PayerAction::Pay).await;
         let refund = client
             .refund_payment(&RefundRequest::full(&id))
             .await
@@ -391,10 +382,7 @@ async fn paid_delivery(sandbox: &RunningSandbox, id: &str) -> DeliveryRecord {
 pub async fn the_paid_webhook_verifies_and_a_tampered_one_does_not(h: &dyn SandboxHarness) {
     let sandbox = start_sandbox().await;
     let (_client, id) = create(h, &sandbox, PLAIN).await;
-    sandbox
-        .act(h.provider(), &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, h.provider(), &id, PayerAction::Pay).await;
     let delivery = paid_delivery(&sandbox, &id).await;
     let verified = h.verify(&sandbox, &delivery).await.unwrap();
     assert_eq!(verified.status, Some(PaymentStatus::Succeeded));
@@ -435,10 +423,7 @@ pub async fn a_refused_webhook_is_retried_as_documented(h: &dyn SandboxHarness) 
         .await
         .unwrap()
         .payment_id;
-    sandbox
-        .act(h.provider(), &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, h.provider(), &id, PayerAction::Pay).await;
     let delivery = last_delivery(&sandbox, &id).await;
     assert_eq!(delivery.state, DeliveryState::GaveUp, "{delivery:?}");
     assert_eq!(
