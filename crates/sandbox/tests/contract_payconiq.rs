@@ -67,6 +67,25 @@ fn jwks_url(sandbox: &RunningSandbox) -> String {
     sandbox.payconiq().jwks_url
 }
 
+/// Creates a payment of `cents` euro cents whose callbacks go to sink `name`; its id.
+async fn create_notified(
+    client: &PayconiqClient,
+    sandbox: &RunningSandbox,
+    cents: i64,
+    name: &str,
+) -> String {
+    let request = CreatePaymentRequest::new(eur(cents)).callback_url(sink(sandbox, name));
+    client.create_payment(&request).await.unwrap().payment_id
+}
+
+/// [`verify`] of the delivery's own body, as the sandbox sent it.
+async fn verify_as_sent(
+    sandbox: &RunningSandbox,
+    delivery: &DeliveryRecord,
+) -> Result<VerifiedEvent<PayconiqEvent>, WebhookRejection> {
+    verify(sandbox, delivery, delivery.body.as_bytes()).await
+}
+
 async fn verify(
     sandbox: &RunningSandbox,
     delivery: &DeliveryRecord,
@@ -202,9 +221,7 @@ async fn create_pay_callback_get_and_refund_iban() {
     );
     assert_eq!(header(&delivery, "Content-Type"), Some("application/json"));
     assert!(header(&delivery, "Signature").unwrap().contains(".."));
-    let event = verify(&sandbox, &delivery, delivery.body.as_bytes())
-        .await
-        .unwrap();
+    let event = verify_as_sent(&sandbox, &delivery).await.unwrap();
     assert_eq!(event.authenticity, Authenticity::Signed);
     assert_eq!(event.status, Some(PaymentStatus::Succeeded));
     assert_eq!(event.payment_id.as_deref(), Some(id.as_str()));
@@ -315,19 +332,13 @@ async fn pos_payments_are_created_at_payments_pos_and_need_a_pos_id() {
 async fn cancel_is_a_delete_notified_and_idempotent_for_the_client() {
     let sandbox = start_sandbox().await;
     let client = client(&sandbox);
-    let id = client
-        .create_payment(&CreatePaymentRequest::new(eur(900)).callback_url(sink(&sandbox, "c")))
-        .await
-        .unwrap()
-        .payment_id;
+    let id = create_notified(&client, &sandbox, 900, "c").await;
     client.cancel_payment(&id).await.unwrap();
     let fetched = client.get_payment(&id).await.unwrap();
     assert_eq!(fetched.status, PayconiqStatus::Cancelled);
     assert!(fetched.links.cancel.is_none());
     let delivery = delivery(&sandbox, &id, "CANCELLED").await;
-    let event = verify(&sandbox, &delivery, delivery.body.as_bytes())
-        .await
-        .unwrap();
+    let event = verify_as_sent(&sandbox, &delivery).await.unwrap();
     assert_eq!(event.status, Some(PaymentStatus::Cancelled));
     // A second DELETE is answered 422 PAYMENT_NOT_PENDING; the client sees it is cancelled.
     client.cancel_payment(&id).await.unwrap();
@@ -517,11 +528,7 @@ async fn acknowledge_completes_a_payment_pending_the_merchant() {
 async fn the_payer_confirms_with_a_code_and_impossible_moves_are_refused() {
     let sandbox = start_sandbox().await;
     let client = client(&sandbox);
-    let id = client
-        .create_payment(&CreatePaymentRequest::new(eur(1500)).callback_url(sink(&sandbox, "otp")))
-        .await
-        .unwrap()
-        .payment_id;
+    let id = create_notified(&client, &sandbox, 1500, "otp").await;
     let act = |action| sandbox.act(Provider::Payconiq, &id, action);
     assert!(matches!(
         act(PayerAction::SubmitOtp(SANDBOX_OTP.into())).await,
@@ -586,11 +593,7 @@ async fn the_payer_confirms_with_a_code_and_impossible_moves_are_refused() {
 async fn an_undocumented_status_is_kept_verbatim_and_never_success() {
     let sandbox = start_sandbox().await;
     let client = client(&sandbox);
-    let id = client
-        .create_payment(&CreatePaymentRequest::new(eur(800)).callback_url(sink(&sandbox, "u")))
-        .await
-        .unwrap()
-        .payment_id;
+    let id = create_notified(&client, &sandbox, 800, "u").await;
     act(
         &sandbox,
         Provider::Payconiq,
@@ -604,9 +607,7 @@ async fn an_undocumented_status_is_kept_verbatim_and_never_success() {
         PayconiqStatus::Other("HALF_PAID_2031".into())
     );
     let delivery = delivery(&sandbox, &id, "HALF_PAID_2031").await;
-    let event = verify(&sandbox, &delivery, delivery.body.as_bytes())
-        .await
-        .unwrap();
+    let event = verify_as_sent(&sandbox, &delivery).await.unwrap();
     assert_eq!(
         event.status,
         Some(PaymentStatus::Unknown("HALF_PAID_2031".into()))
@@ -623,24 +624,14 @@ async fn magic_amounts_decide_the_outcome() {
         (1002, "EXPIRED"),
         (1003, "CANCELLED"),
     ] {
-        let id = client
-            .create_payment(
-                &CreatePaymentRequest::new(eur(cents)).callback_url(sink(&sandbox, "m")),
-            )
-            .await
-            .unwrap()
-            .payment_id;
+        let id = create_notified(&client, &sandbox, cents, "m").await;
         assert_eq!(
             wait_for_status(&client, &id, want).await.as_str(),
             want,
             "{cents}"
         );
         let delivery = delivery(&sandbox, &id, want).await;
-        assert!(
-            verify(&sandbox, &delivery, delivery.body.as_bytes())
-                .await
-                .is_ok()
-        );
+        assert!(verify_as_sent(&sandbox, &delivery).await.is_ok());
     }
 }
 
@@ -667,11 +658,7 @@ async fn the_console_callback_url_is_used_when_a_payment_names_none() {
     .await;
     let delivery = delivery(&sandbox, &created.payment_id, "SUCCEEDED").await;
     assert_eq!(delivery.url, console);
-    assert!(
-        verify(&sandbox, &delivery, delivery.body.as_bytes())
-            .await
-            .is_ok()
-    );
+    assert!(verify_as_sent(&sandbox, &delivery).await.is_ok());
 }
 
 #[tokio::test]
@@ -952,17 +939,11 @@ async fn reads_survive_503_drops_and_refuse_malformed_answers() {
 async fn the_key_set_is_fetched_again_after_a_503() {
     let sandbox = start_sandbox().await;
     let client = client(&sandbox);
-    let id = client
-        .create_payment(&CreatePaymentRequest::new(eur(1000)).callback_url(sink(&sandbox, "k")))
-        .await
-        .unwrap()
-        .payment_id;
+    let id = create_notified(&client, &sandbox, 1000, "k").await;
     act(&sandbox, Provider::Payconiq, &id, PayerAction::Pay).await;
     let delivery = delivery(&sandbox, &id, "SUCCEEDED").await;
     fault_once(&sandbox, "GET", "/payconiq/jwks", status_fault(503));
-    let event = verify(&sandbox, &delivery, delivery.body.as_bytes())
-        .await
-        .unwrap();
+    let event = verify_as_sent(&sandbox, &delivery).await.unwrap();
     assert_eq!(event.status, Some(PaymentStatus::Succeeded));
     assert_eq!(count_requests(&sandbox, "GET", "/payconiq/jwks"), 2);
 }
