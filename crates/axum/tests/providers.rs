@@ -57,6 +57,24 @@ async fn setup(db: &TestDb, options: LedgerOptions) -> (RunningSandbox, Ledger, 
     (sandbox, ledger, server, base)
 }
 
+/// Reconciles `ledger` with `providers` until `provider`'s payment `reference` is final, for
+/// 100 rounds at most (the caller asserts what it then holds).
+async fn reconcile_until_final(
+    ledger: &Ledger,
+    providers: &Providers,
+    provider: &str,
+    reference: &str,
+) {
+    for _ in 0..100 {
+        ledger.reconcile_once(providers).await.unwrap();
+        let payment = ledger.payment(provider, reference).await.unwrap().unwrap();
+        if payment.status.is_final() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// `provider`'s payments checked back with the provider 20 ms after a notice.
 fn eager(provider: &str) -> LedgerOptions {
     LedgerOptions::default().policy(
@@ -354,20 +372,7 @@ async fn banq_notices_go_through_the_router_and_apply_only_by_fetch_back() {
     let notice = deliveries.last().unwrap();
     // The notice proves nothing: the payment is fetched, and only that is applied.
     let providers = Providers::new().with(client.clone() as Arc<dyn PaymentProvider>);
-    for _ in 0..100 {
-        ledger.reconcile_once(&providers).await.unwrap();
-        if ledger
-            .payment("banq", "order-banq-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .status
-            .is_final()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    reconcile_until_final(&ledger, &providers, "banq", "order-banq-1").await;
     let payment = ledger
         .payment("banq", "order-banq-1")
         .await
@@ -468,20 +473,7 @@ async fn paylican_deliveries_are_verified_with_the_senders_address() {
     let deliveries = settled_deliveries(&sandbox, &id, 1).await;
     answered_200_at_first_attempt(&deliveries);
     let providers = Providers::new().with(client.clone() as Arc<dyn PaymentProvider>);
-    for _ in 0..100 {
-        ledger.reconcile_once(&providers).await.unwrap();
-        if ledger
-            .payment("paylican", &order.reference)
-            .await
-            .unwrap()
-            .unwrap()
-            .status
-            .is_final()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    reconcile_until_final(&ledger, &providers, "paylican", &order.reference).await;
     let payment = ledger
         .payment("paylican", &order.reference)
         .await
