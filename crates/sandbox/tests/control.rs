@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use payments_sandbox::{Fault, FaultRule, Phase, Provider, Sandbox};
+use payments_sandbox::{Fault, FaultRule, PayerAction, Phase, Provider, Sandbox};
 use payments_test_support::{act, fault_once, start_sandbox, status_fault};
 use serde_json::{Value, json};
 
@@ -482,13 +482,7 @@ async fn failed_callback(
         .await
         .unwrap();
     let id = created["paymentId"].as_str().unwrap().to_owned();
-    act(
-        &sandbox,
-        Provider::Payconiq,
-        &id,
-        payments_sandbox::PayerAction::Pay,
-    )
-    .await;
+    act(sandbox, Provider::Payconiq, &id, PayerAction::Pay).await;
     sandbox
         .wait_for_delivery(|d| d.payment_id == id, Duration::from_secs(20))
         .await
