@@ -500,16 +500,6 @@ pub mod scenario {
     }
 }
 
-/// Helper for harnesses: reads a provider crate's fixture file.
-pub fn fixture(crate_dir: &str, name: &str) -> Value {
-    let path = format!(
-        "{}/../crates/{crate_dir}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
 /// Re-exported for harness authors.
 pub use payments_core::webhook::WebhookRequest;
 

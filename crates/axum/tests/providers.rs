@@ -31,13 +31,14 @@ use payments_fintecture::FintectureClient;
 use payments_fintecture::webhook::{FintectureWebhookVerifier, WebhookSettings};
 use payments_hub2::CreateWebhookRequest;
 use payments_hub2::webhook::Hub2WebhookVerifier;
-use payments_ledger::{CheckPolicy, LedgerOptions, Providers, Source, Verdict};
+use payments_ledger::{CheckPolicy, Ledger, LedgerOptions, Providers, Source, Verdict};
 use payments_payconiq::jwks::{JwksFetcher, JwksWebhookVerifier};
 use payments_payconiq::{Environment, PayconiqClient, PayconiqConfig};
 use payments_paylican::PaylicanClient;
 use payments_paylican::webhook::{PaylicanWebhookVerifier, WebhookGuards};
 use payments_sandbox::hooks::ProviderHooks as _;
-use payments_sandbox::{PayerAction, Provider};
+use payments_sandbox::{PayerAction, Provider, RunningSandbox};
+use payments_test_support::act;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use support::*;
@@ -45,14 +46,47 @@ use support::*;
 /// A URL secret of the unsigned providers (Banq, Paylican), in the query.
 const URL_SECRET: &str = "router-test-url-secret-0123456789abcdef";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn payconiq_deliveries_go_through_the_router_into_the_ledger() {
+/// What every test here starts from: logs captured, a sandbox, the ledger in `db`, the router's
+/// listener and the webhooks' base URL on it.
+async fn setup(db: &TestDb, options: LedgerOptions) -> (RunningSandbox, Ledger, Server, String) {
     capture_logs();
     let sandbox = start_sandbox().await;
-    let db = TestDb::sqlite();
-    let ledger = db.open(LedgerOptions::default()).await;
-    let mut server = Server::bind().await;
+    let ledger = db.open(options).await;
+    let server = Server::bind().await;
     let base = format!("{}/webhooks", server.base);
+    (sandbox, ledger, server, base)
+}
+
+/// Reconciles `ledger` with `providers` until `provider`'s payment `reference` is final, for
+/// 100 rounds at most (the caller asserts what it then holds).
+async fn reconcile_until_final(
+    ledger: &Ledger,
+    providers: &Providers,
+    provider: &str,
+    reference: &str,
+) {
+    for _ in 0..100 {
+        ledger.reconcile_once(providers).await.unwrap();
+        let payment = ledger.payment(provider, reference).await.unwrap().unwrap();
+        if payment.status.is_final() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `provider`'s payments checked back with the provider 20 ms after a notice.
+fn eager(provider: &str) -> LedgerOptions {
+    LedgerOptions::default().policy(
+        provider,
+        CheckPolicy::default().eager(Duration::from_millis(20)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payconiq_deliveries_go_through_the_router_into_the_ledger() {
+    let db = TestDb::sqlite();
+    let (sandbox, ledger, mut server, base) = setup(&db, LedgerOptions::default()).await;
 
     let webhooks = Webhooks::new(ledger.clone(), &base).unwrap();
     let callback_url = webhooks.url("payconiq");
@@ -83,10 +117,7 @@ async fn payconiq_deliveries_go_through_the_router_into_the_ledger() {
     let order = CreatePayment::new(Money::from_minor(1000, Currency::EUR), "order-pq-1");
     let created = ledger.create_once(&client, &order).await.unwrap();
     let id = created.checkout.payment_id;
-    sandbox
-        .act(Provider::Payconiq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Payconiq, &id, PayerAction::Pay).await;
     let payment = final_payment(&ledger, "payconiq", "order-pq-1").await;
     assert_eq!(payment.status, PaymentStatus::Succeeded);
     assert!(payment.is_paid());
@@ -120,12 +151,8 @@ async fn payconiq_deliveries_go_through_the_router_into_the_ledger() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fintecture_deliveries_and_the_payers_return_go_into_the_ledger() {
-    capture_logs();
-    let sandbox = start_sandbox().await;
     let db = TestDb::sqlite();
-    let ledger = db.open(LedgerOptions::default()).await;
-    let mut server = Server::bind().await;
-    let base = format!("{}/webhooks", server.base);
+    let (sandbox, ledger, mut server, base) = setup(&db, LedgerOptions::default()).await;
     let return_url = format!("{}/fintecture/return", server.base);
 
     let webhooks = Webhooks::new(ledger.clone(), &base).unwrap();
@@ -234,12 +261,8 @@ async fn fintecture_deliveries_and_the_payers_return_go_into_the_ledger() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub2_deliveries_go_through_the_router_into_the_ledger() {
-    capture_logs();
-    let sandbox = start_sandbox().await;
     let db = TestDb::sqlite();
-    let ledger = db.open(LedgerOptions::default()).await;
-    let mut server = Server::bind().await;
-    let base = format!("{}/webhooks", server.base);
+    let (sandbox, ledger, mut server, base) = setup(&db, LedgerOptions::default()).await;
 
     let webhooks = Webhooks::new(ledger.clone(), &base).unwrap();
     let client = payments_conformance::sandbox::hub2::client(&sandbox, fast_http());
@@ -254,10 +277,7 @@ async fn hub2_deliveries_go_through_the_router_into_the_ledger() {
     let order = CreatePayment::new(Money::from_minor(5000, Currency::XOF), "order-hub2-1");
     let created = ledger.create_once(&client, &order).await.unwrap();
     let id = created.checkout.payment_id;
-    sandbox
-        .act(Provider::Hub2, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Hub2, &id, PayerAction::Pay).await;
     let payment = final_payment(&ledger, "hub2", "order-hub2-1").await;
     assert_eq!(payment.status, PaymentStatus::Succeeded);
     assert!(payment.is_paid());
@@ -327,17 +347,8 @@ async fn hub2_deliveries_go_through_the_router_into_the_ledger() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn banq_notices_go_through_the_router_and_apply_only_by_fetch_back() {
-    capture_logs();
-    let sandbox = start_sandbox().await;
     let db = TestDb::sqlite();
-    let ledger = db
-        .open(LedgerOptions::default().policy(
-            "banq",
-            CheckPolicy::default().eager(Duration::from_millis(20)),
-        ))
-        .await;
-    let mut server = Server::bind().await;
-    let base = format!("{}/webhooks", server.base);
+    let (sandbox, ledger, mut server, base) = setup(&db, eager("banq")).await;
 
     let webhooks = Webhooks::new(ledger.clone(), &base).unwrap();
     let client = Arc::new(banq_client(&sandbox, fast_http()));
@@ -355,29 +366,13 @@ async fn banq_notices_go_through_the_router_and_apply_only_by_fetch_back() {
         .description("router test");
     let created = ledger.create_once(client.as_ref(), &order).await.unwrap();
     let id = created.checkout.payment_id;
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::Pay).await;
     let deliveries = settled_deliveries(&sandbox, &id, 1).await;
     answered_200_at_first_attempt(&deliveries);
     let notice = deliveries.last().unwrap();
     // The notice proves nothing: the payment is fetched, and only that is applied.
     let providers = Providers::new().with(client.clone() as Arc<dyn PaymentProvider>);
-    for _ in 0..100 {
-        ledger.reconcile_once(&providers).await.unwrap();
-        if ledger
-            .payment("banq", "order-banq-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .status
-            .is_final()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    reconcile_until_final(&ledger, &providers, "banq", "order-banq-1").await;
     let payment = ledger
         .payment("banq", "order-banq-1")
         .await
@@ -420,17 +415,8 @@ fn webhooks_url_without_query(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paylican_deliveries_are_verified_with_the_senders_address() {
-    capture_logs();
-    let sandbox = start_sandbox().await;
     let db = TestDb::sqlite();
-    let ledger = db
-        .open(LedgerOptions::default().policy(
-            "paylican",
-            CheckPolicy::default().eager(Duration::from_millis(20)),
-        ))
-        .await;
-    let mut server = Server::bind().await;
-    let base = format!("{}/webhooks", server.base);
+    let (sandbox, ledger, mut server, base) = setup(&db, eager("paylican")).await;
 
     let guards = || {
         WebhookGuards::new()
@@ -483,27 +469,11 @@ async fn paylican_deliveries_are_verified_with_the_senders_address() {
     let order = h.create_request(1000, "");
     let created = ledger.create_once(client.as_ref(), &order).await.unwrap();
     let id = created.checkout.payment_id;
-    sandbox
-        .act(Provider::Paylican, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Paylican, &id, PayerAction::Pay).await;
     let deliveries = settled_deliveries(&sandbox, &id, 1).await;
     answered_200_at_first_attempt(&deliveries);
     let providers = Providers::new().with(client.clone() as Arc<dyn PaymentProvider>);
-    for _ in 0..100 {
-        ledger.reconcile_once(&providers).await.unwrap();
-        if ledger
-            .payment("paylican", &order.reference)
-            .await
-            .unwrap()
-            .unwrap()
-            .status
-            .is_final()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    reconcile_until_final(&ledger, &providers, "paylican", &order.reference).await;
     let payment = ledger
         .payment("paylican", &order.reference)
         .await

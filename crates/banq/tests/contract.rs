@@ -17,18 +17,20 @@ use payments_banq::{
     MerchantUserCredentials, OpenApiCredentials, PaymentLinkRequest, RecurringPeriod, TokenFlow,
     WebhookConfigRequest,
 };
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::token::{StaticTokenSource, TokenCache};
 use payments_core::{
     Capability, CreatePayment, Currency, Decimal, Delivery, Error, Money, PaymentProvider,
     PaymentStatus, RefundRequest,
 };
+use payments_test_support::{Fixtures, bearer, fixtures, mock_http};
 use serde_json::{Value, json};
 use time::macros::date;
 use wiremock::matchers::{
     body_json, body_partial_json, header, header_exists, method, path, query_param,
 };
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const COMPANY: &str = "company-42";
 const CLIENT_ID: &str = "YOUR-CLIENT-ID";
@@ -41,30 +43,6 @@ const PAYMENT_ID: &str = "8b1e4f0c-2a57-4c3e-b6d9-71f0a2c4e5b3";
 const OPEN_TOKEN: &str = "tok-open-SECRET";
 const USER_TOKEN: &str = "tok-user-SECRET";
 
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-/// The fixture's exact bytes (numbers such as `100.10` stay as written).
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn http() -> HttpConfig {
-    HttpConfig::default()
-        .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(2))
-}
-
 fn config(server: &MockServer) -> BanqConfig {
     BanqConfig::new(
         COMPANY,
@@ -74,7 +52,7 @@ fn config(server: &MockServer) -> BanqConfig {
     .api_base_url(format!("{}/api/v1", server.uri()))
     .token_url(format!("{}/oauth/token", server.uri()))
     .default_destination(GUID)
-    .http(http())
+    .http(mock_http())
 }
 
 fn client(server: &MockServer) -> BanqClient {
@@ -97,7 +75,7 @@ fn open_api_token_body() -> Value {
 
 /// The guide's merchant-user token body (fixture), with this test's login.
 fn merchant_user_token_body() -> Value {
-    let mut body = fixture("token_request_merchant_user.json");
+    let mut body = FIXTURES.json("token_request_merchant_user.json");
     body["username"] = json!(EMAIL);
     body["password"] = json!(MERCHANT_PASSWORD);
     assert_eq!(body["client_id"], BANQ_API_CLIENT_ID);
@@ -107,29 +85,66 @@ fn merchant_user_token_body() -> Value {
 
 /// Both token endpoints, each matched on its exact body, each expected `times` times.
 async fn mount_tokens(server: &MockServer, open_times: u64, user_times: u64) {
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    token_route()
         .and(header("content-type", "application/json"))
         .and(body_json(open_api_token_body()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json(OPEN_TOKEN, 86_400)))
+        .respond_with(token_answer(OPEN_TOKEN, 86_400))
         .expect(open_times)
         .named("open api token")
         .mount(server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    token_route()
         .and(header("content-type", "application/json"))
         .and(body_json(merchant_user_token_body()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json(USER_TOKEN, 86_400)))
+        .respond_with(token_answer(USER_TOKEN, 86_400))
         .expect(user_times)
         .named("merchant user token")
         .mount(server)
         .await;
 }
 
+fn token_route() -> MockBuilder {
+    Mock::given(method("POST")).and(path("/oauth/token"))
+}
+
+fn token_answer(token: &str, expires_in: u64) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(token_json(token, expires_in))
+}
+
+/// `GET` of payment [`PAYMENT_ID`].
+fn payment_route() -> MockBuilder {
+    Mock::given(method("GET")).and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
+}
+
+fn link_route() -> MockBuilder {
+    Mock::given(method("POST")).and(path("/api/v1/payments/get-paid-link"))
+}
+
+fn me_route() -> MockBuilder {
+    Mock::given(method("GET")).and(path("/api/v1/users/me"))
+}
+
+/// The Open API token endpoint answering [`OPEN_TOKEN`] to exactly `body`, once.
+async fn mount_open_token(server: &MockServer, body: &Value) {
+    token_route()
+        .and(body_json(body))
+        .respond_with(token_answer(OPEN_TOKEN, 3600))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// Reads payment [`PAYMENT_ID`] with a client logging in with `credentials`.
+async fn get_payment_with(server: &MockServer, credentials: OpenApiCredentials) {
+    let mut config = config(server);
+    config.credentials = credentials;
+    let c = BanqClient::new(config).unwrap();
+    c.get_payment(PAYMENT_ID).await.unwrap();
+}
+
 /// Matchers every API call with `token` must satisfy.
 fn api(m: MockBuilder, token: &str) -> MockBuilder {
-    m.and(header("authorization", format!("Bearer {token}").as_str()))
+    m.and(bearer(token))
         .and(header("x-company-id", COMPANY))
         .and(header_exists("user-agent"))
 }
@@ -154,23 +169,20 @@ fn link_request() -> PaymentLinkRequest {
 async fn get_paid_link_sends_the_documented_body_and_reads_the_link() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    api(
-        Mock::given(method("POST")).and(path("/api/v1/payments/get-paid-link")),
-        OPEN_TOKEN,
-    )
-    .and(header("content-type", "application/json"))
-    .and(body_json(fixture("get_paid_link_request.json")))
-    .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_paid_link_200.json")))
-    .expect(1)
-    .mount(&server)
-    .await;
+    api(link_route(), OPEN_TOKEN)
+        .and(header("content-type", "application/json"))
+        .and(body_json(FIXTURES.json("get_paid_link_request.json")))
+        .respond_with(FIXTURES.json_answer(200, "get_paid_link_200.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
     let link = client(&server)
         .create_payment_link(&link_request())
         .await
         .unwrap();
     assert_eq!(link.url, "https://link.banq.com/4x1t09WiOjb");
     assert_eq!(link.id.as_deref(), Some(PAYMENT_ID));
-    assert_eq!(link.raw, fixture("get_paid_link_200.json"));
+    assert_eq!(link.raw, FIXTURES.json("get_paid_link_200.json"));
     let sent = api_requests(&server).await.remove(0);
     // `funds` is the exact JSON number 100, as in Banq's guide.
     assert!(String::from_utf8_lossy(&sent.body).contains(r#""funds":100,"#));
@@ -183,12 +195,11 @@ async fn get_paid_link_sends_the_documented_body_and_reads_the_link() {
 async fn a_recurring_link_sends_frequency_and_dates() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/payments/get-paid-link"))
+    link_route()
         .and(body_partial_json(json!({
             "frequency": "monthly", "startDate": "2021-06-15", "endDate": "2021-12-15"
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_paid_link_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "get_paid_link_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -250,35 +261,18 @@ async fn invalid_links_are_rejected_before_anything_is_sent() {
 async fn the_guides_credential_field_names_are_selectable() {
     let server = MockServer::start().await;
     // The guide's own token body, with our values.
-    let mut expected = fixture("token_request_open_api.json");
+    let mut expected = FIXTURES.json("token_request_open_api.json");
     expected["client_password"] = json!(PASSWORD);
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(body_json(&expected))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json(OPEN_TOKEN, 3600)))
+    mount_open_token(&server, &expected).await;
+    payment_route()
+        .and(bearer(OPEN_TOKEN))
+        .respond_with(FIXTURES.text_answer(200, "payment_pending_200.json"))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
-        .and(header(
-            "authorization",
-            format!("Bearer {OPEN_TOKEN}").as_str(),
-        ))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let mut config = config(&server);
-    config.credentials = OpenApiCredentials::new(CLIENT_ID, USERNAME, PASSWORD)
+    let credentials = OpenApiCredentials::new(CLIENT_ID, USERNAME, PASSWORD)
         .field_names(CredentialFieldNames::ClientPrefixed);
-    BanqClient::new(config)
-        .unwrap()
-        .get_payment(PAYMENT_ID)
-        .await
-        .unwrap();
+    get_payment_with(&server, credentials).await;
 }
 
 #[tokio::test]
@@ -286,27 +280,14 @@ async fn a_client_secret_is_sent_when_configured() {
     let server = MockServer::start().await;
     let mut expected = open_api_token_body();
     expected["client_secret"] = json!("cs_SECRET");
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(body_json(&expected))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json(OPEN_TOKEN, 3600)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_open_token(&server, &expected).await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
-        )
+        .respond_with(FIXTURES.text_answer(200, "payment_pending_200.json"))
         .mount(&server)
         .await;
-    let mut config = config(&server);
-    config.credentials =
+    let credentials =
         OpenApiCredentials::new(CLIENT_ID, USERNAME, PASSWORD).client_secret("cs_SECRET");
-    BanqClient::new(config)
-        .unwrap()
-        .get_payment(PAYMENT_ID)
-        .await
-        .unwrap();
+    get_payment_with(&server, credentials).await;
 }
 
 // ---------------------------------------------------------------- payments
@@ -315,16 +296,11 @@ async fn a_client_secret_is_sent_when_configured() {
 async fn get_payment_reads_status_and_exact_funds() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    api(
-        Mock::given(method("GET")).and(path(format!("/api/v1/payments/{PAYMENT_ID}"))),
-        OPEN_TOKEN,
-    )
-    .respond_with(
-        ResponseTemplate::new(200).set_body_string(fixture_text("payment_completed_200.json")),
-    )
-    .expect(1)
-    .mount(&server)
-    .await;
+    api(payment_route(), OPEN_TOKEN)
+        .respond_with(FIXTURES.text_answer(200, "payment_completed_200.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
     let payment = client(&server).get_payment(PAYMENT_ID).await.unwrap();
     assert_eq!(payment.status, BanqStatus::Completed);
     assert_eq!(payment.funds, Some(Decimal::parse("100.10").unwrap()));
@@ -338,11 +314,8 @@ async fn get_payment_reads_status_and_exact_funds() {
 async fn the_neutral_get_maps_status_amount_and_reference() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_failed_200.json")),
-        )
+    payment_route()
+        .respond_with(FIXTURES.text_answer(200, "payment_failed_200.json"))
         .expect(2)
         .mount(&server)
         .await;
@@ -365,7 +338,7 @@ async fn the_neutral_get_maps_status_amount_and_reference() {
 /// answer: an error naming the field, never a payment whose amount silently went missing.
 #[tokio::test]
 async fn funds_that_are_not_exact_money_are_a_decode_error_naming_the_field() {
-    let documented = fixture_text("payment_completed_200.json");
+    let documented = FIXTURES.text("payment_completed_200.json");
     for (from, to) in [
         ("100.10", "100.105"),
         ("100.10", "\"100,10\""),
@@ -376,8 +349,7 @@ async fn funds_that_are_not_exact_money_are_a_decode_error_naming_the_field() {
         assert_ne!(body, documented);
         let server = MockServer::start().await;
         mount_tokens(&server, 1, 0).await;
-        Mock::given(method("GET"))
-            .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
+        payment_route()
             .respond_with(ResponseTemplate::new(200).set_body_string(body))
             .expect(2)
             .mount(&server)
@@ -487,8 +459,7 @@ async fn a_dot_segment_id_sends_nothing_and_names_the_field() {
 async fn an_answer_about_another_payment_is_a_decode_error() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
+    payment_route()
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(json!({"id": "other-payment", "status": "completed"})),
@@ -509,15 +480,12 @@ async fn an_answer_about_another_payment_is_a_decode_error() {
 async fn users_me_uses_the_merchant_user_token_and_finds_the_account_space() {
     let server = MockServer::start().await;
     mount_tokens(&server, 0, 1).await;
-    api(
-        Mock::given(method("GET")).and(path("/api/v1/users/me")),
-        USER_TOKEN,
-    )
-    .and(query_param("include", "accountSpaces,banqAccounts"))
-    .respond_with(ResponseTemplate::new(200).set_body_json(fixture("users_me_200.json")))
-    .expect(2)
-    .mount(&server)
-    .await;
+    api(me_route(), USER_TOKEN)
+        .and(query_param("include", "accountSpaces,banqAccounts"))
+        .respond_with(FIXTURES.json_answer(200, "users_me_200.json"))
+        .expect(2)
+        .mount(&server)
+        .await;
     let c = client(&server);
     let me = c.me().await.unwrap();
     assert_eq!(me.email.as_deref(), Some(EMAIL));
@@ -566,7 +534,7 @@ async fn webhook_config_sends_the_documented_body() {
         USER_TOKEN,
     )
     .and(header("content-type", "application/json"))
-    .and(body_json(fixture("webhook_config_request.json")))
+    .and(body_json(FIXTURES.json("webhook_config_request.json")))
     .respond_with(ResponseTemplate::new(201).set_body_json(json!({
         "id": 77, "url": "https://shop.example/your-web-hooks/payment-status", "enabled": true
     })))
@@ -610,9 +578,8 @@ async fn webhook_config_accepts_an_empty_answer_and_can_use_the_open_api_token()
 async fn setup_webhooks_looks_up_the_space_then_registers_once() {
     let server = MockServer::start().await;
     mount_tokens(&server, 0, 1).await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/users/me"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("users_me_200.json")))
+    me_route()
+        .respond_with(FIXTURES.json_answer(200, "users_me_200.json"))
         .expect(2)
         .mount(&server)
         .await;
@@ -670,25 +637,15 @@ async fn invalid_webhook_configs_are_not_sent() {
 async fn each_flow_fetches_its_token_once_and_reuses_it_across_clones() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 1).await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/payments/{PAYMENT_ID}")))
-        .and(header(
-            "authorization",
-            format!("Bearer {OPEN_TOKEN}").as_str(),
-        ))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
-        )
+    payment_route()
+        .and(bearer(OPEN_TOKEN))
+        .respond_with(FIXTURES.text_answer(200, "payment_pending_200.json"))
         .expect(3)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/users/me"))
-        .and(header(
-            "authorization",
-            format!("Bearer {USER_TOKEN}").as_str(),
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("users_me_200.json")))
+    me_route()
+        .and(bearer(USER_TOKEN))
+        .respond_with(FIXTURES.json_answer(200, "users_me_200.json"))
         .expect(2)
         .mount(&server)
         .await;
@@ -704,16 +661,14 @@ async fn each_flow_fetches_its_token_once_and_reuses_it_across_clones() {
 #[tokio::test]
 async fn a_401_fetches_a_new_token_and_retries_exactly_once() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("tok-1", 3600)))
+    token_route()
+        .respond_with(token_answer("tok-1", 3600))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("tok-2", 3600)))
+    token_route()
+        .respond_with(token_answer("tok-2", 3600))
         .expect(1)
         .mount(&server)
         .await;
@@ -726,9 +681,7 @@ async fn a_401_fetches_a_new_token_and_retries_exactly_once() {
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer tok-2"))
         .and(header("x-company-id", COMPANY))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_completed_200.json")),
-        )
+        .respond_with(FIXTURES.text_answer(200, "payment_completed_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -742,10 +695,9 @@ async fn a_401_on_a_merchant_user_call_renews_only_the_merchant_user_token() {
     // The Open API token is never requested: the flows have separate caches.
     mount_tokens(&server, 0, 0).await;
     let user_token = |token: &str| {
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
+        token_route()
             .and(body_json(merchant_user_token_body()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(token_json(token, 3600)))
+            .respond_with(token_answer(token, 3600))
     };
     user_token("user-1")
         .up_to_n_times(1)
@@ -758,17 +710,15 @@ async fn a_401_on_a_merchant_user_call_renews_only_the_merchant_user_token() {
         .with_priority(2)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/users/me"))
+    me_route()
         .and(header("authorization", "Bearer user-1"))
         .respond_with(ResponseTemplate::new(401))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/users/me"))
+    me_route()
         .and(header("authorization", "Bearer user-2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("users_me_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "users_me_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -779,8 +729,7 @@ async fn a_401_on_a_merchant_user_call_renews_only_the_merchant_user_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_on_clones_share_one_token_request() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    token_route()
         .and(body_json(open_api_token_body()))
         .respond_with(
             ResponseTemplate::new(200)
@@ -791,13 +740,8 @@ async fn concurrent_calls_on_clones_share_one_token_request() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(header(
-            "authorization",
-            format!("Bearer {OPEN_TOKEN}").as_str(),
-        ))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
-        )
+        .and(bearer(OPEN_TOKEN))
+        .respond_with(FIXTURES.text_answer(200, "payment_pending_200.json"))
         .expect(20)
         .mount(&server)
         .await;
@@ -814,14 +758,12 @@ async fn concurrent_calls_on_clones_share_one_token_request() {
 #[tokio::test]
 async fn a_second_401_is_returned_not_retried_forever() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("tok", 3600)))
+    token_route()
+        .respond_with(token_answer("tok", 3600))
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/payments/get-paid-link"))
+    link_route()
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"})))
         .expect(2)
         .mount(&server)
@@ -837,8 +779,7 @@ async fn a_second_401_is_returned_not_retried_forever() {
 #[tokio::test]
 async fn a_refused_token_request_is_a_provider_error_without_credentials() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    token_route()
         .respond_with(ResponseTemplate::new(403).set_body_json(json!({
             "error": "invalid_grant", "error_description": "Wrong email or password."
         })))
@@ -863,9 +804,7 @@ async fn a_static_token_source_can_replace_the_token_flows() {
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer external-token"))
         .and(header("x-company-id", COMPANY))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
-        )
+        .respond_with(FIXTURES.text_answer(200, "payment_pending_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -883,7 +822,11 @@ async fn a_static_token_source_can_replace_the_token_flows() {
 #[tokio::test]
 async fn provider_errors_keep_status_code_message_and_trace() {
     for (status, body, code) in [
-        (404, fixture("error_404.json"), Some("PaymentNotFound")),
+        (
+            404,
+            FIXTURES.json("error_404.json"),
+            Some("PaymentNotFound"),
+        ),
         (
             400,
             json!({"error": {"code": "ValidationError", "message": "funds must be positive"}}),
@@ -918,12 +861,12 @@ async fn a_429_is_retried_for_reads_and_creations() {
         (
             "GET",
             format!("/api/v1/payments/{PAYMENT_ID}"),
-            ResponseTemplate::new(200).set_body_string(fixture_text("payment_pending_200.json")),
+            FIXTURES.text_answer(200, "payment_pending_200.json"),
         ),
         (
             "POST",
             "/api/v1/payments/get-paid-link".to_string(),
-            ResponseTemplate::new(200).set_body_json(fixture("get_paid_link_200.json")),
+            FIXTURES.json_answer(200, "get_paid_link_200.json"),
         ),
     ] {
         Mock::given(method(m))
@@ -968,8 +911,7 @@ async fn a_link_creation_answered_5xx_is_sent_once_and_outcome_unknown() {
     for status in [500, 502, 503] {
         let server = MockServer::start().await;
         mount_tokens(&server, 1, 0).await;
-        Mock::given(method("POST"))
-            .and(path("/api/v1/payments/get-paid-link"))
+        link_route()
             .respond_with(ResponseTemplate::new(status))
             .expect(1)
             .mount(&server)
@@ -987,11 +929,10 @@ async fn a_link_creation_answered_5xx_is_sent_once_and_outcome_unknown() {
 async fn a_link_creation_timing_out_is_sent_once_and_outcome_unknown() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/payments/get-paid-link"))
+    link_route()
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(fixture("get_paid_link_200.json"))
+            FIXTURES
+                .json_answer(200, "get_paid_link_200.json")
                 .set_delay(Duration::from_secs(5)),
         )
         .expect(1)
@@ -1117,10 +1058,9 @@ async fn malformed_and_unexpected_answers_are_decode_errors() {
 async fn the_neutral_create_makes_a_once_link_into_the_default_destination() {
     let server = MockServer::start().await;
     mount_tokens(&server, 1, 0).await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/payments/get-paid-link"))
-        .and(body_json(fixture("get_paid_link_request.json")))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("get_paid_link_200.json")))
+    link_route()
+        .and(body_json(FIXTURES.json("get_paid_link_request.json")))
+        .respond_with(FIXTURES.json_answer(201, "get_paid_link_200.json"))
         .expect(1)
         .mount(&server)
         .await;

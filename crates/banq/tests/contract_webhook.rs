@@ -7,30 +7,22 @@
     clippy::indexing_slicing
 )]
 
-use std::time::Duration;
-
 use payments_banq::testing::{WebhookEventBuilder, guarded_url, token_json};
 use payments_banq::webhook::{Confirmation, WebhookReceiver};
 use payments_banq::{BanqClient, BanqConfig, BanqStatus, OpenApiCredentials};
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::webhook::{Authenticity, UrlSecretGuard, WebhookRejection, WebhookRequest};
 use payments_core::{Decimal, Error, PaymentStatus};
+use payments_test_support::{Fixtures, fixtures, mock_http};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const COMPANY: &str = "company-42";
 const PAYMENT_ID: &str = "8b1e4f0c-2a57-4c3e-b6d9-71f0a2c4e5b3";
 const HOOK_URL: &str = "https://shop.example/your-web-hooks/payment-status";
 const SECRET: &str = "hook-secret-0123456789abcdef";
-
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 async fn setup() -> (MockServer, BanqClient) {
     let server = MockServer::start().await;
@@ -39,14 +31,11 @@ async fn setup() -> (MockServer, BanqClient) {
         .respond_with(ResponseTemplate::new(200).set_body_json(token_json("tok-open", 3600)))
         .mount(&server)
         .await;
-    let http = HttpConfig::default()
-        .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(2));
     let client = BanqClient::new(
         BanqConfig::new(COMPANY, OpenApiCredentials::new("client", "user", "pw"))
             .api_base_url(format!("{}/api/v1", server.uri()))
             .token_url(format!("{}/oauth/token", server.uri()))
-            .http(http),
+            .http(mock_http()),
     )
     .unwrap();
     (server, client)
@@ -78,9 +67,9 @@ async fn api_calls(server: &MockServer) -> usize {
 #[tokio::test]
 async fn a_completed_payment_event_is_confirmed_by_exactly_one_fetch() {
     let (server, client) = setup().await;
-    mount_payment(&server, fixture_text("payment_completed_200.json"), 1).await;
+    mount_payment(&server, FIXTURES.text("payment_completed_200.json"), 1).await;
     // The documented event, byte for byte from the fixture.
-    let body = fixture_text("webhook_payment_completed.json").into_bytes();
+    let body = FIXTURES.text("webhook_payment_completed.json").into_bytes();
     let request =
         WebhookRequest::new("POST", HOOK_URL, &body).header("Content-Type", "application/json");
     let confirmation = client
@@ -128,7 +117,7 @@ async fn a_forged_completed_event_yields_the_status_the_api_reports() {
         ("payment_failed_200.json", PaymentStatus::Failed, "failed"),
     ] {
         let (server, client) = setup().await;
-        mount_payment(&server, fixture_text(fixture), 1).await;
+        mount_payment(&server, FIXTURES.text(fixture), 1).await;
         let body = WebhookEventBuilder::payment_completed(PAYMENT_ID)
             .field("status", json!("completed"))
             .field("funds", json!(1_000_000))
@@ -297,7 +286,7 @@ async fn garbage_bodies_are_rejected_without_a_request() {
 #[tokio::test]
 async fn the_shared_secret_guard_runs_before_any_fetch() {
     let (server, client) = setup().await;
-    mount_payment(&server, fixture_text("payment_completed_200.json"), 1).await;
+    mount_payment(&server, FIXTURES.text("payment_completed_200.json"), 1).await;
     let receiver =
         WebhookReceiver::new().with_guard(UrlSecretGuard::query_param("token", SECRET).unwrap());
     let body = WebhookEventBuilder::payment_completed(PAYMENT_ID).to_vec();
@@ -374,7 +363,7 @@ async fn a_fetch_back_that_fails_confirms_nothing() {
         .expect(2)
         .mount(&server)
         .await;
-    mount_payment(&server, fixture_text("payment_completed_200.json"), 1).await;
+    mount_payment(&server, FIXTURES.text("payment_completed_200.json"), 1).await;
     let confirmation = client
         .handle_webhook(
             &WebhookReceiver::new(),

@@ -5,20 +5,15 @@
 use payments_banq::testing::{WebhookEventBuilder, guarded_url};
 use payments_banq::webhook::WebhookReceiver;
 use payments_core::webhook::{Authenticity, UrlSecretGuard, WebhookRejection, WebhookRequest};
+use payments_test_support::{Fixtures, fixtures};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const URL: &str = "https://shop.example/your-web-hooks/payment-status";
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
 #[test]
 fn the_documented_event_becomes_a_notice_that_needs_a_fetch_back() {
-    let body = fixture("webhook_payment_completed.json");
+    let body = FIXTURES.bytes("webhook_payment_completed.json");
     let headers = [("Content-Type", "application/json")];
     let request =
         WebhookRequest::new("POST", URL, &body).headers(headers.iter().map(|(n, v)| (*n, *v)));
@@ -37,7 +32,7 @@ fn the_documented_event_becomes_a_notice_that_needs_a_fetch_back() {
 fn builders_match_the_documented_event() {
     let built = WebhookEventBuilder::payment_completed("8b1e4f0c-2a57-4c3e-b6d9-71f0a2c4e5b3");
     let documented: serde_json::Value =
-        serde_json::from_slice(&fixture("webhook_payment_completed.json")).unwrap();
+        serde_json::from_slice(&FIXTURES.bytes("webhook_payment_completed.json")).unwrap();
     assert_eq!(built.to_value(), documented);
 }
 
@@ -125,7 +120,7 @@ fn a_previous_secret_is_accepted_while_configured_and_refused_once_removed() {
 #[test]
 fn as_a_verifier_a_notice_carries_the_claimed_payment_and_no_status() {
     use payments_core::webhook::WebhookVerifier;
-    let body = fixture("webhook_payment_completed.json");
+    let body = FIXTURES.bytes("webhook_payment_completed.json");
     let request = WebhookRequest::new("POST", URL, &body);
     let event = WebhookReceiver::new().verify(&request).unwrap();
     assert_eq!(event.provider, "banq");

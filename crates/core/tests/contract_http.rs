@@ -45,20 +45,47 @@ fn parse_nothing(_: &[u8]) -> ProviderError {
     ProviderError::default()
 }
 
+/// Requests with method `m` answer `response`, expected exactly `times` times.
+async fn answer(server: &MockServer, m: &str, response: ResponseTemplate, times: u64) {
+    Mock::given(method(m))
+        .respond_with(response)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The first request with method `m` answers `response` (expected exactly once); the later ones
+/// go to the mocks mounted after this one.
+async fn answer_first(server: &MockServer, m: &str, response: ResponseTemplate) {
+    Mock::given(method(m))
+        .respond_with(response)
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// What the fast client makes of the answer to `request`: an error status, as an error.
+async fn error_for(request: ApiRequest) -> Error {
+    client(fast())
+        .send(request)
+        .await
+        .unwrap()
+        .error_for_status(parse_nothing)
+        .unwrap_err()
+}
+
 #[tokio::test]
 async fn idempotent_get_is_retried_on_503_then_succeeds() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_first(&server, "GET", ResponseTemplate::new(503)).await;
+    answer(
+        &server,
+        "GET",
+        ResponseTemplate::new(200).set_body_json(json!({"ok": true})),
+        1,
+    )
+    .await;
     let response = client(fast()).send(get(&server)).await.unwrap();
     assert_eq!(response.status(), 200);
 }
@@ -66,17 +93,8 @@ async fn idempotent_get_is_retried_on_503_then_succeeds() {
 #[tokio::test]
 async fn attempts_are_bounded() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(502))
-        .expect(3)
-        .mount(&server)
-        .await;
-    let err = client(fast())
-        .send(get(&server))
-        .await
-        .unwrap()
-        .error_for_status(parse_nothing)
-        .unwrap_err();
+    answer(&server, "GET", ResponseTemplate::new(502), 3).await;
+    let err = error_for(get(&server)).await;
     assert!(
         matches!(err, Error::Provider { ref error, .. } if error.status == 502),
         "{err:?}"
@@ -92,23 +110,20 @@ async fn idempotent_get_is_not_retried_on_500_or_404() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = client(fast())
-        .send(get(&server))
-        .await
-        .unwrap()
-        .error_for_status(parse_nothing)
-        .unwrap_err();
+    let err = error_for(get(&server)).await;
     assert_eq!(err.http_status(), Some(500));
 }
 
 #[tokio::test]
 async fn post_answered_500_is_sent_exactly_once_and_outcome_is_unknown() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"code": "TECHNICAL_ERROR"})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "POST",
+        ResponseTemplate::new(500).set_body_json(json!({"code": "TECHNICAL_ERROR"})),
+        1,
+    )
+    .await;
     let err = client(fast())
         .send(create(&server))
         .await
@@ -124,28 +139,21 @@ async fn post_answered_500_is_sent_exactly_once_and_outcome_is_unknown() {
 #[tokio::test]
 async fn post_answered_503_is_sent_exactly_once() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = client(fast())
-        .send(create(&server))
-        .await
-        .unwrap()
-        .error_for_status(parse_nothing)
-        .unwrap_err();
+    answer(&server, "POST", ResponseTemplate::new(503), 1).await;
+    let err = error_for(create(&server)).await;
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
 }
 
 #[tokio::test]
 async fn post_timing_out_is_sent_exactly_once() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(3)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "POST",
+        ResponseTemplate::new(201).set_delay(Duration::from_secs(3)),
+        1,
+    )
+    .await;
     let config = fast().request_timeout(Duration::from_millis(200));
     let err = client(config).send(create(&server)).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
@@ -155,11 +163,13 @@ async fn post_timing_out_is_sent_exactly_once() {
 #[tokio::test]
 async fn get_timing_out_is_retried_up_to_the_bound() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
-        .expect(3)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "GET",
+        ResponseTemplate::new(200).set_delay(Duration::from_secs(3)),
+        3,
+    )
+    .await;
     let config = fast().request_timeout(Duration::from_millis(150));
     let err = client(config).send(get(&server)).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
@@ -168,17 +178,14 @@ async fn get_timing_out_is_retried_up_to_the_bound() {
 #[tokio::test]
 async fn post_answered_429_is_retried_because_it_was_not_processed() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "p1"})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_first(&server, "POST", ResponseTemplate::new(429)).await;
+    answer(
+        &server,
+        "POST",
+        ResponseTemplate::new(201).set_body_json(json!({"id": "p1"})),
+        1,
+    )
+    .await;
     let response = client(fast()).send(create(&server)).await.unwrap();
     assert_eq!(response.status(), 201);
 }
@@ -186,17 +193,13 @@ async fn post_answered_429_is_retried_because_it_was_not_processed() {
 #[tokio::test]
 async fn retry_after_seconds_is_honoured() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_first(
+        &server,
+        "GET",
+        ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+    )
+    .await;
+    answer(&server, "GET", ResponseTemplate::new(200), 1).await;
     let started = Instant::now();
     client(fast()).send(get(&server)).await.unwrap();
     // The backoff alone is at most 5 ms: waiting a full second proves Retry-After was used.
@@ -206,17 +209,14 @@ async fn retry_after_seconds_is_honoured() {
 #[tokio::test]
 async fn retry_after_beyond_the_limit_is_returned_not_waited_for() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "120"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = client(fast())
-        .send(get(&server))
-        .await
-        .unwrap()
-        .error_for_status(parse_nothing)
-        .unwrap_err();
+    answer(
+        &server,
+        "GET",
+        ResponseTemplate::new(429).insert_header("Retry-After", "120"),
+        1,
+    )
+    .await;
+    let err = error_for(get(&server)).await;
     match err {
         Error::RateLimited { retry_after, .. } => {
             assert_eq!(retry_after, Some(Duration::from_secs(120)));
@@ -229,17 +229,14 @@ async fn retry_after_beyond_the_limit_is_returned_not_waited_for() {
 async fn retry_after_as_http_date_is_honoured() {
     let server = MockServer::start().await;
     let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(600));
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", soon.as_str()))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = client(fast())
-        .send(get(&server))
-        .await
-        .unwrap()
-        .error_for_status(parse_nothing)
-        .unwrap_err();
+    answer(
+        &server,
+        "GET",
+        ResponseTemplate::new(429).insert_header("Retry-After", soon.as_str()),
+        1,
+    )
+    .await;
+    let err = error_for(get(&server)).await;
     let Error::RateLimited {
         retry_after: Some(wait),
         ..
@@ -315,20 +312,11 @@ async fn undecodable_bodies_give_a_bounded_redacted_excerpt_and_no_secret() {
 #[tokio::test]
 async fn redirects_are_not_followed_so_credentials_stay_with_the_provider() {
     let elsewhere = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&elsewhere)
-        .await;
+    answer(&elsewhere, "GET", ResponseTemplate::new(200), 0).await;
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("Location", format!("{}/steal", elsewhere.uri())),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let steal = format!("{}/steal", elsewhere.uri());
+    let redirect = ResponseTemplate::new(302).insert_header("Location", steal);
+    answer(&server, "GET", redirect, 1).await;
     let request = get(&server).auth(
         Auth::header(
             payments_core::http::header::HeaderName::from_static("apikey"),

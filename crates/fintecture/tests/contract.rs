@@ -15,7 +15,6 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::secret::ExposeSecret;
 use payments_core::webhook::{FixedClock, WebhookRequest};
 use payments_core::{
@@ -29,10 +28,13 @@ use payments_fintecture::{
     ConnectRequest, Environment, FintectureClient, FintectureConfig, ListPaymentsQuery,
     RedirectError, RefundPaymentRequest, SessionStatus, StoredSession, TransferState,
 };
+use payments_test_support::{Fixtures, bearer, fixtures, mock_http, requests_to};
 use serde_json::{Value, json};
 use time::macros::datetime;
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
-use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const APP_ID: &str = "2dfdcf57-5b2f-4309-846f-913d0b2802cf";
 const APP_SECRET: &str = "fint_SECRET_app_secret";
@@ -41,18 +43,6 @@ const SESSION: &str = "44f00841780445d4981be9ea2f8aafae";
 /// The fixed clock's time, as the `Date` header must show it.
 const DATE: &str = "Wed, 26 Feb 2020 17:29:51 GMT";
 const FIRST_ID: &str = "00000000-0000-4000-8000-000000000001";
-
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn fixture(name: &str) -> Value {
-    serde_json::from_str(&fixture_text(name)).unwrap()
-}
 
 /// The key pair generated for this test run (aws-lc-rs, 2048 bits), as PKCS#8 PEM.
 fn generated_key() -> &'static (AppPrivateKey, String) {
@@ -94,16 +84,13 @@ impl Match for Signed {
 }
 
 fn config(server: &MockServer, key_pem: &str) -> FintectureConfig {
-    let http = HttpConfig::default()
-        .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(2));
     FintectureConfig::new(APP_ID, APP_SECRET, key_pem, Environment::Production)
         .base_url(server.uri())
         .clock(Arc::new(FixedClock::new(
             datetime!(2020-02-26 17:29:51 UTC),
         )))
         .request_ids(Arc::new(SequentialIds::new()))
-        .http(http)
+        .http(mock_http())
 }
 
 fn client(server: &MockServer) -> FintectureClient {
@@ -113,33 +100,101 @@ fn client(server: &MockServer) -> FintectureClient {
 async fn mount_token(server: &MockServer, times: u64) {
     Mock::given(method("POST"))
         .and(path("/oauth/accesstoken"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("token_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "token_200.json"))
         .expect(times)
         .mount(server)
         .await;
 }
 
 /// Matchers every signed, authenticated API call satisfies.
-fn api(m: wiremock::MockBuilder) -> wiremock::MockBuilder {
-    m.and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+fn api(m: MockBuilder) -> MockBuilder {
+    m.and(bearer(TOKEN))
         .and(header("accept", "application/json"))
         // wiremock's `header` matcher splits values on commas, which an HTTP date contains.
         .and(|r: &Request| r.headers.get("date").is_some_and(|v| v == DATE))
         .and(Signed::by_generated_key())
 }
 
-fn eur(cents: i64) -> Money {
-    Money::from_minor(cents, Currency::EUR)
+/// Signed `POST /pis/v2/connect`.
+fn connect_route() -> MockBuilder {
+    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
 }
 
-async fn requests_to(server: &MockServer, p: &str) -> Vec<Request> {
+/// Signed `GET` of payment session [`SESSION`].
+fn session_route() -> MockBuilder {
+    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
+}
+
+/// Signed `POST /pis/v2/refund`.
+fn refund_route() -> MockBuilder {
+    api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
+}
+
+/// Signed `GET /pis/v2/payments` (the list).
+fn list_route() -> MockBuilder {
+    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+}
+
+/// A server whose payment answers `amount` `273.005` EUR, which a euro amount cannot hold.
+async fn inexact_amount_server() -> MockServer {
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let body = FIXTURES
+        .text("payment_200.json")
+        .replace("\"273\"", "\"273.005\"");
+    api(Mock::given(method("GET")))
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .mount(&server)
+        .await;
     server
-        .received_requests()
-        .await
+}
+
+/// A refund of session [`SESSION`] with `state` in the query, `amount` and `communication`.
+fn refund_of(state: &str, amount: &str, communication: &str) -> MockBuilder {
+    refund_route()
+        .and(query_param("state", state))
+        .and(body_json(json!({
+            "meta": {"session_id": SESSION},
+            "data": {"attributes": {"amount": amount, "communication": communication}}
+        })))
+}
+
+/// Session [`SESSION`] answering `body`, expected exactly `times` times.
+async fn mount_session(server: &MockServer, body: Value, times: u64) {
+    session_route()
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The documented refund answer, expected exactly `times` times.
+async fn mount_refunded(server: &MockServer, times: u64) {
+    FIXTURES
+        .mount(server, refund_route(), "refund_200.json", times)
+        .await;
+}
+
+/// The documented connect answer, expected exactly `times` times.
+async fn mount_connected(server: &MockServer, times: u64) {
+    FIXTURES
+        .mount(server, connect_route(), "connect_200.json", times)
+        .await;
+}
+
+/// The committed test-only key's public half (its signatures are deterministic).
+fn fixture_public_key() -> payments_fintecture::keys::AppPublicKey {
+    payments_fintecture::keys::AppPublicKey::from_pem(&FIXTURES.text("test_app_key_public.pem"))
         .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == p)
-        .collect()
+}
+
+/// A client signing with the committed test-only key (PKCS#8).
+fn fixture_key_client(server: &MockServer) -> FintectureClient {
+    FintectureClient::new(config(server, &FIXTURES.text("test_app_key_pkcs8.pem"))).unwrap()
+}
+
+fn eur(cents: i64) -> Money {
+    Money::from_minor(cents, Currency::EUR)
 }
 
 fn header_of<'a>(r: &'a Request, name: &str) -> Option<&'a str> {
@@ -213,15 +268,11 @@ async fn token_request_is_the_documented_one_unsigned_and_cached() {
         .and(body_string(format!(
             "grant_type=client_credentials&app_id={APP_ID}&scope=PIS"
         )))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("token_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "token_200.json"))
         .expect(1)
         .mount(&server)
         .await;
-    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_session(&server, FIXTURES.json("payment_200.json"), 2).await;
     let c = client(&server);
     c.get_payment(SESSION).await.unwrap();
     c.clone().get_payment(SESSION).await.unwrap();
@@ -246,7 +297,7 @@ async fn a_401_refreshes_the_token_once_and_resends_with_the_same_request_id() {
         .mount(&server)
         .await;
     api(Mock::given(method("GET")).and(path(p.clone())))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -285,7 +336,7 @@ async fn a_token_endpoint_error_is_a_provider_error_without_secrets() {
 async fn connect_sends_the_documented_signed_request() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
+    connect_route()
         .and(query_param("state", "order-B34970692"))
         .and(query_param(
             "redirect_uri",
@@ -294,7 +345,7 @@ async fn connect_sends_the_documented_signed_request() {
         .and(header("content-type", "application/json"))
         .and(header("x-request-id", FIRST_ID))
         .and(body_json(connect_body()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "connect_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -323,38 +374,18 @@ async fn connect_request_and_result_snapshots_with_the_fixture_key() {
     // The committed test-only key makes the RSA PKCS#1 v1.5 signature deterministic.
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    let public =
-        payments_fintecture::keys::AppPublicKey::from_pem(&fixture_text("test_app_key_public.pem"))
-            .unwrap();
+    let public = fixture_public_key();
     Mock::given(method("POST"))
         .and(path("/pis/v2/connect"))
         .and(Signed(RequestSignatureVerifier::new(APP_ID, public)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "connect_200.json"))
         .expect(1)
         .mount(&server)
         .await;
-    let c =
-        FintectureClient::new(config(&server, &fixture_text("test_app_key_pkcs8.pem"))).unwrap();
+    let c = fixture_key_client(&server);
     let session = c.connect(&connect_request()).await.unwrap();
     let sent = &requests_to(&server, "/pis/v2/connect").await[0];
-    let mut headers = serde_json::Map::new();
-    for name in [
-        "accept",
-        "authorization",
-        "content-type",
-        "date",
-        "digest",
-        "x-request-id",
-        "signature",
-    ] {
-        headers.insert(name.into(), json!(header_of(sent, name)));
-    }
-    let snapshot = json!({
-        "method": sent.method.as_str(),
-        "target": format!("{}?{}", sent.url.path(), sent.url.query().unwrap_or_default()),
-        "headers": headers,
-        "body": serde_json::from_slice::<Value>(&sent.body).unwrap(),
-    });
+    let snapshot = request_snapshot(sent);
     insta::assert_json_snapshot!("connect_request", snapshot);
     insta::assert_json_snapshot!("connect_result", session);
     // The PKCS#1 form of the same key signs identically.
@@ -362,11 +393,11 @@ async fn connect_request_and_result_snapshots_with_the_fixture_key() {
     mount_token(&server2, 1).await;
     Mock::given(method("POST"))
         .and(path("/pis/v2/connect"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "connect_200.json"))
         .mount(&server2)
         .await;
     let c1 =
-        FintectureClient::new(config(&server2, &fixture_text("test_app_key_pkcs1.pem"))).unwrap();
+        FintectureClient::new(config(&server2, &FIXTURES.text("test_app_key_pkcs1.pem"))).unwrap();
     c1.connect(&connect_request()).await.unwrap();
     let sent2 = &requests_to(&server2, "/pis/v2/connect").await[0];
     assert_eq!(header_of(sent2, "signature"), header_of(sent, "signature"));
@@ -401,14 +432,12 @@ fn request_snapshot(sent: &Request) -> Value {
 async fn refund_cancel_and_get_request_snapshots_with_the_fixture_key() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    let public =
-        payments_fintecture::keys::AppPublicKey::from_pem(&fixture_text("test_app_key_public.pem"))
-            .unwrap();
+    let public = fixture_public_key();
     let signed = || Signed(RequestSignatureVerifier::new(APP_ID, public.clone()));
     Mock::given(method("POST"))
         .and(path("/pis/v2/refund"))
         .and(signed())
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "refund_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -425,12 +454,11 @@ async fn refund_cancel_and_get_request_snapshots_with_the_fixture_key() {
     Mock::given(method("GET"))
         .and(path(format!("/pis/v2/payments/{SESSION}")))
         .and(signed())
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .expect(1)
         .mount(&server)
         .await;
-    let c =
-        FintectureClient::new(config(&server, &fixture_text("test_app_key_pkcs8.pem"))).unwrap();
+    let c = fixture_key_client(&server);
     c.refund(
         &RefundPaymentRequest::new(SESSION, eur(199))
             .communication("Refund B34970692")
@@ -456,20 +484,15 @@ async fn a_wrong_signature_does_not_match_the_verifying_mock() {
     // Signed with another key: the signature matcher refuses, wiremock answers 404.
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let other =
-        FintectureClient::new(config(&server, &fixture_text("test_app_key_pkcs8.pem"))).unwrap();
+    mount_connected(&server, 0).await;
+    let other = fixture_key_client(&server);
     let err = other.connect(&connect_request()).await.unwrap_err();
     assert_eq!(err.http_status(), Some(404), "{err:?}");
     // Unsigned (sandbox without signatures): refused as well.
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     api(Mock::given(method("GET")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .expect(0)
         .mount(&server)
         .await;
@@ -489,7 +512,7 @@ async fn unsigned_sandbox_calls_carry_no_signature_headers() {
     mount_token(&server, 1).await;
     Mock::given(method("GET"))
         .and(path(format!("/pis/v2/payments/{SESSION}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -543,8 +566,8 @@ async fn invalid_sessions_are_refused_before_anything_is_sent() {
 async fn a_connect_answered_500_is_sent_once_and_outcome_unknown() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
-        .respond_with(ResponseTemplate::new(500).set_body_json(fixture("error_400.json")))
+    connect_route()
+        .respond_with(FIXTURES.json_answer(500, "error_400.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -560,17 +583,13 @@ async fn a_connect_answered_500_is_sent_once_and_outcome_unknown() {
 async fn a_connect_answered_429_is_retried_with_a_fresh_signature() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
+    connect_route()
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
         .await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_connected(&server, 1).await;
     client(&server).connect(&connect_request()).await.unwrap();
     let calls = requests_to(&server, "/pis/v2/connect").await;
     assert_eq!(calls.len(), 2);
@@ -586,9 +605,9 @@ async fn a_connect_answered_429_is_retried_with_a_fresh_signature() {
 async fn get_payment_is_signed_without_digest_and_parsed_exactly() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
+    session_route()
         .and(header("x-request-id", FIRST_ID))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -613,8 +632,8 @@ async fn get_payment_is_signed_without_digest_and_parsed_exactly() {
 async fn neutral_get_maps_status_amount_and_reference() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+    session_route()
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .mount(&server)
         .await;
     let p = client(&server).fetch_payment(SESSION).await.unwrap();
@@ -638,7 +657,7 @@ async fn partial_and_pending_transfers_are_not_success() {
     ] {
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
-        let mut body = fixture("payment_200.json");
+        let mut body = FIXTURES.json("payment_200.json");
         body["meta"]["status"] = json!(status);
         body["data"]["attributes"]["transfer_state"] = json!(transfer);
         api(Mock::given(method("GET")))
@@ -654,14 +673,14 @@ async fn partial_and_pending_transfers_are_not_success() {
 async fn list_payments_sends_filters_and_parses_the_page() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+    list_route()
         .and(query_param("filter[status]", "payment_created"))
         .and(query_param("filter[date_from]", "2021-02-01"))
         .and(query_param("filter[date_to]", "2021-02-28"))
         .and(query_param("filter[communication]", "B34970692"))
         .and(query_param("page[number]", "1"))
         .and(query_param("page[size]", "20"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_list_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_list_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -688,7 +707,7 @@ async fn list_payments_sends_filters_and_parses_the_page() {
 /// A list page as the *Pagination* guide shows it: `data`, `meta.totalItems` /
 /// `meta.totalPages`, and `links.self` / `links.next` (absent on the last page).
 fn list_page(number: u32, pages: u32, items: &[(&str, &str)]) -> Value {
-    let template = fixture("payment_list_200.json")["data"][0].clone();
+    let template = FIXTURES.json("payment_list_200.json")["data"][0].clone();
     let data: Vec<Value> = items
         .iter()
         .map(|(id, communication)| {
@@ -707,7 +726,7 @@ fn list_page(number: u32, pages: u32, items: &[(&str, &str)]) -> Value {
 }
 
 async fn mount_page(server: &MockServer, number: u32, body: Value, size: &str) {
-    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+    list_route()
         .and(query_param("page[number]", number.to_string().as_str()))
         .and(query_param("page[size]", size))
         .and(query_param("filter[status]", "payment_created"))
@@ -784,7 +803,7 @@ async fn a_server_ignoring_the_page_number_is_an_error_not_an_endless_or_silent_
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     // Always page 1 of many, whatever is asked.
-    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+    list_route()
         .respond_with(ResponseTemplate::new(200).set_body_json(list_page(
             1,
             1_000_000,
@@ -819,7 +838,7 @@ async fn find_by_reference_lists_every_page_and_keeps_only_that_communication() 
         (1u32, &[("x", "OTHER"), ("s1", "B34970692")][..]),
         (2, &[("s1", "B34970692"), ("s2", "B34970692")][..]),
     ] {
-        api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+        list_route()
             .and(query_param("filter[communication]", "B34970692"))
             .and(query_param("page[number]", n.to_string().as_str()))
             .and(query_param("page[size]", "100"))
@@ -861,7 +880,7 @@ async fn find_by_reference_refuses_a_bad_reference_before_sending_and_inexact_am
     mount_token(&server, 1).await;
     let mut body = list_page(1, 1, &[("s1", "B34970692")]);
     body["data"][0]["attributes"]["amount"] = json!("273.005");
-    api(Mock::given(method("GET")).and(path("/pis/v2/payments")))
+    list_route()
         .respond_with(ResponseTemplate::new(200).set_body_json(body))
         .mount(&server)
         .await;
@@ -893,11 +912,11 @@ async fn cancel_patches_the_status_and_tolerates_an_already_cancelled_session() 
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
         api(Mock::given(method("PATCH")).and(path(p.clone())))
-            .respond_with(ResponseTemplate::new(400).set_body_json(fixture("error_400.json")))
+            .respond_with(FIXTURES.json_answer(400, "error_400.json"))
             .expect(1)
             .mount(&server)
             .await;
-        let mut body = fixture("payment_200.json");
+        let mut body = FIXTURES.json("payment_200.json");
         body["meta"]["status"] = json!(status);
         api(Mock::given(method("GET")).and(path(p.clone())))
             .respond_with(ResponseTemplate::new(200).set_body_json(body))
@@ -918,16 +937,10 @@ async fn cancel_patches_the_status_and_tolerates_an_already_cancelled_session() 
 async fn refund_sends_the_documented_body_and_state() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
-        .and(query_param("state", "refund-1"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(json!({
-            "meta": {"session_id": SESSION},
-            "data": {"attributes": {"amount": "1.99", "communication": "Refund B34970692"}}
-        })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_200.json")))
-        .expect(1)
-        .mount(&server)
+    let documented = refund_of("refund-1", "1.99", "Refund B34970692")
+        .and(header("content-type", "application/json"));
+    FIXTURES
+        .mount(&server, documented, "refund_200.json", 1)
         .await;
     let refund = client(&server)
         .refund(
@@ -946,16 +959,8 @@ async fn repeated_refunds_never_exceed_what_was_paid() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
     // The paid amount (273 EUR) is fetched when the caller gives only the history.
-    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
-        .expect(2)
-        .mount(&server)
-        .await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_200.json")))
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_session(&server, FIXTURES.json("payment_200.json"), 2).await;
+    mount_refunded(&server, 2).await;
     let c = client(&server);
     // 200 + 73 = 273: allowed.
     c.refund(&RefundPaymentRequest::new(SESSION, eur(7_300)).previous_refunds([eur(20_000)]))
@@ -984,22 +989,10 @@ async fn repeated_refunds_never_exceed_what_was_paid() {
 async fn the_neutral_refund_is_bounded_by_the_fetched_paid_amount() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_session(&server, FIXTURES.json("payment_200.json"), 2).await;
     // A full refund is the paid amount (273 EUR in the fixture), as an exact decimal string.
-    api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
-        .and(query_param("state", "refund-order-9"))
-        .and(body_json(json!({
-            "meta": {"session_id": SESSION},
-            "data": {"attributes": {"amount": "273.00", "communication": "refund-order-9"}}
-        })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_200.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let full = refund_of("refund-order-9", "273.00", "refund-order-9");
+    FIXTURES.mount(&server, full, "refund_200.json", 1).await;
     let c = client(&server);
     let full = RefundRequest::full(SESSION).reference("refund-order-9");
     let refund = c.refund_payment(&full).await.unwrap();
@@ -1039,24 +1032,20 @@ async fn refunds_are_bounded_by_the_money_actually_received() {
     for (status, transfer, received, sent) in cases {
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
-        let mut body = fixture("payment_200.json");
+        let mut body = FIXTURES.json("payment_200.json");
         body["meta"]["status"] = json!(status);
         body["data"]["attributes"]["transfer_state"] = json!(transfer);
         if let Some(r) = received {
             body["data"]["attributes"]["received_amount"] = json!(r);
         }
-        api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .expect(2)
-            .mount(&server)
-            .await;
+        mount_session(&server, body, 2).await;
         for amount in [sent.unwrap_or("-"), "0.01"] {
-            api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
+            refund_route()
                 .and(body_json(json!({
                     "meta": {"session_id": SESSION},
                     "data": {"attributes": {"amount": amount}}
                 })))
-                .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_200.json")))
+                .respond_with(FIXTURES.json_answer(200, "refund_200.json"))
                 .expect(u64::from(sent.is_some()))
                 .mount(&server)
                 .await;
@@ -1090,10 +1079,10 @@ async fn refunds_are_bounded_by_the_money_actually_received() {
 async fn a_refund_timing_out_is_sent_once() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/refund")))
+    refund_route()
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(fixture("refund_200.json"))
+            FIXTURES
+                .json_answer(200, "refund_200.json")
                 .set_delay(Duration::from_secs(5)),
         )
         .expect(1)
@@ -1114,13 +1103,13 @@ async fn settlements_list_and_get() {
     mount_token(&server, 1).await;
     api(Mock::given(method("GET")).and(path("/pis/v2/settlements")))
         .and(query_param("page[number]", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("settlements_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "settlements_200.json"))
         .expect(1)
         .mount(&server)
         .await;
     let id = "0f6f1c2e-1d5a-4d1c-9a51-2c2b9d1e8e11";
     api(Mock::given(method("GET")).and(path(format!("/pis/v2/settlements/{id}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("settlement_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "settlement_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -1144,13 +1133,9 @@ fn stored_fixture_order() -> StoredSession {
 async fn the_redirect_is_confirmed_by_fetching_never_by_its_query() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    let mut body = fixture("payment_200.json");
+    let mut body = FIXTURES.json("payment_200.json");
     body["meta"]["status"] = json!("payment_pending");
-    api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_session(&server, body, 1).await;
     let c = client(&server);
     // The query claims payment_created; Fintecture says pending.
     let query = format!(
@@ -1185,7 +1170,7 @@ async fn a_paid_cheap_session_returned_with_another_orders_state_is_refused() {
     let server = MockServer::start().await;
     mount_token(&server, 0).await;
     let session_b = "b00000000000000000000000000000b1";
-    let mut paid_b = fixture("payment_200.json");
+    let mut paid_b = FIXTURES.json("payment_200.json");
     paid_b["meta"]["session_id"] = json!(session_b);
     paid_b["data"]["id"] = json!(session_b);
     paid_b["data"]["attributes"]["amount"] = json!("1.00");
@@ -1242,13 +1227,9 @@ async fn a_fetched_payment_that_is_not_the_order_is_refused_naming_the_field() {
     for (pointer, value, message) in cases {
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
-        let mut body = fixture("payment_200.json");
+        let mut body = FIXTURES.json("payment_200.json");
         *body.pointer_mut(pointer).unwrap() = value;
-        api(Mock::given(method("GET")).and(path(format!("/pis/v2/payments/{SESSION}"))))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .expect(1)
-            .mount(&server)
-            .await;
+        mount_session(&server, body, 1).await;
         let err = client(&server)
             .confirm_redirect(&query, &stored_fixture_order())
             .await
@@ -1259,13 +1240,7 @@ async fn a_fetched_payment_that_is_not_the_order_is_refused_naming_the_field() {
         );
     }
     // An amount that is not exact in its currency: an unreadable answer, naming the field.
-    let server = MockServer::start().await;
-    mount_token(&server, 1).await;
-    let body = fixture_text("payment_200.json").replace("\"273\"", "\"273.005\"");
-    api(Mock::given(method("GET")))
-        .respond_with(ResponseTemplate::new(200).set_body_string(body))
-        .mount(&server)
-        .await;
+    let server = inexact_amount_server().await;
     let err = client(&server)
         .confirm_redirect(&query, &stored_fixture_order())
         .await
@@ -1283,11 +1258,7 @@ async fn a_fetched_payment_that_is_not_the_order_is_refused_naming_the_field() {
 async fn the_stored_session_is_built_from_the_connect_request_and_answer() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_connected(&server, 1).await;
     let request = connect_request();
     let session = client(&server).connect(&request).await.unwrap();
     let stored = StoredSession::from_connect(&request, &session);
@@ -1305,7 +1276,9 @@ async fn documented_errors_keep_status_and_code() {
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
         api(Mock::given(method("GET")))
-            .respond_with(ResponseTemplate::new(status).set_body_json(fixture("error_400.json")))
+            .respond_with(
+                ResponseTemplate::new(status).set_body_json(FIXTURES.json("error_400.json")),
+            )
             .expect(1)
             .mount(&server)
             .await;
@@ -1332,7 +1305,7 @@ async fn reads_retry_429_and_503_then_give_up() {
         .mount(&server)
         .await;
     api(Mock::given(method("GET")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("payment_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "payment_200.json"))
         .mount(&server)
         .await;
     client(&server).get_payment(SESSION).await.unwrap();
@@ -1356,7 +1329,9 @@ async fn malformed_answers_are_decode_errors() {
     for body in [
         "<html>oops</html>".to_string(),
         r#"{"meta":{"session_id":"x"}}"#.to_string(),
-        fixture_text("payment_200.json").replace("\"273\"", "\"2,73\""),
+        FIXTURES
+            .text("payment_200.json")
+            .replace("\"273\"", "\"2,73\""),
     ] {
         let server = MockServer::start().await;
         mount_token(&server, 1).await;
@@ -1375,14 +1350,14 @@ async fn malformed_answers_are_decode_errors() {
 async fn neutral_create_returns_the_connect_url() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    api(Mock::given(method("POST")).and(path("/pis/v2/connect")))
+    connect_route()
         .and(query_param("state", "B34970692"))
         .and(query_param("redirect_uri", "https://shop.example/return"))
         .and(body_json(json!({
             "meta": {"psu_name": "Julien Lefebre", "psu_email": "julien@example.com", "expiry": 900},
             "data": {"type": "payments", "attributes": {"amount": "273.00", "currency": "EUR", "communication": "B34970692"}}
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("connect_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "connect_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -1435,13 +1410,7 @@ async fn configuration_errors_are_clear_and_secret_free() {
 
 #[tokio::test]
 async fn a_fetched_amount_that_is_not_exact_is_a_decode_error_naming_the_field() {
-    let server = MockServer::start().await;
-    mount_token(&server, 1).await;
-    let body = fixture_text("payment_200.json").replace("\"273\"", "\"273.005\"");
-    api(Mock::given(method("GET")))
-        .respond_with(ResponseTemplate::new(200).set_body_string(body))
-        .mount(&server)
-        .await;
+    let server = inexact_amount_server().await;
     let result = client(&server).fetch_payment(SESSION).await;
     match result {
         Err(Error::Decode { ref reason, .. }) => assert!(reason.contains("amount"), "{reason}"),

@@ -21,8 +21,11 @@ use payments_fintecture::signing::digest_header;
 use payments_fintecture::testing::{SignedWebhook, WebhookSigner};
 use payments_fintecture::webhook::{FintectureEvent, FintectureWebhookVerifier, WebhookSettings};
 use payments_fintecture::{SessionStatus, TransferState};
+use payments_test_support::{Fixtures, fixtures};
 use time::OffsetDateTime;
 use time::macros::datetime;
+
+const FIXTURES: Fixtures = fixtures!();
 
 const APP_ID: &str = "2dfdcf57-5b2f-4309-846f-913d0b2802cf";
 const URL: &str = "https://shop.example/fintecture/webhook";
@@ -40,14 +43,6 @@ fn other_key() -> Arc<AppPrivateKey> {
     static KEY: OnceLock<Arc<AppPrivateKey>> = OnceLock::new();
     KEY.get_or_init(|| Arc::new(AppPrivateKey::generate().unwrap()))
         .clone()
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
 }
 
 fn verifier_at(now: OffsetDateTime) -> FintectureWebhookVerifier {
@@ -92,7 +87,7 @@ fn verify(
 
 #[test]
 fn a_valid_form_webhook_verifies_and_parses() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let event = verify(&body, &signed(&body)).unwrap();
     assert_eq!(event.provider, "fintecture");
     assert_eq!(event.authenticity, Authenticity::Signed);
@@ -114,7 +109,7 @@ fn a_valid_form_webhook_verifies_and_parses() {
 
 #[test]
 fn a_valid_json_webhook_verifies_with_exact_amounts() {
-    let body = fixture("webhook_payment_partial.json");
+    let body = FIXTURES.bytes("webhook_payment_partial.json");
     let event = verify_with(&verifier(), &body, "application/json", &signed(&body)).unwrap();
     assert_eq!(event.data.status, Some(SessionStatus::PaymentPartial));
     assert_eq!(event.data.transfer_state, Some(TransferState::Insufficient));
@@ -136,7 +131,7 @@ fn a_valid_json_webhook_verifies_with_exact_amounts() {
 
 #[test]
 fn the_x_request_id_may_be_left_unsigned() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let delivery = signer()
         .without_request_id()
         .sign(&body, SENT_AT, REQUEST_ID)
@@ -154,7 +149,7 @@ fn the_x_request_id_may_be_left_unsigned() {
 
 #[test]
 fn a_changed_body_is_rejected() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let delivery = signed(&body);
     let changed = String::from_utf8(body)
         .unwrap()
@@ -167,7 +162,7 @@ fn a_changed_body_is_rejected() {
 
 #[test]
 fn a_changed_digest_header_is_rejected() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let mut delivery = signed(&body);
     delivery.set_header("Digest", digest_header(b"something else"));
     assert_eq!(
@@ -180,7 +175,7 @@ fn a_changed_digest_header_is_rejected() {
 fn a_signing_string_with_the_digest_of_another_body_is_rejected() {
     // The attacker sends their own body with a matching Digest header, and replays a
     // signature made for another body.
-    let original = fixture("webhook_payment_created.form");
+    let original = FIXTURES.bytes("webhook_payment_created.form");
     let mut delivery = signed(&original);
     let forged = b"session_id=b2bca2bcd3b64a32a7da0766df59a7d2&status=payment_created&state=forged";
     delivery.set_header("Digest", digest_header(forged));
@@ -194,7 +189,7 @@ fn a_signing_string_with_the_digest_of_another_body_is_rejected() {
 
 #[test]
 fn a_stale_or_future_date_is_rejected() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let delivery = signed(&body);
     let late = verifier_at(SENT_AT + time::Duration::seconds(601));
     assert!(matches!(
@@ -210,7 +205,7 @@ fn a_stale_or_future_date_is_rejected() {
 
 #[test]
 fn a_key_id_of_another_app_is_rejected() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let delivery = WebhookSigner::new("another-app", key().public_key().clone())
         .sign(&body, SENT_AT, REQUEST_ID)
         .unwrap();
@@ -224,7 +219,7 @@ fn a_key_id_of_another_app_is_rejected() {
 
 #[test]
 fn garbage_base64_is_rejected() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let mut delivery = signed(&body);
     delivery.set_header(
         "Signature",
@@ -240,7 +235,7 @@ fn garbage_base64_is_rejected() {
 
 #[test]
 fn a_ciphertext_made_for_another_key_is_rejected() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let delivery = WebhookSigner::new(APP_ID, other_key().public_key().clone())
         .sign(&body, SENT_AT, REQUEST_ID)
         .unwrap();
@@ -265,7 +260,7 @@ fn a_ciphertext_made_for_another_key_is_rejected() {
 
 #[test]
 fn signed_date_and_request_id_must_equal_the_headers() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let mut delivery = signed(&body);
     delivery.set_header("X-Request-ID", "someone-elses-id");
     assert_eq!(
@@ -287,7 +282,7 @@ fn signed_date_and_request_id_must_equal_the_headers() {
 
 #[test]
 fn malformed_signing_strings_and_headers_are_rejected() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let digest = digest_header(&body);
     let date = "Mon, 08 Jun 2020 23:11:23 GMT";
     let with_signature = |sig: String| {
@@ -360,7 +355,7 @@ fn malformed_signing_strings_and_headers_are_rejected() {
 
 #[test]
 fn a_headers_list_other_than_the_expected_one() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let digest = digest_header(&body);
     let date = "Mon, 08 Jun 2020 23:11:23 GMT";
     let with_signature = |sig: String| {
@@ -459,7 +454,7 @@ fn an_unknown_status_is_never_success() {
 
 #[test]
 fn a_retry_signed_30_hours_ago_verifies_by_default_and_an_older_one_than_the_window_does_not() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let delivery = signed(&body);
     let settings = |now: OffsetDateTime| {
         WebhookSettings::new(APP_ID, key()).clock(Arc::new(FixedClock::new(now)))
@@ -496,7 +491,7 @@ fn an_amount_that_is_not_exact_in_its_currency_is_a_payload_error_naming_the_fie
 
 #[test]
 fn during_a_key_rotation_a_webhook_encrypted_to_the_previous_key_verifies() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let now = SENT_AT + time::Duration::seconds(30);
     // `other_key()` is the new key, `key()` the previous one the delivery was encrypted to.
     let rotating = FintectureWebhookVerifier::new(
@@ -523,7 +518,7 @@ fn during_a_key_rotation_a_webhook_encrypted_to_the_previous_key_verifies() {
 
 #[test]
 fn a_key_labelled_with_the_delivery_key_id_decrypts_it_and_unknown_key_ids_are_refused() {
-    let body = fixture("webhook_payment_created.form");
+    let body = FIXTURES.bytes("webhook_payment_created.form");
     let now = SENT_AT + time::Duration::seconds(30);
     let labelled = FintectureWebhookVerifier::new(
         WebhookSettings::new(APP_ID, other_key())

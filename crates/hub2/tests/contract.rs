@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use payments_core::http::{HttpConfig, RetryPolicy};
+use payments_core::http::RetryPolicy;
 use payments_core::secret::ExposeSecret;
 use payments_core::{
     Capability, CreatePayment, Currency, Delivery, Error, Money, PaymentProvider, PaymentStatus,
@@ -21,37 +21,22 @@ use payments_hub2::{
     Hub2PaymentStatus, IntentStatus, ListIntentsRequest, NextAction, PayerClient, PayerConfig,
     PayerCredentials,
 };
+use payments_test_support::{Fixtures, answer, fixtures, mock_http, only_request};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, header_exists, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const API_KEY: &str = "hub2_sk_test_SECRET_api_key";
 const MERCHANT_ID: &str = "MTE1ODE2";
 const INTENT_ID: &str = "pi_tffiDaXyWQu203rIXhujW";
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.TOKEN_SECRET_claims.sig";
 
-fn fixture(name: &str) -> Value {
-    serde_json::from_str(&fixture_text(name)).unwrap()
-}
-
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn http(retry: RetryPolicy) -> HttpConfig {
-    HttpConfig::default()
-        .retry(retry.backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(2))
-}
-
 fn config(server: &MockServer) -> Hub2Config {
     Hub2Config::new(API_KEY, MERCHANT_ID, Environment::Sandbox)
         .base_url(server.uri())
-        .http(http(RetryPolicy::default()))
+        .http(mock_http())
 }
 
 fn client(server: &MockServer) -> Hub2Client {
@@ -59,7 +44,7 @@ fn client(server: &MockServer) -> Hub2Client {
 }
 
 fn client_without_retries(server: &MockServer) -> Hub2Client {
-    Hub2Client::new(config(server).http(http(RetryPolicy::none()))).unwrap()
+    Hub2Client::new(config(server).http(mock_http().retry(RetryPolicy::none()))).unwrap()
 }
 
 fn payer(server: &MockServer) -> PayerClient {
@@ -69,7 +54,7 @@ fn payer(server: &MockServer) -> PayerClient {
             Environment::Sandbox,
         )
         .base_url(server.uri())
-        .http(http(RetryPolicy::default())),
+        .http(mock_http()),
     )
     .unwrap()
 }
@@ -86,10 +71,23 @@ fn merchant(m: MockBuilder) -> MockBuilder {
         .and(header_exists("user-agent"))
 }
 
-async fn only_request(server: &MockServer) -> Request {
-    let mut requests = server.received_requests().await.unwrap();
-    assert_eq!(requests.len(), 1, "exactly one request expected");
-    requests.remove(0)
+/// Merchant `GET` of intent [`INTENT_ID`].
+fn intent_route() -> MockBuilder {
+    merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}"))))
+}
+
+/// A server answering one read of intent [`INTENT_ID`], successful after a failed attempt.
+async fn serving_successful_intent() -> MockServer {
+    let server = MockServer::start().await;
+    FIXTURES
+        .mount(&server, intent_route(), "get_intent_successful_200.json", 1)
+        .await;
+    server
+}
+
+/// `GET` of intent [`INTENT_ID`]'s status (by API key or by payer token).
+fn status_route() -> MockBuilder {
+    Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}/status")))
 }
 
 /// A value as JSON text read back: exact decimals (fees) become plain JSON numbers for the
@@ -130,7 +128,7 @@ async fn create_intent_sends_the_documented_body_and_parses_the_documented_answe
             "amount": 200,
             "currency": "XOF"
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_intent_201.json")))
+        .respond_with(FIXTURES.json_answer(201, "create_intent_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -165,7 +163,7 @@ async fn create_intent_with_an_override_business_name() {
             "customerReference": "client-42", "purchaseReference": "order 2024.05_01",
             "amount": 15000, "currency": "XAF", "overrideBusinessName": "Boutique Akwa"
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_intent_201.json")))
+        .respond_with(FIXTURES.json_answer(201, "create_intent_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -181,11 +179,7 @@ async fn create_intent_with_an_override_business_name() {
 #[tokio::test]
 async fn bad_references_are_rejected_before_anything_is_sent() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
-        .mount(&server)
-        .await;
+    answer(&server, "POST", ResponseTemplate::new(201), 0).await;
     let c = client(&server);
     let cases = [
         (
@@ -211,7 +205,7 @@ async fn a_400_on_references_keeps_hub2s_message() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/payment-intents"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(fixture("error_400_reference.json")))
+        .respond_with(FIXTURES.json_answer(400, "error_400_reference.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -233,11 +227,13 @@ async fn a_400_on_references_keeps_hub2s_message() {
 #[tokio::test]
 async fn a_401_is_not_retried_and_never_shows_the_key() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(fixture("error_401.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "GET",
+        FIXTURES.json_answer(401, "error_401.json"),
+        1,
+    )
+    .await;
     let err = client(&server).get_intent(INTENT_ID).await.unwrap_err();
     assert_eq!(err.http_status(), Some(401));
     assert!(!err.is_retryable());
@@ -256,7 +252,7 @@ async fn a_429_with_retry_after_is_waited_for_then_the_creation_goes_through() {
         .await;
     Mock::given(method("POST"))
         .and(path("/payment-intents"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_intent_201.json")))
+        .respond_with(FIXTURES.json_answer(201, "create_intent_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -282,11 +278,7 @@ async fn a_429_is_reported_with_and_without_retry_after() {
         if let Some(value) = retry_after {
             response = response.insert_header("retry-after", value);
         }
-        Mock::given(method("GET"))
-            .respond_with(response)
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(&server, "GET", response, 1).await;
         let err = client_without_retries(&server)
             .get_intent_status(INTENT_ID)
             .await
@@ -303,11 +295,7 @@ async fn a_429_is_reported_with_and_without_retry_after() {
 async fn a_5xx_on_a_creation_is_sent_once_and_outcome_unknown() {
     for status in [500, 502, 503] {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(status))
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(&server, "POST", ResponseTemplate::new(status), 1).await;
         let err = client(&server)
             .create_intent(&create_request())
             .await
@@ -323,18 +311,14 @@ async fn a_5xx_on_a_creation_is_sent_once_and_outcome_unknown() {
 #[tokio::test]
 async fn a_503_on_a_read_is_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/payment-intents/{INTENT_ID}/status")))
+    status_route()
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/payment-intents/{INTENT_ID}/status")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
-        .expect(1)
-        .mount(&server)
+    FIXTURES
+        .mount(&server, status_route(), "status_200.json", 1)
         .await;
     let status = client(&server).get_intent_status(INTENT_ID).await.unwrap();
     assert_eq!(status.status, IntentStatus::Successful);
@@ -379,14 +363,7 @@ async fn ids_that_could_change_the_path_are_refused_locally() {
 
 #[tokio::test]
 async fn get_intent_reads_attempts_failures_and_fees() {
-    let server = MockServer::start().await;
-    merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}"))))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(fixture("get_intent_successful_200.json")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = serving_successful_intent().await;
     let intent = client(&server).get_intent(INTENT_ID).await.unwrap();
     assert_eq!(intent.status, IntentStatus::Successful);
     assert_eq!(intent.payments.len(), 2);
@@ -405,10 +382,8 @@ async fn get_intent_reads_attempts_failures_and_fees() {
 #[tokio::test]
 async fn get_intent_status_by_api_key() {
     let server = MockServer::start().await;
-    merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}/status"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
-        .expect(1)
-        .mount(&server)
+    FIXTURES
+        .mount(&server, merchant(status_route()), "status_200.json", 1)
         .await;
     let status = client(&server).get_intent_status(INTENT_ID).await.unwrap();
     assert_eq!(status.id, INTENT_ID);
@@ -439,7 +414,7 @@ async fn a_mobile_money_attempt_sends_the_token_and_mobile_money_object_without_
                 "onFinishRedirectionUrl": "https://shop.example/pay/done"
             }
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("attempt_otp_201.json")))
+        .respond_with(FIXTURES.json_answer(201, "attempt_otp_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -479,9 +454,7 @@ async fn a_wave_attempt_yields_a_typed_redirection() {
             "token": TOKEN, "paymentMethod": "mobile_money", "country": "SN", "provider": "wave",
             "mobileMoney": {"msisdn": "771234567"}
         })))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(fixture("attempt_wave_redirection_201.json")),
-        )
+        .respond_with(FIXTURES.json_answer(201, "attempt_wave_redirection_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -512,9 +485,7 @@ async fn a_card_attempt_uses_the_sync_variant_when_asked() {
         .and(body_json(json!({
             "token": TOKEN, "paymentMethod": "credit_card", "country": "CI", "provider": "visa"
         })))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(fixture("attempt_wave_redirection_201.json")),
-        )
+        .respond_with(FIXTURES.json_answer(201, "attempt_wave_redirection_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -529,11 +500,7 @@ async fn a_card_attempt_uses_the_sync_variant_when_asked() {
 async fn an_attempt_is_never_sent_twice() {
     for status in [500, 504] {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(status))
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(&server, "POST", ResponseTemplate::new(status), 1).await;
         let err = payer(&server)
             .attempt(&AttemptRequest::mobile_money("CI", "orange", "0709000000"))
             .await
@@ -564,7 +531,7 @@ async fn authenticate_sends_the_token_and_confirmation_code() {
         .and(body_json(
             json!({"token": TOKEN, "confirmationCode": "4321"}),
         ))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("attempt_otp_201.json")))
+        .respond_with(FIXTURES.json_answer(201, "attempt_otp_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -576,11 +543,10 @@ async fn authenticate_sends_the_token_and_confirmation_code() {
 #[tokio::test]
 async fn status_by_token_sends_the_token_as_a_query_parameter() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/payment-intents/{INTENT_ID}/status")))
+    status_route()
         .and(query_param("token", TOKEN))
         .and(header("environment", "sandbox"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "status_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -603,7 +569,7 @@ async fn the_token_in_the_status_url_never_shows_in_errors() {
             Environment::Sandbox,
         )
         .base_url(format!("http://127.0.0.1:{port}"))
-        .http(http(RetryPolicy::none())),
+        .http(mock_http().retry(RetryPolicy::none())),
     )
     .unwrap();
     let err = unreachable.status().await.unwrap_err();
@@ -626,11 +592,8 @@ async fn the_token_in_the_status_url_never_shows_in_errors() {
 #[tokio::test]
 async fn a_merchant_client_hands_out_payer_clients_that_send_no_api_key() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/payment-intents/{INTENT_ID}/status")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
-        .expect(1)
-        .mount(&server)
+    FIXTURES
+        .mount(&server, status_route(), "status_200.json", 1)
         .await;
     let payer = client(&server)
         .payer(PayerCredentials::new(INTENT_ID, TOKEN))
@@ -651,7 +614,7 @@ async fn create_webhook_returns_the_secret() {
             "description": "Shop notifications",
             "metadata": {"shop": "main"}
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("webhook_created_201.json")))
+        .respond_with(FIXTURES.json_answer(201, "webhook_created_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -682,7 +645,7 @@ async fn create_webhook_returns_the_secret() {
 
 #[tokio::test]
 async fn list_webhooks_accepts_a_bare_or_wrapped_array() {
-    let list = fixture("webhooks_list_200.json");
+    let list = FIXTURES.json("webhooks_list_200.json");
     for body in [list.clone(), json!({"data": list})] {
         let server = MockServer::start().await;
         merchant(Mock::given(method("GET")).and(path("/webhooks")))
@@ -721,7 +684,7 @@ async fn the_neutral_flow_creates_an_intent_and_hands_back_the_payer_credentials
             "customerReference": "order-77", "purchaseReference": "order-77",
             "amount": 200, "currency": "XOF"
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_intent_201.json")))
+        .respond_with(FIXTURES.json_answer(201, "create_intent_201.json"))
         .expect(2)
         .mount(&server)
         .await;
@@ -768,14 +731,7 @@ async fn the_neutral_flow_refuses_what_hub2_cannot_do_without_sending() {
 
 #[tokio::test]
 async fn the_neutral_get_maps_the_intent() {
-    let server = MockServer::start().await;
-    merchant(Mock::given(method("GET")).and(path(format!("/payment-intents/{INTENT_ID}"))))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(fixture("get_intent_successful_200.json")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = serving_successful_intent().await;
     let payment = client(&server).fetch_payment(INTENT_ID).await.unwrap();
     assert_eq!(payment.status, PaymentStatus::Succeeded);
     assert_eq!(payment.raw_status, "successful");
@@ -793,7 +749,7 @@ async fn live_sends_the_live_environment_header() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(header("environment", "live"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "status_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -811,7 +767,7 @@ async fn find_by_reference_lists_the_intents_of_the_purchase_reference_in_one_ca
     let server = MockServer::start().await;
     merchant(Mock::given(method("GET")).and(path("/payment-intents")))
         .and(query_param("purchaseReference", "Test_YYYY_MM_DD_01"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("list_intents_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "list_intents_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -827,7 +783,7 @@ async fn find_by_reference_lists_the_intents_of_the_purchase_reference_in_one_ca
 }
 
 fn listed(id: &str, reference: &str, created_at: &str) -> Value {
-    let mut intent = fixture("get_intent_successful_200.json");
+    let mut intent = FIXTURES.json("get_intent_successful_200.json");
     intent["id"] = json!(id);
     intent["purchaseReference"] = json!(reference);
     intent["createdAt"] = json!(created_at);
@@ -990,7 +946,7 @@ async fn list_intents_sends_the_documented_filters_and_reads_the_page() {
         .and(query_param("to", "2022-07-31T23:59:59Z"))
         .and(query_param("page", "2"))
         .and(query_param("perPage", "5"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("list_intents_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "list_intents_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -1025,7 +981,7 @@ async fn list_intents_without_filters_sends_no_query_and_reads_a_wrapped_array()
     merchant(Mock::given(method("GET")).and(path("/payment-intents")))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!({"data": fixture("list_intents_200.json")})),
+                .set_body_json(json!({"data": FIXTURES.json("list_intents_200.json")})),
         )
         .expect(1)
         .mount(&server)

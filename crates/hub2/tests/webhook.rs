@@ -16,7 +16,10 @@ use payments_hub2::PROVIDER;
 use payments_hub2::testing::{WebhookSigner, event_body};
 use payments_hub2::webhook::{EventData, EventType, Hub2Event, Hub2WebhookVerifier};
 use payments_hub2::{Hub2PaymentStatus, IntentStatus};
+use payments_test_support::{Fixtures, fixtures};
 use serde_json::json;
+
+const FIXTURES: Fixtures = fixtures!();
 
 const SECRET: &str = "whsec_7f3c1b2a9d8e4f60a1b2c3d4e5f60718";
 const PREVIOUS: &str = "whsec_previous_0123456789abcdef";
@@ -25,14 +28,6 @@ const URL: &str = "https://shop.example/hub2/webhook";
 /// independently (Python's `hmac`), so the signer and the verifier cannot share a mistake.
 const KNOWN_S1: &str = "9066543350172b49d2c7e4d0ba54dd35d3f72dcecc44c678e454749f30d6ae79";
 const KNOWN_S0: &str = "ae19e29d31eea9a69001807cd53c9657154d15e8a4a2c065deda3c3c0da519b3";
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 fn verifier() -> Hub2WebhookVerifier {
     Hub2WebhookVerifier::new(SECRET).unwrap()
@@ -61,7 +56,7 @@ fn is_malformed(r: &Result<VerifiedEvent<Hub2Event>, WebhookRejection>) -> bool 
 
 #[test]
 fn the_signer_matches_an_independent_hmac() {
-    let body = fixture("event_payment_succeeded.json");
+    let body = FIXTURES.bytes("event_payment_succeeded.json");
     assert_eq!(WebhookSigner::hmac_hex(SECRET, &body), KNOWN_S1);
     assert_eq!(
         WebhookSigner::new(SECRET).previous(PREVIOUS).sign(&body),
@@ -71,7 +66,7 @@ fn the_signer_matches_an_independent_hmac() {
 
 #[test]
 fn a_valid_s1_verifies_and_yields_a_typed_payment_event() {
-    let body = fixture("event_payment_succeeded.json");
+    let body = FIXTURES.bytes("event_payment_succeeded.json");
     let event = verify(&body, &format!("s1={KNOWN_S1}")).unwrap();
     assert_eq!(event.provider, PROVIDER);
     assert_eq!(event.event_id, "evt_9Qm2Xr7Lp0Ws3Ky5Tb1Nd");
@@ -105,7 +100,7 @@ fn a_valid_s1_verifies_and_yields_a_typed_payment_event() {
 #[test]
 fn a_valid_s0_alone_verifies_during_a_rotation() {
     // HUB2 rotated to a secret this server does not have yet: s1 is unknown, s0 uses ours.
-    let body = fixture("event_payment_succeeded.json");
+    let body = FIXTURES.bytes("event_payment_succeeded.json");
     let header = WebhookSigner::new("whsec_brand_new_unknown_here")
         .previous(SECRET)
         .sign(&body);
@@ -122,7 +117,7 @@ fn a_valid_s0_alone_verifies_during_a_rotation() {
 
 #[test]
 fn both_signatures_wrong_is_a_bad_signature() {
-    let body = fixture("event_payment_succeeded.json");
+    let body = FIXTURES.bytes("event_payment_succeeded.json");
     let header = WebhookSigner::new("whsec_someone_else")
         .previous("whsec_also_wrong")
         .sign(&body);
@@ -141,7 +136,7 @@ fn both_signatures_wrong_is_a_bad_signature() {
 
 #[test]
 fn a_changed_body_is_rejected() {
-    let body = fixture("event_payment_succeeded.json");
+    let body = FIXTURES.bytes("event_payment_succeeded.json");
     let header = format!("s1={KNOWN_S1},s0={KNOWN_S0}");
     // One flipped byte, an appended newline, re-serialised JSON: all rejected.
     let mut flipped = body.clone();
@@ -166,7 +161,7 @@ fn a_changed_body_is_rejected() {
 
 #[test]
 fn a_missing_or_duplicated_header_is_rejected() {
-    let body = fixture("event_payment_succeeded.json");
+    let body = FIXTURES.bytes("event_payment_succeeded.json");
     let missing = verify_with(&verifier(), &body, None).unwrap_err();
     assert_eq!(
         missing,
@@ -190,7 +185,7 @@ fn a_missing_or_duplicated_header_is_rejected() {
 
 #[test]
 fn malformed_headers_are_rejected() {
-    let body = fixture("event_payment_succeeded.json");
+    let body = FIXTURES.bytes("event_payment_succeeded.json");
     for header in [
         "".to_string(),
         "garbage".into(),
@@ -209,7 +204,7 @@ fn malformed_headers_are_rejected() {
 
 #[test]
 fn tolerated_header_forms_are_deliberate() {
-    let body = fixture("event_payment_succeeded.json");
+    let body = FIXTURES.bytes("event_payment_succeeded.json");
     for header in [
         // Optional whitespace around items, keys and values.
         format!(" s1 = {KNOWN_S1} , s0 = {KNOWN_S0} "),
@@ -229,7 +224,7 @@ fn tolerated_header_forms_are_deliberate() {
 
 #[test]
 fn intent_events_and_failures_are_typed() {
-    let body = fixture("event_intent_created.json");
+    let body = FIXTURES.bytes("event_intent_created.json");
     let header = WebhookSigner::new(SECRET).sign(&body);
     let event = verify(&body, &header).unwrap();
     assert_eq!(event.data.event_type, EventType::PaymentIntentCreated);
@@ -244,7 +239,7 @@ fn intent_events_and_failures_are_typed() {
     };
     assert_eq!(intent.status, IntentStatus::PaymentRequired);
 
-    let body = fixture("event_payment_failed.json");
+    let body = FIXTURES.bytes("event_payment_failed.json");
     let event = verify(&body, &WebhookSigner::new(SECRET).sign(&body)).unwrap();
     assert_eq!(
         event.status, None,
@@ -345,7 +340,7 @@ fn a_signed_but_undocumented_payload_is_malformed_payload() {
 
 #[test]
 fn duplicates_are_caught_on_the_event_id() {
-    let body = fixture("event_payment_succeeded.json");
+    let body = FIXTURES.bytes("event_payment_succeeded.json");
     let header = format!("s1={KNOWN_S1}");
     let seen = InMemoryDedupStore::new();
     let ttl = std::time::Duration::from_secs(48 * 3600);
@@ -373,7 +368,7 @@ fn secrets_never_show() {
 /// `payment.succeeded`, then the intent's own event.
 fn failed_then_paid() -> Vec<Vec<u8>> {
     let intent: serde_json::Value =
-        serde_json::from_slice(&fixture("get_intent_successful_200.json")).unwrap();
+        serde_json::from_slice(&FIXTURES.bytes("get_intent_successful_200.json")).unwrap();
     let first_attempt = &intent["payments"][0];
     assert_eq!(first_attempt["status"], "failed");
     vec![
@@ -383,8 +378,8 @@ fn failed_then_paid() -> Vec<Vec<u8>> {
             "2022-07-18T06:35:52.114Z",
             first_attempt,
         ),
-        fixture("event_payment_succeeded.json"),
-        fixture("event_intent_succeeded.json"),
+        FIXTURES.bytes("event_payment_succeeded.json"),
+        FIXTURES.bytes("event_intent_succeeded.json"),
     ]
 }
 
@@ -414,7 +409,7 @@ fn a_failed_attempt_then_a_paid_one_ends_succeeded_without_a_conflict() {
 #[test]
 fn a_failed_attempt_event_never_gives_the_intent_a_final_status() {
     for body in [
-        fixture("event_payment_failed.json"),
+        FIXTURES.bytes("event_payment_failed.json"),
         failed_then_paid().swap_remove(0),
     ] {
         let event = verify(&body, &WebhookSigner::new(SECRET).sign(&body)).unwrap();
@@ -470,7 +465,7 @@ fn an_attempt_in_progress_says_what_the_intent_is_doing() {
         assert!(event.status.is_none_or(|s| !s.is_final()));
     }
     // The intent's own event decides, final statuses included.
-    let body = fixture("event_intent_succeeded.json");
+    let body = FIXTURES.bytes("event_intent_succeeded.json");
     let event = verify(&body, &WebhookSigner::new(SECRET).sign(&body)).unwrap();
     assert_eq!(event.status, Some(PaymentStatus::Succeeded));
     assert_eq!(event.raw_status.as_deref(), Some("successful"));

@@ -26,6 +26,7 @@ use payments_ledger::{
 use payments_paylican::webhook::{PaylicanWebhookVerifier, WebhookGuards};
 use payments_sandbox::{Fault, FaultRule, PayerAction, Provider, RunningSandbox};
 
+use payments_test_support::{count_requests, sink_url};
 use support::{Recorder, TestDb, drain, fast_http, request, start_sandbox};
 
 on_both_databases!(
@@ -40,16 +41,11 @@ on_both_databases!(
 
 /// How many requests the sandbox received on `route` (`*` for one segment).
 fn count(sandbox: &RunningSandbox, (method, path): (&str, &str)) -> usize {
-    let rule = FaultRule::new(method, path, Fault::Drop);
-    sandbox
-        .requests()
-        .iter()
-        .filter(|r| rule.matches(&r.method, &r.path))
-        .count()
+    count_requests(sandbox, method, path)
 }
 
 fn sink(sandbox: &RunningSandbox, provider: Provider) -> String {
-    format!("{}/_sandbox/sink/{provider}", sandbox.base_url())
+    sink_url(sandbox, provider.as_str())
 }
 
 /// The provider processes the creation and its answer is lost (a 500 after processing).

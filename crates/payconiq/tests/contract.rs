@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::{
     Currency, Delivery, Error, Money, PaymentProvider, PaymentStatus, RefundRequest,
 };
@@ -19,30 +18,23 @@ use payments_payconiq::{
     AcknowledgeRequest, CreatePaymentRequest, Environment, PayconiqClient, PayconiqConfig,
     PayconiqStatus, SearchQuery,
 };
+use payments_test_support::{
+    Fixtures, answer, answer_first, bearer, fixtures, mock_http, only_request,
+};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, header_exists, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const API_KEY: &str = "pcq_test_SECRET_api_key";
 const PAYMENT_ID: &str = "5bdaf066b93d1c000bde9683";
 
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 fn client(server: &MockServer) -> PayconiqClient {
-    let http = HttpConfig::default()
-        .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(2));
     PayconiqClient::new(
         PayconiqConfig::new(API_KEY, Environment::Production)
             .base_url(format!("{}/v3", server.uri()))
-            .http(http),
+            .http(mock_http()),
     )
     .unwrap()
 }
@@ -52,22 +44,17 @@ fn eur(cents: i64) -> Money {
 }
 
 /// Matchers every authenticated call must satisfy.
-fn authenticated(m: wiremock::MockBuilder) -> wiremock::MockBuilder {
-    m.and(header(
-        "authorization",
-        format!("Bearer {API_KEY}").as_str(),
-    ))
-    .and(header_exists("user-agent"))
+fn authenticated(m: MockBuilder) -> MockBuilder {
+    m.and(bearer(API_KEY)).and(header_exists("user-agent"))
+}
+
+/// A documented error answer: `status` with `code` and `message`.
+fn error_answer(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(error_body(code, message))
 }
 
 fn error_body(code: &str, message: &str) -> Value {
     json!({"traceId": "b2586833395d4750", "spanId": "c235e54376fab4b9", "code": code, "message": message})
-}
-
-async fn only_request(server: &MockServer) -> Request {
-    let mut requests = server.received_requests().await.unwrap();
-    assert_eq!(requests.len(), 1, "exactly one request expected");
-    requests.remove(0)
 }
 
 // ---------------------------------------------------------------- create
@@ -86,7 +73,7 @@ async fn create_sends_the_documented_body_and_parses_the_documented_answer() {
     authenticated(Mock::given(method("POST")).and(path("/v3/payments")))
         .and(header("content-type", "application/json"))
         .and(body_json(&expected))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_201.json")))
+        .respond_with(FIXTURES.json_answer(201, "create_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -116,7 +103,7 @@ async fn create_with_a_pos_id_goes_to_payments_pos() {
             "amount": 250, "currency": "EUR", "reference": "ticket-8", "posId": "POS-00042",
             "shopId": "shop-7", "shopName": "Gare Centrale"
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_201.json")))
+        .respond_with(FIXTURES.json_answer(201, "create_201.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -132,11 +119,7 @@ async fn create_with_a_pos_id_goes_to_payments_pos() {
 #[tokio::test]
 async fn invalid_input_is_rejected_before_anything_is_sent() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
-        .mount(&server)
-        .await;
+    answer(&server, "POST", ResponseTemplate::new(201), 0).await;
     let c = client(&server);
     let cases = [
         (
@@ -179,13 +162,7 @@ async fn create_errors_keep_code_message_and_trace_id() {
     ];
     for (status, code) in cases {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(status).set_body_json(error_body(code, "documented")),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(&server, "POST", error_answer(status, code, "documented"), 1).await;
         let err = client(&server)
             .create_payment(&CreatePaymentRequest::new(eur(100)))
             .await
@@ -205,9 +182,7 @@ async fn create_errors_keep_code_message_and_trace_id() {
 async fn the_documented_400_example_is_read_verbatim() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(400).set_body_json(fixture("error_400_field_is_required.json")),
-        )
+        .respond_with(FIXTURES.json_answer(400, "error_400_field_is_required.json"))
         .mount(&server)
         .await;
     let err = client(&server)
@@ -235,11 +210,7 @@ async fn create_answered_500_or_503_is_sent_once_and_outcome_is_unknown() {
         if let Some(body) = &body {
             response = response.set_body_json(body);
         }
-        Mock::given(method("POST"))
-            .respond_with(response)
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(&server, "POST", response, 1).await;
         let err = client(&server)
             .create_payment(&CreatePaymentRequest::new(eur(100)))
             .await
@@ -258,17 +229,14 @@ async fn create_answered_500_or_503_is_sent_once_and_outcome_is_unknown() {
 #[tokio::test]
 async fn create_answered_429_is_retried_then_succeeds() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_201.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_first(&server, "POST", ResponseTemplate::new(429)).await;
+    answer(
+        &server,
+        "POST",
+        FIXTURES.json_answer(201, "create_201.json"),
+        1,
+    )
+    .await;
     let payment = client(&server)
         .create_payment(&CreatePaymentRequest::new(eur(100)))
         .await
@@ -283,7 +251,7 @@ async fn get_parses_the_documented_payment_with_legacy_fields() {
     let server = MockServer::start().await;
     authenticated(Mock::given(method("GET")).and(path(format!("/v3/payments/{PAYMENT_ID}"))))
         .and(header("content-type", "application/json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "get_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -331,11 +299,7 @@ async fn get_errors_and_throttling() {
         }
         // A GET is idempotent: 503 is retried up to the bound (3 attempts), 500 and 4xx are not.
         let expected_calls = if status == 503 { 3 } else { 1 };
-        Mock::given(method("GET"))
-            .respond_with(response)
-            .expect(expected_calls)
-            .mount(&server)
-            .await;
+        answer(&server, "GET", response, expected_calls).await;
         let err = client(&server).get_payment(PAYMENT_ID).await.unwrap_err();
         assert!(matches!(err, Error::Provider { .. }), "{status}: {err:?}");
         assert_eq!(err.http_status(), Some(status));
@@ -348,11 +312,7 @@ async fn get_errors_and_throttling() {
 #[tokio::test]
 async fn a_429_without_retry_after_is_retried_with_backoff_and_then_reported() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429))
-        .expect(3)
-        .mount(&server)
-        .await;
+    answer(&server, "GET", ResponseTemplate::new(429), 3).await;
     let err = client(&server).get_payment(PAYMENT_ID).await.unwrap_err();
     assert!(
         matches!(
@@ -369,11 +329,13 @@ async fn a_429_without_retry_after_is_retried_with_backoff_and_then_reported() {
 #[tokio::test]
 async fn a_429_with_a_long_retry_after_is_reported_with_the_delay() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "GET",
+        ResponseTemplate::new(429).insert_header("Retry-After", "3600"),
+        1,
+    )
+    .await;
     let err = client(&server).get_payment(PAYMENT_ID).await.unwrap_err();
     assert!(
         matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3600)),
@@ -406,7 +368,7 @@ async fn malformed_and_html_bodies_are_decode_errors_with_a_redacted_excerpt() {
 #[tokio::test]
 async fn an_unknown_status_is_kept_and_never_success() {
     let server = MockServer::start().await;
-    let mut body = fixture("get_200.json");
+    let mut body = FIXTURES.json("get_200.json");
     body["status"] = json!("PARTIALLY_REFUNDED_SOMEDAY");
     Mock::given(path(format!("/v3/payments/{PAYMENT_ID}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(body))
@@ -430,7 +392,7 @@ async fn an_unknown_status_is_kept_and_never_success() {
 #[tokio::test]
 async fn a_newer_payload_with_unknown_fields_and_without_legacy_ones_is_accepted() {
     let server = MockServer::start().await;
-    let mut body = fixture("get_200.json");
+    let mut body = FIXTURES.json("get_200.json");
     let obj = body.as_object_mut().unwrap();
     for legacy in ["transferAmount", "tippingAmount", "totalAmount"] {
         obj.remove(legacy);
@@ -454,7 +416,7 @@ async fn a_newer_payload_with_unknown_fields_and_without_legacy_ones_is_accepted
 async fn payment_ids_cannot_escape_the_path() {
     let server = MockServer::start().await;
     Mock::given(path("/v3/payments/..%2Fadmin%3Fx%3D1"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(error_body("PAYMENT_NOT_FOUND", "")))
+        .respond_with(error_answer(404, "PAYMENT_NOT_FOUND", ""))
         .expect(1)
         .mount(&server)
         .await;
@@ -535,13 +497,13 @@ async fn cancel_errors_are_the_documented_ones() {
         (500, "TECHNICAL_ERROR"),
     ] {
         let server = MockServer::start().await;
-        Mock::given(method("DELETE"))
-            .respond_with(
-                ResponseTemplate::new(status).set_body_json(error_body(code, "documented")),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(
+            &server,
+            "DELETE",
+            error_answer(status, code, "documented"),
+            1,
+        )
+        .await;
         let err = client(&server)
             .cancel_payment(PAYMENT_ID)
             .await
@@ -555,15 +517,14 @@ async fn cancel_errors_are_the_documented_ones() {
 async fn cancelling_an_already_cancelled_payment_succeeds() {
     // A retried DELETE after the first one went through gets 422 PAYMENT_NOT_PENDING.
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .respond_with(
-            ResponseTemplate::new(422)
-                .set_body_json(error_body("PAYMENT_NOT_PENDING", "not pending")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let mut cancelled = fixture("get_200.json");
+    answer(
+        &server,
+        "DELETE",
+        error_answer(422, "PAYMENT_NOT_PENDING", "not pending"),
+        1,
+    )
+    .await;
+    let mut cancelled = FIXTURES.json("get_200.json");
     cancelled["status"] = json!("CANCELLED");
     Mock::given(method("GET"))
         .and(path(format!("/v3/payments/{PAYMENT_ID}")))
@@ -578,17 +539,10 @@ async fn cancelling_an_already_cancelled_payment_succeeds() {
 async fn cancelling_a_paid_payment_reports_payment_not_pending() {
     let server = MockServer::start().await;
     Mock::given(method("DELETE"))
-        .respond_with(
-            ResponseTemplate::new(422)
-                .set_body_json(error_body("PAYMENT_NOT_PENDING", "not pending")),
-        )
+        .respond_with(error_answer(422, "PAYMENT_NOT_PENDING", "not pending"))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_200.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(&server, "GET", FIXTURES.json_answer(200, "get_200.json"), 1).await;
     let err = client(&server)
         .cancel_payment(PAYMENT_ID)
         .await
@@ -610,7 +564,7 @@ async fn search_sends_page_size_and_filter_and_parses_the_page() {
             "paymentStatuses": ["SUCCEEDED"],
             "reference": "1234568"
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("search_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "search_200.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -642,7 +596,7 @@ async fn search_sends_page_size_and_filter_and_parses_the_page() {
 async fn search_all_walks_every_page_in_order() {
     let server = MockServer::start().await;
     let page_of = |number: u32, ids: &[&str]| {
-        let template = fixture("get_200.json");
+        let template = FIXTURES.json("get_200.json");
         let details: Vec<Value> = ids
             .iter()
             .map(|id| {
@@ -674,14 +628,7 @@ async fn search_all_walks_every_page_in_order() {
 async fn search_all_pins_the_window_and_survives_a_server_that_ignores_the_page() {
     let server = MockServer::start().await;
     // Claims four billion pages but always answers page 0.
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "size": 1, "totalPages": 4_000_000_000u32, "totalElements": 4_000_000_000u64,
-            "number": 0, "details": [fixture("get_200.json")]
-        })))
-        .expect(2)
-        .mount(&server)
-        .await;
+    answer(&server, "POST", ResponseTemplate::new(200).set_body_json(json!({ "size": 1, "totalPages": 4_000_000_000u32, "totalElements": 4_000_000_000u64, "number": 0, "details": [FIXTURES.json("get_200.json")] })), 2).await;
     let c = client(&server);
     let query = SearchQuery::new().status(PayconiqStatus::Succeeded);
     let all: Vec<_> = c.search_all(&query, 1).try_collect().await.unwrap();
@@ -706,13 +653,13 @@ async fn search_all_stops_at_the_first_error() {
     Mock::given(method("POST"))
         .and(query_param("page", "0"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"size": 1, "totalPages": 2, "totalElements": 2, "number": 0, "details": [fixture("get_200.json")]}),
+            json!({"size": 1, "totalPages": 2, "totalElements": 2, "number": 0, "details": [FIXTURES.json("get_200.json")]}),
         ))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(query_param("page", "1"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(error_body("ACCESS_DENIED", "")))
+        .respond_with(error_answer(403, "ACCESS_DENIED", ""))
         .expect(1)
         .mount(&server)
         .await;
@@ -725,17 +672,14 @@ async fn search_all_stops_at_the_first_error() {
 #[tokio::test]
 async fn search_is_retried_like_a_read_on_503() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("search_200.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_first(&server, "POST", ResponseTemplate::new(503)).await;
+    answer(
+        &server,
+        "POST",
+        FIXTURES.json_answer(200, "search_200.json"),
+        1,
+    )
+    .await;
     client(&server)
         .search_payments(&SearchQuery::new(), 0, 50)
         .await
@@ -763,7 +707,7 @@ async fn refund_iban_is_fetched() {
         Mock::given(method("GET"))
             .and(path(format!("/v3/payments/{PAYMENT_ID}/debtor/refundIban"))),
     )
-    .respond_with(ResponseTemplate::new(200).set_body_json(fixture("refund_iban_200.json")))
+    .respond_with(FIXTURES.json_answer(200, "refund_iban_200.json"))
     .expect(1)
     .mount(&server)
     .await;
@@ -781,9 +725,7 @@ async fn refund_iban_errors_are_the_documented_ones() {
     ] {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
-            .respond_with(
-                ResponseTemplate::new(status).set_body_json(error_body(code, "documented")),
-            )
+            .respond_with(error_answer(status, code, "documented"))
             .mount(&server)
             .await;
         let err = client(&server).refund_iban(PAYMENT_ID).await.unwrap_err();
@@ -820,7 +762,7 @@ async fn acknowledge_sends_currency_amount_and_reference() {
 #[tokio::test]
 async fn neutral_create_returns_a_checkout_with_links_and_expiry() {
     let server = MockServer::start().await;
-    let mut body = fixture("create_201.json");
+    let mut body = FIXTURES.json("create_201.json");
     body["_links"]["checkout"] =
         json!({"href": "https://payconiq.com/checkout/5aa9a9700000000000000000"});
     Mock::given(method("POST"))
@@ -866,7 +808,7 @@ async fn neutral_create_returns_a_checkout_with_links_and_expiry() {
 async fn neutral_get_maps_status_amount_and_reference() {
     let server = MockServer::start().await;
     Mock::given(path(format!("/v3/payments/{PAYMENT_ID}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_200.json")))
+        .respond_with(FIXTURES.json_answer(200, "get_200.json"))
         .mount(&server)
         .await;
     let payment = client(&server).fetch_payment(PAYMENT_ID).await.unwrap();
@@ -916,9 +858,7 @@ async fn neutral_refund_is_unsupported_and_says_why() {
 async fn the_api_key_never_appears_in_debug_or_errors() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(error_body("UNAUTHORIZED", "bad key")),
-        )
+        .respond_with(error_answer(401, "UNAUTHORIZED", "bad key"))
         .mount(&server)
         .await;
     let config = PayconiqConfig::new(API_KEY, Environment::Production);
@@ -967,7 +907,7 @@ fn search_answer(
     number: u32,
     total_pages: u32,
 ) -> Value {
-    let mut answer = fixture("search_200.json");
+    let mut answer = FIXTURES.json("search_200.json");
     let template = answer["details"][0].clone();
     let details: Vec<Value> = payments
         .iter()
@@ -1152,7 +1092,7 @@ async fn neutral_find_by_reference_refuses_a_bad_reference_before_sending() {
 async fn neutral_find_by_reference_errors_are_the_search_errors() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(error_body("ACCESS_DENIED", "")))
+        .respond_with(error_answer(403, "ACCESS_DENIED", ""))
         .mount(&server)
         .await;
     let err = PaymentProvider::find_by_reference(&client(&server), "order-7")

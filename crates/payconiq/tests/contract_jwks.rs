@@ -51,6 +51,31 @@ fn set(keys: &[&WebhookSigner]) -> Value {
     json!({ "keys": keys })
 }
 
+/// A verifier of this profile's callbacks to [`URL`], its keys fetched by `fetcher`.
+fn verifier(fetcher: JwksFetcher) -> JwksWebhookVerifier {
+    JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher)
+}
+
+/// The first `/jwks` request (expected exactly once) answers the set of `keys`; the later ones
+/// go to the mocks mounted after this one.
+async fn serve_keys_first(server: &MockServer, keys: &[&WebhookSigner]) {
+    Mock::given(path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(set(keys)))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// `/jwks` answering the set of `keys`, expected exactly `times` times.
+async fn serve_keys(server: &MockServer, keys: &[&WebhookSigner], times: u64) {
+    Mock::given(path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(set(keys)))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
 fn fetcher(server: &MockServer) -> JwksFetcher {
     let http = HttpConfig::default()
         .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(2)));
@@ -75,7 +100,7 @@ async fn the_key_set_is_fetched_once_and_cached() {
         .expect(1)
         .mount(&server)
         .await;
-    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = verifier(fetcher(&server));
     for _ in 0..3 {
         assert_eq!(
             verify(&verifier, &sign_as(&key, "es.signature.payconiq.com")).await,
@@ -89,18 +114,9 @@ async fn an_unknown_kid_causes_exactly_one_refetch_then_verifies() {
     let server = MockServer::start().await;
     let old = key("old");
     let new = key("new");
-    Mock::given(path("/jwks"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&old])))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/jwks"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&old, &new])))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
+    serve_keys_first(&server, &[&old]).await;
+    serve_keys(&server, &[&old, &new], 1).await;
+    let verifier = verifier(fetcher(&server));
     assert_eq!(
         verify(&verifier, &sign_as(&old, "old")).await,
         Ok(Some(PaymentStatus::Succeeded))
@@ -131,7 +147,7 @@ async fn forged_key_ids_cannot_turn_the_endpoint_into_a_jwks_hammer() {
         .expect(2)
         .mount(&server)
         .await;
-    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = verifier(fetcher(&server));
     for i in 0..20 {
         let kid = format!("forged-{i}");
         let result = verify(&verifier, &sign_as(&real, &kid)).await;
@@ -149,7 +165,7 @@ async fn an_unreachable_key_set_is_a_503_worthy_rejection() {
         .mount(&server)
         .await;
     let key = key("k");
-    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = verifier(fetcher(&server));
     for _ in 0..2 {
         let err = verify(&verifier, &sign_as(&key, "k")).await.unwrap_err();
         assert!(
@@ -172,7 +188,7 @@ async fn malformed_requests_are_refused_without_fetching_keys() {
         .expect(0)
         .mount(&server)
         .await;
-    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = verifier(fetcher(&server));
     let no_signature = WebhookRequest::new("POST", URL, BODY);
     assert_eq!(
         verifier.verify(&no_signature).await.unwrap_err(),
@@ -189,20 +205,12 @@ async fn malformed_requests_are_refused_without_fetching_keys() {
 async fn a_stale_key_set_is_kept_when_a_refresh_fails() {
     let server = MockServer::start().await;
     let key = key("k");
-    Mock::given(path("/jwks"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&key])))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
+    serve_keys_first(&server, &[&key]).await;
     Mock::given(path("/jwks"))
         .respond_with(ResponseTemplate::new(503))
         .mount(&server)
         .await;
-    let verifier = JwksWebhookVerifier::new(
-        WebhookSettings::new(PROFILE, URL),
-        fetcher(&server).ttl(Duration::ZERO),
-    );
+    let verifier = verifier(fetcher(&server).ttl(Duration::ZERO));
     for _ in 0..3 {
         assert_eq!(
             verify(&verifier, &sign_as(&key, "k")).await,
@@ -219,7 +227,7 @@ async fn a_garbage_key_set_is_a_503_worthy_rejection() {
         .mount(&server)
         .await;
     let key = key("k");
-    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = verifier(fetcher(&server));
     let err = verify(&verifier, &sign_as(&key, "k")).await.unwrap_err();
     assert_eq!(err.http_status(), 503);
 }
@@ -228,15 +236,8 @@ async fn a_garbage_key_set_is_a_503_worthy_rejection() {
 async fn an_expired_cache_is_fetched_again() {
     let server = MockServer::start().await;
     let key = key("k");
-    Mock::given(path("/jwks"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&key])))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let verifier = JwksWebhookVerifier::new(
-        WebhookSettings::new(PROFILE, URL),
-        fetcher(&server).ttl(Duration::ZERO),
-    );
+    serve_keys(&server, &[&key], 2).await;
+    let verifier = verifier(fetcher(&server).ttl(Duration::ZERO));
     verify(&verifier, &sign_as(&key, "k")).await.unwrap();
     verify(&verifier, &sign_as(&key, "k")).await.unwrap();
 }
@@ -249,7 +250,7 @@ async fn a_tampered_body_is_rejected_even_with_fetched_keys() {
         .respond_with(ResponseTemplate::new(200).set_body_json(set(&[&key])))
         .mount(&server)
         .await;
-    let verifier = JwksWebhookVerifier::new(WebhookSettings::new(PROFILE, URL), fetcher(&server));
+    let verifier = verifier(fetcher(&server));
     let mut body = BODY.to_vec();
     body[20] ^= 1;
     let signature = sign_as(&key, "k");

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use payments_core::http::{HttpClient, HttpConfig, RetryPolicy};
+use payments_core::http::HttpClient;
 use payments_core::token::TokenCache;
 use payments_core::webhook::FixedClock;
 use payments_core::{
@@ -19,10 +19,15 @@ use payments_core::{
     PaymentStatus, RefundRequest,
 };
 use payments_paylican::auth::KeycloakTokenSource;
-use payments_paylican::{CreatePaymentRequest, InvoiceStatus, PaylicanClient, PaylicanConfig};
+use payments_paylican::{
+    CreatePaymentRequest, CreatedPayment, InvoiceStatus, PaylicanClient, PaylicanConfig,
+};
+use payments_test_support::{Fixtures, fixtures, mock_http, mount_json, requests_to};
 use time::macros::datetime;
 use wiremock::matchers::{body_string, header, method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const TOKEN_PATH: &str = "/auth/realms/PGW/protocol/openid-connect/token";
 const USERNAME: &str = "shop-user";
@@ -32,14 +37,6 @@ const PASSWORD_FORM: &str = "username=shop-user&password=p%40ss+w%26rd%3D%2B%C3%
                              &grant_type=password&client_id=invoice-system-client";
 const ACCESS_1: &str = "eyJhbGciOiJSUzI1NiJ9.access-1-SECRET.sig";
 const REFRESH_1: &str = "eyJhbGciOiJIUzI1NiJ9.refresh-1-SECRET.sig";
-
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 /// Removes whitespace outside JSON strings, keeping every other byte (numbers digit for digit).
 fn minify(json: &str) -> String {
@@ -64,12 +61,6 @@ fn minify(json: &str) -> String {
     out
 }
 
-fn http_config() -> HttpConfig {
-    HttpConfig::default()
-        .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(2))
-}
-
 fn config(server: &MockServer) -> PaylicanConfig {
     PaylicanConfig::new(
         server.uri(),
@@ -77,7 +68,7 @@ fn config(server: &MockServer) -> PaylicanConfig {
         USERNAME,
         PASSWORD,
     )
-    .http(http_config())
+    .http(mock_http())
 }
 
 fn client(server: &MockServer) -> PaylicanClient {
@@ -87,7 +78,7 @@ fn client(server: &MockServer) -> PaylicanClient {
 /// A token answer; `expires_in: 0` makes the cache fetch again on the next call.
 fn token_body(access: &str, expires_in: u64, refresh: Option<&str>) -> serde_json::Value {
     let mut body: serde_json::Value =
-        serde_json::from_str(&fixture_text("token_200.json")).unwrap();
+        serde_json::from_str(&FIXTURES.text("token_200.json")).unwrap();
     body["access_token"] = access.into();
     body["expires_in"] = expires_in.into();
     match refresh {
@@ -99,11 +90,38 @@ fn token_body(access: &str, expires_in: u64, refresh: Option<&str>) -> serde_jso
     body
 }
 
-async fn mount_password_grant(server: &MockServer, response: ResponseTemplate, times: u64) {
+/// Keycloak's token endpoint asked for the password grant, exactly this form.
+fn password_grant() -> MockBuilder {
     Mock::given(method("POST"))
         .and(path(TOKEN_PATH))
         .and(header("content-type", "application/x-www-form-urlencoded"))
         .and(body_string(PASSWORD_FORM))
+}
+
+/// Keycloak's token endpoint asked to renew `refresh_token`.
+fn refresh_grant(refresh_token: &str) -> MockBuilder {
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .and(body_string(refresh_form(refresh_token)))
+}
+
+/// The password grant answering `token` (see [`token_body`]), expected exactly `times` times.
+async fn mount_token(server: &MockServer, token: serde_json::Value, times: u64) {
+    mount_json(server, password_grant(), 200, token, times).await;
+}
+
+/// The refresh grant for `refresh_token` answering `token`, expected exactly `times` times.
+async fn mount_refreshed(
+    server: &MockServer,
+    refresh_token: &str,
+    token: serde_json::Value,
+    times: u64,
+) {
+    mount_json(server, refresh_grant(refresh_token), 200, token, times).await;
+}
+
+async fn mount_password_grant(server: &MockServer, response: ResponseTemplate, times: u64) {
+    password_grant()
         .respond_with(response)
         .expect(times)
         .mount(server)
@@ -116,8 +134,22 @@ fn refresh_form(refresh_token: &str) -> String {
     )
 }
 
+/// The payment endpoint answering the documented creation, expected exactly `times` times.
+async fn mount_created(server: &MockServer, times: u64) {
+    payment_route()
+        .respond_with(created())
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// Paylican's Payment Creation API.
+fn payment_route() -> MockBuilder {
+    Mock::given(method("POST")).and(path("/pgw/api/v1/payment"))
+}
+
 fn created() -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_string(fixture_text("create_payment_200.json"))
+    ResponseTemplate::new(200).set_body_string(FIXTURES.text("create_payment_200.json"))
 }
 
 fn documented_request() -> CreatePaymentRequest {
@@ -135,14 +167,19 @@ fn small_request(amount: &str, reference: &str) -> CreatePaymentRequest {
     CreatePaymentRequest::new(Decimal::parse(amount).unwrap(), "XYZ", reference)
 }
 
-async fn requests_to(server: &MockServer, p: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == p)
-        .collect()
+/// Creates a 1.00 invoice with merchant reference `reference`.
+async fn create(c: &PaylicanClient, reference: &str) -> Result<CreatedPayment, Error> {
+    c.create_payment(&small_request("1.00", reference)).await
+}
+
+/// A client reading invoices at `/api/v1/invoice/{invoiceId}`, its account in GNF.
+fn status_client(server: &MockServer) -> PaylicanClient {
+    PaylicanClient::new(
+        config(server)
+            .status_path("/api/v1/invoice/{invoiceId}")
+            .currency(Currency::GNF),
+    )
+    .unwrap()
 }
 
 // ---------------------------------------------------------------- token + create
@@ -150,16 +187,10 @@ async fn requests_to(server: &MockServer, p: &str) -> Vec<Request> {
 #[tokio::test]
 async fn create_sends_the_documented_body_byte_for_byte_with_a_password_grant_token() {
     let server = MockServer::start().await;
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, Some(REFRESH_1))),
-        1,
-    )
-    .await;
-    let documented = minify(&fixture_text("create_payment_request.json"));
+    mount_token(&server, token_body(ACCESS_1, 300, Some(REFRESH_1)), 1).await;
+    let documented = minify(&FIXTURES.text("create_payment_request.json"));
     assert!(documented.starts_with(r#"{"amount":5100.00,"type":"XYZ""#));
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
+    payment_route()
         .and(header(
             "authorization",
             format!("Bearer {ACCESS_1}").as_str(),
@@ -170,8 +201,7 @@ async fn create_sends_the_documented_body_byte_for_byte_with_a_password_grant_to
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
+    payment_route()
         .and(body_string(
             r#"{"amount":0.10,"type":"XYZ","merchantReference":"REF-2"}"#,
         ))
@@ -218,18 +248,8 @@ async fn create_sends_the_documented_body_byte_for_byte_with_a_password_grant_to
 #[tokio::test]
 async fn decimal_amounts_reach_the_wire_exactly() {
     let server = MockServer::start().await;
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, None)),
-        1,
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .expect(4)
-        .mount(&server)
-        .await;
+    mount_token(&server, token_body(ACCESS_1, 300, None), 1).await;
+    mount_created(&server, 4).await;
     let c = client(&server);
     for amount in ["0.10", "5100.00", "100", "90071992547409.93"] {
         c.create_payment(&small_request(amount, "R-1"))
@@ -258,17 +278,10 @@ async fn decimal_amounts_reach_the_wire_exactly() {
 async fn an_expired_access_token_is_renewed_with_the_refresh_token() {
     let server = MockServer::start().await;
     // First: the password grant, an access token that is immediately due and a refresh token.
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 0, Some(REFRESH_1))),
-        1,
-    )
-    .await;
+    mount_token(&server, token_body(ACCESS_1, 0, Some(REFRESH_1)), 1).await;
     // Then: the refresh grant, exactly this form, answering a new pair (Keycloak rotates).
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
+    refresh_grant(REFRESH_1)
         .and(header("content-type", "application/x-www-form-urlencoded"))
-        .and(body_string(refresh_form(REFRESH_1)))
         .respond_with(ResponseTemplate::new(200).set_body_json(token_body(
             "access-2",
             0,
@@ -277,19 +290,8 @@ async fn an_expired_access_token_is_renewed_with_the_refresh_token() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .and(body_string(refresh_form("refresh-2")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_body("access-3", 300, None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .expect(3)
-        .mount(&server)
-        .await;
+    mount_refreshed(&server, "refresh-2", token_body("access-3", 300, None), 1).await;
+    mount_created(&server, 3).await;
 
     let c = client(&server);
     for i in 0..3 {
@@ -315,35 +317,19 @@ async fn an_expired_access_token_is_renewed_with_the_refresh_token() {
 #[tokio::test]
 async fn a_refused_refresh_token_falls_back_to_the_password_grant() {
     let server = MockServer::start().await;
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 0, Some(REFRESH_1))),
-        2,
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .and(body_string(refresh_form(REFRESH_1)))
+    mount_token(&server, token_body(ACCESS_1, 0, Some(REFRESH_1)), 2).await;
+    refresh_grant(REFRESH_1)
         .respond_with(
             ResponseTemplate::new(400)
-                .set_body_string(fixture_text("token_400_refresh_invalid.json")),
+                .set_body_string(FIXTURES.text("token_400_refresh_invalid.json")),
         )
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_created(&server, 2).await;
     let c = client(&server);
-    c.create_payment(&small_request("1.00", "R-1"))
-        .await
-        .unwrap();
-    c.create_payment(&small_request("1.00", "R-2"))
-        .await
-        .unwrap();
+    create(&c, "R-1").await.unwrap();
+    create(&c, "R-2").await.unwrap();
     let forms: Vec<String> = requests_to(&server, TOKEN_PATH)
         .await
         .into_iter()
@@ -363,64 +349,30 @@ async fn a_refused_refresh_token_falls_back_to_the_password_grant() {
 async fn an_expired_refresh_token_is_not_sent_and_the_password_grant_is_used() {
     let server = MockServer::start().await;
     // refresh_expires_in is 1800 s in the fixture.
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 0, Some(REFRESH_1))),
-        2,
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .and(body_string(refresh_form(REFRESH_1)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_body("x", 0, None)))
-        .expect(0)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_token(&server, token_body(ACCESS_1, 0, Some(REFRESH_1)), 2).await;
+    mount_refreshed(&server, REFRESH_1, token_body("x", 0, None), 0).await;
+    mount_created(&server, 2).await;
     let cfg = config(&server);
-    let http = HttpClient::new("paylican", "test", "0", &http_config()).unwrap();
+    let http = HttpClient::new("paylican", "test", "0", &mock_http()).unwrap();
     let clock = FixedClock::new(datetime!(2026-01-01 0:00 UTC));
     let source = KeycloakTokenSource::for_config(http.clone(), &cfg)
         .unwrap()
         .with_clock(Arc::new(clock.clone()));
     let c = PaylicanClient::with_token_cache(cfg, TokenCache::new(source)).unwrap();
-    c.create_payment(&small_request("1.00", "R-1"))
-        .await
-        .unwrap();
+    create(&c, "R-1").await.unwrap();
     // 1771 s later the refresh token has 29 s left: inside the 30 s margin, so it is not used.
     clock.advance(Duration::from_secs(1771));
-    c.create_payment(&small_request("1.00", "R-2"))
-        .await
-        .unwrap();
+    create(&c, "R-2").await.unwrap();
 }
 
 #[tokio::test]
 async fn without_a_refresh_token_every_renewal_is_a_password_grant() {
     let server = MockServer::start().await;
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 0, None)),
-        2,
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_token(&server, token_body(ACCESS_1, 0, None), 2).await;
+    mount_created(&server, 2).await;
     let c = client(&server);
-    c.create_payment(&small_request("1.00", "R-1"))
-        .await
-        .unwrap();
-    c.create_payment(&small_request("1.00", "R-2"))
-        .await
-        .unwrap();
+    create(&c, "R-1").await.unwrap();
+    create(&c, "R-2").await.unwrap();
 }
 
 #[tokio::test]
@@ -428,20 +380,12 @@ async fn wrong_credentials_are_a_provider_error_and_nothing_is_created() {
     let server = MockServer::start().await;
     mount_password_grant(
         &server,
-        ResponseTemplate::new(401).set_body_string(fixture_text("token_401_invalid_grant.json")),
+        ResponseTemplate::new(401).set_body_string(FIXTURES.text("token_401_invalid_grant.json")),
         1,
     )
     .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .expect(0)
-        .mount(&server)
-        .await;
-    let err = client(&server)
-        .create_payment(&small_request("1.00", "R-1"))
-        .await
-        .unwrap_err();
+    mount_created(&server, 0).await;
+    let err = create(&client(&server), "R-1").await.unwrap_err();
     assert!(
         matches!(
             &err,
@@ -472,10 +416,7 @@ async fn a_malformed_token_answer_is_a_decode_error_without_the_token() {
         1,
     )
     .await;
-    let err = client(&server)
-        .create_payment(&small_request("1.00", "R-1"))
-        .await
-        .unwrap_err();
+    let err = create(&client(&server), "R-1").await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("tok-SECRET"));
 }
@@ -484,21 +425,12 @@ async fn a_malformed_token_answer_is_a_decode_error_without_the_token() {
 
 async fn answering(status: u16, body: Option<&str>) -> (MockServer, PaylicanClient) {
     let server = MockServer::start().await;
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, Some(REFRESH_1))),
-        1,
-    )
-    .await;
+    mount_token(&server, token_body(ACCESS_1, 300, Some(REFRESH_1)), 1).await;
     let mut response = ResponseTemplate::new(status);
     if let Some(body) = body {
         response = response.set_body_string(body);
     }
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(response)
-        .mount(&server)
-        .await;
+    payment_route().respond_with(response).mount(&server).await;
     let c = client(&server);
     (server, c)
 }
@@ -509,11 +441,8 @@ async fn creations_sent(server: &MockServer) -> usize {
 
 #[tokio::test]
 async fn a_400_carries_the_error_message() {
-    let (server, c) = answering(400, Some(&fixture_text("error_400.json"))).await;
-    let err = c
-        .create_payment(&small_request("1.00", "R-1"))
-        .await
-        .unwrap_err();
+    let (server, c) = answering(400, Some(&FIXTURES.text("error_400.json"))).await;
+    let err = create(&c, "R-1").await.unwrap_err();
     assert!(
         matches!(
             &err,
@@ -537,29 +466,14 @@ async fn a_400_carries_the_error_message() {
 #[tokio::test]
 async fn a_401_renews_the_token_once_then_is_an_error() {
     let server = MockServer::start().await;
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, Some(REFRESH_1))),
-        1,
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .and(body_string(refresh_form(REFRESH_1)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_body("access-2", 300, None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
+    mount_token(&server, token_body(ACCESS_1, 300, Some(REFRESH_1)), 1).await;
+    mount_refreshed(&server, REFRESH_1, token_body("access-2", 300, None), 1).await;
+    payment_route()
         .respond_with(ResponseTemplate::new(401))
         .expect(2)
         .mount(&server)
         .await;
-    let err = client(&server)
-        .create_payment(&small_request("1.00", "R-1"))
-        .await
-        .unwrap_err();
+    let err = create(&client(&server), "R-1").await.unwrap_err();
     assert!(matches!(&err, Error::Provider { .. }), "{err:?}");
     assert_eq!(err.http_status(), Some(401));
 }
@@ -568,10 +482,7 @@ async fn a_401_renews_the_token_once_then_is_an_error() {
 async fn a_404_is_a_provider_error() {
     let body = r#"{"status":404,"error":"Not Found","message":"No such object","path":"/pgw/api/v1/payment"}"#;
     let (server, c) = answering(404, Some(body)).await;
-    let err = c
-        .create_payment(&small_request("1.00", "R-1"))
-        .await
-        .unwrap_err();
+    let err = create(&c, "R-1").await.unwrap_err();
     assert!(matches!(&err, Error::Provider { .. }), "{err:?}");
     assert_eq!(err.http_status(), Some(404));
     assert_eq!(err.provider_code(), Some("Not Found"));
@@ -585,10 +496,7 @@ async fn a_404_is_a_provider_error() {
 #[tokio::test]
 async fn a_500_on_create_is_sent_once_and_outcome_unknown() {
     let (server, c) = answering(500, Some("Internal Server Error")).await;
-    let err = c
-        .create_payment(&small_request("1.00", "R-1"))
-        .await
-        .unwrap_err();
+    let err = create(&c, "R-1").await.unwrap_err();
     assert!(matches!(&err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert_eq!(err.delivery(), Delivery::Unknown);
     assert_eq!(creations_sent(&server).await, 1);
@@ -599,10 +507,7 @@ async fn a_503_on_create_is_sent_once_and_outcome_unknown() {
     // "The connection is being throttled or the service is down for maintenance": for a creation
     // that does not prove the invoice was not created, so it is never re-sent.
     let (server, c) = answering(503, None).await;
-    let err = c
-        .create_payment(&small_request("1.00", "R-1"))
-        .await
-        .unwrap_err();
+    let err = create(&c, "R-1").await.unwrap_err();
     assert!(matches!(&err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert_eq!(err.http_status(), Some(503));
     assert_eq!(creations_sent(&server).await, 1);
@@ -611,22 +516,13 @@ async fn a_503_on_create_is_sent_once_and_outcome_unknown() {
 #[tokio::test]
 async fn a_creation_timing_out_is_sent_once() {
     let server = MockServer::start().await;
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, None)),
-        1,
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
+    mount_token(&server, token_body(ACCESS_1, 300, None), 1).await;
+    payment_route()
         .respond_with(created().set_delay(Duration::from_secs(5)))
         .expect(1)
         .mount(&server)
         .await;
-    let err = client(&server)
-        .create_payment(&small_request("1.00", "R-1"))
-        .await
-        .unwrap_err();
+    let err = create(&client(&server), "R-1").await.unwrap_err();
     assert!(matches!(&err, Error::OutcomeUnknown { .. }), "{err:?}");
 }
 
@@ -641,10 +537,7 @@ async fn malformed_answers_are_decode_errors() {
         "",
     ] {
         let (server, c) = answering(200, Some(body)).await;
-        let err = c
-            .create_payment(&small_request("1.00", "R-1"))
-            .await
-            .unwrap_err();
+        let err = create(&c, "R-1").await.unwrap_err();
         assert!(matches!(&err, Error::Decode { .. }), "{body}: {err:?}");
         assert_eq!(err.delivery(), Delivery::Unknown, "the invoice may exist");
         assert_eq!(creations_sent(&server).await, 1);
@@ -683,10 +576,7 @@ async fn the_merchant_reference_paylican_echoes_is_used_in_the_page_url() {
         Some(r#"{"invoiceId":"XYZ2024/ade 08","merchantReference":"REF 1234"}"#),
     )
     .await;
-    let payment = c
-        .create_payment(&small_request("1.00", "REF 1234"))
-        .await
-        .unwrap();
+    let payment = create(&c, "REF 1234").await.unwrap();
     assert!(
         payment
             .payment_page_url
@@ -701,14 +591,9 @@ async fn the_merchant_reference_paylican_echoes_is_used_in_the_page_url() {
 #[tokio::test]
 async fn get_invoice_uses_the_configured_status_endpoint_and_retries_a_503() {
     let server = MockServer::start().await;
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, None)),
-        1,
-    )
-    .await;
+    mount_token(&server, token_body(ACCESS_1, 300, None), 1).await;
     let invoice: serde_json::Value =
-        serde_json::from_str(&fixture_text("webhook_payment_executed.json")).unwrap();
+        serde_json::from_str(&FIXTURES.text("webhook_payment_executed.json")).unwrap();
     Mock::given(method("GET"))
         .and(path("/pgw/api/v1/invoice/ABC2024-123"))
         .respond_with(ResponseTemplate::new(503))
@@ -726,12 +611,7 @@ async fn get_invoice_uses_the_configured_status_endpoint_and_retries_a_503() {
         .expect(2)
         .mount(&server)
         .await;
-    let c = PaylicanClient::new(
-        config(&server)
-            .status_path("/api/v1/invoice/{invoiceId}")
-            .currency(Currency::GNF),
-    )
-    .unwrap();
+    let c = status_client(&server);
     let got = c.get_invoice("ABC2024-123").await.unwrap();
     assert_eq!(got.status, InvoiceStatus::Paid);
     let payment = c.fetch_payment("ABC2024-123").await.unwrap();
@@ -747,13 +627,8 @@ async fn get_invoice_uses_the_configured_status_endpoint_and_retries_a_503() {
 #[tokio::test]
 async fn an_invoice_amount_the_account_currency_cannot_hold_is_a_decode_error_naming_the_field() {
     let server = MockServer::start().await;
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, None)),
-        1,
-    )
-    .await;
-    let invoice = minify(&fixture_text("webhook_payment_executed.json"));
+    mount_token(&server, token_body(ACCESS_1, 300, None), 1).await;
+    let invoice = minify(&FIXTURES.text("webhook_payment_executed.json"));
     let data = invoice
         .split_once(r#""data":"#)
         .and_then(|(_, rest)| rest.split_once(r#","id":41768"#))
@@ -766,12 +641,7 @@ async fn an_invoice_amount_the_account_currency_cannot_hold_is_a_decode_error_na
         .expect(2)
         .mount(&server)
         .await;
-    let c = PaylicanClient::new(
-        config(&server)
-            .status_path("/api/v1/invoice/{invoiceId}")
-            .currency(Currency::GNF),
-    )
-    .unwrap();
+    let c = status_client(&server);
     let neutral = c.fetch_payment("ABC2024-123").await;
     let native = c.get_invoice("ABC2024-123").await;
     for result in [
@@ -793,18 +663,8 @@ async fn a_dot_segment_invoice_id_sends_nothing_and_names_the_field() {
     let server = MockServer::start().await;
     // Tokens would be served (so a refusal cannot come from a failed token request), and none
     // may be asked for.
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, None)),
-        0,
-    )
-    .await;
-    let c = PaylicanClient::new(
-        config(&server)
-            .status_path("/api/v1/invoice/{invoiceId}")
-            .currency(Currency::GNF),
-    )
-    .unwrap();
+    mount_token(&server, token_body(ACCESS_1, 300, None), 0).await;
+    let c = status_client(&server);
     for id in ["", ".", ".."] {
         let native = c.get_invoice(id).await.map(|_| ());
         let neutral = c.fetch_payment(id).await.map(|_| ());
@@ -824,12 +684,7 @@ async fn a_dot_segment_invoice_id_sends_nothing_and_names_the_field() {
 #[tokio::test]
 async fn an_invoice_id_is_one_encoded_segment_of_the_status_path() {
     let server = MockServer::start().await;
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, None)),
-        1,
-    )
-    .await;
+    mount_token(&server, token_body(ACCESS_1, 300, None), 1).await;
     Mock::given(method("GET"))
         .and(path("/pgw/api/v1/invoice/a%2Fb%3Fc%23d%20e/status"))
         .respond_with(
@@ -883,14 +738,8 @@ fn neutral_config(server: &MockServer) -> PaylicanConfig {
 #[tokio::test]
 async fn the_neutral_create_returns_the_invoice_id_and_the_payment_page() {
     let server = MockServer::start().await;
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, None)),
-        1,
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
+    mount_token(&server, token_body(ACCESS_1, 300, None), 1).await;
+    payment_route()
         .and(body_string(
             r#"{"amount":5100,"type":"XYZ","merchantReference":"REF-1234","redirectionUrl":"https://merchant-url.com/","itemName":"Item name"}"#,
         ))
@@ -986,25 +835,14 @@ async fn undeclared_operations_are_unsupported_and_send_nothing() {
 #[tokio::test]
 async fn debug_output_never_shows_credentials_or_tokens() {
     let server = MockServer::start().await;
-    mount_password_grant(
-        &server,
-        ResponseTemplate::new(200).set_body_json(token_body(ACCESS_1, 300, Some(REFRESH_1))),
-        1,
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/pgw/api/v1/payment"))
-        .respond_with(created())
-        .mount(&server)
-        .await;
+    mount_token(&server, token_body(ACCESS_1, 300, Some(REFRESH_1)), 1).await;
+    payment_route().respond_with(created()).mount(&server).await;
     let cfg = config(&server);
-    let http = HttpClient::new("paylican", "test", "0", &http_config()).unwrap();
+    let http = HttpClient::new("paylican", "test", "0", &mock_http()).unwrap();
     let source = KeycloakTokenSource::for_config(http.clone(), &cfg).unwrap();
     let cache = TokenCache::new(source);
     let c = PaylicanClient::with_token_cache(cfg.clone(), cache.clone()).unwrap();
-    c.create_payment(&small_request("1.00", "R-1"))
-        .await
-        .unwrap();
+    create(&c, "R-1").await.unwrap();
     let lease = cache.get().await.unwrap();
     for shown in [
         format!("{cfg:?}"),

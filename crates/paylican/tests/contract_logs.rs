@@ -9,13 +9,13 @@
     clippy::indexing_slicing
 )]
 
-use std::time::Duration;
-
 use payments_core::Decimal;
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_paylican::{CreatePaymentRequest, PaylicanClient, PaylicanConfig};
+use payments_test_support::{Fixtures, fixtures, mock_http, requests_to};
 use wiremock::matchers::{body_string, header, method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const FIXTURES: Fixtures = fixtures!();
 
 const TOKEN_PATH: &str = "/auth/realms/PGW/protocol/openid-connect/token";
 const USERNAME: &str = "shop-user";
@@ -26,18 +26,7 @@ const PASSWORD_FORM: &str = "username=shop-user&password=p%40ss+w%26rd%3D%2B%C3%
 const ACCESS_1: &str = "eyJhbGciOiJSUzI1NiJ9.access-1-SECRET.sig";
 const REFRESH_1: &str = "eyJhbGciOiJIUzI1NiJ9.refresh-1-SECRET.sig";
 
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
 fn client(server: &MockServer) -> PaylicanClient {
-    let http = HttpConfig::default()
-        .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(2));
     PaylicanClient::new(
         PaylicanConfig::new(
             server.uri(),
@@ -45,7 +34,7 @@ fn client(server: &MockServer) -> PaylicanClient {
             USERNAME,
             PASSWORD,
         )
-        .http(http),
+        .http(mock_http()),
     )
     .unwrap()
 }
@@ -54,7 +43,7 @@ fn client(server: &MockServer) -> PaylicanClient {
 /// token.
 fn token_body(access: &str, refresh: &str) -> serde_json::Value {
     let mut body: serde_json::Value =
-        serde_json::from_str(&fixture_text("token_200.json")).unwrap();
+        serde_json::from_str(&FIXTURES.text("token_200.json")).unwrap();
     body["access_token"] = access.into();
     body["expires_in"] = 0.into();
     body["refresh_token"] = refresh.into();
@@ -69,16 +58,6 @@ fn refresh_form(refresh_token: &str) -> String {
 
 fn small_request(reference: &str) -> CreatePaymentRequest {
     CreatePaymentRequest::new(Decimal::parse("1.00").unwrap(), "XYZ", reference)
-}
-
-async fn requests_to(server: &MockServer, p: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == p)
-        .collect()
 }
 
 #[tokio::test]
@@ -181,7 +160,7 @@ async fn refresh_refused_then_password_grant(refusal: ResponseTemplate) -> (Vec<
     Mock::given(method("POST"))
         .and(path("/pgw/api/v1/payment"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_string(fixture_text("create_payment_200.json")),
+            ResponseTemplate::new(200).set_body_string(FIXTURES.text("create_payment_200.json")),
         )
         .expect(2)
         .mount(&server)
@@ -222,7 +201,7 @@ async fn the_refresh_fallback_logs_no_password_or_token() {
     // Keycloak refuses the refresh token (session ended): exactly one refresh form, then the
     // documented password form again, and nothing secret in the logs.
     let (forms, logs) = refresh_refused_then_password_grant(
-        ResponseTemplate::new(400).set_body_string(fixture_text("token_400_refresh_invalid.json")),
+        ResponseTemplate::new(400).set_body_string(FIXTURES.text("token_400_refresh_invalid.json")),
     )
     .await;
     assert_eq!(

@@ -18,18 +18,13 @@ use payments_paylican::webhook::{
     IpNet, PaylicanWebhookVerifier, WebhookGuards, client_address, parse_event,
 };
 use payments_paylican::{EventType, InvoiceStatus, PaylicanEvent, PaymentMode};
+use payments_test_support::{Fixtures, fixtures};
 use time::macros::datetime;
+
+const FIXTURES: Fixtures = fixtures!();
 
 const SECRET: &str = "9f2c1e7a4b6d8f0a2c4e6a8b0d2f4a6c";
 const HOOK: &str = "https://shop.example/paylican/webhook";
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
@@ -45,7 +40,7 @@ fn unguarded(
 
 #[test]
 fn payment_initiated_is_pending_with_nanosecond_timestamps() {
-    let event = unguarded(&fixture("webhook_payment_initiated.json")).unwrap();
+    let event = unguarded(&FIXTURES.bytes("webhook_payment_initiated.json")).unwrap();
     assert_eq!(event.provider, "paylican");
     assert_eq!(
         event.event_id,
@@ -79,13 +74,16 @@ fn payment_initiated_is_pending_with_nanosecond_timestamps() {
     assert_eq!(data.data.bank_code.as_deref(), Some("GNAFRI"));
     assert_eq!(data.data.document_no.as_deref(), Some("REF-178T876"));
     assert_eq!(data.data.total_amount, Some(Decimal::new(100, 0).unwrap()));
-    assert_eq!(event.raw_body, fixture("webhook_payment_initiated.json"));
+    assert_eq!(
+        event.raw_body,
+        FIXTURES.bytes("webhook_payment_initiated.json")
+    );
     insta::assert_debug_snapshot!("webhook_payment_initiated", data);
 }
 
 #[test]
 fn payment_executed_is_paid_because_of_its_status_not_its_type() {
-    let event = unguarded(&fixture("webhook_payment_executed.json")).unwrap();
+    let event = unguarded(&FIXTURES.bytes("webhook_payment_executed.json")).unwrap();
     assert_eq!(event.data.event_type, EventType::PaymentInitiated);
     assert!(event.data.is_paid());
     assert_eq!(event.status, Some(PaymentStatus::Succeeded));
@@ -99,7 +97,7 @@ fn payment_error_and_rejected_leave_the_invoice_unpaid() {
         ("webhook_payment_error.json", EventType::PaymentError),
         ("webhook_payment_rejected.json", EventType::PaymentRejected),
     ] {
-        let event = unguarded(&fixture(name)).unwrap();
+        let event = unguarded(&FIXTURES.bytes(name)).unwrap();
         assert_eq!(event.data.event_type, expected);
         assert_eq!(event.status, Some(PaymentStatus::Pending), "{name}");
         assert!(!event.data.is_paid());
@@ -107,7 +105,7 @@ fn payment_error_and_rejected_leave_the_invoice_unpaid() {
         assert_eq!(event.data.data.bank_code, None);
         assert_eq!(event.data.data.payment_no.as_deref(), Some("gup87876f"));
     }
-    let error = unguarded(&fixture("webhook_payment_error.json")).unwrap();
+    let error = unguarded(&FIXTURES.bytes("webhook_payment_error.json")).unwrap();
     assert_eq!(
         error.dedup_key(),
         "paylican:41768:invoice.payment_error:UNPAID:gup87876f"
@@ -121,7 +119,7 @@ fn payment_error_and_rejected_leave_the_invoice_unpaid() {
     insta::assert_debug_snapshot!("webhook_payment_error", error.data);
     insta::assert_debug_snapshot!(
         "webhook_payment_rejected",
-        unguarded(&fixture("webhook_payment_rejected.json"))
+        unguarded(&FIXTURES.bytes("webhook_payment_rejected.json"))
             .unwrap()
             .data
     );
@@ -134,7 +132,7 @@ fn payment_error_and_rejected_leave_the_invoice_unpaid() {
 /// one is dropped as a duplicate.
 #[test]
 fn one_webhook_id_with_another_type_or_status_is_another_event() {
-    let key = |name: &str| unguarded(&fixture(name)).unwrap().dedup_key();
+    let key = |name: &str| unguarded(&FIXTURES.bytes(name)).unwrap().dedup_key();
     let initiated = key("webhook_payment_initiated.json");
     let executed = key("webhook_payment_executed.json");
     let error = key("webhook_payment_error.json");
@@ -153,14 +151,14 @@ fn one_webhook_id_with_another_type_or_status_is_another_event() {
     // The same delivery again (a retry) is the same event, even though Paylican counts
     // `pendingWebhooks` down and may stamp a new `createdAt`.
     assert_eq!(key("webhook_payment_executed.json"), executed);
-    let retry = String::from_utf8(fixture("webhook_payment_executed.json"))
+    let retry = String::from_utf8(FIXTURES.bytes("webhook_payment_executed.json"))
         .unwrap()
         .replace(r#""pendingWebhooks":2"#, r#""pendingWebhooks":1"#)
         .replace("14:32:47.238686329Z", "14:33:47.5Z");
     assert_eq!(unguarded(retry.as_bytes()).unwrap().dedup_key(), executed);
 
     // Another payment attempt (another `paymentNo`) on the same invoice is another event.
-    let attempt = String::from_utf8(fixture("webhook_payment_error.json"))
+    let attempt = String::from_utf8(FIXTURES.bytes("webhook_payment_error.json"))
         .unwrap()
         .replace("gup87876f", "gup99999x");
     assert_ne!(unguarded(attempt.as_bytes()).unwrap().dedup_key(), error);
@@ -238,10 +236,10 @@ fn the_testing_constants_and_builders_are_the_documented_bodies() {
             "webhook_payment_rejected.json",
         ),
     ] {
-        let documented = parse_event(&fixture(file)).unwrap();
+        let documented = parse_event(&FIXTURES.bytes(file)).unwrap();
         assert_eq!(
             constant.as_bytes().trim_ascii(),
-            fixture(file).trim_ascii(),
+            FIXTURES.bytes(file).trim_ascii(),
             "{file}"
         );
         assert_eq!(builder.clone().build(), documented, "{file}");
@@ -286,7 +284,7 @@ fn amounts_are_exact_decimals() {
     // Jackson writes a BigDecimal with a negative scale (`stripTrailingZeros()` of 5100) as
     // `5.1E+3`: read exactly, not refused (a refused PAID webhook is retried until Paylican gives
     // up).
-    let text = String::from_utf8(fixture("webhook_payment_executed.json"))
+    let text = String::from_utf8(FIXTURES.bytes("webhook_payment_executed.json"))
         .unwrap()
         .replace(r#""totalAmount": 100"#, r#""totalAmount": 5.1E+3"#);
     let event = unguarded(text.as_bytes()).unwrap();
@@ -295,7 +293,7 @@ fn amounts_are_exact_decimals() {
         money(event.data.data.total_amount.unwrap(), Currency::GNF).unwrap(),
         Money::from_minor(5100, Currency::GNF)
     );
-    let text = String::from_utf8(fixture("webhook_payment_error.json"))
+    let text = String::from_utf8(FIXTURES.bytes("webhook_payment_error.json"))
         .unwrap()
         .replace(r#""totalAmount": 100"#, r#""totalAmount": "0.10""#);
     let event = unguarded(text.as_bytes()).unwrap();
@@ -307,7 +305,7 @@ fn amounts_are_exact_decimals() {
 /// such an event is malformed and names the field; it is never accepted with the amount lost.
 #[test]
 fn an_amount_the_account_currency_cannot_hold_is_a_malformed_payload_naming_the_field() {
-    let text = String::from_utf8(fixture("webhook_payment_executed.json"))
+    let text = String::from_utf8(FIXTURES.bytes("webhook_payment_executed.json"))
         .unwrap()
         .replace(r#""totalAmount": 100"#, r#""totalAmount": 5100.005"#);
     let request = WebhookRequest::new("POST", HOOK, text.as_bytes());
@@ -332,7 +330,7 @@ fn an_amount_the_account_currency_cannot_hold_is_a_malformed_payload_naming_the_
         "5100.005"
     );
     // Beyond 64-bit minor units: out of range, named too.
-    let huge = String::from_utf8(fixture("webhook_payment_executed.json"))
+    let huge = String::from_utf8(FIXTURES.bytes("webhook_payment_executed.json"))
         .unwrap()
         .replace(r#""totalAmount": 100"#, r#""totalAmount": 1E+30"#);
     let err = PaylicanWebhookVerifier::unguarded()
@@ -359,7 +357,7 @@ fn additional_fields_are_kept_and_null_is_empty() {
         Some("2018-01-03Z")
     );
     assert_eq!(event.data.data.additional_field("absent"), None);
-    let text = String::from_utf8(fixture("webhook_payment_error.json"))
+    let text = String::from_utf8(FIXTURES.bytes("webhook_payment_error.json"))
         .unwrap()
         .replace(r#""additionalFields": []"#, r#""additionalFields": null"#);
     assert!(
@@ -370,7 +368,7 @@ fn additional_fields_are_kept_and_null_is_empty() {
             .additional_fields
             .is_empty()
     );
-    let text = String::from_utf8(fixture("webhook_payment_error.json"))
+    let text = String::from_utf8(FIXTURES.bytes("webhook_payment_error.json"))
         .unwrap()
         .replace(
             r#""additionalFields": []"#,
@@ -382,7 +380,7 @@ fn additional_fields_are_kept_and_null_is_empty() {
 
 #[test]
 fn unknown_types_statuses_and_fields_are_kept_never_success() {
-    let text = String::from_utf8(fixture("webhook_payment_executed.json"))
+    let text = String::from_utf8(FIXTURES.bytes("webhook_payment_executed.json"))
         .unwrap()
         .replace("invoice.payment_initiated", "invoice.refunded")
         .replace(
@@ -424,7 +422,7 @@ fn optional_fields_may_be_missing() {
 
 #[test]
 fn missing_required_fields_are_malformed_payloads_naming_the_field() {
-    let full = String::from_utf8(fixture("webhook_payment_executed.json")).unwrap();
+    let full = String::from_utf8(FIXTURES.bytes("webhook_payment_executed.json")).unwrap();
     for (from, to, field) in [
         (r#""id": 41768,"#, "", "id"),
         (

@@ -16,15 +16,18 @@ use payments_banq::{
     MerchantUserCredentials, OpenApiCredentials, PaymentLinkRequest, RecurringPeriod,
     WebhookConfigRequest,
 };
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::webhook::{Authenticity, UrlSecretGuard, WebhookRequest};
 use payments_core::{
     Capability, CreatePayment, Currency, Decimal, Delivery, Error, Money, PaymentProvider,
     PaymentStatus, RefundRequest,
 };
 use payments_sandbox::{
-    ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
-    RunningSandbox, SANDBOX_OTP, Sandbox,
+    ControlError, DeliveryRecord, DeliveryState, Fault, PayerAction, Provider, RunningSandbox,
+    SANDBOX_OTP, Sandbox,
+};
+use payments_test_support::{
+    act, count_requests, fast_http, fault_once, fault_once_after_processing, start_sandbox,
+    status_fault, too_many_requests,
 };
 use serde_json::{Value, json};
 use time::macros::date;
@@ -37,22 +40,8 @@ const GET: &str = "/banq/api/v1/payments/*";
 const TOKEN: &str = "/banq/oauth/token";
 const GUARD_SECRET: &str = "sandbox-guard-0123456789abcdef";
 
-async fn sandbox() -> RunningSandbox {
-    Sandbox::builder().time_divisor(1000).start().await.unwrap()
-}
-
 fn guid(sandbox: &RunningSandbox) -> String {
     sandbox.banq().destination_banq_guid
-}
-
-fn http() -> HttpConfig {
-    HttpConfig::default()
-        .request_timeout(Duration::from_millis(1500))
-        .retry(
-            RetryPolicy::default()
-                .backoff(Duration::from_millis(5), Duration::from_millis(20))
-                .max_retry_after(Duration::from_secs(2)),
-        )
 }
 
 fn config(sandbox: &RunningSandbox) -> BanqConfig {
@@ -69,7 +58,7 @@ fn config(sandbox: &RunningSandbox) -> BanqConfig {
     .api_base_url(banq.api_base_url)
     .token_url(banq.token_url)
     .default_destination(guid(sandbox))
-    .http(http())
+    .http(fast_http())
 }
 
 fn client(sandbox: &RunningSandbox) -> BanqClient {
@@ -82,15 +71,6 @@ fn usd(cents: i64) -> Money {
 
 fn link(sandbox: &RunningSandbox, cents: i64, order: &str) -> PaymentLinkRequest {
     PaymentLinkRequest::once(guid(sandbox), usd(cents), "Blue T-shirt", order)
-}
-
-fn count(sandbox: &RunningSandbox, method: &str, path: &str) -> usize {
-    let rule = FaultRule::new(method, path, Fault::Drop);
-    sandbox
-        .requests()
-        .iter()
-        .filter(|r| rule.matches(&r.method, &r.path))
-        .count()
 }
 
 async fn delivered(sandbox: &RunningSandbox, id: &str) -> DeliveryRecord {
@@ -159,7 +139,7 @@ async fn open_api_token(sandbox: &RunningSandbox) -> String {
 
 #[tokio::test]
 async fn link_pay_webhook_fetch_back_and_get() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let guid = guid(&sandbox);
     let hook = payments_banq::testing::guarded_url(
@@ -206,10 +186,7 @@ async fn link_pay_webhook_fetch_back_and_get() {
         "no status change, no webhook"
     );
 
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::Pay).await;
     let delivery = delivered(&sandbox, &id).await;
     assert_eq!(delivery.state, DeliveryState::Delivered);
     assert_eq!(delivery.url, hook);
@@ -274,7 +251,7 @@ async fn link_pay_webhook_fetch_back_and_get() {
 
 #[tokio::test]
 async fn a_forged_completed_notice_is_answered_with_the_real_status() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let id = client
         .create_payment_link(&link(&sandbox, 2_500, "order-9"))
@@ -307,7 +284,7 @@ async fn a_forged_completed_notice_is_answered_with_the_real_status() {
 
 #[tokio::test]
 async fn the_neutral_provider_creates_gets_and_declares_cancel_and_refund_unsupported() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let checkout = client
         .checkout(&CreatePayment::new(usd(4_200), "order-n1").description("Neutral order"))
@@ -339,7 +316,7 @@ async fn the_neutral_provider_creates_gets_and_declares_cancel_and_refund_unsupp
 
 #[tokio::test]
 async fn a_recurring_link_keeps_its_frequency_and_dates() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let request = PaymentLinkRequest::once(guid(&sandbox), usd(1_050), "Gym", "sub-7").recurring(
         RecurringPeriod::Monthly,
@@ -363,7 +340,7 @@ async fn a_recurring_link_keeps_its_frequency_and_dates() {
 
 #[tokio::test]
 async fn magic_amounts_pay_and_fail_on_their_own() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     sandbox.set_webhook_url(
         Provider::Banq,
         Some(format!("{}/_sandbox/sink/banq", sandbox.base_url())),
@@ -399,7 +376,7 @@ async fn magic_amounts_pay_and_fail_on_their_own() {
 
 #[tokio::test]
 async fn payer_actions_follow_the_status_machine() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let new = || async {
         client
@@ -411,10 +388,7 @@ async fn payer_actions_follow_the_status_machine() {
     };
     // OTP: pay is refused until the right code is entered.
     let id = new().await;
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::RequireOtp)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::RequireOtp).await;
     assert!(matches!(
         sandbox.act(Provider::Banq, &id, PayerAction::Pay).await,
         Err(ControlError::Conflict { .. })
@@ -425,14 +399,13 @@ async fn payer_actions_follow_the_status_machine() {
             .await,
         Err(ControlError::WrongOtp)
     );
-    let view = sandbox
-        .act(
-            Provider::Banq,
-            &id,
-            PayerAction::SubmitOtp(SANDBOX_OTP.into()),
-        )
-        .await
-        .unwrap();
+    let view = act(
+        &sandbox,
+        Provider::Banq,
+        &id,
+        PayerAction::SubmitOtp(SANDBOX_OTP.into()),
+    )
+    .await;
     assert_eq!(view["status"], "completed");
     for action in [PayerAction::Pay, PayerAction::Fail, PayerAction::Cancel] {
         assert!(matches!(
@@ -446,21 +419,17 @@ async fn payer_actions_follow_the_status_machine() {
         sandbox.act(Provider::Banq, &id, PayerAction::Expire).await,
         Err(ControlError::Unsupported(_))
     ));
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Cancel)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::Cancel).await;
     let cancelled = client.fetch_payment(&id).await.unwrap();
     assert_eq!(cancelled.status, PaymentStatus::Cancelled);
     let id = new().await;
-    sandbox
-        .act(
-            Provider::Banq,
-            &id,
-            PayerAction::SetStatus("PartiallyRefunded_2031".into()),
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Banq,
+        &id,
+        PayerAction::SetStatus("PartiallyRefunded_2031".into()),
+    )
+    .await;
     let odd = client.fetch_payment(&id).await.unwrap();
     assert_eq!(odd.raw_status, "PartiallyRefunded_2031");
     assert!(matches!(odd.status, PaymentStatus::Unknown(_)));
@@ -487,7 +456,7 @@ async fn payer_actions_follow_the_status_machine() {
 
 #[tokio::test]
 async fn a_refused_webhook_is_retried_retry_count_times_then_given_up() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let url = format!("{}/_sandbox/sink/status/500", sandbox.base_url());
     client
@@ -503,10 +472,7 @@ async fn a_refused_webhook_is_retried_retry_count_times_then_given_up() {
         .unwrap()
         .id
         .unwrap();
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::Pay).await;
     let delivery = delivered(&sandbox, &id).await;
     assert_eq!(delivery.state, DeliveryState::GaveUp);
     assert_eq!(
@@ -519,7 +485,7 @@ async fn a_refused_webhook_is_retried_retry_count_times_then_given_up() {
 
 #[tokio::test]
 async fn a_disabled_configuration_delivers_nothing_and_no_url_means_no_webhook() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     // No configuration, no console URL: nothing to deliver to.
     let id = client
@@ -528,10 +494,7 @@ async fn a_disabled_configuration_delivers_nothing_and_no_url_means_no_webhook()
         .unwrap()
         .id
         .unwrap();
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::Pay).await;
     // A disabled configuration wins over the console URL.
     sandbox.set_webhook_url(
         Provider::Banq,
@@ -550,10 +513,7 @@ async fn a_disabled_configuration_delivers_nothing_and_no_url_means_no_webhook()
         .unwrap()
         .id
         .unwrap();
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Banq, &id, PayerAction::Pay).await;
     assert!(
         sandbox.deliveries().is_empty(),
         "{:?}",
@@ -565,7 +525,7 @@ async fn a_disabled_configuration_delivers_nothing_and_no_url_means_no_webhook()
 
 #[tokio::test]
 async fn both_credential_field_styles_and_the_client_secret_are_accepted() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let c = sandbox.credentials().clone();
     let mut prefixed = config(&sandbox);
     prefixed.credentials =
@@ -595,7 +555,7 @@ async fn both_credential_field_styles_and_the_client_secret_are_accepted() {
 
 #[tokio::test]
 async fn bad_credentials_are_refused_as_auth0_refuses_them() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let c = sandbox.credentials().clone();
     let cases: Vec<(OpenApiCredentials, u16, &str)> = vec![
         (
@@ -654,7 +614,7 @@ async fn bad_credentials_are_refused_as_auth0_refuses_them() {
 
 #[tokio::test]
 async fn api_calls_need_a_live_token_of_the_right_audience_and_the_company() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let api = sandbox.banq().api_base_url;
     let company = sandbox.credentials().banq_company_id.clone();
     let token = open_api_token(&sandbox).await;
@@ -758,7 +718,7 @@ async fn expired_tokens_are_refused() {
     let err = client(&sandbox).get_payment("x").await.unwrap_err();
     assert_eq!(err.http_status(), Some(401), "{err:?}");
     assert_eq!(
-        count(&sandbox, "GET", GET),
+        count_requests(&sandbox, "GET", GET),
         3,
         "the raw call, then the client's two"
     );
@@ -766,7 +726,7 @@ async fn expired_tokens_are_refused() {
 
 #[tokio::test]
 async fn invalid_links_and_configurations_are_refused_with_the_field() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let api = sandbox.banq().api_base_url;
     let company = sandbox.credentials().banq_company_id.clone();
     let bearer = format!("Bearer {}", open_api_token(&sandbox).await);
@@ -856,23 +816,14 @@ async fn invalid_links_and_configurations_are_refused_with_the_field() {
 
 #[tokio::test]
 async fn a_429_with_retry_after_on_creation_is_retried_and_creates_one_payment() {
-    let sandbox = sandbox().await;
-    sandbox.add_fault(
-        FaultRule::new(
-            "POST",
-            CREATE,
-            Fault::TooManyRequests {
-                retry_after_secs: 1,
-            },
-        )
-        .times(1),
-    );
+    let sandbox = start_sandbox().await;
+    fault_once(&sandbox, "POST", CREATE, too_many_requests(1));
     let link = client(&sandbox)
         .create_payment_link(&link(&sandbox, 1_000, "o"))
         .await
         .unwrap();
     assert!(link.id.is_some());
-    assert_eq!(count(&sandbox, "POST", CREATE), 2);
+    assert_eq!(count_requests(&sandbox, "POST", CREATE), 2);
     assert_eq!(sandbox.payments(Provider::Banq).len(), 1);
 }
 
@@ -886,12 +837,8 @@ async fn a_creation_with_an_unknown_outcome_is_never_sent_twice() {
         Fault::Drop,
         Fault::Malformed,
     ] {
-        let sandbox = sandbox().await;
-        sandbox.add_fault(
-            FaultRule::new("POST", CREATE, fault.clone())
-                .times(1)
-                .after_processing(),
-        );
+        let sandbox = start_sandbox().await;
+        fault_once_after_processing(&sandbox, "POST", CREATE, fault.clone());
         let err = client(&sandbox)
             .create_payment_link(&link(&sandbox, 1_000, "o"))
             .await
@@ -901,38 +848,28 @@ async fn a_creation_with_an_unknown_outcome_is_never_sent_twice() {
             "{fault:?}: {err:?}"
         );
         assert_eq!(err.delivery(), Delivery::Unknown, "{fault:?}");
-        assert_eq!(count(&sandbox, "POST", CREATE), 1, "{fault:?}");
+        assert_eq!(count_requests(&sandbox, "POST", CREATE), 1, "{fault:?}");
         assert_eq!(sandbox.payments(Provider::Banq).len(), 1, "{fault:?}");
     }
 }
 
 #[tokio::test]
 async fn a_creation_slower_than_the_timeout_is_not_resent() {
-    let sandbox = sandbox().await;
-    sandbox.add_fault(FaultRule::new("POST", CREATE, Fault::Latency { ms: 3000 }).times(1));
+    let sandbox = start_sandbox().await;
+    fault_once(&sandbox, "POST", CREATE, Fault::Latency { ms: 3000 });
     let err = client(&sandbox)
         .create_payment_link(&link(&sandbox, 1_000, "o"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sandbox, "POST", CREATE), 1);
+    assert_eq!(count_requests(&sandbox, "POST", CREATE), 1);
     assert!(sandbox.payments(Provider::Banq).len() <= 1);
 }
 
 #[tokio::test]
 async fn reads_and_tokens_survive_5xx_drops_and_429() {
-    let sandbox = sandbox().await;
-    sandbox.add_fault(
-        FaultRule::new(
-            "POST",
-            TOKEN,
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
+    let sandbox = start_sandbox().await;
+    fault_once(&sandbox, "POST", TOKEN, status_fault(503));
     let client = client(&sandbox);
     let id = client
         .create_payment_link(&link(&sandbox, 1_000, "o"))
@@ -940,42 +877,20 @@ async fn reads_and_tokens_survive_5xx_drops_and_429() {
         .unwrap()
         .id
         .unwrap();
-    assert_eq!(count(&sandbox, "POST", TOKEN), 2);
-    sandbox
-        .act(Provider::Banq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            GET,
-            Fault::Status {
-                status: 502,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    sandbox.add_fault(FaultRule::new("GET", GET, Fault::Drop).times(1));
+    assert_eq!(count_requests(&sandbox, "POST", TOKEN), 2);
+    act(&sandbox, Provider::Banq, &id, PayerAction::Pay).await;
+    fault_once(&sandbox, "GET", GET, status_fault(502));
+    fault_once(&sandbox, "GET", GET, Fault::Drop);
     let payment = client.get_payment(&id).await.unwrap();
     assert_eq!(payment.status, BanqStatus::Completed);
-    assert_eq!(count(&sandbox, "GET", GET), 3);
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            GET,
-            Fault::TooManyRequests {
-                retry_after_secs: 0,
-            },
-        )
-        .times(1),
-    );
+    assert_eq!(count_requests(&sandbox, "GET", GET), 3);
+    fault_once(&sandbox, "GET", GET, too_many_requests(0));
     assert_eq!(
         client.get_payment(&id).await.unwrap().status,
         BanqStatus::Completed
     );
     // A truncated answer is a decode error, never a status.
-    sandbox.add_fault(FaultRule::new("GET", GET, Fault::Malformed).times(1));
+    fault_once(&sandbox, "GET", GET, Fault::Malformed);
     let err = client.get_payment(&id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     assert_eq!(sandbox.payments(Provider::Banq).len(), 1);
@@ -983,7 +898,7 @@ async fn reads_and_tokens_survive_5xx_drops_and_429() {
 
 #[tokio::test]
 async fn the_link_page_is_html_whose_buttons_pay_and_end_on_a_completion_page() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let checkout = client
         .checkout(&CreatePayment::new(usd(1_250), "order-<7>").description("Tea & \"biscuits\""))
@@ -1021,20 +936,19 @@ async fn the_link_page_is_html_whose_buttons_pay_and_end_on_a_completion_page() 
 
 #[tokio::test]
 async fn the_link_page_asks_for_the_one_time_code_when_the_bank_wants_one() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let checkout = client
         .checkout(&CreatePayment::new(usd(990), "order-otp"))
         .await
         .unwrap();
-    sandbox
-        .act(
-            Provider::Banq,
-            &checkout.payment_id,
-            PayerAction::RequireOtp,
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Banq,
+        &checkout.payment_id,
+        PayerAction::RequireOtp,
+    )
+    .await;
     let link = checkout.redirect_url.unwrap();
     let opened = page::open(&link).await;
     assert!(!opened.has("pay"), "{}", opened.html);

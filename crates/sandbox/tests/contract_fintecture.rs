@@ -12,7 +12,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::webhook::{WebhookRequest, WebhookVerifier};
 use payments_core::{
     Currency, Error, Money, PaymentProvider, PaymentStatus, RefundRequest, RefundStatus,
@@ -25,8 +24,12 @@ use payments_fintecture::{
     RedirectError, RefundPaymentRequest, SessionStatus, StoredSession, TransferState,
 };
 use payments_sandbox::{
-    ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
-    RunningSandbox, SANDBOX_OTP, Sandbox,
+    ControlError, DeliveryRecord, DeliveryState, Fault, PayerAction, Provider, RunningSandbox,
+    SANDBOX_OTP, Sandbox,
+};
+use payments_test_support::{
+    act, count_requests, fast_http, fault_once, fault_once_after_processing, sink_url,
+    start_sandbox, status_fault, too_many_requests,
 };
 use serde_json::{Value, json};
 
@@ -36,20 +39,6 @@ mod page;
 const CONNECT: &str = "/fintecture/pis/v2/connect";
 const PAYMENT: &str = "/fintecture/pis/v2/payments/*";
 const REDIRECT: &str = "https://shop.example/fintecture/return";
-
-async fn sandbox() -> RunningSandbox {
-    Sandbox::builder().time_divisor(1000).start().await.unwrap()
-}
-
-fn fast_http() -> HttpConfig {
-    HttpConfig::default()
-        .request_timeout(Duration::from_millis(1500))
-        .retry(
-            RetryPolicy::default()
-                .backoff(Duration::from_millis(5), Duration::from_millis(20))
-                .max_retry_after(Duration::from_secs(2)),
-        )
-}
 
 fn pem(sb: &RunningSandbox) -> String {
     sb.keys().fintecture_private_key_pem().unwrap().to_owned()
@@ -72,7 +61,7 @@ fn client(sb: &RunningSandbox) -> FintectureClient {
 }
 
 fn sink(sb: &RunningSandbox) -> String {
-    format!("{}/_sandbox/sink/fintecture", sb.base_url())
+    sink_url(sb, "fintecture")
 }
 
 fn eur(cents: i64) -> Money {
@@ -81,14 +70,6 @@ fn eur(cents: i64) -> Money {
 
 fn order(cents: i64, reference: &str) -> ConnectRequest {
     ConnectRequest::new(eur(cents), reference, reference, REDIRECT)
-}
-
-fn count(sb: &RunningSandbox, method: &str, path: &str) -> usize {
-    let rule = FaultRule::new(method, path, Fault::Drop);
-    sb.requests()
-        .iter()
-        .filter(|r| rule.matches(&r.method, &r.path))
-        .count()
 }
 
 fn verifier(sb: &RunningSandbox) -> FintectureWebhookVerifier {
@@ -235,7 +216,7 @@ fn code(body: &Value) -> &str {
 
 #[tokio::test]
 async fn connect_pay_signed_webhook_then_get() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     sb.set_webhook_url(Provider::Fintecture, Some(sink(&sb)));
     let c = client(&sb);
     let session = c
@@ -273,9 +254,7 @@ async fn connect_pay_signed_webhook_then_get() {
         "Julien Lefebre"
     );
 
-    sb.act(Provider::Fintecture, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &id, PayerAction::Pay).await;
     let d = delivery(&sb, &id, "payment_created").await;
     assert_eq!(d.state, DeliveryState::Delivered, "{d:?}");
     assert_eq!(d.url, sink(&sb));
@@ -318,12 +297,15 @@ async fn connect_pay_signed_webhook_then_get() {
     );
     assert_eq!(neutral.reference.as_deref(), Some("B34970692"));
     // One token for the whole run: cached by the client, accepted until it expires.
-    assert_eq!(count(&sb, "POST", "/fintecture/oauth/accesstoken"), 1);
+    assert_eq!(
+        count_requests(&sb, "POST", "/fintecture/oauth/accesstoken"),
+        1
+    );
 }
 
 #[tokio::test]
 async fn the_connect_page_pays_and_redirects_and_the_redirect_is_confirmed_by_fetching() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let request = order(27_300, "B34970692");
     let session = c.connect(&request).await.unwrap();
@@ -379,7 +361,7 @@ async fn the_connect_page_pays_and_redirects_and_the_redirect_is_confirmed_by_fe
 /// own stored session it is B that is paid.
 #[tokio::test]
 async fn a_paid_cheap_session_cannot_confirm_another_order() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let request_a = ConnectRequest::new(eur(500_000), "ORDER-A", "state-a-7f3c", REDIRECT);
     let session_a = c.connect(&request_a).await.unwrap();
@@ -387,21 +369,21 @@ async fn a_paid_cheap_session_cannot_confirm_another_order() {
     let request_b = ConnectRequest::new(eur(100), "ORDER-B", "state-b-91d2", REDIRECT);
     let session_b = c.connect(&request_b).await.unwrap();
     let order_b = StoredSession::from_connect(&request_b, &session_b);
-    sb.act(
+    act(
+        &sb,
         Provider::Fintecture,
         &session_b.meta.session_id,
         PayerAction::Pay,
     )
-    .await
-    .unwrap();
+    .await;
     let forged = format!(
         "session_id={}&status=payment_created&state=state-a-7f3c",
         session_b.meta.session_id
     );
-    let gets = count(&sb, "GET", PAYMENT);
+    let gets = count_requests(&sb, "GET", PAYMENT);
     let err = c.confirm_redirect(&forged, &order_a).await.unwrap_err();
     assert_eq!(err.field(), Some("session_id"), "{err}");
-    assert_eq!(count(&sb, "GET", PAYMENT), gets, "nothing fetched");
+    assert_eq!(count_requests(&sb, "GET", PAYMENT), gets, "nothing fetched");
     // The same query is B's payer returning with the wrong state for B.
     assert!(matches!(
         c.confirm_redirect(&forged, &order_b).await,
@@ -425,16 +407,16 @@ async fn a_paid_cheap_session_cannot_confirm_another_order() {
 
 #[tokio::test]
 async fn the_connect_page_takes_the_one_time_code_and_cancel_returns_to_origin_uri() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let session = c.connect(&order(1_000, "otp-order")).await.unwrap();
-    sb.act(
+    act(
+        &sb,
         Provider::Fintecture,
         &session.meta.session_id,
         PayerAction::RequireOtp,
     )
-    .await
-    .unwrap();
+    .await;
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -488,7 +470,7 @@ async fn the_connect_page_takes_the_one_time_code_and_cancel_returns_to_origin_u
 
 #[tokio::test]
 async fn the_token_endpoint_refuses_bad_credentials_grants_and_scopes() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let mut bad = config(&sb);
     bad.app_secret = "not-the-secret".to_owned().into();
     let err = FintectureClient::new(bad)
@@ -499,7 +481,11 @@ async fn the_token_endpoint_refuses_bad_credentials_grants_and_scopes() {
     assert_eq!(err.http_status(), Some(401), "{err:?}");
     assert_eq!(err.provider_code(), Some("invalid_client"));
     assert!(!format!("{err} {err:?}").contains("not-the-secret"));
-    assert_eq!(count(&sb, "GET", PAYMENT), 0, "no API call without a token");
+    assert_eq!(
+        count_requests(&sb, "GET", PAYMENT),
+        0,
+        "no API call without a token"
+    );
 
     let raw = Raw::new(&sb);
     let creds = sb.credentials();
@@ -604,12 +590,12 @@ async fn missing_unknown_and_expired_tokens_are_refused_and_the_client_renews_th
         .session_id;
     tokio::time::sleep(Duration::from_millis(400)).await;
     c.get_payment(&id).await.unwrap();
-    assert!(count(&sb, "POST", "/fintecture/oauth/accesstoken") >= 3);
+    assert!(count_requests(&sb, "POST", "/fintecture/oauth/accesstoken") >= 3);
 }
 
 #[tokio::test]
 async fn unsigned_and_wrongly_signed_calls_are_refused() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     // Unsigned (the crate allows it for Fintecture's own sandbox): refused here, as in production.
     let unsigned = FintectureClient::new(config(&sb).sign_requests(false)).unwrap();
     let err = unsigned
@@ -734,7 +720,7 @@ async fn unsigned_and_wrongly_signed_calls_are_refused() {
 
 #[tokio::test]
 async fn invalid_sessions_get_the_documented_error_body() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let raw = Raw::new(&sb);
     let token = raw.token().await;
     let ok_query = "/pis/v2/connect?state=s&redirect_uri=https%3A%2F%2Fshop.example%2Freturn";
@@ -825,7 +811,7 @@ async fn invalid_sessions_get_the_documented_error_body() {
 
 #[tokio::test]
 async fn the_list_filters_by_status_and_date_and_pages() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let mut ids = Vec::new();
     for n in 0..3 {
@@ -837,9 +823,7 @@ async fn the_list_filters_by_status_and_date_and_pages() {
                 .session_id,
         );
     }
-    sb.act(Provider::Fintecture, &ids[1], PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &ids[1], PayerAction::Pay).await;
     let all = c.list_payments(&ListPaymentsQuery::new()).await.unwrap();
     let listed: Vec<_> = all.data.iter().map(|p| p.id.clone().unwrap()).collect();
     assert_eq!(
@@ -914,7 +898,7 @@ async fn the_list_filters_by_status_and_date_and_pages() {
 #[tokio::test]
 async fn every_page_is_listed_and_sessions_are_found_by_reference() {
     use futures_util::TryStreamExt as _;
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let mut ids = Vec::new();
     for n in 0..5 {
@@ -926,7 +910,7 @@ async fn every_page_is_listed_and_sessions_are_found_by_reference() {
         let request = order(2_000 + n * 10, reference);
         ids.push(c.connect(&request).await.unwrap().meta.session_id);
     }
-    let pages_before = count(&sb, "GET", "/fintecture/pis/v2/payments");
+    let pages_before = count_requests(&sb, "GET", "/fintecture/pis/v2/payments");
     let all: Vec<_> = c
         .list_all_payments(&ListPaymentsQuery::new(), 2)
         .try_collect()
@@ -937,7 +921,7 @@ async fn every_page_is_listed_and_sessions_are_found_by_reference() {
     newest_first.reverse();
     assert_eq!(listed, newest_first);
     assert_eq!(
-        count(&sb, "GET", "/fintecture/pis/v2/payments") - pages_before,
+        count_requests(&sb, "GET", "/fintecture/pis/v2/payments") - pages_before,
         3
     );
     let even: Vec<_> = c
@@ -950,9 +934,7 @@ async fn every_page_is_listed_and_sessions_are_found_by_reference() {
         even.iter()
             .all(|p| p.attributes.communication.as_deref() == Some("ORDER-EVEN"))
     );
-    sb.act(Provider::Fintecture, &ids[1], PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &ids[1], PayerAction::Pay).await;
     let found = PaymentProvider::find_by_reference(&c, "ORDER-ODD")
         .await
         .unwrap();
@@ -975,7 +957,7 @@ async fn every_page_is_listed_and_sessions_are_found_by_reference() {
 
 #[tokio::test]
 async fn cancel_patches_unpaid_sessions_only_and_notifies() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     sb.set_webhook_url(Provider::Fintecture, Some(sink(&sb)));
     let c = client(&sb);
     let id = c
@@ -1008,9 +990,7 @@ async fn cancel_patches_unpaid_sessions_only_and_notifies() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(Provider::Fintecture, &paid, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &paid, PayerAction::Pay).await;
     let err = c.cancel_payment(&paid).await.unwrap_err();
     assert_eq!(err.http_status(), Some(400), "{err:?}");
     assert_eq!(err.provider_code(), Some("invalid_status_transition"));
@@ -1047,7 +1027,7 @@ async fn cancel_patches_unpaid_sessions_only_and_notifies() {
 
 #[tokio::test]
 async fn partial_and_repeated_refunds_are_bounded_by_the_paid_amount() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let id = c
         .connect(&order(1_000, "refund-me"))
@@ -1065,9 +1045,7 @@ async fn partial_and_repeated_refunds_are_bounded_by_the_paid_amount() {
         Some("invalid_status_transition"),
         "{err:?}"
     );
-    sb.act(Provider::Fintecture, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &id, PayerAction::Pay).await;
     let first = c
         .refund(
             &RefundPaymentRequest::new(&id, eur(300))
@@ -1110,9 +1088,7 @@ async fn partial_and_repeated_refunds_are_bounded_by_the_paid_amount() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(Provider::Fintecture, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &id, PayerAction::Pay).await;
     let partial = c
         .refund_payment(&RefundRequest::partial(&id, eur(500)))
         .await
@@ -1137,7 +1113,7 @@ async fn partial_and_repeated_refunds_are_bounded_by_the_paid_amount() {
 
 #[tokio::test]
 async fn paid_sessions_are_settled_and_listed() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     assert!(c.list_settlements(&[]).await.unwrap().data.is_empty());
     let id = c
@@ -1146,9 +1122,7 @@ async fn paid_sessions_are_settled_and_listed() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(Provider::Fintecture, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &id, PayerAction::Pay).await;
     let list = c.list_settlements(&[("page[size]", "10")]).await.unwrap();
     assert_eq!(list.data.len(), 1);
     let s = &list.data[0];
@@ -1166,7 +1140,7 @@ async fn paid_sessions_are_settled_and_listed() {
 
 #[tokio::test]
 async fn payer_actions_follow_the_status_machine() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     sb.set_webhook_url(Provider::Fintecture, Some(sink(&sb)));
     let c = client(&sb);
     let f = Provider::Fintecture;
@@ -1181,7 +1155,7 @@ async fn payer_actions_follow_the_status_machine() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(f, &id, PayerAction::RequireOtp).await.unwrap();
+    act(&sb, f, &id, PayerAction::RequireOtp).await;
     assert_eq!(status(id.clone()).await.raw_status, "sca_required");
     assert_eq!(
         status(id.clone()).await.status,
@@ -1196,10 +1170,7 @@ async fn payer_actions_follow_the_status_machine() {
             .await,
         Err(ControlError::WrongOtp)
     );
-    let view = sb
-        .act(f, &id, PayerAction::SubmitOtp(SANDBOX_OTP.into()))
-        .await
-        .unwrap();
+    let view = act(&sb, f, &id, PayerAction::SubmitOtp(SANDBOX_OTP.into())).await;
     assert_eq!(view["meta"]["status"], "payment_created");
     assert_eq!(status(id.clone()).await.status, PaymentStatus::Succeeded);
     for action in [
@@ -1244,19 +1215,19 @@ async fn payer_actions_follow_the_status_machine() {
             .unwrap()
             .meta
             .session_id;
-        sb.act(
+        act(
+            &sb,
             f,
             &id,
             PayerAction::SetStatus("payment_created + pending".into()),
         )
-        .await
-        .unwrap();
+        .await;
         let p = status(id.clone()).await;
         assert_eq!(
             (p.raw_status.as_str(), &p.status),
             ("payment_created", &PaymentStatus::Authorized)
         );
-        sb.act(f, &id, then).await.unwrap();
+        act(&sb, f, &id, then).await;
         assert_eq!(status(id.clone()).await.status, expected);
     }
 
@@ -1278,7 +1249,7 @@ async fn payer_actions_follow_the_status_machine() {
         ),
     ] {
         let id = c.connect(&order(1_000, raw)).await.unwrap().meta.session_id;
-        sb.act(f, &id, action.clone()).await.unwrap();
+        act(&sb, f, &id, action.clone()).await;
         let p = status(id.clone()).await;
         assert_eq!((p.raw_status.as_str(), p.status), (raw, unified));
         let d = delivery(&sb, &id, raw).await;
@@ -1295,9 +1266,13 @@ async fn payer_actions_follow_the_status_machine() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(f, &id, PayerAction::SetStatus("SANDBOX_NEW_2031".into()))
-        .await
-        .unwrap();
+    act(
+        &sb,
+        f,
+        &id,
+        PayerAction::SetStatus("SANDBOX_NEW_2031".into()),
+    )
+    .await;
     let p = status(id.clone()).await;
     assert_eq!(p.raw_status, "SANDBOX_NEW_2031");
     assert!(matches!(p.status, PaymentStatus::Unknown(_)));
@@ -1310,7 +1285,7 @@ async fn payer_actions_follow_the_status_machine() {
 
 #[tokio::test]
 async fn magic_amounts_and_expiry_end_the_session_on_their_own() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let cases = [
         (1_005, PaymentStatus::Succeeded),
@@ -1357,7 +1332,7 @@ async fn magic_amounts_and_expiry_end_the_session_on_their_own() {
 
 #[tokio::test]
 async fn webhooks_go_only_to_a_configured_url_and_are_retried_ten_times() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let id = c
         .connect(&order(1_000, "no-url"))
@@ -1365,9 +1340,7 @@ async fn webhooks_go_only_to_a_configured_url_and_are_retried_ten_times() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(Provider::Fintecture, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &id, PayerAction::Pay).await;
     assert!(sb.deliveries().is_empty(), "no console URL, no webhook");
 
     sb.set_webhook_url(
@@ -1380,9 +1353,7 @@ async fn webhooks_go_only_to_a_configured_url_and_are_retried_ten_times() {
         .unwrap()
         .meta
         .session_id;
-    sb.act(Provider::Fintecture, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sb, Provider::Fintecture, &id, PayerAction::Pay).await;
     let d = delivery(&sb, &id, "payment_created").await;
     assert_eq!(d.state, DeliveryState::GaveUp);
     assert_eq!(d.attempts.len(), 11, "the first attempt and 10 retries");
@@ -1403,61 +1374,37 @@ async fn webhooks_go_only_to_a_configured_url_and_are_retried_ten_times() {
 
 #[tokio::test]
 async fn the_client_survives_faults_and_never_creates_a_session_twice() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let f = Provider::Fintecture;
 
     // 429 (not processed): retried, one session.
-    sb.add_fault(
-        FaultRule::new(
-            "POST",
-            CONNECT,
-            Fault::TooManyRequests {
-                retry_after_secs: 0,
-            },
-        )
-        .times(1),
-    );
+    fault_once(&sb, "POST", CONNECT, too_many_requests(0));
     c.connect(&order(1_000, "429")).await.unwrap();
-    assert_eq!(count(&sb, "POST", CONNECT), 2);
+    assert_eq!(count_requests(&sb, "POST", CONNECT), 2);
     assert_eq!(sb.payments(f).len(), 1);
 
     // 500 after processing: not re-sent, outcome unknown, the session exists once.
-    sb.add_fault(
-        FaultRule::new(
-            "POST",
-            CONNECT,
-            Fault::Status {
-                status: 500,
-                body: None,
-            },
-        )
-        .times(1)
-        .after_processing(),
-    );
+    fault_once_after_processing(&sb, "POST", CONNECT, status_fault(500));
     let err = c.connect(&order(1_000, "500")).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sb, "POST", CONNECT), 3);
+    assert_eq!(count_requests(&sb, "POST", CONNECT), 3);
     assert_eq!(sb.payments(f).len(), 2);
 
     // Connection dropped after processing: same.
-    sb.add_fault(
-        FaultRule::new("POST", CONNECT, Fault::Drop)
-            .times(1)
-            .after_processing(),
-    );
+    fault_once_after_processing(&sb, "POST", CONNECT, Fault::Drop);
     let err = c.connect(&order(1_000, "drop")).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sb, "POST", CONNECT), 4);
+    assert_eq!(count_requests(&sb, "POST", CONNECT), 4);
     assert_eq!(sb.payments(f).len(), 3);
 
     // Slower than the client's timeout: not re-sent. (The server drops the handler when the
     // client hangs up during the injected latency, so the session may not exist at all; it
     // never exists twice.)
-    sb.add_fault(FaultRule::new("POST", CONNECT, Fault::Latency { ms: 2500 }).times(1));
+    fault_once(&sb, "POST", CONNECT, Fault::Latency { ms: 2500 });
     let err = c.connect(&order(1_000, "slow")).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sb, "POST", CONNECT), 5);
+    assert_eq!(count_requests(&sb, "POST", CONNECT), 5);
     assert!(sb.payments(f).len() <= 4);
 
     // Reads: 503 then a dropped connection are retried; a malformed body is a decode error.
@@ -1465,45 +1412,24 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
         .as_str()
         .unwrap()
         .to_owned();
-    sb.add_fault(
-        FaultRule::new(
-            "GET",
-            PAYMENT,
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    sb.add_fault(FaultRule::new("GET", PAYMENT, Fault::Drop).times(1));
-    let before = count(&sb, "GET", PAYMENT);
+    fault_once(&sb, "GET", PAYMENT, status_fault(503));
+    fault_once(&sb, "GET", PAYMENT, Fault::Drop);
+    let before = count_requests(&sb, "GET", PAYMENT);
     c.get_payment(&id).await.unwrap();
-    assert_eq!(count(&sb, "GET", PAYMENT) - before, 3);
-    sb.add_fault(FaultRule::new("GET", PAYMENT, Fault::Malformed).times(1));
+    assert_eq!(count_requests(&sb, "GET", PAYMENT) - before, 3);
+    fault_once(&sb, "GET", PAYMENT, Fault::Malformed);
     let err = c.get_payment(&id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 
     // A refund answered 500 after processing is not re-sent either.
-    sb.act(f, &id, PayerAction::Pay).await.unwrap();
-    sb.add_fault(
-        FaultRule::new(
-            "POST",
-            "/fintecture/pis/v2/refund",
-            Fault::Status {
-                status: 500,
-                body: None,
-            },
-        )
-        .times(1)
-        .after_processing(),
-    );
+    act(&sb, f, &id, PayerAction::Pay).await;
+    fault_once_after_processing(&sb, "POST", "/fintecture/pis/v2/refund", status_fault(500));
     let err = c
         .refund(&RefundPaymentRequest::new(&id, eur(100)))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sb, "POST", "/fintecture/pis/v2/refund"), 1);
+    assert_eq!(count_requests(&sb, "POST", "/fintecture/pis/v2/refund"), 1);
     assert_eq!(
         sb.payments(f)[0]["sandbox"]["refunds"]
             .as_array()
@@ -1515,7 +1441,7 @@ async fn the_client_survives_faults_and_never_creates_a_session_twice() {
 
 #[tokio::test]
 async fn the_description_gives_what_a_client_needs() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let info = &sb.info()["providers"]["fintecture"];
     let base = sb.provider_url(Provider::Fintecture);
     assert_eq!(info["base_url"], base.as_str());
@@ -1553,7 +1479,7 @@ async fn the_description_gives_what_a_client_needs() {
 
 #[tokio::test]
 async fn the_connect_page_escapes_values_and_answers_its_refusals_as_pages() {
-    let sb = sandbox().await;
+    let sb = start_sandbox().await;
     let c = client(&sb);
     let session = c.connect(&order(1_500, "Tea & <biscuits>")).await.unwrap();
     let opened = page::open(&session.meta.url).await;
@@ -1567,13 +1493,13 @@ async fn the_connect_page_escapes_values_and_answers_its_refusals_as_pages() {
         "{}",
         opened.html
     );
-    sb.act(
+    act(
+        &sb,
         Provider::Fintecture,
         &session.meta.session_id,
         PayerAction::RequireOtp,
     )
-    .await
-    .unwrap();
+    .await;
     let asking = page::open(&session.meta.url).await;
     assert!(!asking.has("pay"), "{}", asking.html);
     let wrong = asking.click("otp", &[("code", "000000")]).await;

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use payments_core::http::{HttpConfig, RetryPolicy};
+use payments_core::http::RetryPolicy;
 use payments_core::secret::ExposeSecret;
 use payments_core::webhook::{WebhookRejection, WebhookRequest, WebhookVerifier};
 use payments_core::{Currency, Error, Money, PaymentProvider, PaymentStatus};
@@ -21,6 +21,10 @@ use payments_hub2::{
 use payments_sandbox::{
     ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
     RunningSandbox, SANDBOX_OTP, Sandbox,
+};
+use payments_test_support::{
+    act, count_requests, fast_http, fault_once, fault_once_after_processing, sink_url,
+    start_sandbox, status_fault, too_many_requests,
 };
 use serde_json::{Value, json};
 
@@ -35,20 +39,6 @@ const EVENTS: [&str; 4] = [
 ];
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn sandbox() -> RunningSandbox {
-    Sandbox::builder().time_divisor(1000).start().await.unwrap()
-}
-
-fn http() -> HttpConfig {
-    HttpConfig::default()
-        .request_timeout(Duration::from_millis(1500))
-        .retry(
-            RetryPolicy::default()
-                .backoff(Duration::from_millis(5), Duration::from_millis(20))
-                .max_retry_after(Duration::from_secs(2)),
-        )
-}
-
 fn config(sandbox: &RunningSandbox) -> Hub2Config {
     let c = sandbox.credentials();
     Hub2Config::new(
@@ -57,7 +47,7 @@ fn config(sandbox: &RunningSandbox) -> Hub2Config {
         Environment::Sandbox,
     )
     .base_url(sandbox.provider_url(Provider::Hub2))
-    .http(http())
+    .http(fast_http())
 }
 
 fn client(sandbox: &RunningSandbox) -> Hub2Client {
@@ -65,7 +55,7 @@ fn client(sandbox: &RunningSandbox) -> Hub2Client {
 }
 
 fn sink(sandbox: &RunningSandbox, name: &str) -> String {
-    format!("{}/_sandbox/sink/hub2/{name}", sandbox.base_url())
+    sink_url(sandbox, &format!("hub2/{name}"))
 }
 
 /// Registers `url` for the documented events; returns the secret.
@@ -110,15 +100,6 @@ async fn delivery(sandbox: &RunningSandbox, intent_id: &str, event: &str) -> Del
         .unwrap_or_else(|| panic!("no {event} about {intent_id}: {:?}", sandbox.deliveries()))
 }
 
-fn count(sandbox: &RunningSandbox, method: &str, path: &str) -> usize {
-    let rule = FaultRule::new(method, path, Fault::Drop);
-    sandbox
-        .requests()
-        .iter()
-        .filter(|r| rule.matches(&r.method, &r.path))
-        .count()
-}
-
 fn header<'a>(delivery: &'a DeliveryRecord, name: &str) -> &'a str {
     delivery
         .headers
@@ -130,7 +111,7 @@ fn header<'a>(delivery: &'a DeliveryRecord, name: &str) -> &'a str {
 
 #[tokio::test]
 async fn create_attempt_otp_authenticate_webhook_and_get() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let secret = register(&client, &sink(&sandbox, "shop")).await;
 
@@ -243,16 +224,13 @@ async fn create_attempt_otp_authenticate_webhook_and_get() {
 
 #[tokio::test]
 async fn the_control_payer_pays_requires_and_submits_otps() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let secret = register(&client, &sink(&sandbox, "control")).await;
     let verifier = Hub2WebhookVerifier::new(secret).unwrap();
 
     let intent = create(&client, 7000).await;
-    sandbox
-        .act(Provider::Hub2, &intent.id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Hub2, &intent.id, PayerAction::Pay).await;
     let event = verifier
         .verify(&request_of(
             &delivery(&sandbox, &intent.id, "payment.succeeded").await,
@@ -276,10 +254,13 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
 
     // RequireOtp, then the real authentication endpoint.
     let second = create(&client, 7100).await;
-    let view = sandbox
-        .act(Provider::Hub2, &second.id, PayerAction::RequireOtp)
-        .await
-        .unwrap();
+    let view = act(
+        &sandbox,
+        Provider::Hub2,
+        &second.id,
+        PayerAction::RequireOtp,
+    )
+    .await;
     assert_eq!(view["status"], "action_required");
     assert_eq!(view["payments"][0]["nextAction"]["type"], "otp");
     assert!(view.get("token").is_none(), "sandbox views hide the token");
@@ -296,10 +277,7 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
 
     // RequireOtp, then SubmitOtp through the control endpoint.
     let third = create(&client, 7200).await;
-    sandbox
-        .act(Provider::Hub2, &third.id, PayerAction::RequireOtp)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Hub2, &third.id, PayerAction::RequireOtp).await;
     let wrong = sandbox
         .act(
             Provider::Hub2,
@@ -309,14 +287,13 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
         .await
         .unwrap_err();
     assert_eq!(wrong, ControlError::WrongOtp);
-    sandbox
-        .act(
-            Provider::Hub2,
-            &third.id,
-            PayerAction::SubmitOtp(SANDBOX_OTP.into()),
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Hub2,
+        &third.id,
+        PayerAction::SubmitOtp(SANDBOX_OTP.into()),
+    )
+    .await;
     assert_eq!(
         client.get_intent(&third.id).await.unwrap().status,
         IntentStatus::Successful
@@ -332,10 +309,7 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
         (PayerAction::Expire, "payment_expired"),
     ] {
         let intent = create(&client, 7300).await;
-        let view = sandbox
-            .act(Provider::Hub2, &intent.id, action.clone())
-            .await
-            .unwrap();
+        let view = act(&sandbox, Provider::Hub2, &intent.id, action.clone()).await;
         assert_eq!(view["status"], "payment_required", "{action:?}");
         assert_eq!(view["payments"][0]["status"], "failed", "{action:?}");
         assert_eq!(view["payments"][0]["failure"]["code"], code, "{action:?}");
@@ -343,14 +317,13 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
         assert_eq!(neutral.status, PaymentStatus::Pending, "{action:?}");
     }
     let raw = create(&client, 7400).await;
-    sandbox
-        .act(
-            Provider::Hub2,
-            &raw.id,
-            PayerAction::SetStatus("on_hold_2031".into()),
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Hub2,
+        &raw.id,
+        PayerAction::SetStatus("on_hold_2031".into()),
+    )
+    .await;
     let neutral = client.fetch_payment(&raw.id).await.unwrap();
     assert_eq!(
         neutral.status,
@@ -366,7 +339,7 @@ async fn the_control_payer_pays_requires_and_submits_otps() {
 
 #[tokio::test]
 async fn redirections_ussd_and_card_attempts() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     register(&client, &sink(&sandbox, "redirect")).await;
 
@@ -459,10 +432,7 @@ async fn redirections_ussd_and_card_attempts() {
         "{:?}",
         attempted.next_action()
     );
-    let expired = sandbox
-        .act(Provider::Hub2, &ussd.id, PayerAction::Expire)
-        .await
-        .unwrap();
+    let expired = act(&sandbox, Provider::Hub2, &ussd.id, PayerAction::Expire).await;
     assert_eq!(expired["payments"][0]["failure"]["code"], "payment_expired");
 
     // Card: a redirection to the card page.
@@ -487,7 +457,7 @@ async fn redirections_ussd_and_card_attempts() {
 
 #[tokio::test]
 async fn an_otp_sent_with_the_attempt_settles_async_and_sync() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     register(&client, &sink(&sandbox, "otp")).await;
 
@@ -522,14 +492,14 @@ async fn an_otp_sent_with_the_attempt_settles_async_and_sync() {
         Some("invalid_otp")
     );
     assert_eq!(
-        count(&sandbox, "POST", "/hub2/payment-intents/*/payments/sync"),
+        count_requests(&sandbox, "POST", "/hub2/payment-intents/*/payments/sync"),
         1
     );
 }
 
 #[tokio::test]
 async fn magic_amounts_decide_the_outcome() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     register(&client, &sink(&sandbox, "magic")).await;
     // A failed, expired or cancelled attempt leaves the intent payable; a paid one pays it.
@@ -674,7 +644,7 @@ async fn a_refused_webhook_gets_ten_attempts() {
 
 #[tokio::test]
 async fn the_emulator_refuses_like_hub2() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let base = sandbox.provider_url(Provider::Hub2);
     let c = sandbox.credentials().clone();
     let http = reqwest::Client::new();
@@ -718,7 +688,7 @@ async fn the_emulator_refuses_like_hub2() {
         let bad = Hub2Client::new(
             Hub2Config::new(key, merchant, Environment::Sandbox)
                 .base_url(&base)
-                .http(http_config_no_retry()),
+                .http(fast_http().retry(RetryPolicy::none())),
         )
         .unwrap();
         let err = bad.get_intent("pi_whatever").await.unwrap_err();
@@ -783,7 +753,7 @@ async fn the_emulator_refuses_like_hub2() {
             Environment::Sandbox,
         )
         .base_url(&base)
-        .http(http_config_no_retry()),
+        .http(fast_http().retry(RetryPolicy::none())),
     )
     .unwrap();
     let err = crossed
@@ -854,31 +824,21 @@ fn headers(pairs: &[(&str, &str)]) -> reqwest::header::HeaderMap {
     map
 }
 
-fn http_config_no_retry() -> HttpConfig {
-    HttpConfig::default()
-        .request_timeout(Duration::from_millis(1500))
-        .retry(RetryPolicy::none())
-}
-
 #[tokio::test]
 async fn faults_are_survived_and_nothing_is_created_twice() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let create_route = ("POST", "/hub2/payment-intents");
 
     // 429 with Retry-After: HUB2 did not process it; retried, one intent.
-    sandbox.add_fault(
-        FaultRule::new(
-            create_route.0,
-            create_route.1,
-            Fault::TooManyRequests {
-                retry_after_secs: 0,
-            },
-        )
-        .times(1),
+    fault_once(
+        &sandbox,
+        create_route.0,
+        create_route.1,
+        too_many_requests(0),
     );
     let intent = create(&client, 4000).await;
-    assert_eq!(count(&sandbox, create_route.0, create_route.1), 2);
+    assert_eq!(count_requests(&sandbox, create_route.0, create_route.1), 2);
     assert_eq!(sandbox.payments(Provider::Hub2).len(), 1);
 
     // Processed, then 500 / dropped / too slow: never re-sent, the caller must reconcile.
@@ -899,7 +859,7 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
         FaultRule::new(create_route.0, create_route.1, Fault::Latency { ms: 3000 }).times(1),
     ];
     for (n, rule) in faults.into_iter().enumerate() {
-        let before = count(&sandbox, create_route.0, create_route.1);
+        let before = count_requests(&sandbox, create_route.0, create_route.1);
         sandbox.add_fault(rule.clone());
         let err = client
             .create_intent(&CreateIntentRequest::new(
@@ -914,7 +874,7 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
             "{rule:?}: {err:?}"
         );
         assert_eq!(
-            count(&sandbox, create_route.0, create_route.1),
+            count_requests(&sandbox, create_route.0, create_route.1),
             before + 1,
             "{rule:?}"
         );
@@ -934,70 +894,56 @@ async fn faults_are_survived_and_nothing_is_created_twice() {
 
     // An attempt answered 500 after processing is not re-sent either: one attempt.
     let attempt_route = ("POST", "/hub2/payment-intents/*/payments");
-    sandbox.add_fault(
-        FaultRule::new(
-            attempt_route.0,
-            attempt_route.1,
-            Fault::Status {
-                status: 502,
-                body: None,
-            },
-        )
-        .times(1)
-        .after_processing(),
+    fault_once_after_processing(
+        &sandbox,
+        attempt_route.0,
+        attempt_route.1,
+        status_fault(502),
     );
     let err = payer(&client, &intent)
         .attempt(&AttemptRequest::mobile_money("CI", "orange", "0700000000"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sandbox, attempt_route.0, attempt_route.1), 1);
+    assert_eq!(
+        count_requests(&sandbox, attempt_route.0, attempt_route.1),
+        1
+    );
     let fetched = client.get_intent(&intent.id).await.unwrap();
     assert_eq!(fetched.payments.len(), 1);
 
     // Reads: 503 then a dropped connection are retried; a truncated body is a decode error.
     let get_route = ("GET", "/hub2/payment-intents/*");
-    sandbox.add_fault(
-        FaultRule::new(
-            get_route.0,
-            get_route.1,
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    sandbox.add_fault(FaultRule::new(get_route.0, get_route.1, Fault::Drop).times(1));
-    let before = count(&sandbox, get_route.0, get_route.1);
+    fault_once(&sandbox, get_route.0, get_route.1, status_fault(503));
+    fault_once(&sandbox, get_route.0, get_route.1, Fault::Drop);
+    let before = count_requests(&sandbox, get_route.0, get_route.1);
     let fetched = client.get_intent(&intent.id).await.unwrap();
     assert_eq!(fetched.id, intent.id);
-    assert_eq!(count(&sandbox, get_route.0, get_route.1), before + 3);
-    sandbox.add_fault(FaultRule::new(get_route.0, get_route.1, Fault::Malformed).times(1));
+    assert_eq!(
+        count_requests(&sandbox, get_route.0, get_route.1),
+        before + 3
+    );
+    fault_once(&sandbox, get_route.0, get_route.1, Fault::Malformed);
     let err = client.get_intent(&intent.id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     // A 429 on a status read, with Retry-After, is retried by the client.
     let status_route = ("GET", "/hub2/payment-intents/*/status");
-    sandbox.add_fault(
-        FaultRule::new(
-            status_route.0,
-            status_route.1,
-            Fault::TooManyRequests {
-                retry_after_secs: 1,
-            },
-        )
-        .times(1),
+    fault_once(
+        &sandbox,
+        status_route.0,
+        status_route.1,
+        too_many_requests(1),
     );
     assert_eq!(
         client.get_intent_status(&intent.id).await.unwrap().status,
         IntentStatus::ActionRequired
     );
-    assert_eq!(count(&sandbox, status_route.0, status_route.1), 2);
+    assert_eq!(count_requests(&sandbox, status_route.0, status_route.1), 2);
 }
 
 #[tokio::test]
 async fn the_description_tells_a_client_what_to_send() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let info = sandbox.info();
     let hub2 = &info["providers"]["hub2"];
     assert_eq!(hub2["base_url"], sandbox.provider_url(Provider::Hub2));
@@ -1024,17 +970,14 @@ async fn the_description_tells_a_client_what_to_send() {
 /// `payment_required`, and the payer's next attempt can pay it.
 #[tokio::test]
 async fn a_failed_attempt_leaves_the_intent_payable_and_the_next_attempt_pays_it() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let secret = register(&client, &sink(&sandbox, "retry")).await;
     let verifier = Hub2WebhookVerifier::new(secret).unwrap();
 
     // The payer action `fail`.
     let intent = create(&client, 7500).await;
-    let view = sandbox
-        .act(Provider::Hub2, &intent.id, PayerAction::Fail)
-        .await
-        .unwrap();
+    let view = act(&sandbox, Provider::Hub2, &intent.id, PayerAction::Fail).await;
     assert_eq!(view["status"], "payment_required", "{view}");
     assert_eq!(view["payments"][0]["status"], "failed");
     let failed = verifier
@@ -1080,7 +1023,7 @@ async fn a_failed_attempt_leaves_the_intent_payable_and_the_next_attempt_pays_it
 async fn intents_are_listed_by_reference_date_and_page() {
     use payments_hub2::ListIntentsRequest;
 
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let first = create(&client, 6100).await;
     let other = client
@@ -1207,14 +1150,14 @@ async fn open_payer_page(client: &Hub2Client, amount: i64) -> (String, page::Pag
 
 #[tokio::test]
 async fn the_stand_in_payer_page_runs_an_orange_attempt_and_its_one_time_code() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client_with_payer_page(&sandbox, Some("https://shop.example/thanks?order=1"));
     let (intent_id, opened) = open_payer_page(&client, 7000).await;
     assert!(opened.html.contains(&intent_id), "{}", opened.html);
     let attempted = opened.click("orange", &[]).await;
     // As a merchant's page would: the attempt went through HUB2's payer API, with the token.
     assert_eq!(
-        count(&sandbox, "POST", "/hub2/payment-intents/*/payments"),
+        count_requests(&sandbox, "POST", "/hub2/payment-intents/*/payments"),
         1
     );
     let asking = attempted.follow(&opened.url).await;
@@ -1229,7 +1172,7 @@ async fn the_stand_in_payer_page_runs_an_orange_attempt_and_its_one_time_code() 
     let right = asking.click("otp", &[("code", SANDBOX_OTP)]).await;
     assert_eq!(right.redirected_to(), "https://shop.example/thanks?order=1");
     assert_eq!(
-        count(&sandbox, "POST", "/hub2/payment-intents/*/authentication"),
+        count_requests(&sandbox, "POST", "/hub2/payment-intents/*/authentication"),
         2
     );
     assert_eq!(
@@ -1247,7 +1190,7 @@ async fn the_stand_in_payer_page_runs_an_orange_attempt_and_its_one_time_code() 
 
 #[tokio::test]
 async fn the_stand_in_payer_page_follows_a_wave_redirection_and_a_ussd_confirmation() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client_with_payer_page(&sandbox, Some("https://shop.example/thanks"));
     let (intent_id, opened) = open_payer_page(&client, 7100).await;
     let redirected = opened.click("wave", &[]).await;
@@ -1279,7 +1222,7 @@ async fn the_stand_in_payer_page_follows_a_wave_redirection_and_a_ussd_confirmat
 
 #[tokio::test]
 async fn without_a_return_url_the_stand_in_page_ends_on_a_completion_page() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client_with_payer_page(&sandbox, None);
     let (_, opened) = open_payer_page(&client, 7300).await;
     let asking = opened.click("orange", &[]).await.follow(&opened.url).await;
@@ -1298,7 +1241,7 @@ async fn without_a_return_url_the_stand_in_page_ends_on_a_completion_page() {
 
 #[tokio::test]
 async fn the_stand_in_payer_page_refuses_a_return_url_that_is_not_http() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client_with_payer_page(&sandbox, Some("javascript:alert(1)"));
     let checkout = client
         .checkout(&payments_core::CreatePayment::new(

@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::webhook::{
     AsyncWebhookVerifier, Authenticity, VerifiedEvent, WebhookRejection, WebhookRequest,
 };
@@ -24,8 +23,12 @@ use payments_payconiq::{
     PayconiqStatus, SearchQuery,
 };
 use payments_sandbox::{
-    ControlError, DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider,
-    RunningSandbox, SANDBOX_OTP, Sandbox,
+    ControlError, DeliveryRecord, DeliveryState, Fault, PayerAction, Provider, RunningSandbox,
+    SANDBOX_OTP,
+};
+use payments_test_support::{
+    act, count_requests, fast_http, fault_once, fault_once_after_processing, sink_url,
+    start_sandbox, status_fault, too_many_requests,
 };
 use serde_json::{Value, json};
 
@@ -34,20 +37,6 @@ mod page;
 
 const PAYMENTS: &str = "/payconiq/v3/payments";
 const ONE_PAYMENT: &str = "/payconiq/v3/payments/*";
-
-async fn sandbox() -> RunningSandbox {
-    Sandbox::builder().time_divisor(1000).start().await.unwrap()
-}
-
-fn fast_http() -> HttpConfig {
-    HttpConfig::default()
-        .request_timeout(Duration::from_millis(1500))
-        .retry(
-            RetryPolicy::default()
-                .backoff(Duration::from_millis(5), Duration::from_millis(20))
-                .max_retry_after(Duration::from_secs(2)),
-        )
-}
 
 fn client_with_key(sandbox: &RunningSandbox, key: &str) -> PayconiqClient {
     PayconiqClient::new(
@@ -67,24 +56,34 @@ fn client(sandbox: &RunningSandbox) -> PayconiqClient {
 }
 
 fn sink(sandbox: &RunningSandbox, name: &str) -> String {
-    format!("{}/_sandbox/sink/payconiq/{name}", sandbox.base_url())
+    sink_url(sandbox, &format!("payconiq/{name}"))
 }
 
 fn eur(cents: i64) -> Money {
     Money::from_minor(cents, Currency::EUR)
 }
 
-fn count(sandbox: &RunningSandbox, method: &str, path: &str) -> usize {
-    let rule = FaultRule::new(method, path, Fault::Drop);
-    sandbox
-        .requests()
-        .iter()
-        .filter(|r| rule.matches(&r.method, &r.path))
-        .count()
-}
-
 fn jwks_url(sandbox: &RunningSandbox) -> String {
     sandbox.payconiq().jwks_url
+}
+
+/// Creates a payment of `cents` euro cents whose callbacks go to sink `name`; its id.
+async fn create_notified(
+    client: &PayconiqClient,
+    sandbox: &RunningSandbox,
+    cents: i64,
+    name: &str,
+) -> String {
+    let request = CreatePaymentRequest::new(eur(cents)).callback_url(sink(sandbox, name));
+    client.create_payment(&request).await.unwrap().payment_id
+}
+
+/// [`verify`] of the delivery's own body, as the sandbox sent it.
+async fn verify_as_sent(
+    sandbox: &RunningSandbox,
+    delivery: &DeliveryRecord,
+) -> Result<VerifiedEvent<PayconiqEvent>, WebhookRejection> {
+    verify(sandbox, delivery, delivery.body.as_bytes()).await
 }
 
 async fn verify(
@@ -169,7 +168,7 @@ async fn wait_for_status(client: &PayconiqClient, id: &str, want: &str) -> Payco
 
 #[tokio::test]
 async fn create_pay_callback_get_and_refund_iban() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let callback = sink(&sandbox, "order-1");
     let created = client
@@ -210,10 +209,7 @@ async fn create_pay_callback_get_and_refund_iban() {
     );
     assert!(sandbox.deliveries().is_empty(), "no callback for PENDING");
 
-    let view = sandbox
-        .act(Provider::Payconiq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    let view = act(&sandbox, Provider::Payconiq, &id, PayerAction::Pay).await;
     assert_eq!(view["status"], "SUCCEEDED");
 
     let delivery = delivery(&sandbox, &id, "SUCCEEDED").await;
@@ -225,9 +221,7 @@ async fn create_pay_callback_get_and_refund_iban() {
     );
     assert_eq!(header(&delivery, "Content-Type"), Some("application/json"));
     assert!(header(&delivery, "Signature").unwrap().contains(".."));
-    let event = verify(&sandbox, &delivery, delivery.body.as_bytes())
-        .await
-        .unwrap();
+    let event = verify_as_sent(&sandbox, &delivery).await.unwrap();
     assert_eq!(event.authenticity, Authenticity::Signed);
     assert_eq!(event.status, Some(PaymentStatus::Succeeded));
     assert_eq!(event.payment_id.as_deref(), Some(id.as_str()));
@@ -256,16 +250,19 @@ async fn create_pay_callback_get_and_refund_iban() {
 
 #[tokio::test]
 async fn a_tampered_or_misaddressed_callback_is_rejected() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let created = client
         .create_payment(&CreatePaymentRequest::new(eur(700)).callback_url(sink(&sandbox, "t")))
         .await
         .unwrap();
-    sandbox
-        .act(Provider::Payconiq, &created.payment_id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Payconiq,
+        &created.payment_id,
+        PayerAction::Pay,
+    )
+    .await;
     let delivery = delivery(&sandbox, &created.payment_id, "SUCCEEDED").await;
     let tampered = delivery.body.replace("SUCCEEDED", "SUCCEEDEX");
     assert_eq!(
@@ -300,7 +297,7 @@ async fn a_tampered_or_misaddressed_callback_is_rejected() {
 
 #[tokio::test]
 async fn pos_payments_are_created_at_payments_pos_and_need_a_pos_id() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let created = client
         .create_payment(
@@ -311,8 +308,11 @@ async fn pos_payments_are_created_at_payments_pos_and_need_a_pos_id() {
         .await
         .unwrap();
     assert_eq!(created.status, PayconiqStatus::Pending);
-    assert_eq!(count(&sandbox, "POST", "/payconiq/v3/payments/pos"), 1);
-    assert_eq!(count(&sandbox, "POST", PAYMENTS), 0);
+    assert_eq!(
+        count_requests(&sandbox, "POST", "/payconiq/v3/payments/pos"),
+        1
+    );
+    assert_eq!(count_requests(&sandbox, "POST", PAYMENTS), 0);
     let key = sandbox.credentials().payconiq_api_key.clone();
     let (status, body) = raw(
         &sandbox,
@@ -330,35 +330,26 @@ async fn pos_payments_are_created_at_payments_pos_and_need_a_pos_id() {
 
 #[tokio::test]
 async fn cancel_is_a_delete_notified_and_idempotent_for_the_client() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
-    let id = client
-        .create_payment(&CreatePaymentRequest::new(eur(900)).callback_url(sink(&sandbox, "c")))
-        .await
-        .unwrap()
-        .payment_id;
+    let id = create_notified(&client, &sandbox, 900, "c").await;
     client.cancel_payment(&id).await.unwrap();
     let fetched = client.get_payment(&id).await.unwrap();
     assert_eq!(fetched.status, PayconiqStatus::Cancelled);
     assert!(fetched.links.cancel.is_none());
     let delivery = delivery(&sandbox, &id, "CANCELLED").await;
-    let event = verify(&sandbox, &delivery, delivery.body.as_bytes())
-        .await
-        .unwrap();
+    let event = verify_as_sent(&sandbox, &delivery).await.unwrap();
     assert_eq!(event.status, Some(PaymentStatus::Cancelled));
     // A second DELETE is answered 422 PAYMENT_NOT_PENDING; the client sees it is cancelled.
     client.cancel_payment(&id).await.unwrap();
-    assert_eq!(count(&sandbox, "DELETE", ONE_PAYMENT), 2);
+    assert_eq!(count_requests(&sandbox, "DELETE", ONE_PAYMENT), 2);
 
     let paid = client
         .create_payment(&CreatePaymentRequest::new(eur(900)))
         .await
         .unwrap()
         .payment_id;
-    sandbox
-        .act(Provider::Payconiq, &paid, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Payconiq, &paid, PayerAction::Pay).await;
     let err = client.cancel_payment(&paid).await.unwrap_err();
     assert_eq!(err.provider_code(), Some("PAYMENT_NOT_PENDING"), "{err:?}");
     assert_eq!(err.http_status(), Some(422));
@@ -370,7 +361,7 @@ async fn cancel_is_a_delete_notified_and_idempotent_for_the_client() {
 
 #[tokio::test]
 async fn search_pages_newest_first_and_filters() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -412,7 +403,7 @@ async fn search_pages_newest_first_and_filters() {
         .unwrap();
     assert!(beyond.details.is_empty());
 
-    let before = count(&sandbox, "POST", "/payconiq/v3/payments/search");
+    let before = count_requests(&sandbox, "POST", "/payconiq/v3/payments/search");
     let all: Vec<_> = client
         .search_all(&SearchQuery::new(), 2)
         .try_collect()
@@ -423,7 +414,7 @@ async fn search_pages_newest_first_and_filters() {
     expected.reverse();
     assert_eq!(all, expected);
     assert_eq!(
-        count(&sandbox, "POST", "/payconiq/v3/payments/search") - before,
+        count_requests(&sandbox, "POST", "/payconiq/v3/payments/search") - before,
         3
     );
 
@@ -433,10 +424,7 @@ async fn search_pages_newest_first_and_filters() {
         .unwrap();
     assert_eq!(by_reference.total_elements, 1);
     assert_eq!(by_reference.details[0].payment_id, ids[2]);
-    sandbox
-        .act(Provider::Payconiq, &ids[1], PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Payconiq, &ids[1], PayerAction::Pay).await;
     let succeeded = client
         .search_payments(&SearchQuery::new().status(PayconiqStatus::Succeeded), 0, 50)
         .await
@@ -458,7 +446,7 @@ async fn search_pages_newest_first_and_filters() {
 
 #[tokio::test]
 async fn refund_iban_exists_only_once_succeeded() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let id = client
         .create_payment(&CreatePaymentRequest::new(eur(300)))
@@ -488,7 +476,7 @@ async fn refund_iban_exists_only_once_succeeded() {
 
 #[tokio::test]
 async fn acknowledge_completes_a_payment_pending_the_merchant() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let id = client
         .create_payment(
@@ -504,14 +492,13 @@ async fn acknowledge_completes_a_payment_pending_the_merchant() {
         .await
         .unwrap_err();
     assert_eq!(err.provider_code(), Some("PAYMENT_NOT_PENDING"), "{err:?}");
-    sandbox
-        .act(
-            Provider::Payconiq,
-            &id,
-            PayerAction::SetStatus("PENDING_MERCHANT_ACKNOWLEDGEMENT".into()),
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Payconiq,
+        &id,
+        PayerAction::SetStatus("PENDING_MERCHANT_ACKNOWLEDGEMENT".into()),
+    )
+    .await;
     let waiting = client.get_payment(&id).await.unwrap();
     assert_eq!(
         unified_status(&waiting.status),
@@ -539,13 +526,9 @@ async fn acknowledge_completes_a_payment_pending_the_merchant() {
 
 #[tokio::test]
 async fn the_payer_confirms_with_a_code_and_impossible_moves_are_refused() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
-    let id = client
-        .create_payment(&CreatePaymentRequest::new(eur(1500)).callback_url(sink(&sandbox, "otp")))
-        .await
-        .unwrap()
-        .payment_id;
+    let id = create_notified(&client, &sandbox, 1500, "otp").await;
     let act = |action| sandbox.act(Provider::Payconiq, &id, action);
     assert!(matches!(
         act(PayerAction::SubmitOtp(SANDBOX_OTP.into())).await,
@@ -608,30 +591,23 @@ async fn the_payer_confirms_with_a_code_and_impossible_moves_are_refused() {
 
 #[tokio::test]
 async fn an_undocumented_status_is_kept_verbatim_and_never_success() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
-    let id = client
-        .create_payment(&CreatePaymentRequest::new(eur(800)).callback_url(sink(&sandbox, "u")))
-        .await
-        .unwrap()
-        .payment_id;
-    sandbox
-        .act(
-            Provider::Payconiq,
-            &id,
-            PayerAction::SetStatus("HALF_PAID_2031".into()),
-        )
-        .await
-        .unwrap();
+    let id = create_notified(&client, &sandbox, 800, "u").await;
+    act(
+        &sandbox,
+        Provider::Payconiq,
+        &id,
+        PayerAction::SetStatus("HALF_PAID_2031".into()),
+    )
+    .await;
     let fetched = client.get_payment(&id).await.unwrap();
     assert_eq!(
         fetched.status,
         PayconiqStatus::Other("HALF_PAID_2031".into())
     );
     let delivery = delivery(&sandbox, &id, "HALF_PAID_2031").await;
-    let event = verify(&sandbox, &delivery, delivery.body.as_bytes())
-        .await
-        .unwrap();
+    let event = verify_as_sent(&sandbox, &delivery).await.unwrap();
     assert_eq!(
         event.status,
         Some(PaymentStatus::Unknown("HALF_PAID_2031".into()))
@@ -640,7 +616,7 @@ async fn an_undocumented_status_is_kept_verbatim_and_never_success() {
 
 #[tokio::test]
 async fn magic_amounts_decide_the_outcome() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     for (cents, want) in [
         (1005, "SUCCEEDED"),
@@ -648,30 +624,20 @@ async fn magic_amounts_decide_the_outcome() {
         (1002, "EXPIRED"),
         (1003, "CANCELLED"),
     ] {
-        let id = client
-            .create_payment(
-                &CreatePaymentRequest::new(eur(cents)).callback_url(sink(&sandbox, "m")),
-            )
-            .await
-            .unwrap()
-            .payment_id;
+        let id = create_notified(&client, &sandbox, cents, "m").await;
         assert_eq!(
             wait_for_status(&client, &id, want).await.as_str(),
             want,
             "{cents}"
         );
         let delivery = delivery(&sandbox, &id, want).await;
-        assert!(
-            verify(&sandbox, &delivery, delivery.body.as_bytes())
-                .await
-                .is_ok()
-        );
+        assert!(verify_as_sent(&sandbox, &delivery).await.is_ok());
     }
 }
 
 #[tokio::test]
 async fn the_console_callback_url_is_used_when_a_payment_names_none() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let console = sink(&sandbox, "console");
     sandbox.set_webhook_url(Provider::Payconiq, Some(console.clone()));
     let client = client(&sandbox);
@@ -683,22 +649,21 @@ async fn the_console_callback_url_is_used_when_a_payment_names_none() {
         created.creditor.unwrap().callback_url.as_deref(),
         Some(console.as_str())
     );
-    sandbox
-        .act(Provider::Payconiq, &created.payment_id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Payconiq,
+        &created.payment_id,
+        PayerAction::Pay,
+    )
+    .await;
     let delivery = delivery(&sandbox, &created.payment_id, "SUCCEEDED").await;
     assert_eq!(delivery.url, console);
-    assert!(
-        verify(&sandbox, &delivery, delivery.body.as_bytes())
-            .await
-            .is_ok()
-    );
+    assert!(verify_as_sent(&sandbox, &delivery).await.is_ok());
 }
 
 #[tokio::test]
 async fn the_checkout_page_lets_the_payer_pay_and_returns_to_the_shop() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let created = client
         .create_payment(
@@ -742,7 +707,7 @@ async fn the_checkout_page_lets_the_payer_pay_and_returns_to_the_shop() {
 
 #[tokio::test]
 async fn the_emulator_refuses_bad_keys_and_bad_bodies_with_payconiq_errors() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let key = sandbox.credentials().payconiq_api_key.clone();
     let err = client_with_key(&sandbox, "not-the-key")
         .get_payment("5bdaf066b93d1c000bde9683")
@@ -840,48 +805,28 @@ async fn the_emulator_refuses_bad_keys_and_bad_bodies_with_payconiq_errors() {
 
 #[tokio::test]
 async fn a_429_on_create_is_retried_and_one_payment_exists() {
-    let sandbox = sandbox().await;
-    sandbox.add_fault(
-        FaultRule::new(
-            "POST",
-            PAYMENTS,
-            Fault::TooManyRequests {
-                retry_after_secs: 1,
-            },
-        )
-        .times(1),
-    );
+    let sandbox = start_sandbox().await;
+    fault_once(&sandbox, "POST", PAYMENTS, too_many_requests(1));
     let created = client(&sandbox)
         .create_payment(&CreatePaymentRequest::new(eur(1000)).reference("once"))
         .await
         .unwrap();
     assert_eq!(created.status, PayconiqStatus::Pending);
-    assert_eq!(count(&sandbox, "POST", PAYMENTS), 2);
+    assert_eq!(count_requests(&sandbox, "POST", PAYMENTS), 2);
     assert_eq!(sandbox.payments(Provider::Payconiq).len(), 1);
 }
 
 #[tokio::test]
 async fn a_creation_answered_500_after_processing_is_not_resent_and_is_found_by_search() {
-    let sandbox = sandbox().await;
-    sandbox.add_fault(
-        FaultRule::new(
-            "POST",
-            PAYMENTS,
-            Fault::Status {
-                status: 500,
-                body: None,
-            },
-        )
-        .times(1)
-        .after_processing(),
-    );
+    let sandbox = start_sandbox().await;
+    fault_once_after_processing(&sandbox, "POST", PAYMENTS, status_fault(500));
     let client = client(&sandbox);
     let err = client
         .create_payment(&CreatePaymentRequest::new(eur(1000)).reference("lost-answer"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sandbox, "POST", PAYMENTS), 1);
+    assert_eq!(count_requests(&sandbox, "POST", PAYMENTS), 1);
     assert_eq!(sandbox.payments(Provider::Payconiq).len(), 1);
     // What the crate documents: search by reference before creating again.
     let found = client
@@ -893,7 +838,7 @@ async fn a_creation_answered_500_after_processing_is_not_resent_and_is_found_by_
 
 #[tokio::test]
 async fn the_search_filters_on_the_exact_reference_and_find_by_reference_uses_it() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let mut ids = Vec::new();
     for reference in ["order-9", "order-99", "ORDER-9", "order-9", "order"] {
@@ -916,14 +861,14 @@ async fn the_search_filters_on_the_exact_reference_and_find_by_reference_uses_it
     assert_eq!(listed, [ids[3].as_str(), ids[0].as_str()], "newest first");
     assert_eq!(page.total_elements, 2);
 
-    let before = count(&sandbox, "POST", "/payconiq/v3/payments/search");
+    let before = count_requests(&sandbox, "POST", "/payconiq/v3/payments/search");
     let found = payments_core::PaymentProvider::find_by_reference(&client, "order-9")
         .await
         .unwrap();
     let found: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(found, [ids[0].as_str(), ids[3].as_str()], "oldest first");
     assert_eq!(
-        count(&sandbox, "POST", "/payconiq/v3/payments/search") - before,
+        count_requests(&sandbox, "POST", "/payconiq/v3/payments/search") - before,
         1
     );
     let none = payments_core::PaymentProvider::find_by_reference(&client, "order-7")
@@ -934,58 +879,49 @@ async fn the_search_filters_on_the_exact_reference_and_find_by_reference_uses_it
 
 #[tokio::test]
 async fn a_dropped_or_slow_creation_is_not_resent() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
-    sandbox.add_fault(
-        FaultRule::new("POST", PAYMENTS, Fault::Drop)
-            .times(1)
-            .after_processing(),
-    );
+    fault_once_after_processing(&sandbox, "POST", PAYMENTS, Fault::Drop);
     let err = client
         .create_payment(&CreatePaymentRequest::new(eur(1000)))
         .await
         .unwrap_err();
     assert_eq!(err.delivery(), payments_core::Delivery::Unknown, "{err:?}");
-    assert_eq!(count(&sandbox, "POST", PAYMENTS), 1);
+    assert_eq!(count_requests(&sandbox, "POST", PAYMENTS), 1);
     assert_eq!(sandbox.payments(Provider::Payconiq).len(), 1);
 
-    sandbox.add_fault(FaultRule::new("POST", PAYMENTS, Fault::Latency { ms: 3000 }).times(1));
+    fault_once(&sandbox, "POST", PAYMENTS, Fault::Latency { ms: 3000 });
     let err = client
         .create_payment(&CreatePaymentRequest::new(eur(1000)))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sandbox, "POST", PAYMENTS), 2);
+    assert_eq!(count_requests(&sandbox, "POST", PAYMENTS), 2);
     assert!(sandbox.payments(Provider::Payconiq).len() <= 2);
 }
 
 #[tokio::test]
 async fn reads_survive_503_drops_and_refuse_malformed_answers() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let id = client
         .create_payment(&CreatePaymentRequest::new(eur(1000)))
         .await
         .unwrap()
         .payment_id;
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            ONE_PAYMENT,
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    sandbox.add_fault(FaultRule::new("GET", ONE_PAYMENT, Fault::Drop).times(1));
+    fault_once(&sandbox, "GET", ONE_PAYMENT, status_fault(503));
+    fault_once(&sandbox, "GET", ONE_PAYMENT, Fault::Drop);
     assert_eq!(
         client.get_payment(&id).await.unwrap().status,
         PayconiqStatus::Pending
     );
-    assert_eq!(count(&sandbox, "GET", ONE_PAYMENT), 3);
-    sandbox.add_fault(FaultRule::new("POST", "/payconiq/v3/payments/search", Fault::Drop).times(1));
+    assert_eq!(count_requests(&sandbox, "GET", ONE_PAYMENT), 3);
+    fault_once(
+        &sandbox,
+        "POST",
+        "/payconiq/v3/payments/search",
+        Fault::Drop,
+    );
     assert_eq!(
         client
             .search_payments(&SearchQuery::new(), 0, 10)
@@ -994,56 +930,34 @@ async fn reads_survive_503_drops_and_refuse_malformed_answers() {
             .total_elements,
         1
     );
-    sandbox.add_fault(FaultRule::new("GET", ONE_PAYMENT, Fault::Malformed).times(1));
+    fault_once(&sandbox, "GET", ONE_PAYMENT, Fault::Malformed);
     let err = client.get_payment(&id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 }
 
 #[tokio::test]
 async fn the_key_set_is_fetched_again_after_a_503() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
-    let id = client
-        .create_payment(&CreatePaymentRequest::new(eur(1000)).callback_url(sink(&sandbox, "k")))
-        .await
-        .unwrap()
-        .payment_id;
-    sandbox
-        .act(Provider::Payconiq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    let id = create_notified(&client, &sandbox, 1000, "k").await;
+    act(&sandbox, Provider::Payconiq, &id, PayerAction::Pay).await;
     let delivery = delivery(&sandbox, &id, "SUCCEEDED").await;
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            "/payconiq/jwks",
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    let event = verify(&sandbox, &delivery, delivery.body.as_bytes())
-        .await
-        .unwrap();
+    fault_once(&sandbox, "GET", "/payconiq/jwks", status_fault(503));
+    let event = verify_as_sent(&sandbox, &delivery).await.unwrap();
     assert_eq!(event.status, Some(PaymentStatus::Succeeded));
-    assert_eq!(count(&sandbox, "GET", "/payconiq/jwks"), 2);
+    assert_eq!(count_requests(&sandbox, "GET", "/payconiq/jwks"), 2);
 }
 
 #[tokio::test]
 async fn a_refused_callback_is_sent_four_times_identically() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let url = format!("{}/_sandbox/sink/status/500", sandbox.base_url());
     let id = client(&sandbox)
         .create_payment(&CreatePaymentRequest::new(eur(1000)).callback_url(&url))
         .await
         .unwrap()
         .payment_id;
-    sandbox
-        .act(Provider::Payconiq, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Payconiq, &id, PayerAction::Pay).await;
     let delivery = delivery(&sandbox, &id, "SUCCEEDED").await;
     assert_eq!(delivery.state, DeliveryState::GaveUp);
     assert_eq!(delivery.attempts.len(), 4);
@@ -1053,7 +967,7 @@ async fn a_refused_callback_is_sent_four_times_identically() {
 
 #[tokio::test]
 async fn the_description_says_how_to_configure_a_client() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let info = &sandbox.info()["providers"]["payconiq"];
     assert_eq!(info["base_url"], sandbox.provider_url(Provider::Payconiq));
     assert_eq!(
@@ -1091,7 +1005,7 @@ async fn the_description_says_how_to_configure_a_client() {
 
 #[tokio::test]
 async fn the_checkout_page_refuses_takes_a_code_and_ends_on_a_completion_page_without_return_url() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let client = client(&sandbox);
     let payconiq = sandbox.payconiq();
     // No returnUrl: no `_links.checkout`, but the page exists and ends on a completion page.
@@ -1137,14 +1051,13 @@ async fn the_checkout_page_refuses_takes_a_code_and_ends_on_a_completion_page_wi
         )
         .await
         .unwrap();
-    sandbox
-        .act(
-            Provider::Payconiq,
-            &created.payment_id,
-            PayerAction::RequireOtp,
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        Provider::Payconiq,
+        &created.payment_id,
+        PayerAction::RequireOtp,
+    )
+    .await;
     let asking = page::open(&created.links.checkout.unwrap().href).await;
     assert!(!asking.has("pay"), "{}", asking.html);
     let wrong = asking.click("otp", &[("code", "000000")]).await;

@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 
-use payments_core::http::{HttpConfig, RetryPolicy};
 use payments_core::webhook::{Authenticity, WebhookRequest, WebhookVerifier};
 use payments_core::{
     Capability, CreatePayment, Currency, Decimal, Error, Money, PaymentProvider, PaymentStatus,
@@ -20,6 +19,10 @@ use payments_paylican::webhook::{PaylicanWebhookVerifier, WebhookGuards};
 use payments_paylican::{CreatePaymentRequest, InvoiceStatus, PaylicanClient, PaylicanConfig};
 use payments_sandbox::{
     DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, Provider, RunningSandbox, Sandbox,
+};
+use payments_test_support::{
+    act, count_requests, fast_http, fault_once, sink_url, start_sandbox, status_fault,
+    too_many_requests,
 };
 use serde_json::{Value, json};
 
@@ -31,7 +34,7 @@ const STATUS_PATH: &str = "/sandbox-extension/invoice/{invoiceId}";
 const CREATE: &str = "/paylican/api/v1/payment";
 
 async fn sandbox() -> RunningSandbox {
-    let sandbox = Sandbox::builder().time_divisor(1000).start().await.unwrap();
+    let sandbox = start_sandbox().await;
     sink_webhooks(&sandbox);
     sandbox
 }
@@ -39,21 +42,8 @@ async fn sandbox() -> RunningSandbox {
 fn sink_webhooks(sandbox: &RunningSandbox) {
     sandbox.set_webhook_url(
         Provider::Paylican,
-        Some(format!(
-            "{}/_sandbox/sink/paylican/{SECRET}",
-            sandbox.base_url()
-        )),
+        Some(sink_url(sandbox, &format!("paylican/{SECRET}"))),
     );
-}
-
-fn fast_http() -> HttpConfig {
-    HttpConfig::default()
-        .request_timeout(Duration::from_millis(1500))
-        .retry(
-            RetryPolicy::default()
-                .backoff(Duration::from_millis(5), Duration::from_millis(20))
-                .max_retry_after(Duration::from_secs(2)),
-        )
 }
 
 fn config(sandbox: &RunningSandbox) -> PaylicanConfig {
@@ -92,15 +82,6 @@ fn token_path(sandbox: &RunningSandbox) -> String {
         "/paylican/auth/realms/{}/protocol/openid-connect/token",
         sandbox.credentials().paylican_realm
     )
-}
-
-fn count(sandbox: &RunningSandbox, method: &str, path: &str) -> usize {
-    let rule = FaultRule::new(method, path, Fault::Drop);
-    sandbox
-        .requests()
-        .iter()
-        .filter(|r| rule.matches(&r.method, &r.path))
-        .count()
 }
 
 fn verifier() -> PaylicanWebhookVerifier {
@@ -196,10 +177,13 @@ async fn create_pay_webhook_and_get_with_the_real_client() {
     let before = client.get_invoice(&created.invoice_id).await.unwrap();
     assert_eq!(before.status, InvoiceStatus::Unpaid);
 
-    let view = sandbox
-        .act(Provider::Paylican, &created.invoice_id, PayerAction::Pay)
-        .await
-        .unwrap();
+    let view = act(
+        &sandbox,
+        Provider::Paylican,
+        &created.invoice_id,
+        PayerAction::Pay,
+    )
+    .await;
     assert_eq!(view["status"], "PAID");
     let delivery = delivery_about(
         &sandbox,
@@ -446,7 +430,7 @@ async fn keycloak_issues_and_refreshes_tokens_and_refuses_bad_credentials() {
     assert_eq!(err.http_status(), Some(401), "{err:?}");
     assert_eq!(err.provider_code(), Some("invalid_grant"), "{err:?}");
     assert!(!format!("{err:?}").contains("wrong-password"));
-    assert_eq!(count(&sandbox, "POST", CREATE), 0);
+    assert_eq!(count_requests(&sandbox, "POST", CREATE), 0);
 
     // The real client outlives its access token (1 s): it renews it and goes on.
     let client = client(&sandbox);
@@ -461,7 +445,7 @@ async fn keycloak_issues_and_refreshes_tokens_and_refuses_bad_credentials() {
         .unwrap();
     assert_eq!(sandbox.payments(Provider::Paylican).len(), 2);
     assert_eq!(
-        count(&sandbox, "POST", CREATE),
+        count_requests(&sandbox, "POST", CREATE),
         2,
         "no creation refused with 401"
     );
@@ -554,13 +538,13 @@ async fn creations_are_validated_as_documented() {
     assert_eq!(forged.status(), 401);
 
     // The crate refuses a 901-character URL before sending anything.
-    let before = count(&sandbox, "POST", CREATE);
+    let before = count_requests(&sandbox, "POST", CREATE);
     let err = client(&sandbox)
         .create_payment(&documented_request("R3").redirection_url(long_url(901)))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
-    assert_eq!(count(&sandbox, "POST", CREATE), before);
+    assert_eq!(count_requests(&sandbox, "POST", CREATE), before);
     assert_eq!(sandbox.payments(Provider::Paylican).len(), 2);
     sandbox.shutdown().await;
 }
@@ -797,10 +781,7 @@ async fn webhooks_are_retried_three_times_and_need_a_configured_url() {
         .await
         .unwrap()
         .invoice_id;
-    sandbox
-        .act(Provider::Paylican, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Paylican, &id, PayerAction::Pay).await;
     let delivery = delivery_about(&sandbox, &id, "invoice.payment_initiated PAID").await;
     assert_eq!(delivery.state, DeliveryState::GaveUp);
     assert_eq!(delivery.attempts.len(), 3);
@@ -813,10 +794,7 @@ async fn webhooks_are_retried_three_times_and_need_a_configured_url() {
         .await
         .unwrap()
         .invoice_id;
-    sandbox
-        .act(Provider::Paylican, &quiet, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Paylican, &quiet, PayerAction::Pay).await;
     assert!(sandbox.deliveries().iter().all(|d| d.payment_id != quiet));
     assert!(
         sandbox.info()["providers"]["paylican"]["webhook_url"]
@@ -845,10 +823,7 @@ async fn basic_auth_user_info_in_the_console_url_becomes_a_header() {
         .await
         .unwrap()
         .invoice_id;
-    sandbox
-        .act(Provider::Paylican, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, Provider::Paylican, &id, PayerAction::Pay).await;
     let delivery = delivery_about(&sandbox, &id, "invoice.payment_initiated PAID").await;
     assert_eq!(delivery.state, DeliveryState::Delivered);
     assert!(!delivery.url.contains('@'), "{}", delivery.url);
@@ -892,7 +867,7 @@ async fn a_429_on_create_is_retried_and_creates_one_invoice() {
     .times(1);
     let (sandbox, result) = creation_with(rule).await;
     result.unwrap();
-    assert_eq!(count(&sandbox, "POST", CREATE), 3);
+    assert_eq!(count_requests(&sandbox, "POST", CREATE), 3);
     assert_eq!(sandbox.payments(Provider::Paylican).len(), 2);
 }
 
@@ -921,7 +896,11 @@ async fn a_creation_whose_answer_is_lost_is_sent_once() {
             payments_core::Delivery::Unknown,
             "{fault:?}: {err:?}"
         );
-        assert_eq!(count(&sandbox, "POST", CREATE), 2, "{fault:?}: sent once");
+        assert_eq!(
+            count_requests(&sandbox, "POST", CREATE),
+            2,
+            "{fault:?}: sent once"
+        );
         assert_eq!(
             sandbox.payments(Provider::Paylican).len(),
             2,
@@ -936,66 +915,34 @@ async fn a_creation_slower_than_the_timeout_is_sent_once() {
     let (sandbox, result) = creation_with(rule).await;
     let err = result.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(count(&sandbox, "POST", CREATE), 2);
+    assert_eq!(count_requests(&sandbox, "POST", CREATE), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_and_status_reads_survive_5xx_drops_and_429() {
     let sandbox = sandbox().await;
     let token = token_path(&sandbox);
-    sandbox.add_fault(
-        FaultRule::new(
-            "POST",
-            token.clone(),
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    sandbox.add_fault(FaultRule::new("POST", token.clone(), Fault::Drop).times(1));
+    fault_once(&sandbox, "POST", &token, status_fault(503));
+    fault_once(&sandbox, "POST", &token, Fault::Drop);
     let client = client(&sandbox);
     let id = client
         .create_payment(&documented_request("R-READS"))
         .await
         .unwrap()
         .invoice_id;
-    assert_eq!(count(&sandbox, "POST", &token), 3);
-    sandbox
-        .act(Provider::Paylican, &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    assert_eq!(count_requests(&sandbox, "POST", &token), 3);
+    act(&sandbox, Provider::Paylican, &id, PayerAction::Pay).await;
     let status = "/paylican/sandbox-extension/invoice/*";
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            status,
-            Fault::TooManyRequests {
-                retry_after_secs: 0,
-            },
-        )
-        .times(1),
-    );
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            status,
-            Fault::Status {
-                status: 502,
-                body: None,
-            },
-        )
-        .times(1),
-    );
+    fault_once(&sandbox, "GET", status, too_many_requests(0));
+    fault_once(&sandbox, "GET", status, status_fault(502));
     assert!(client.get_invoice(&id).await.unwrap().is_paid());
-    assert_eq!(count(&sandbox, "GET", status), 3);
-    sandbox.add_fault(FaultRule::new("GET", status, Fault::Drop).times(1));
+    assert_eq!(count_requests(&sandbox, "GET", status), 3);
+    fault_once(&sandbox, "GET", status, Fault::Drop);
     assert!(client.get_invoice(&id).await.unwrap().is_paid());
-    assert_eq!(count(&sandbox, "GET", status), 5);
+    assert_eq!(count_requests(&sandbox, "GET", status), 5);
 
     // A truncated answer is a decode error, never a status.
-    sandbox.add_fault(FaultRule::new("GET", status, Fault::Malformed).times(1));
+    fault_once(&sandbox, "GET", status, Fault::Malformed);
     let err = client.get_invoice(&id).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     // An unknown invoice is the provider's 404.

@@ -8,16 +8,23 @@
 
 use std::time::Duration;
 
-use payments_sandbox::{Fault, FaultRule, Phase, Provider, Sandbox};
+use payments_sandbox::{Fault, FaultRule, PayerAction, Phase, Provider, Sandbox};
+use payments_test_support::{act, fault_once, start_sandbox, status_fault};
 use serde_json::{Value, json};
 
-async fn sandbox() -> payments_sandbox::RunningSandbox {
-    Sandbox::builder().time_divisor(1000).start().await.unwrap()
+/// `request` sent; panics when no answer came.
+async fn sent(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.unwrap()
+}
+
+/// The JSON answer to `request`.
+async fn json_of<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    sent(request).await.json().await.unwrap()
 }
 
 #[tokio::test]
 async fn the_description_names_every_provider_and_hides_nothing_needed() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let info: Value = reqwest::get(format!("{}/_sandbox", sandbox.base_url()))
         .await
         .unwrap()
@@ -38,7 +45,7 @@ async fn the_description_names_every_provider_and_hides_nothing_needed() {
 
 #[tokio::test]
 async fn the_description_and_the_typed_details_agree() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let info = sandbox.info();
     let banq = sandbox.banq();
     let described = &info["providers"]["banq"];
@@ -102,7 +109,7 @@ async fn the_description_and_the_typed_details_agree() {
 
 #[tokio::test]
 async fn faults_are_added_listed_applied_and_cleared_over_http() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let base = sandbox.base_url();
     let rule = json!({
@@ -111,21 +118,9 @@ async fn faults_are_added_listed_applied_and_cleared_over_http() {
         "fault": {"kind": "too_many_requests", "retry_after_secs": 7},
         "times": 1
     });
-    let added = http
-        .post(format!("{base}/_sandbox/faults"))
-        .json(&rule)
-        .send()
-        .await
-        .unwrap();
+    let added = sent(http.post(format!("{base}/_sandbox/faults")).json(&rule)).await;
     assert_eq!(added.status(), 201);
-    let listed: Vec<FaultRule> = http
-        .get(format!("{base}/_sandbox/faults"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Vec<FaultRule> = json_of(http.get(format!("{base}/_sandbox/faults"))).await;
     assert_eq!(
         listed,
         vec![
@@ -140,19 +135,11 @@ async fn faults_are_added_listed_applied_and_cleared_over_http() {
         ]
     );
 
-    let limited = http
-        .get(format!("{base}/hub2/payment-intents/abc"))
-        .send()
-        .await
-        .unwrap();
+    let limited = sent(http.get(format!("{base}/hub2/payment-intents/abc"))).await;
     assert_eq!(limited.status(), 429);
     assert_eq!(limited.headers()["retry-after"], "7");
     // `times: 1` is used up: the next request reaches the emulator.
-    let next = http
-        .get(format!("{base}/hub2/payment-intents/abc"))
-        .send()
-        .await
-        .unwrap();
+    let next = sent(http.get(format!("{base}/hub2/payment-intents/abc"))).await;
     assert_ne!(next.status(), 429);
     let log = sandbox.requests();
     assert_eq!(log.len(), 2);
@@ -167,57 +154,47 @@ async fn faults_are_added_listed_applied_and_cleared_over_http() {
             body: Some("{\"x\":1}".into()),
         },
     ));
-    let cleared = http
-        .delete(format!("{base}/_sandbox/faults"))
-        .send()
-        .await
-        .unwrap();
+    let cleared = sent(http.delete(format!("{base}/_sandbox/faults"))).await;
     assert_eq!(cleared.status(), 204);
     assert!(sandbox.requests().len() == 2);
-    let after = http
-        .get(format!("{base}/banq/anything"))
-        .send()
-        .await
-        .unwrap();
+    let after = sent(http.get(format!("{base}/banq/anything"))).await;
     assert_ne!(after.status(), 503);
 }
 
 #[tokio::test]
 async fn each_fault_kind_reaches_the_client_as_described() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let url = format!("{}/payconiq/v3/payments/x", sandbox.base_url());
 
-    sandbox.add_fault(
-        FaultRule::new(
-            "GET",
-            "/payconiq/v3/payments/x",
-            Fault::Status {
-                status: 502,
-                body: None,
-            },
-        )
-        .times(1),
+    fault_once(
+        &sandbox,
+        "GET",
+        "/payconiq/v3/payments/x",
+        status_fault(502),
     );
-    assert_eq!(http.get(&url).send().await.unwrap().status(), 502);
+    assert_eq!(sent(http.get(&url)).await.status(), 502);
 
-    sandbox.add_fault(FaultRule::new("GET", "/payconiq/v3/payments/x", Fault::Malformed).times(1));
-    let malformed = http.get(&url).send().await.unwrap();
+    fault_once(&sandbox, "GET", "/payconiq/v3/payments/x", Fault::Malformed);
+    let malformed = sent(http.get(&url)).await;
     assert_eq!(malformed.status(), 200);
     assert!(
         malformed.json::<Value>().await.is_err(),
         "a malformed body does not parse"
     );
 
-    sandbox.add_fault(FaultRule::new("GET", "/payconiq/v3/payments/x", Fault::Drop).times(1));
+    fault_once(&sandbox, "GET", "/payconiq/v3/payments/x", Fault::Drop);
     let dropped = match http.get(&url).send().await {
         Err(_) => true,
         Ok(response) => response.bytes().await.is_err(),
     };
     assert!(dropped, "a dropped connection is a transport error");
 
-    sandbox.add_fault(
-        FaultRule::new("GET", "/payconiq/v3/payments/x", Fault::Latency { ms: 400 }).times(1),
+    fault_once(
+        &sandbox,
+        "GET",
+        "/payconiq/v3/payments/x",
+        Fault::Latency { ms: 400 },
     );
     let slow = http
         .get(&url)
@@ -237,27 +214,22 @@ async fn each_fault_kind_reaches_the_client_as_described() {
     .times(1);
     after.phase = Phase::After;
     sandbox.add_fault(after);
-    assert_eq!(http.get(&url).send().await.unwrap().status(), 500);
+    assert_eq!(sent(http.get(&url)).await.status(), 500);
     assert_eq!(sandbox.requests().len(), 5);
 }
 
 #[tokio::test]
 async fn the_sink_answers_200_or_the_status_asked_for() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let base = sandbox.base_url();
-    let ok = http
-        .post(format!("{base}/_sandbox/sink/payconiq"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let ok = sent(
+        http.post(format!("{base}/_sandbox/sink/payconiq"))
+            .body("{}"),
+    )
+    .await;
     assert_eq!(ok.status(), 200);
-    let refused = http
-        .post(format!("{base}/_sandbox/sink/status/503"))
-        .send()
-        .await
-        .unwrap();
+    let refused = sent(http.post(format!("{base}/_sandbox/sink/status/503"))).await;
     assert_eq!(refused.status(), 503);
     // The sink is not a provider route: nothing in the provider request log.
     assert!(sandbox.requests().is_empty());
@@ -265,54 +237,29 @@ async fn the_sink_answers_200_or_the_status_asked_for() {
 
 #[tokio::test]
 async fn control_endpoints_refuse_unknown_providers_payments_and_actions() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let base = sandbox.base_url();
-    let unknown_provider = http
-        .post(format!("{base}/_sandbox/stripe/payments/p1/pay"))
-        .send()
-        .await
-        .unwrap();
+    let unknown_provider = sent(http.post(format!("{base}/_sandbox/stripe/payments/p1/pay"))).await;
     assert_eq!(unknown_provider.status(), 404);
     let body: Value = unknown_provider.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("unknown provider"));
     for p in Provider::ALL {
-        let missing = http
-            .post(format!("{base}/_sandbox/{p}/payments/no-such-id/pay"))
-            .send()
-            .await
-            .unwrap();
+        let missing = sent(http.post(format!("{base}/_sandbox/{p}/payments/no-such-id/pay"))).await;
         assert_eq!(missing.status(), 404, "{p}");
-        let listed: Vec<Value> = http
-            .get(format!("{base}/_sandbox/{p}/payments"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed: Vec<Value> = json_of(http.get(format!("{base}/_sandbox/{p}/payments"))).await;
         assert!(listed.is_empty(), "{p}");
     }
-    let bad_action = http
-        .post(format!("{base}/_sandbox/hub2/payments/p1/teleport"))
-        .send()
-        .await
-        .unwrap();
+    let bad_action = sent(http.post(format!("{base}/_sandbox/hub2/payments/p1/teleport"))).await;
     assert_eq!(bad_action.status(), 400);
-    let deliveries: Vec<Value> = http
-        .get(format!("{base}/_sandbox/deliveries?provider=hub2"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let deliveries: Vec<Value> =
+        json_of(http.get(format!("{base}/_sandbox/deliveries?provider=hub2"))).await;
     assert!(deliveries.is_empty());
 }
 
 #[tokio::test]
 async fn console_webhook_urls_are_set_and_cleared() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let put = http
         .put(format!(
@@ -344,7 +291,7 @@ async fn console_webhook_urls_are_set_and_cleared() {
 
 #[tokio::test]
 async fn latency_after_processing_acts_at_once_and_answers_late() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let http = reqwest::Client::new();
     let mut late = FaultRule::new("POST", "/payconiq/v3/payments", Fault::Latency { ms: 800 });
     late.phase = Phase::After;
@@ -408,54 +355,46 @@ fn assert_json_error(answer: &(u16, String, Value), status: u16, mentions: &str)
 
 #[tokio::test]
 async fn control_bodies_that_are_not_json_are_refused_with_json_errors() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let base = sandbox.base_url();
-    let post = reqwest::Method::POST;
-    let put = reqwest::Method::PUT;
+    let (post, put) = (reqwest::Method::POST, reqwest::Method::PUT);
     let json = Some("application/json");
-    // Not JSON at all: 400, naming the problem.
-    let broken = send(
-        post.clone(),
-        format!("{base}/_sandbox/faults"),
-        json,
-        "{\"method\":",
-    )
-    .await;
-    assert_json_error(&broken, 400, "JSON");
-    // JSON, but not a fault rule: 422.
-    let shapeless = send(
-        post.clone(),
-        format!("{base}/_sandbox/faults"),
-        json,
-        "{\"x\":1}",
-    )
-    .await;
-    assert_json_error(&shapeless, 422, "missing field");
-    // Not declared as JSON: 415.
-    let plain = send(
-        put.clone(),
-        format!("{base}/_sandbox/banq/webhook-url"),
-        Some("text/plain"),
-        "{\"url\":\"http://127.0.0.1:9/hook\"}",
-    )
-    .await;
-    assert_json_error(&plain, 415, "application/json");
-    let undeclared = send(
-        post.clone(),
-        format!("{base}/_sandbox/hub2/payments/x/otp"),
-        None,
-        "{\"code\":\"123456\"}",
-    )
-    .await;
-    assert_json_error(&undeclared, 415, "application/json");
-    let wrong_type = send(
-        post,
-        format!("{base}/_sandbox/hub2/payments/x/status"),
-        json,
-        "{\"status\": 7}",
-    )
-    .await;
-    assert_json_error(&wrong_type, 422, "status");
+    let cases = [
+        // Not JSON at all: 400, naming the problem.
+        (&post, "faults", json, "{\"method\":", 400, "JSON"),
+        // JSON, but not a fault rule: 422.
+        (&post, "faults", json, "{\"x\":1}", 422, "missing field"),
+        // Not declared as JSON: 415.
+        (
+            &put,
+            "banq/webhook-url",
+            Some("text/plain"),
+            "{\"url\":\"http://127.0.0.1:9/hook\"}",
+            415,
+            "application/json",
+        ),
+        (
+            &post,
+            "hub2/payments/x/otp",
+            None,
+            "{\"code\":\"123456\"}",
+            415,
+            "application/json",
+        ),
+        (
+            &post,
+            "hub2/payments/x/status",
+            json,
+            "{\"status\": 7}",
+            422,
+            "status",
+        ),
+    ];
+    for (method, route, content_type, body, status, mentions) in cases {
+        let url = format!("{base}/_sandbox/{route}");
+        let answer = send(method.clone(), url, content_type, body).await;
+        assert_json_error(&answer, status, mentions);
+    }
     let rules: Vec<Value> = reqwest::get(format!("{base}/_sandbox/faults"))
         .await
         .unwrap()
@@ -467,7 +406,7 @@ async fn control_bodies_that_are_not_json_are_refused_with_json_errors() {
 
 #[tokio::test]
 async fn a_webhook_url_that_is_not_an_http_url_is_refused() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let url = format!("{}/_sandbox/fintecture/webhook-url", sandbox.base_url());
     for bad in [
         "not a url",
@@ -497,7 +436,7 @@ async fn a_webhook_url_that_is_not_an_http_url_is_refused() {
 
 #[tokio::test]
 async fn unknown_control_paths_and_methods_answer_json_errors() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let base = sandbox.base_url();
     for path in [
         "/_sandbox/nothing-here",
@@ -543,10 +482,7 @@ async fn failed_callback(
         .await
         .unwrap();
     let id = created["paymentId"].as_str().unwrap().to_owned();
-    sandbox
-        .act(Provider::Payconiq, &id, payments_sandbox::PayerAction::Pay)
-        .await
-        .unwrap();
+    act(sandbox, Provider::Payconiq, &id, PayerAction::Pay).await;
     sandbox
         .wait_for_delivery(|d| d.payment_id == id, Duration::from_secs(20))
         .await
@@ -555,7 +491,7 @@ async fn failed_callback(
 
 #[tokio::test]
 async fn a_refused_connection_is_recorded_with_its_cause() {
-    let sandbox = sandbox().await;
+    let sandbox = start_sandbox().await;
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()

@@ -18,7 +18,11 @@ use payments_core::{CreatePayment, Currency, Money, PaymentProvider, PaymentStat
 use serde_json::{Value, json};
 use wiremock::MockServer;
 
-use crate::{Delivery, Harness, Op, fixture};
+use crate::{Delivery, Harness, Op};
+use payments_test_support::Fixtures;
+
+/// The fixtures of `payments-banq`, which this harness answers with.
+const FIXTURES: Fixtures = Fixtures::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/banq"));
 
 const DESTINATION: &str = "3f2c8a51-7d4e-4b9a-9c1f-2e6b5d8a0c17";
 
@@ -75,13 +79,13 @@ impl Harness for BanqHarness {
     }
 
     fn created(&self) -> (Value, String) {
-        let body = fixture("banq", "get_paid_link_200.json");
+        let body = FIXTURES.json("get_paid_link_200.json");
         let id = body["id"].as_str().unwrap().to_string();
         (body, id)
     }
 
     fn payment_with_status(&self, raw_status: &str) -> Value {
-        let mut body = fixture("banq", "payment_pending_200.json");
+        let mut body = FIXTURES.json("payment_pending_200.json");
         body["status"] = json!(raw_status);
         // The scenarios fetch ids of their own (`p1`): an answer naming the fixture's id would
         // be an answer about another payment, which the client refuses. Banq's id field names
@@ -101,7 +105,7 @@ impl Harness for BanqHarness {
     }
 
     fn not_found(&self) -> (u16, Value, &'static str) {
-        (404, fixture("banq", "error_404.json"), "PaymentNotFound")
+        (404, FIXTURES.json("error_404.json"), "PaymentNotFound")
     }
 
     fn status_table(&self) -> Vec<(String, PaymentStatus)> {
@@ -143,7 +147,7 @@ mod tests {
 
     #[test]
     fn verify_establishes_no_status_for_an_unsigned_notice() {
-        let body = serde_json::to_vec(&fixture("banq", "webhook_payment_completed.json")).unwrap();
+        let body = serde_json::to_vec(&FIXTURES.json("webhook_payment_completed.json")).unwrap();
         assert_eq!(BanqHarness.verify(&delivery(&body)), Ok(None));
         assert!(matches!(
             BanqHarness.verify(&delivery(b"garbage")),

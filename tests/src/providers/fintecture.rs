@@ -18,7 +18,12 @@ use payments_fintecture::{Environment, FintectureClient, FintectureConfig};
 use serde_json::{Value, json};
 use wiremock::MockServer;
 
-use crate::{Delivery, Harness, Op, fixture};
+use crate::{Delivery, Harness, Op};
+use payments_test_support::Fixtures;
+
+/// The fixtures of `payments-fintecture`, which this harness answers with.
+const FIXTURES: Fixtures =
+    Fixtures::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/fintecture"));
 
 const APP_ID: &str = "2dfdcf57-5b2f-4309-846f-913d0b2802cf";
 const WEBHOOK_URL: &str = "https://shop.example/fintecture/webhook";
@@ -90,13 +95,13 @@ impl Harness for FintectureHarness {
     }
 
     fn created(&self) -> (Value, String) {
-        let body = fixture("fintecture", "connect_200.json");
+        let body = FIXTURES.json("connect_200.json");
         let id = body["meta"]["session_id"].as_str().unwrap().to_string();
         (body, id)
     }
 
     fn payment_with_status(&self, raw_status: &str) -> Value {
-        let mut body = fixture("fintecture", "payment_200.json");
+        let mut body = FIXTURES.json("payment_200.json");
         body["meta"]["status"] = json!(raw_status);
         body
     }
@@ -130,7 +135,7 @@ impl Harness for FintectureHarness {
     /// The documented list answer (`payment_list_200.json`: the *Pagination* guide's envelope)
     /// holding the one session, its `communication` the reference.
     fn found(&self, payment_id: &str, reference: &str) -> Option<Value> {
-        let mut body = fixture("fintecture", "payment_list_200.json");
+        let mut body = FIXTURES.json("payment_list_200.json");
         body["data"][0]["id"] = json!(payment_id);
         body["data"][0]["attributes"]["communication"] = json!(reference);
         Some(body)
@@ -141,15 +146,11 @@ impl Harness for FintectureHarness {
     }
 
     fn refunded(&self) -> Option<Value> {
-        Some(fixture("fintecture", "refund_200.json"))
+        Some(FIXTURES.json("refund_200.json"))
     }
 
     fn signed_delivery(&self) -> Option<Delivery> {
-        let body = std::fs::read(format!(
-            "{}/../crates/fintecture/tests/fixtures/webhook_payment_created.form",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let body = FIXTURES.bytes("webhook_payment_created.form");
         let signed = WebhookSigner::new(APP_ID, self.key.public_key().clone())
             .sign(
                 &body,

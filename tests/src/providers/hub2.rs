@@ -13,7 +13,11 @@ use payments_hub2::{Environment, Hub2Client, Hub2Config, Hub2PaymentStatus, Inte
 use serde_json::{Value, json};
 use wiremock::MockServer;
 
-use crate::{Delivery, Harness, Op, fixture};
+use crate::{Delivery, Harness, Op};
+use payments_test_support::Fixtures;
+
+/// The fixtures of `payments-hub2`, which this harness answers with.
+const FIXTURES: Fixtures = Fixtures::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/hub2"));
 
 const WEBHOOK_SECRET: &str = "whsec_conformance_7f3c1b2a9d8e4f60";
 const WEBHOOK_URL: &str = "https://shop.example/hub2/webhook";
@@ -66,13 +70,13 @@ impl Harness for Hub2Harness {
     }
 
     fn created(&self) -> (Value, String) {
-        let body = fixture("hub2", "create_intent_201.json");
+        let body = FIXTURES.json("create_intent_201.json");
         let id = body["id"].as_str().unwrap().to_string();
         (body, id)
     }
 
     fn payment_with_status(&self, raw_status: &str) -> Value {
-        let mut body = fixture("hub2", "get_intent_successful_200.json");
+        let mut body = FIXTURES.json("get_intent_successful_200.json");
         body["status"] = json!(raw_status);
         body
     }
@@ -93,7 +97,7 @@ impl Harness for Hub2Harness {
 
     /// The documented list answer (a bare array of intents) holding the one intent.
     fn found(&self, payment_id: &str, reference: &str) -> Option<Value> {
-        let mut list = fixture("hub2", "list_intents_200.json");
+        let mut list = FIXTURES.json("list_intents_200.json");
         let intent = &mut list[0];
         intent["id"] = json!(payment_id);
         intent["purchaseReference"] = json!(reference);
@@ -124,7 +128,7 @@ impl Harness for Hub2Harness {
     fn signed_delivery(&self) -> Option<Delivery> {
         // The intent's own event: an attempt's `payment.succeeded` does not decide the intent
         // (see the crate's webhook docs), so it reports no intent status.
-        let body = serde_json::to_vec(&fixture("hub2", "event_intent_succeeded.json")).unwrap();
+        let body = serde_json::to_vec(&FIXTURES.json("event_intent_succeeded.json")).unwrap();
         let signature = WebhookSigner::new(WEBHOOK_SECRET).sign(&body);
         Some(Delivery {
             url: WEBHOOK_URL.into(),

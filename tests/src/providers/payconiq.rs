@@ -13,7 +13,12 @@ use payments_payconiq::{Environment, PayconiqClient, PayconiqConfig, PayconiqSta
 use serde_json::{Value, json};
 use wiremock::MockServer;
 
-use crate::{Delivery, Harness, Op, fixture};
+use crate::{Delivery, Harness, Op};
+use payments_test_support::Fixtures;
+
+/// The fixtures of `payments-payconiq`, which this harness answers with.
+const FIXTURES: Fixtures =
+    Fixtures::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/payconiq"));
 
 const PROFILE_ID: &str = "5b71369f5832fd22658e0ef4";
 const CALLBACK_URL: &str = "https://shop.example/payconiq/callback";
@@ -75,13 +80,13 @@ impl Harness for PayconiqHarness {
     }
 
     fn created(&self) -> (Value, String) {
-        let body = fixture("payconiq", "create_201.json");
+        let body = FIXTURES.json("create_201.json");
         let id = body["paymentId"].as_str().unwrap().to_string();
         (body, id)
     }
 
     fn payment_with_status(&self, raw_status: &str) -> Value {
-        let mut body = fixture("payconiq", "get_200.json");
+        let mut body = FIXTURES.json("get_200.json");
         body["status"] = json!(raw_status);
         body
     }
@@ -107,7 +112,7 @@ impl Harness for PayconiqHarness {
     /// The documented search answer (`search_200.json`, the Swagger's example) narrowed to one
     /// payment: the created one, with its reference, on the only page.
     fn found(&self, payment_id: &str, reference: &str) -> Option<Value> {
-        let mut answer = fixture("payconiq", "search_200.json");
+        let mut answer = FIXTURES.json("search_200.json");
         let mut payment = answer["details"][0].clone();
         payment["paymentId"] = json!(payment_id);
         payment["reference"] = json!(reference);
@@ -132,7 +137,7 @@ impl Harness for PayconiqHarness {
     }
 
     fn signed_delivery(&self) -> Option<Delivery> {
-        let body = serde_json::to_vec(&fixture("payconiq", "callback_succeeded.json")).unwrap();
+        let body = serde_json::to_vec(&FIXTURES.json("callback_succeeded.json")).unwrap();
         let signature = self
             .signer
             .sign(&body, "conformance-jti-1", time::OffsetDateTime::now_utc())

@@ -17,7 +17,12 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::{Delivery, Harness, Op, fixture};
+use crate::{Delivery, Harness, Op};
+use payments_test_support::Fixtures;
+
+/// The fixtures of `payments-paylican`, which this harness answers with.
+const FIXTURES: Fixtures =
+    Fixtures::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/paylican"));
 
 const TOKEN_PATH: &str = "/auth/realms/PGW/protocol/openid-connect/token";
 
@@ -34,7 +39,7 @@ fn keycloak_uri() -> &'static str {
                     .unwrap();
                 runtime.block_on(async {
                     let server = MockServer::start().await;
-                    let token = fixture("paylican", "token_200.json");
+                    let token = FIXTURES.json("token_200.json");
                     Mock::given(method("POST"))
                         .and(path(TOKEN_PATH))
                         .respond_with(ResponseTemplate::new(200).set_body_json(token))
@@ -105,14 +110,14 @@ impl Harness for PaylicanHarness {
     }
 
     fn created(&self) -> (Value, String) {
-        let body = fixture("paylican", "create_payment_200.json");
+        let body = FIXTURES.json("create_payment_200.json");
         let id = body["invoiceId"].as_str().unwrap().to_string();
         (body, id)
     }
 
     fn payment_with_status(&self, raw_status: &str) -> Value {
         // The configured status endpoint answers the invoice as webhooks carry it (`data`).
-        let mut body = fixture("paylican", "webhook_payment_executed.json")["data"].clone();
+        let mut body = FIXTURES.json("webhook_payment_executed.json")["data"].clone();
         body["status"] = json!(raw_status);
         body
     }

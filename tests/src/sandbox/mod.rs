@@ -10,11 +10,9 @@
 //! trait the scenarios here and `payments demo` both run over), re-exported by the modules
 //! below, and one `sandbox_scenarios!` line in `tests/conformance_sandbox.rs`.
 
-use std::time::Duration;
-
 use payments_core::PaymentProvider;
-use payments_core::http::{HttpConfig, RetryPolicy};
-use payments_sandbox::{RunningSandbox, Sandbox};
+use payments_core::http::HttpConfig;
+use payments_sandbox::RunningSandbox;
 
 pub use payments_sandbox::hooks::{ProviderHooks, Verified};
 
@@ -85,26 +83,6 @@ macro_rules! sandbox_scenarios {
             }
         )*
     };
-}
-
-/// Fast retries, a short timeout: what every scenario's client uses.
-pub fn fast_http() -> HttpConfig {
-    HttpConfig::default()
-        .request_timeout(Duration::from_millis(1500))
-        .retry(
-            RetryPolicy::default()
-                .backoff(Duration::from_millis(5), Duration::from_millis(20))
-                .max_retry_after(Duration::from_secs(2)),
-        )
-}
-
-/// A sandbox for one scenario: webhook retries and magic-amount outcomes 1000 times faster.
-pub async fn start_sandbox() -> RunningSandbox {
-    Sandbox::builder()
-        .time_divisor(1000)
-        .start()
-        .await
-        .expect("sandbox starts")
 }
 
 /// The scenarios, each written once against [`SandboxHarness`].

@@ -7,8 +7,12 @@ use payments_core::{Capability, Delivery as Sent, Error, PaymentStatus, RefundRe
 use payments_sandbox::{
     DeliveryRecord, DeliveryState, Fault, FaultRule, PayerAction, RunningSandbox,
 };
+use payments_test_support::{
+    act, count_requests, fast_http, fault_once, sink_url, start_sandbox, status_fault,
+    too_many_requests,
+};
 
-use super::{SandboxHarness, fast_http, start_sandbox};
+use super::SandboxHarness;
 
 /// An amount the sandbox leaves to the control endpoints (ends in 00).
 const PLAIN: i64 = 1000;
@@ -16,16 +20,11 @@ const PLAIN: i64 = 1000;
 const FAILS: i64 = 1001;
 
 fn sink(sandbox: &RunningSandbox, h: &dyn SandboxHarness) -> String {
-    format!("{}/_sandbox/sink/{}", sandbox.base_url(), h.provider())
+    sink_url(sandbox, &h.provider().to_string())
 }
 
 fn count(sandbox: &RunningSandbox, (method, path): (&str, &str)) -> usize {
-    let rule = FaultRule::new(method, path, Fault::Drop);
-    sandbox
-        .requests()
-        .iter()
-        .filter(|r| rule.matches(&r.method, &r.path))
-        .count()
+    count_requests(sandbox, method, path)
 }
 
 async fn create(
@@ -70,10 +69,7 @@ pub async fn create_is_pending_and_says_where_to_pay(h: &dyn SandboxHarness) {
 pub async fn the_payer_pays_and_the_payment_is_succeeded(h: &dyn SandboxHarness) {
     let sandbox = start_sandbox().await;
     let (client, id) = create(h, &sandbox, PLAIN).await;
-    sandbox
-        .act(h.provider(), &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, h.provider(), &id, PayerAction::Pay).await;
     if supports_get(client.as_ref()) {
         let payment = client.fetch_payment(&id).await.unwrap();
         assert_eq!(payment.status, PaymentStatus::Succeeded);
@@ -122,14 +118,13 @@ pub async fn an_undocumented_status_is_unknown_never_success(h: &dyn SandboxHarn
     if !supports_get(client.as_ref()) {
         return;
     }
-    sandbox
-        .act(
-            h.provider(),
-            &id,
-            PayerAction::SetStatus("SANDBOX_NEW_STATUS_2031".into()),
-        )
-        .await
-        .unwrap();
+    act(
+        &sandbox,
+        h.provider(),
+        &id,
+        PayerAction::SetStatus("SANDBOX_NEW_STATUS_2031".into()),
+    )
+    .await;
     let payment = client.fetch_payment(&id).await.unwrap();
     assert!(
         matches!(&payment.status, PaymentStatus::Unknown(raw) if raw.contains("SANDBOX_NEW_STATUS_2031")),
@@ -142,16 +137,7 @@ pub async fn an_undocumented_status_is_unknown_never_success(h: &dyn SandboxHarn
 pub async fn a_429_on_create_is_retried_and_creates_one_payment(h: &dyn SandboxHarness) {
     let sandbox = start_sandbox().await;
     let (method, path) = h.create_route();
-    sandbox.add_fault(
-        FaultRule::new(
-            method,
-            path,
-            Fault::TooManyRequests {
-                retry_after_secs: 0,
-            },
-        )
-        .times(1),
-    );
+    fault_once(&sandbox, method, path, too_many_requests(0));
     let (_, id) = create(h, &sandbox, PLAIN).await;
     assert!(!id.is_empty());
     assert_eq!(count(&sandbox, h.create_route()), 2);
@@ -282,23 +268,10 @@ pub async fn a_read_answered_503_or_dropped_is_retried(h: &dyn SandboxHarness) {
     if !supports_get(client.as_ref()) {
         return;
     }
-    sandbox
-        .act(h.provider(), &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, h.provider(), &id, PayerAction::Pay).await;
     let (method, path) = h.get_route();
-    sandbox.add_fault(
-        FaultRule::new(
-            method,
-            path,
-            Fault::Status {
-                status: 503,
-                body: None,
-            },
-        )
-        .times(1),
-    );
-    sandbox.add_fault(FaultRule::new(method, path, Fault::Drop).times(1));
+    fault_once(&sandbox, method, path, status_fault(503));
+    fault_once(&sandbox, method, path, Fault::Drop);
     let payment = client.fetch_payment(&id).await.unwrap();
     assert_eq!(payment.status, PaymentStatus::Succeeded);
     assert_eq!(count(&sandbox, h.get_route()), 3);
@@ -356,10 +329,7 @@ pub async fn refund_works_or_is_declared_unsupported(h: &dyn SandboxHarness) {
     let (client, id) = create(h, &sandbox, PLAIN).await;
     let before = sandbox.requests().len();
     if client.capabilities().supports(Capability::Refund) {
-        sandbox
-            .act(h.provider(), &id, PayerAction::Pay)
-            .await
-            .unwrap();
+        act(&sandbox, h.provider(), &id, PayerAction::Pay).await;
         let refund = client
             .refund_payment(&RefundRequest::full(&id))
             .await
@@ -412,10 +382,7 @@ async fn paid_delivery(sandbox: &RunningSandbox, id: &str) -> DeliveryRecord {
 pub async fn the_paid_webhook_verifies_and_a_tampered_one_does_not(h: &dyn SandboxHarness) {
     let sandbox = start_sandbox().await;
     let (_client, id) = create(h, &sandbox, PLAIN).await;
-    sandbox
-        .act(h.provider(), &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, h.provider(), &id, PayerAction::Pay).await;
     let delivery = paid_delivery(&sandbox, &id).await;
     let verified = h.verify(&sandbox, &delivery).await.unwrap();
     assert_eq!(verified.status, Some(PaymentStatus::Succeeded));
@@ -456,10 +423,7 @@ pub async fn a_refused_webhook_is_retried_as_documented(h: &dyn SandboxHarness) 
         .await
         .unwrap()
         .payment_id;
-    sandbox
-        .act(h.provider(), &id, PayerAction::Pay)
-        .await
-        .unwrap();
+    act(&sandbox, h.provider(), &id, PayerAction::Pay).await;
     let delivery = last_delivery(&sandbox, &id).await;
     assert_eq!(delivery.state, DeliveryState::GaveUp, "{delivery:?}");
     assert_eq!(

@@ -19,7 +19,7 @@ use axum::Router;
 use payments_ledger::{HistoryEntry, Ledger, LedgerOptions, LedgerPayment, Source};
 use payments_sandbox::{DeliveryRecord, DeliveryState, RunningSandbox};
 
-pub use payments_conformance::sandbox::{fast_http, start_sandbox};
+pub use payments_test_support::{fast_http, start_sandbox};
 
 /// A fresh SQLite file, deleted afterwards.
 pub struct TestDb {

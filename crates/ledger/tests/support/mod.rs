@@ -22,7 +22,7 @@ use payments_payconiq::webhook::WebhookSettings;
 use payments_payconiq::{Environment, PayconiqClient, PayconiqConfig};
 use payments_sandbox::{DeliveryRecord, Provider, RunningSandbox};
 
-pub use payments_conformance::sandbox::{fast_http, start_sandbox};
+pub use payments_test_support::{fast_http, start_sandbox};
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
