@@ -11,6 +11,9 @@
 //!   `payments-` prefix (`payments-core` -> `core`).
 //! - `cargo xtask bench [verify|http|ledger]... [--quick]` runs the benchmarks (each a same-run ratio against
 //!   its raw baseline), prints their tables and writes `target/bench/<name>.json`.
+//! - `cargo xtask fuzz [--seconds N] [TARGET]` runs the libFuzzer targets of `fuzz/` (cargo-fuzz,
+//!   nightly Rust), each for N seconds (600 by default), and prints executions, corpus size and
+//!   crashes per target (docs/fuzzing.md).
 //! - `cargo xtask help` prints usage.
 //!
 //! Exit codes: 0 when every contract test passed (and at least one ran),
@@ -21,6 +24,7 @@
 #![allow(clippy::print_stdout)]
 
 mod discovery;
+mod fuzz;
 mod libtest;
 mod report;
 mod runner;
@@ -41,6 +45,12 @@ Commands:
       prints a table of its figures as ratios against a baseline measured
       in the same run, and writes target/bench/<name>.json. --quick is a
       smoke run (debug build) that checks the harness, not the figures.
+  fuzz [--seconds N] [TARGET]
+      Run the libFuzzer targets of fuzz/ (all, or TARGET) one after the
+      other for N seconds each (default 600) with `cargo +nightly fuzz run`,
+      and print executions, corpus size and crashes per target. Needs
+      cargo-fuzz (`cargo install cargo-fuzz --locked`) and a nightly
+      toolchain. See docs/fuzzing.md.
   help
       Print this message.
 
@@ -68,6 +78,13 @@ enum Cli {
         /// A smoke run.
         quick: bool,
     },
+    /// Run the fuzz targets.
+    Fuzz {
+        /// Seconds per target.
+        seconds: u64,
+        /// The target selected (all when `None`).
+        target: Option<String>,
+    },
 }
 
 /// Every benchmark: its name, the package and the example that runs it, and the package
@@ -87,6 +104,7 @@ fn main() -> ExitCode {
         }
         Ok(Cli::TestContracts { provider }) => test_contracts(provider.as_deref()),
         Ok(Cli::Bench { names, quick }) => bench(&names, quick),
+        Ok(Cli::Fuzz { seconds, target }) => fuzz::run(seconds, target.as_deref()),
         Err(message) => {
             eprintln!("error: {message}\n");
             eprint!("{USAGE}");
@@ -103,6 +121,7 @@ fn parse_args(args: &[String]) -> Result<Cli, String> {
         Some("help" | "--help" | "-h") => Ok(Cli::Help),
         Some("test-contracts") => parse_test_contracts(args),
         Some("bench") => parse_bench(args),
+        Some("fuzz") => fuzz::parse_args(args),
         Some(other) => Err(format!("unknown command `{other}`")),
     }
 }

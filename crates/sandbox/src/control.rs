@@ -205,11 +205,15 @@ async fn deliveries(State(app): State<App>, Query(filter): Query<DeliveryFilter>
 
 /// Accepts any webhook: 200, or the status named by a `/_sandbox/sink/status/{code}` path.
 async fn sink(rest: Option<Path<String>>) -> StatusCode {
-    rest.and_then(|Path(rest)| {
-        let code = rest.strip_prefix("status/")?.split('/').next()?;
-        StatusCode::from_u16(code.parse().ok()?).ok()
-    })
-    .unwrap_or(StatusCode::OK)
+    rest.map_or(StatusCode::OK, |Path(rest)| sink_status(&rest))
+}
+
+/// The status the sink answers for the path after `/_sandbox/sink/`.
+fn sink_status(rest: &str) -> StatusCode {
+    rest.strip_prefix("status/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|code| StatusCode::from_u16(code.parse().ok()?).ok())
+        .unwrap_or(StatusCode::OK)
 }
 
 fn provider(name: &str) -> Result<Provider, ControlError> {
@@ -238,19 +242,27 @@ async fn set_webhook_url(
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let url = match body(request) {
-        Ok(WebhookUrl { url }) => url,
-        Err(problem) => return problem.into_response(),
-    };
+    match webhook_url(request) {
+        Ok(url) => {
+            app.set_webhook_url(p, url);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// The body of `PUT /_sandbox/{provider}/webhook-url`: `{"url": null}` or an absolute http(s) URL.
+fn webhook_url(
+    request: Result<axum::Json<WebhookUrl>, JsonRejection>,
+) -> Result<Option<String>, ErrorAnswer> {
+    let WebhookUrl { url } = body(request)?;
     if let Some(url) = url.as_deref().filter(|u| !crate::support::is_http_url(u)) {
-        return problem(
+        return Err(problem(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("url `{url}` is not an absolute http(s) URL"),
-        )
-        .into_response();
+        ));
     }
-    app.set_webhook_url(p, url);
-    StatusCode::NO_CONTENT.into_response()
+    Ok(url)
 }
 
 async fn run(app: &App, name: &str, id: &str, action: PayerAction) -> Response {
@@ -313,5 +325,89 @@ async fn set_status(
     match body(request) {
         Ok(raw) => run(&app, &name, &id, PayerAction::SetStatus(raw.status)).await,
         Err(problem) => problem.into_response(),
+    }
+}
+
+/// The control plane's request parsing without a server: each JSON body decoded and checked as
+/// its handler does, the path parameters the handlers read, and the answer a stored fault
+/// produces. The entry points of the `sandbox_control` fuzz target (`crates/fuzz-targets`),
+/// re-exported as `payments_sandbox::__fuzz`; not part of the API.
+pub mod fuzz {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    use super::{
+        Otp, PayerAction, RawStatus, WebhookUrl, body, provider, sink_status, webhook_url,
+    };
+    use crate::{Fault, FaultRule, Provider};
+
+    /// A control endpoint that takes a JSON body.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ControlBody {
+        /// `POST /_sandbox/faults`: a [`FaultRule`].
+        Fault,
+        /// `PUT /_sandbox/{provider}/webhook-url`: `{"url": ...}`.
+        WebhookUrl,
+        /// `POST /_sandbox/{provider}/payments/{id}/otp`: `{"code": ...}`.
+        Otp,
+        /// `POST /_sandbox/{provider}/payments/{id}/status`: `{"status": ...}`.
+        Status,
+    }
+
+    /// What a handler goes on with once its body is accepted.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Accepted {
+        /// The fault rule to store.
+        Fault(FaultRule),
+        /// The webhook URL to set (`None` clears it).
+        WebhookUrl(Option<String>),
+        /// The payer action to run.
+        Action(PayerAction),
+    }
+
+    /// Decodes `bytes` sent as `application/json` to `endpoint` as axum's `Json` extractor does
+    /// for the server, and checks it as the handler does. `Err` is the HTTP status of the
+    /// refusal (400, 415, 422).
+    pub fn control_body(endpoint: ControlBody, bytes: &[u8]) -> Result<Accepted, u16> {
+        let status = |answer: super::ErrorAnswer| answer.into_response().status().as_u16();
+        match endpoint {
+            ControlBody::Fault => body(extract::<FaultRule>(bytes))
+                .map(Accepted::Fault)
+                .map_err(status),
+            ControlBody::WebhookUrl => webhook_url(extract::<WebhookUrl>(bytes))
+                .map(Accepted::WebhookUrl)
+                .map_err(status),
+            ControlBody::Otp => body(extract::<Otp>(bytes))
+                .map(|otp| Accepted::Action(PayerAction::SubmitOtp(otp.code)))
+                .map_err(status),
+            ControlBody::Status => body(extract::<RawStatus>(bytes))
+                .map(|raw| Accepted::Action(PayerAction::SetStatus(raw.status)))
+                .map_err(status),
+        }
+    }
+
+    /// What axum's `Json` extractor makes of a request with `Content-Type: application/json`
+    /// carrying `bytes` (after the content type, it is `Json::from_bytes`).
+    fn extract<T: serde::de::DeserializeOwned>(
+        bytes: &[u8],
+    ) -> Result<axum::Json<T>, axum::extract::rejection::JsonRejection> {
+        axum::Json::<T>::from_bytes(bytes)
+    }
+
+    /// The provider a `{provider}` path parameter names.
+    pub fn provider_param(name: &str) -> Option<Provider> {
+        provider(name).ok()
+    }
+
+    /// The status `/_sandbox/sink/{rest}` answers.
+    pub fn sink(rest: &str) -> u16 {
+        sink_status(rest).as_u16()
+    }
+
+    /// The status of the answer `fault` replaces a request's answer with (before processing).
+    pub fn fault_answer(fault: &Fault) -> u16 {
+        crate::faults::fault_response(fault, StatusCode::OK)
+            .status()
+            .as_u16()
     }
 }

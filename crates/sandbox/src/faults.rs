@@ -233,7 +233,7 @@ pub(crate) async fn middleware(State(app): State<App>, req: Request, next: Next)
     }
 }
 
-fn fault_response(fault: &Fault, real_status: StatusCode) -> Response {
+pub(crate) fn fault_response(fault: &Fault, real_status: StatusCode) -> Response {
     match fault {
         Fault::Latency { .. } => real_status.into_response(),
         Fault::TooManyRequests { retry_after_secs } => {

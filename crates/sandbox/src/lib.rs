@@ -103,6 +103,11 @@ pub use providers::payconiq::PayconiqConnection;
 pub use providers::paylican::PaylicanConnection;
 pub use server::{RunningSandbox, Sandbox};
 
+/// The control plane's parsing without a server, for the fuzz targets (`crates/fuzz-targets`).
+/// Not part of the API: it may change in any release.
+#[doc(hidden)]
+pub use control::fuzz as __fuzz;
+
 /// The README's example, compiled as a doctest (a README shows no hidden lines, so it is whole).
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
