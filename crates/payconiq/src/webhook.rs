@@ -550,16 +550,8 @@ impl WebhookSettings {
             path,
             kid,
         } = Unverified::parse(request)?;
-        let (sub, iss, iat, jti, path, kid) = (
-            sub.as_str(),
-            iss.as_str(),
-            iat.as_str(),
-            jti.as_str(),
-            path.as_str(),
-            kid.as_str(),
-        );
-        if !keys.contains(kid) {
-            return Err(WebhookRejection::UnknownKey(kid.to_string()));
+        if !keys.contains(&kid) {
+            return Err(WebhookRejection::UnknownKey(kid));
         }
 
         // 7. Certificate thumbprint.
@@ -575,7 +567,7 @@ impl WebhookSettings {
             Some(_) => return Err(malformed("x5t#S256 is not a string")),
         };
         let candidates: Vec<&VerifyingKey> = keys
-            .candidates(kid)
+            .candidates(&kid)
             .filter(|key| match (named_thumbprint, key.thumbprint) {
                 (Some(named), Some(own)) => named == own,
                 _ => true,
@@ -588,13 +580,13 @@ impl WebhookSettings {
         // 8. Signature over B64URL(header) "." B64URL(raw body).
         let body = request.body();
         let mut signing_input =
-            Vec::with_capacity(jws.header_b64.len() + 1 + body.len().div_ceil(3) * 4);
-        signing_input.extend_from_slice(jws.header_b64.as_bytes());
-        signing_input.push(b'.');
-        signing_input.extend_from_slice(URL_SAFE_NO_PAD.encode(body).as_bytes());
+            String::with_capacity(jws.header_b64.len() + 1 + body.len().div_ceil(3) * 4);
+        signing_input.push_str(jws.header_b64);
+        signing_input.push('.');
+        URL_SAFE_NO_PAD.encode_string(body, &mut signing_input);
         if !candidates
             .iter()
-            .any(|key| signature_verifies(key, &signing_input, &jws.signature))
+            .any(|key| signature_verifies(key, signing_input.as_bytes(), &jws.signature))
         {
             return Err(WebhookRejection::BadSignature);
         }
@@ -606,19 +598,19 @@ impl WebhookSettings {
         if sub != self.payment_profile_id {
             return Err(mismatch("sub"));
         }
-        if path != self.callback_url {
+        if *path != self.callback_url {
             // Both URLs in the rejection: a capture verified against the wrong callback URL is
             // the usual cause, and the signed one says which URL to use. (The signature has
             // verified: the signed path is Payconiq's; a callback URL is not a secret.)
             return Err(mismatch(&format!(
                 "path {:?} (expected {:?})",
-                echo_url(path),
+                echo_url(&path),
                 echo_url(&self.callback_url)
             )));
         }
 
         // 10. iat window.
-        let iat = parse_iat(iat)?;
+        let iat = parse_iat(&iat)?;
         self.check_window(iat)?;
 
         // 11. Only now: the body.
@@ -629,15 +621,20 @@ impl WebhookSettings {
             ))
         })?;
 
+        let mut event = VerifiedEvent::new(
+            PROVIDER,
+            jti.clone(),
+            Authenticity::Signed,
+            callback,
+            body.to_vec(),
+        );
         let claims = SignatureClaims {
-            kid: kid.to_string(),
-            jti: jti.to_string(),
+            kid,
+            jti,
             iat,
-            sub: sub.to_string(),
-            path: path.to_string(),
+            sub,
+            path,
         };
-        let mut event =
-            VerifiedEvent::new(PROVIDER, jti, Authenticity::Signed, callback, body.to_vec());
         event.payment_id = Some(event.data.payment_id.clone());
         event.status = Some(crate::convert::unified_status(&event.data.status));
         event.raw_status = Some(event.data.status.as_str().to_string());
@@ -714,28 +711,39 @@ impl<'r> Unverified<'r> {
 
         // 5. crit, the parameters it names, and the subject.
         let listed = check_crit(header.crit.as_ref())?;
-        let sub = subject(&header, &listed)?;
-        let iss = critical_string(header.iss.as_ref(), CLAIM_ISS)?;
-        let iat = critical_string(header.iat.as_ref(), CLAIM_IAT)?;
-        let jti = critical_string(header.jti.as_ref(), CLAIM_JTI)?;
-        let path = critical_string(header.path.as_ref(), CLAIM_PATH)?;
+        // Whether the subject is read from `https://payconiq.com/sub` (else from `sub`).
+        let namespaced_sub = {
+            let sub = subject(&header, &listed)?;
+            matches!(&header.sub, Some(Value::String(s)) if s == sub)
+        };
+        critical_string(header.iss.as_ref(), CLAIM_ISS)?;
+        critical_string(header.iat.as_ref(), CLAIM_IAT)?;
+        critical_string(header.jti.as_ref(), CLAIM_JTI)?;
+        critical_string(header.path.as_ref(), CLAIM_PATH)?;
 
         // 6. kid.
-        let kid = match &header.kid {
-            Some(Value::String(kid)) => kid.as_str(),
+        match &header.kid {
+            Some(Value::String(kid)) if kid.len() > MAX_KID_LEN => {
+                return Err(malformed("kid longer than 256 bytes"));
+            }
+            Some(Value::String(_)) => {}
             Some(_) => return Err(malformed("kid is not a string")),
             None => return Err(malformed("no kid")),
-        };
-        if kid.len() > MAX_KID_LEN {
-            return Err(malformed("kid longer than 256 bytes"));
         }
+        // Every value checked above is a string: move them out rather than copy them.
+        let mut header = header;
+        let sub = if namespaced_sub {
+            take_string(&mut header.sub)
+        } else {
+            take_string(&mut header.sub_plain)
+        };
         Ok(Unverified {
-            sub: sub.to_string(),
-            iss: iss.to_string(),
-            iat: iat.to_string(),
-            jti: jti.to_string(),
-            path: path.to_string(),
-            kid: kid.to_string(),
+            sub,
+            iss: take_string(&mut header.iss),
+            iat: take_string(&mut header.iat),
+            jti: take_string(&mut header.jti),
+            path: take_string(&mut header.path),
+            kid: take_string(&mut header.kid),
             jws,
             header,
         })
@@ -896,6 +904,14 @@ fn subject<'h>(header: &'h JoseHeader, listed: &Listed) -> Result<&'h str, Webho
         (None, None) => Err(malformed(
             "no subject (neither https://payconiq.com/sub nor sub)",
         )),
+    }
+}
+
+/// The string in a header field already checked to hold one (empty otherwise).
+fn take_string(value: &mut Option<Value>) -> String {
+    match value.take() {
+        Some(Value::String(s)) => s,
+        _ => String::new(),
     }
 }
 
