@@ -281,6 +281,33 @@ fn typ_is_compared_case_insensitively_and_is_optional() {
     assert!(malformed(f.check_header(&h)));
 }
 
+/// Header values are read as JSON says: escapes mean what they escape; a missing or mistyped
+/// value is refused.
+#[test]
+fn header_values_are_read_as_json_says() {
+    let f = fixture();
+    // An escaped kid and claim read as their unescaped text.
+    let h = encode_header(&header()).replace('=', "");
+    let json = String::from_utf8(URL_SAFE_NO_PAD.decode(&h).unwrap()).unwrap();
+    let escaped = json.replacen(
+        &format!("\"{KID}\""),
+        &format!("\"\\u{:04x}{}\"", KID.as_bytes()[0], &KID[1..]),
+        1,
+    );
+    assert_ne!(escaped, json);
+    let h = URL_SAFE_NO_PAD.encode(escaped.as_bytes());
+    let sig = f.signer.sign_fixed(&signing_input(&h, BODY));
+    let signature = format!("{h}..{}", URL_SAFE_NO_PAD.encode(sig));
+    assert_eq!(f.check(&signature, BODY), Ok(()));
+
+    let mut h = header();
+    h["alg"] = Value::Null;
+    assert!(malformed(f.check_header(&h)));
+    let mut h = header();
+    h["kid"] = json!(7);
+    assert!(malformed(f.check_header(&h)));
+}
+
 #[test]
 fn crit_order_is_irrelevant() {
     let f = fixture();
