@@ -154,16 +154,16 @@ pub enum SignatureSlot {
 /// The signatures of a `Hub2-Signature` header, parsed as described in the [module docs](self).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SignatureHeader {
-    signatures: Vec<(SignatureSlot, [u8; MAC_LEN])>,
+    /// The first `len` entries are the header's signatures, in order (an array, not a `Vec`:
+    /// parsing a header allocates nothing).
+    signatures: [(SignatureSlot, [u8; MAC_LEN]); MAX_SIGNATURES],
+    len: usize,
 }
 
 impl fmt::Debug for SignatureHeader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SignatureHeader")
-            .field(
-                "slots",
-                &self.signatures.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
-            )
+            .field("slots", &self.slots().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -178,7 +178,8 @@ impl SignatureHeader {
         if value.len() > MAX_HEADER_LEN {
             return Err(malformed("longer than 1 KiB"));
         }
-        let mut signatures = Vec::new();
+        let mut signatures = [(SignatureSlot::Current, [0u8; MAC_LEN]); MAX_SIGNATURES];
+        let mut len = 0;
         for item in value.split(',') {
             let item = item.trim_matches([' ', '\t']);
             if item.is_empty() {
@@ -197,25 +198,30 @@ impl SignatureHeader {
             if !crate::hex::decode_into(sig, &mut bytes) {
                 return Err(malformed("a signature is not 64 hex digits"));
             }
-            if signatures.len() == MAX_SIGNATURES {
+            let Some(entry) = signatures.get_mut(len) else {
                 return Err(malformed("too many signatures"));
-            }
-            signatures.push((slot, bytes));
+            };
+            *entry = (slot, bytes);
+            len += 1;
         }
-        if signatures.is_empty() {
+        if len == 0 {
             return Err(malformed("no s1 or s0 signature"));
         }
-        Ok(SignatureHeader { signatures })
+        Ok(SignatureHeader { signatures, len })
+    }
+
+    fn present(&self) -> &[(SignatureSlot, [u8; MAC_LEN])] {
+        self.signatures.get(..self.len).unwrap_or_default()
     }
 
     /// The slots present, in header order.
     pub fn slots(&self) -> impl Iterator<Item = SignatureSlot> + '_ {
-        self.signatures.iter().map(|(slot, _)| *slot)
+        self.present().iter().map(|(slot, _)| *slot)
     }
 
     /// True when a signature matches `mac`. Every signature is compared, in constant time each.
     fn matches(&self, mac: &[u8; MAC_LEN]) -> bool {
-        self.signatures
+        self.present()
             .iter()
             .fold(false, |found, (_, sig)| constant_time_eq(sig, mac) | found)
     }
