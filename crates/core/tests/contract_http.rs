@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use payments_core::http::{ApiRequest, Auth, HttpClient, HttpConfig, Method, RetryPolicy, Url};
 use payments_core::secret::SecretString;
 use payments_core::{Delivery, Error, ProviderError};
+use payments_test_support::{answer, answer_first};
 use serde_json::json;
 use wiremock::matchers::{header, header_regex, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -43,26 +44,6 @@ fn create(server: &MockServer) -> ApiRequest {
 
 fn parse_nothing(_: &[u8]) -> ProviderError {
     ProviderError::default()
-}
-
-/// Requests with method `m` answer `response`, expected exactly `times` times.
-async fn answer(server: &MockServer, m: &str, response: ResponseTemplate, times: u64) {
-    Mock::given(method(m))
-        .respond_with(response)
-        .expect(times)
-        .mount(server)
-        .await;
-}
-
-/// The first request with method `m` answers `response` (expected exactly once); the later ones
-/// go to the mocks mounted after this one.
-async fn answer_first(server: &MockServer, m: &str, response: ResponseTemplate) {
-    Mock::given(method(m))
-        .respond_with(response)
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(server)
-        .await;
 }
 
 /// What the fast client makes of the answer to `request`: an error status, as an error.
