@@ -36,6 +36,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
+use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
 use payments_bench::{Args, Figure, Report, Target, cpu_time};
 use payments_core::http::{HttpClient, HttpConfig, Url};
@@ -309,8 +310,8 @@ where
 /// One operation: the SDK's call and the baseline's replay of it.
 struct Operation {
     name: &'static str,
-    sdk: Box<dyn Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>,
-    raw: Box<dyn Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>,
+    sdk: Call,
+    raw: Call,
 }
 
 async fn compare(op: &Operation, in_flight: usize, rounds: usize, n: usize) -> [Figure; 2] {
@@ -360,82 +361,75 @@ async fn recorded_calls(server: &Server) -> BTreeMap<String, RawCall> {
         .collect()
 }
 
+/// One side of an operation: a call made afresh each time it is invoked.
+type Call = Box<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// An SDK call on a clone of `client`.
+fn sdk_call<C, F>(client: C, call: F) -> Call
+where
+    C: Clone + Send + Sync + 'static,
+    F: Fn(C) -> BoxFuture<'static, ()> + Send + Sync + 'static,
+{
+    Box::new(move || call(client.clone()))
+}
+
+/// The baseline's replay of `route`, its answer parsed into `T` (the type the SDK returns).
+fn raw_call<T: DeserializeOwned + 'static>(
+    client: &reqwest::Client,
+    calls: &Arc<BTreeMap<String, RawCall>>,
+    route: &'static str,
+) -> Call {
+    let (client, calls) = (client.clone(), calls.clone());
+    Box::new(move || {
+        let (client, calls) = (client.clone(), calls.clone());
+        Box::pin(async move {
+            std::hint::black_box(calls[route].send::<T>(&client).await);
+        })
+    })
+}
+
 fn operations(server: &Server, raw_calls: BTreeMap<String, RawCall>) -> Vec<Operation> {
-    let payconiq = payconiq_client(server);
-    let hub2 = hub2_client(server);
-    let raw_client = reqwest::Client::new();
-    let raw_calls = Arc::new(raw_calls);
-    // The raw side parses straight into the same typed values the SDK returns.
-    let typed = |route: &'static str, kind: u8| {
-        let (client, calls) = (raw_client.clone(), raw_calls.clone());
-        Box::new(move || {
-            let (client, calls) = (client.clone(), calls.clone());
-            Box::pin(async move {
-                let call = &calls[route];
-                match kind {
-                    0 => {
-                        std::hint::black_box(
-                            call.send::<payments_payconiq::PayconiqPayment>(&client)
-                                .await,
-                        );
-                    }
-                    _ => {
-                        std::hint::black_box(
-                            call.send::<payments_hub2::PaymentIntent>(&client).await,
-                        );
-                    }
-                }
-            }) as futures_util::future::BoxFuture<'static, ()>
-        }) as Box<dyn Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>
-    };
-    let (p1, p2, h1, h2) = (payconiq.clone(), payconiq, hub2.clone(), hub2);
+    use payments_hub2::PaymentIntent;
+    use payments_payconiq::PayconiqPayment;
+    use std::hint::black_box;
+    let (payconiq, hub2) = (payconiq_client(server), hub2_client(server));
+    let (raw, calls) = (reqwest::Client::new(), Arc::new(raw_calls));
     vec![
         Operation {
             name: "Payconiq create",
-            sdk: Box::new(move || {
-                let client = p1.clone();
+            sdk: sdk_call(payconiq.clone(), |c| {
                 Box::pin(async move {
-                    std::hint::black_box(client.create_payment(&payconiq_create()).await.unwrap());
+                    black_box(c.create_payment(&payconiq_create()).await.unwrap());
                 })
             }),
-            raw: typed("payconiq.create", 0),
+            raw: raw_call::<PayconiqPayment>(&raw, &calls, "payconiq.create"),
         },
         Operation {
             name: "Payconiq get",
-            sdk: Box::new(move || {
-                let client = p2.clone();
+            sdk: sdk_call(payconiq, |c| {
                 Box::pin(async move {
-                    std::hint::black_box(
-                        client
-                            .get_payment("5bdaf066b93d1c000bde9683")
-                            .await
-                            .unwrap(),
-                    );
+                    black_box(c.get_payment("5bdaf066b93d1c000bde9683").await.unwrap());
                 })
             }),
-            raw: typed("payconiq.get", 0),
+            raw: raw_call::<PayconiqPayment>(&raw, &calls, "payconiq.get"),
         },
         Operation {
             name: "HUB2 create",
-            sdk: Box::new(move || {
-                let client = h1.clone();
+            sdk: sdk_call(hub2.clone(), |c| {
                 Box::pin(async move {
-                    std::hint::black_box(client.create_intent(&hub2_create()).await.unwrap());
+                    black_box(c.create_intent(&hub2_create()).await.unwrap());
                 })
             }),
-            raw: typed("hub2.create", 1),
+            raw: raw_call::<PaymentIntent>(&raw, &calls, "hub2.create"),
         },
         Operation {
             name: "HUB2 get",
-            sdk: Box::new(move || {
-                let client = h2.clone();
+            sdk: sdk_call(hub2, |c| {
                 Box::pin(async move {
-                    std::hint::black_box(
-                        client.get_intent("pi_tffiDaXyWQu203rIXhujW").await.unwrap(),
-                    );
+                    black_box(c.get_intent("pi_tffiDaXyWQu203rIXhujW").await.unwrap());
                 })
             }),
-            raw: typed("hub2.get", 1),
+            raw: raw_call::<PaymentIntent>(&raw, &calls, "hub2.get"),
         },
     ]
 }
