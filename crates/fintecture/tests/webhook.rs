@@ -65,6 +65,21 @@ fn signed(body: &[u8]) -> SignedWebhook {
     signer().sign(body, SENT_AT, REQUEST_ID).unwrap()
 }
 
+/// The form fixture, its `Digest` and the `Date` of [`signed`]: the parts a hand-made signing
+/// string is built from.
+fn form_delivery() -> (Vec<u8>, String, &'static str) {
+    let body = FIXTURES.bytes("webhook_payment_created.form");
+    let digest = digest_header(&body);
+    (body, digest, "Mon, 08 Jun 2020 23:11:23 GMT")
+}
+
+/// [`signed`], with `signature` in place of its own `Signature` header.
+fn resigned(body: &[u8], signature: String) -> SignedWebhook {
+    let mut delivery = signed(body);
+    delivery.set_header("Signature", signature);
+    delivery
+}
+
 fn verify_with(
     v: &FintectureWebhookVerifier,
     body: &[u8],
@@ -282,14 +297,8 @@ fn signed_date_and_request_id_must_equal_the_headers() {
 
 #[test]
 fn malformed_signing_strings_and_headers_are_rejected() {
-    let body = FIXTURES.bytes("webhook_payment_created.form");
-    let digest = digest_header(&body);
-    let date = "Mon, 08 Jun 2020 23:11:23 GMT";
-    let with_signature = |sig: String| {
-        let mut d = signed(&body);
-        d.set_header("Signature", sig);
-        d
-    };
+    let (body, digest, date) = form_delivery();
+    let with_signature = |sig: String| resigned(&body, sig);
     // Lines out of the order of headers=.
     let swapped = signer()
         .signature_header(
@@ -355,14 +364,8 @@ fn malformed_signing_strings_and_headers_are_rejected() {
 
 #[test]
 fn a_headers_list_other_than_the_expected_one() {
-    let body = FIXTURES.bytes("webhook_payment_created.form");
-    let digest = digest_header(&body);
-    let date = "Mon, 08 Jun 2020 23:11:23 GMT";
-    let with_signature = |sig: String| {
-        let mut d = signed(&body);
-        d.set_header("Signature", sig);
-        d
-    };
+    let (body, digest, date) = form_delivery();
+    let with_signature = |sig: String| resigned(&body, sig);
     // The plaintext follows the order of headers=, whatever it is.
     let reordered = signer()
         .signature_header(
