@@ -54,6 +54,16 @@ async fn mount_payment(server: &MockServer, body: String, times: u64) {
         .await;
 }
 
+/// Hands `body` to the client as an unguarded delivery to the webhook URL.
+async fn deliver(client: &BanqClient, body: &[u8]) -> Result<Confirmation, Error> {
+    client
+        .handle_webhook(
+            &WebhookReceiver::new(),
+            &WebhookRequest::new("POST", HOOK_URL, body),
+        )
+        .await
+}
+
 async fn api_calls(server: &MockServer) -> usize {
     server
         .received_requests()
@@ -181,13 +191,7 @@ async fn dot_segment_resource_ids_are_rejected_without_a_request() {
     let (server, client) = setup().await;
     for id in ["..", "."] {
         let body = WebhookEventBuilder::payment_completed(id).to_vec();
-        let err = client
-            .handle_webhook(
-                &WebhookReceiver::new(),
-                &WebhookRequest::new("POST", HOOK_URL, &body),
-            )
-            .await
-            .unwrap_err();
+        let err = deliver(&client, &body).await.unwrap_err();
         assert!(
             matches!(
                 err,
@@ -236,13 +240,7 @@ async fn non_payment_and_non_completed_events_stay_unconfirmed_notices_without_a
         WebhookEventBuilder::new("updated", "AccountSpace", "as-1"),
     ] {
         let body = builder.to_vec();
-        let confirmation = client
-            .handle_webhook(
-                &WebhookReceiver::new(),
-                &WebhookRequest::new("POST", HOOK_URL, &body),
-            )
-            .await
-            .unwrap();
+        let confirmation = deliver(&client, &body).await.unwrap();
         match confirmation {
             Confirmation::Notice(notice) => {
                 assert_eq!(notice.authenticity(), Authenticity::Unverified);
@@ -266,13 +264,7 @@ async fn garbage_bodies_are_rejected_without_a_request() {
         br#"{"action":"completed","resourceType":"Payment"}"#,
         br#"{"action":"completed","resourceType":"Payment","resourceId":{"id":1}}"#,
     ] {
-        let err = client
-            .handle_webhook(
-                &WebhookReceiver::new(),
-                &WebhookRequest::new("POST", HOOK_URL, body),
-            )
-            .await
-            .unwrap_err();
+        let err = deliver(&client, body).await.unwrap_err();
         match err {
             Error::WebhookRejected(rejection @ WebhookRejection::MalformedPayload(_)) => {
                 assert_eq!(rejection.http_status(), 400)
@@ -332,13 +324,7 @@ async fn a_fetch_back_that_fails_confirms_nothing() {
         .mount(&server)
         .await;
     let body = WebhookEventBuilder::payment_completed("forged-id").to_vec();
-    let err = client
-        .handle_webhook(
-            &WebhookReceiver::new(),
-            &WebhookRequest::new("POST", HOOK_URL, &body),
-        )
-        .await
-        .unwrap_err();
+    let err = deliver(&client, &body).await.unwrap_err();
     assert_eq!(err.http_status(), Some(404));
     assert_eq!(err.provider_code(), Some("PaymentNotFound"));
 
@@ -346,13 +332,7 @@ async fn a_fetch_back_that_fails_confirms_nothing() {
     let (server, client) = setup().await;
     mount_payment(&server, json!({"id": PAYMENT_ID}).to_string(), 1).await;
     let body = WebhookEventBuilder::payment_completed(PAYMENT_ID).to_vec();
-    let err = client
-        .handle_webhook(
-            &WebhookReceiver::new(),
-            &WebhookRequest::new("POST", HOOK_URL, &body),
-        )
-        .await
-        .unwrap_err();
+    let err = deliver(&client, &body).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 
     // 503 twice then 200: the read is retried (it is idempotent) and confirms.
@@ -364,12 +344,6 @@ async fn a_fetch_back_that_fails_confirms_nothing() {
         .mount(&server)
         .await;
     mount_payment(&server, FIXTURES.text("payment_completed_200.json"), 1).await;
-    let confirmation = client
-        .handle_webhook(
-            &WebhookReceiver::new(),
-            &WebhookRequest::new("POST", HOOK_URL, &body),
-        )
-        .await
-        .unwrap();
+    let confirmation = deliver(&client, &body).await.unwrap();
     assert!(confirmation.confirmed().is_some());
 }
