@@ -108,6 +108,12 @@ async fn verify(
     verifier.verify(&request).await
 }
 
+/// The payer pays `payment_id`; the sandbox's `SUCCEEDED` callback about it.
+async fn pay(sandbox: &RunningSandbox, payment_id: &str) -> DeliveryRecord {
+    act(sandbox, Provider::Payconiq, payment_id, PayerAction::Pay).await;
+    delivery(sandbox, payment_id, "SUCCEEDED").await
+}
+
 async fn delivery(sandbox: &RunningSandbox, id: &str, status: &str) -> DeliveryRecord {
     sandbox
         .wait_for_delivery(
@@ -256,14 +262,7 @@ async fn a_tampered_or_misaddressed_callback_is_rejected() {
         .create_payment(&CreatePaymentRequest::new(eur(700)).callback_url(sink(&sandbox, "t")))
         .await
         .unwrap();
-    act(
-        &sandbox,
-        Provider::Payconiq,
-        &created.payment_id,
-        PayerAction::Pay,
-    )
-    .await;
-    let delivery = delivery(&sandbox, &created.payment_id, "SUCCEEDED").await;
+    let delivery = pay(&sandbox, &created.payment_id).await;
     let tampered = delivery.body.replace("SUCCEEDED", "SUCCEEDEX");
     assert_eq!(
         verify(&sandbox, &delivery, tampered.as_bytes())
@@ -649,14 +648,7 @@ async fn the_console_callback_url_is_used_when_a_payment_names_none() {
         created.creditor.unwrap().callback_url.as_deref(),
         Some(console.as_str())
     );
-    act(
-        &sandbox,
-        Provider::Payconiq,
-        &created.payment_id,
-        PayerAction::Pay,
-    )
-    .await;
-    let delivery = delivery(&sandbox, &created.payment_id, "SUCCEEDED").await;
+    let delivery = pay(&sandbox, &created.payment_id).await;
     assert_eq!(delivery.url, console);
     assert!(verify_as_sent(&sandbox, &delivery).await.is_ok());
 }
