@@ -236,6 +236,25 @@ impl Page {
         self
     }
 
+    /// The one-time-code step: `asks` (who asks, e.g. "Your bank asks for a one-time code"), the
+    /// code the sandbox accepts, and a form posting `code` to `action` with `hidden` fields.
+    pub(crate) fn otp_step(self, asks: &str, action: &str, hidden: &[(&str, &str)]) -> Page {
+        self.text(&format!(
+            "{asks} (the sandbox accepts {}).",
+            crate::SANDBOX_OTP
+        ))
+        .form(
+            action,
+            hidden,
+            &[Input {
+                name: "code",
+                label: "One-time code",
+                value: "",
+            }],
+            &[Button::new("otp", "Confirm")],
+        )
+    }
+
     /// A one-button form posted to `action` (the usual pay / fail / cancel button).
     pub(crate) fn button(self, action: &str, hidden: &[(&str, &str)], button: Button<'_>) -> Page {
         self.form(action, hidden, &[], &[button])

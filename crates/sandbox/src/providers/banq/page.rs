@@ -10,10 +10,10 @@ use payments_core::{Currency, Money};
 
 use super::act;
 use super::model::{ACCOUNTS, Payment, is};
+use crate::Provider;
 use crate::app::App;
 use crate::support::lock;
-use crate::support::page::{self, Button, HostedPage, Input, Page};
-use crate::{Provider, SANDBOX_OTP};
+use crate::support::page::{self, Button, HostedPage, Page};
 
 const PROVIDER: &str = "Banq";
 
@@ -67,20 +67,11 @@ fn link_view(app: &App, p: &Payment, notice: Option<&str>) -> Page {
         return page.outcome(&p.status, explanation, None);
     }
     if p.awaiting_otp {
-        page = page
-            .text(&format!(
-                "Your bank asks for a one-time code (the sandbox accepts {SANDBOX_OTP})."
-            ))
-            .form(
-                &here,
-                &[("action", "otp")],
-                &[Input {
-                    name: "code",
-                    label: "One-time code",
-                    value: "",
-                }],
-                &[Button::new("otp", "Confirm")],
-            );
+        page = page.otp_step(
+            "Your bank asks for a one-time code",
+            &here,
+            &[("action", "otp")],
+        );
     } else {
         page = page.button(
             &here,

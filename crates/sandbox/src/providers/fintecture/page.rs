@@ -11,8 +11,8 @@ use super::act;
 use super::model::{SANDBOX_BANK, SCA_REQUIRED, Session};
 use crate::app::App;
 use crate::support::lock;
-use crate::support::page::{self, Button, HostedPage, Input, Page};
-use crate::{ControlError, PayerAction, Provider, SANDBOX_OTP};
+use crate::support::page::{self, Button, HostedPage, Page};
+use crate::{ControlError, PayerAction, Provider};
 
 const PROVIDER: &str = "Fintecture Connect";
 
@@ -61,20 +61,11 @@ fn connect_view(app: &App, s: &Session, notice: Option<&str>) -> Page {
     }
     let here = connect_url(app, &s.id);
     if s.status == SCA_REQUIRED {
-        page = page
-            .text(&format!(
-                "Your bank asks for a one-time code (the sandbox accepts {SANDBOX_OTP})."
-            ))
-            .form(
-                &here,
-                &[("action", "otp")],
-                &[Input {
-                    name: "code",
-                    label: "One-time code",
-                    value: "",
-                }],
-                &[Button::new("otp", "Confirm")],
-            );
+        page = page.otp_step(
+            "Your bank asks for a one-time code",
+            &here,
+            &[("action", "otp")],
+        );
     } else {
         page = page.button(
             &here,

@@ -11,10 +11,10 @@ use super::model::{
     Payment, SUCCEEDED, cancellable, is_open,
 };
 use super::{act, wire};
+use crate::PayerAction;
 use crate::app::App;
 use crate::support::lock;
-use crate::support::page::{self, Button, HostedPage, Input, Page};
-use crate::{PayerAction, SANDBOX_OTP};
+use crate::support::page::{self, Button, HostedPage, Page};
 
 const PROVIDER: &str = "Payconiq by Bancontact";
 
@@ -67,20 +67,7 @@ fn checkout_view(app: &App, p: &Payment, notice: Option<&str>) -> Page {
     let here = wire(app).checkout_url(&p.id);
     let action = |name: &str| format!("{here}/{name}");
     if p.otp_pending {
-        page = page
-            .text(&format!(
-                "The app asks for your one-time code (the sandbox accepts {SANDBOX_OTP})."
-            ))
-            .form(
-                &action("otp"),
-                &[],
-                &[Input {
-                    name: "code",
-                    label: "One-time code",
-                    value: "",
-                }],
-                &[Button::new("otp", "Confirm")],
-            );
+        page = page.otp_step("The app asks for your one-time code", &action("otp"), &[]);
     } else {
         page = page
             .button(

@@ -9,10 +9,10 @@ use axum::routing::get;
 
 use super::act;
 use super::model::{Event, Invoice, PAID, UNPAID};
+use crate::Provider;
 use crate::app::App;
 use crate::support::lock;
-use crate::support::page::{self, Button, HostedPage, Input, Page};
-use crate::{Provider, SANDBOX_OTP};
+use crate::support::page::{self, Button, HostedPage, Page};
 use payments_core::provider_support::percent_encode as encode_segment;
 
 const PROVIDER: &str = "Paylican";
@@ -81,20 +81,11 @@ fn payment_view(app: &App, invoice: &Invoice, notice: Option<&str>) -> Page {
     }
     let here = page_url(app, invoice);
     if invoice.awaiting_otp {
-        page = page
-            .text(&format!(
-                "Your bank asks for a one-time code (the sandbox accepts {SANDBOX_OTP})."
-            ))
-            .form(
-                &here,
-                &[("action", "otp")],
-                &[Input {
-                    name: "code",
-                    label: "One-time code",
-                    value: "",
-                }],
-                &[Button::new("otp", "Confirm")],
-            );
+        page = page.otp_step(
+            "Your bank asks for a one-time code",
+            &here,
+            &[("action", "otp")],
+        );
     } else {
         page = page
             .button(
