@@ -483,8 +483,16 @@ fn typed_data(event_type: &EventType, raw: &str) -> Result<EventData, WebhookRej
 /// One pass over the body in HUB2's field order (`type` before `data`); a second only for a
 /// body in another order, or when an undocumented type's `data` is not its family's whole object.
 pub fn parse_event(body: &[u8]) -> Result<Hub2Event, WebhookRejection> {
+    // JSON is UTF-8 (RFC 8259): checked once for the whole body, so the parser need not check
+    // each string again.
+    let body = std::str::from_utf8(body).map_err(|e| {
+        WebhookRejection::MalformedPayload(format!(
+            "not a HUB2 event envelope: not UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
+    })?;
     let stage = std::cell::Cell::new(Stage::Envelope);
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let mut deserializer = serde_json::Deserializer::from_str(body);
     let parsed =
         serde::Deserializer::deserialize_map(&mut deserializer, EnvelopeVisitor { stage: &stage })
             .and_then(|envelope| deserializer.end().map(|()| envelope));
@@ -521,7 +529,7 @@ pub fn parse_event(body: &[u8]) -> Result<Hub2Event, WebhookRejection> {
 }
 
 /// The envelope with `data` kept raw whatever its type (the slow path of [`parse_event`]).
-fn reparse_keeping_data_raw(body: &[u8]) -> Option<Envelope<'_>> {
+fn reparse_keeping_data_raw(body: &str) -> Option<Envelope<'_>> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct RawEnvelope<'a> {
@@ -533,7 +541,7 @@ fn reparse_keeping_data_raw(body: &[u8]) -> Option<Envelope<'_>> {
         #[serde(borrow)]
         data: &'a RawValue,
     }
-    let raw: RawEnvelope<'_> = serde_json::from_slice(body).ok()?;
+    let raw: RawEnvelope<'_> = serde_json::from_str(body).ok()?;
     Some(Envelope {
         id: raw.id,
         event_type: EventType::parse(&raw.kind),

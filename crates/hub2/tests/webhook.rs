@@ -330,6 +330,15 @@ fn a_signed_but_undocumented_payload_is_malformed_payload() {
             String::from_utf8_lossy(&body)
         );
     }
+    // A body that is not UTF-8 (JSON is) says so, with where.
+    let body = b"{\"id\":\"evt_\xff\"}";
+    let header = WebhookSigner::new(SECRET).sign(body);
+    assert_eq!(
+        verify(body, &header).unwrap_err(),
+        WebhookRejection::MalformedPayload(
+            "not a HUB2 event envelope: not UTF-8 (at byte 11)".into()
+        )
+    );
     // Nothing is parsed before the signature is checked: garbage with a bad signature is a
     // signature failure, not a payload one.
     assert_eq!(

@@ -139,6 +139,7 @@
 //!
 //! [RFC 7515]: https://www.rfc-editor.org/rfc/rfc7515
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -540,101 +541,98 @@ impl WebhookSettings {
         request: &WebhookRequest<'_>,
     ) -> Result<(VerifiedEvent<PayconiqEvent>, SignatureClaims), WebhookRejection> {
         // 1-6: everything that needs no key.
-        let Unverified {
-            jws,
-            header,
-            sub,
-            iss,
-            iat,
-            jti,
-            path,
-            kid,
-        } = Unverified::parse(request)?;
-        if !keys.contains(&kid) {
-            return Err(WebhookRejection::UnknownKey(kid));
+        let jws = DetachedJws::from_request(request)?;
+        let json = decode_header(jws.header_b64)?;
+        let header = CheckedHeader::check(&json)?;
+        if !keys.contains(&header.kid) {
+            return Err(WebhookRejection::UnknownKey(header.kid.into_owned()));
         }
 
         // 7. Certificate thumbprint.
         let named_thumbprint = match &header.x5t_s256 {
             None => None,
-            Some(Value::String(t)) => Some(
-                URL_SAFE_NO_PAD
-                    .decode(t)
-                    .ok()
-                    .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-                    .ok_or_else(|| malformed("x5t#S256 is not base64url of 32 bytes"))?,
-            ),
+            Some(Param::Text(t)) => {
+                // Room for more than 32 bytes: a longer value is refused by length.
+                let mut decoded = [0u8; 48];
+                match URL_SAFE_NO_PAD.decode_slice(t.as_bytes(), &mut decoded) {
+                    Ok(32) => decoded.first_chunk::<32>().copied(),
+                    _ => None,
+                }
+                .ok_or_else(|| malformed("x5t#S256 is not base64url of 32 bytes"))
+                .map(Some)?
+            }
             Some(_) => return Err(malformed("x5t#S256 is not a string")),
         };
-        let candidates: Vec<&VerifyingKey> = keys
-            .candidates(&kid)
-            .filter(|key| match (named_thumbprint, key.thumbprint) {
-                (Some(named), Some(own)) => named == own,
-                _ => true,
-            })
-            .collect();
-        if candidates.is_empty() {
-            return Err(WebhookRejection::ThumbprintMismatch);
-        }
-
-        // 8. Signature over B64URL(header) "." B64URL(raw body).
         let body = request.body();
-        let mut signing_input =
-            String::with_capacity(jws.header_b64.len() + 1 + body.len().div_ceil(3) * 4);
-        signing_input.push_str(jws.header_b64);
-        signing_input.push('.');
-        URL_SAFE_NO_PAD.encode_string(body, &mut signing_input);
-        if !candidates
-            .iter()
-            .any(|key| signature_verifies(key, signing_input.as_bytes(), &jws.signature))
         {
-            return Err(WebhookRejection::BadSignature);
+            let mut candidates = keys
+                .candidates(&header.kid)
+                .filter(|key| match (named_thumbprint, key.thumbprint) {
+                    (Some(named), Some(own)) => named == own,
+                    _ => true,
+                })
+                .peekable();
+            if candidates.peek().is_none() {
+                return Err(WebhookRejection::ThumbprintMismatch);
+            }
+
+            // 8. Signature over B64URL(header) "." B64URL(raw body).
+            let mut signing_input =
+                String::with_capacity(jws.header_b64.len() + 1 + body.len().div_ceil(3) * 4);
+            signing_input.push_str(jws.header_b64);
+            signing_input.push('.');
+            URL_SAFE_NO_PAD.encode_string(body, &mut signing_input);
+            let signed = signing_input.as_bytes();
+            if !candidates.any(|key| signature_verifies(key, signed, jws.signature())) {
+                return Err(WebhookRejection::BadSignature);
+            }
         }
 
         // 9. Signed claims against the configuration.
-        if iss != ISSUER {
+        if header.iss != ISSUER {
             return Err(mismatch("iss"));
         }
-        if sub != self.payment_profile_id {
+        if header.sub != self.payment_profile_id {
             return Err(mismatch("sub"));
         }
-        if *path != self.callback_url {
+        if header.path != self.callback_url {
             // Both URLs in the rejection: a capture verified against the wrong callback URL is
             // the usual cause, and the signed one says which URL to use. (The signature has
             // verified: the signed path is Payconiq's; a callback URL is not a secret.)
             return Err(mismatch(&format!(
                 "path {:?} (expected {:?})",
-                echo_url(&path),
+                echo_url(&header.path),
                 echo_url(&self.callback_url)
             )));
         }
 
         // 10. iat window.
-        let iat = parse_iat(&iat)?;
+        let iat = parse_iat(&header.iat)?;
         self.check_window(iat)?;
 
-        // 11. Only now: the body.
-        let callback: PayconiqEvent = serde_json::from_slice(body).map_err(|e| {
-            WebhookRejection::MalformedPayload(format!(
-                "not a Payconiq callback: {}",
-                describe_json_error(&e)
-            ))
-        })?;
+        // 11. Only now: the body. JSON is UTF-8 (RFC 8259): checked once for the whole body, so
+        // the parser need not check each string again.
+        let not_a_callback = |reason: &str| {
+            WebhookRejection::MalformedPayload(format!("not a Payconiq callback: {reason}"))
+        };
+        let text = std::str::from_utf8(body).map_err(|_| not_a_callback("not UTF-8"))?;
+        let callback: PayconiqEvent =
+            serde_json::from_str(text).map_err(|e| not_a_callback(&describe_json_error(&e)))?;
 
+        let claims = SignatureClaims {
+            kid: header.kid.into_owned(),
+            jti: header.jti.to_string(),
+            iat,
+            sub: header.sub.into_owned(),
+            path: header.path.into_owned(),
+        };
         let mut event = VerifiedEvent::new(
             PROVIDER,
-            jti.clone(),
+            header.jti.into_owned(),
             Authenticity::Signed,
             callback,
             body.to_vec(),
         );
-        let claims = SignatureClaims {
-            kid,
-            jti,
-            iat,
-            sub,
-            path,
-        };
         event.payment_id = Some(event.data.payment_id.clone());
         event.status = Some(crate::convert::unified_status(&event.data.status));
         event.raw_status = Some(event.data.status.as_str().to_string());
@@ -665,102 +663,38 @@ impl WebhookSettings {
     }
 }
 
-/// The result of the checks that need no key (steps 1 to 6): a well-formed detached ES256 JWS
-/// with the critical parameters, not yet verified.
-struct Unverified<'r> {
-    jws: DetachedJws<'r>,
-    header: JoseHeader,
-    sub: String,
-    iss: String,
-    iat: String,
-    jti: String,
-    path: String,
-    kid: String,
-}
-
-impl<'r> Unverified<'r> {
-    fn parse(request: &WebhookRequest<'r>) -> Result<Self, WebhookRejection> {
-        // 1. One Signature header, POST.
-        let signature_header = request.require_header(SIGNATURE_HEADER)?;
-        request.require_method("POST")?;
-
-        // 2. Detached compact JWS, bounded header.
-        let jws = split_detached(signature_header)?;
-        let header = decode_header(jws.header_b64)?;
-
-        // 3. alg.
-        match &header.alg {
-            Some(Value::String(alg)) if alg == ALG => {}
-            Some(Value::String(alg)) => {
-                return Err(WebhookRejection::AlgorithmNotAllowed(echo(alg)));
-            }
-            Some(other) => {
-                return Err(WebhookRejection::AlgorithmNotAllowed(echo(
-                    &other.to_string(),
-                )));
-            }
-            None => return Err(malformed("no alg")),
-        }
-
-        // 4. typ.
-        match &header.typ {
-            None => {}
-            Some(Value::String(typ)) if typ.eq_ignore_ascii_case(TYP) => {}
-            Some(_) => return Err(malformed("typ is not JOSE+JSON")),
-        }
-
-        // 5. crit, the parameters it names, and the subject.
-        let listed = check_crit(header.crit.as_ref())?;
-        // Whether the subject is read from `https://payconiq.com/sub` (else from `sub`).
-        let namespaced_sub = {
-            let sub = subject(&header, &listed)?;
-            matches!(&header.sub, Some(Value::String(s)) if s == sub)
-        };
-        critical_string(header.iss.as_ref(), CLAIM_ISS)?;
-        critical_string(header.iat.as_ref(), CLAIM_IAT)?;
-        critical_string(header.jti.as_ref(), CLAIM_JTI)?;
-        critical_string(header.path.as_ref(), CLAIM_PATH)?;
-
-        // 6. kid.
-        match &header.kid {
-            Some(Value::String(kid)) if kid.len() > MAX_KID_LEN => {
-                return Err(malformed("kid longer than 256 bytes"));
-            }
-            Some(Value::String(_)) => {}
-            Some(_) => return Err(malformed("kid is not a string")),
-            None => return Err(malformed("no kid")),
-        }
-        // Every value checked above is a string: move them out rather than copy them.
-        let mut header = header;
-        let sub = if namespaced_sub {
-            take_string(&mut header.sub)
-        } else {
-            take_string(&mut header.sub_plain)
-        };
-        Ok(Unverified {
-            sub,
-            iss: take_string(&mut header.iss),
-            iat: take_string(&mut header.iat),
-            jti: take_string(&mut header.jti),
-            path: take_string(&mut header.path),
-            kid: take_string(&mut header.kid),
-            jws,
-            header,
-        })
-    }
-}
-
 /// Runs the checks that need no key (one `Signature` header, POST, a detached ES256 JWS with the
 /// critical parameters and a subject) and returns the key id it names. Lets a key-fetching verifier refuse
 /// malformed requests before it fetches anything.
 pub fn signing_key_id(request: &WebhookRequest<'_>) -> Result<String, WebhookRejection> {
-    Unverified::parse(request).map(|u| u.kid)
+    let jws = DetachedJws::from_request(request)?;
+    let json = decode_header(jws.header_b64)?;
+    CheckedHeader::check(&json).map(|header| header.kid.into_owned())
 }
+
+/// Room for the longest signature part accepted, decoded.
+const MAX_SIGNATURE: usize = MAX_SIGNATURE_B64 / 4 * 3;
 
 /// The parts of a detached compact JWS.
 struct DetachedJws<'a> {
     header_b64: &'a str,
-    signature: Vec<u8>,
+    signature: [u8; MAX_SIGNATURE],
+    signature_len: usize,
+}
+
+impl<'a> DetachedJws<'a> {
+    /// Steps 1 and 2: one `Signature` header, `POST`, a detached compact JWS.
+    fn from_request(request: &WebhookRequest<'a>) -> Result<Self, WebhookRejection> {
+        let signature_header = request.require_header(SIGNATURE_HEADER)?;
+        request.require_method("POST")?;
+        split_detached(signature_header)
+    }
+
+    fn signature(&self) -> &[u8] {
+        self.signature
+            .get(..self.signature_len)
+            .unwrap_or(&self.signature)
+    }
 }
 
 fn split_detached(value: &str) -> Result<DetachedJws<'_>, WebhookRejection> {
@@ -784,50 +718,222 @@ fn split_detached(value: &str) -> Result<DetachedJws<'_>, WebhookRejection> {
     if signature_b64.len() > MAX_SIGNATURE_B64 {
         return Err(malformed("signature part too long"));
     }
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64)
+    let mut signature = [0u8; MAX_SIGNATURE];
+    let signature_len = URL_SAFE_NO_PAD
+        .decode_slice(signature_b64, &mut signature)
         .map_err(|_| malformed("signature is not base64url without padding"))?;
     Ok(DetachedJws {
         header_b64,
         signature,
+        signature_len,
     })
 }
 
-/// The JOSE header, loosely typed so each check can say precisely what is wrong. Naming a field
-/// twice is refused by serde (duplicate field), so a second `alg` cannot hide behind the first.
-#[derive(Deserialize)]
-struct JoseHeader {
-    alg: Option<Value>,
-    typ: Option<Value>,
-    kid: Option<Value>,
-    crit: Option<Value>,
-    #[serde(rename = "x5t#S256")]
-    x5t_s256: Option<Value>,
-    #[serde(rename = "https://payconiq.com/sub")]
-    sub: Option<Value>,
-    /// The API reference's spelling of the subject.
-    #[serde(rename = "sub")]
-    sub_plain: Option<Value>,
-    #[serde(rename = "https://payconiq.com/iss")]
-    iss: Option<Value>,
-    #[serde(rename = "https://payconiq.com/iat")]
-    iat: Option<Value>,
-    #[serde(rename = "https://payconiq.com/jti")]
-    jti: Option<Value>,
-    #[serde(rename = "https://payconiq.com/path")]
-    path: Option<Value>,
+/// One JOSE header parameter as read. Every check wants a string (or, for `crit`, an array of
+/// strings); anything else is kept only as the name of its JSON type, for the rejection.
+/// Strings are borrowed from the decoded header unless they contain escapes.
+enum Param<'a> {
+    Text(Cow<'a, str>),
+    List(Vec<Param<'a>>),
+    Other(&'static str),
 }
 
-fn decode_header(header_b64: &str) -> Result<JoseHeader, WebhookRejection> {
+impl<'de: 'a, 'a> Deserialize<'de> for Param<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ParamVisitor)
+    }
+}
+
+struct ParamVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ParamVisitor {
+    type Value = Param<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JOSE header parameter")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Param<'de>, E> {
+        Ok(Param::Text(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Param<'de>, E> {
+        Ok(Param::Text(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Param<'de>, E> {
+        Ok(Param::Text(Cow::Owned(v)))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Param<'de>, E> {
+        Ok(Param::Other("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Param<'de>, E> {
+        Ok(Param::Other("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Param<'de>, E> {
+        Ok(Param::Other("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Param<'de>, E> {
+        Ok(Param::Other("a number"))
+    }
+    fn visit_unit<E>(self) -> Result<Param<'de>, E> {
+        Ok(Param::Other("null"))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Param<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(8));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Param::List(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Param<'de>, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Param::Other("an object"))
+    }
+}
+
+impl Param<'_> {
+    fn as_text(&self) -> Option<&str> {
+        match self {
+            Param::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The JSON type, for a rejection.
+    fn kind(&self) -> &'static str {
+        match self {
+            Param::Text(_) => "a string",
+            Param::List(_) => "an array",
+            Param::Other(kind) => kind,
+        }
+    }
+}
+
+/// The JOSE header as read, each parameter loosely typed so each check can say precisely what is
+/// wrong. Naming a field twice is refused by serde (duplicate field), so a second `alg` cannot
+/// hide behind the first.
+#[derive(Deserialize)]
+struct JoseHeader<'a> {
+    #[serde(borrow)]
+    alg: Option<Param<'a>>,
+    #[serde(borrow)]
+    typ: Option<Param<'a>>,
+    #[serde(borrow)]
+    kid: Option<Param<'a>>,
+    #[serde(borrow)]
+    crit: Option<Param<'a>>,
+    #[serde(borrow, rename = "x5t#S256")]
+    x5t_s256: Option<Param<'a>>,
+    #[serde(borrow, rename = "https://payconiq.com/sub")]
+    sub: Option<Param<'a>>,
+    /// The API reference's spelling of the subject.
+    #[serde(borrow, rename = "sub")]
+    sub_plain: Option<Param<'a>>,
+    #[serde(borrow, rename = "https://payconiq.com/iss")]
+    iss: Option<Param<'a>>,
+    #[serde(borrow, rename = "https://payconiq.com/iat")]
+    iat: Option<Param<'a>>,
+    #[serde(borrow, rename = "https://payconiq.com/jti")]
+    jti: Option<Param<'a>>,
+    #[serde(borrow, rename = "https://payconiq.com/path")]
+    path: Option<Param<'a>>,
+}
+
+/// The base64url-decoded JOSE header, checked to be UTF-8 (JSON is, RFC 8259).
+fn decode_header(header_b64: &str) -> Result<String, WebhookRejection> {
     let json = URL_SAFE_NO_PAD
         .decode(header_b64)
         .map_err(|_| malformed("JOSE header is not base64url without padding"))?;
-    serde_json::from_slice(&json).map_err(|e| {
-        malformed(&format!(
-            "JOSE header is not a JSON object: {}",
-            describe_json_error(&e)
-        ))
-    })
+    String::from_utf8(json).map_err(|_| malformed("JOSE header is not a JSON object: not UTF-8"))
+}
+
+/// The result of the checks that need no key (steps 2 to 6) on a well-formed detached ES256
+/// JWS header: the critical parameters and the subject, not yet verified.
+struct CheckedHeader<'h> {
+    sub: Cow<'h, str>,
+    iss: Cow<'h, str>,
+    iat: Cow<'h, str>,
+    jti: Cow<'h, str>,
+    path: Cow<'h, str>,
+    kid: Cow<'h, str>,
+    /// Checked in step 7, once the key is known.
+    x5t_s256: Option<Param<'h>>,
+}
+
+impl<'h> CheckedHeader<'h> {
+    fn check(json: &'h str) -> Result<Self, WebhookRejection> {
+        let header: JoseHeader<'h> = serde_json::from_str(json).map_err(|e| {
+            malformed(&format!(
+                "JOSE header is not a JSON object: {}",
+                describe_json_error(&e)
+            ))
+        })?;
+
+        // 3. alg.
+        match &header.alg {
+            Some(Param::Text(alg)) if alg == ALG => {}
+            Some(Param::Text(alg)) => return Err(WebhookRejection::AlgorithmNotAllowed(echo(alg))),
+            Some(other) => {
+                return Err(WebhookRejection::AlgorithmNotAllowed(format!(
+                    "not a string ({})",
+                    other.kind()
+                )));
+            }
+            None => return Err(malformed("no alg")),
+        }
+
+        // 4. typ.
+        match &header.typ {
+            None => {}
+            Some(Param::Text(typ)) if typ.eq_ignore_ascii_case(TYP) => {}
+            Some(_) => return Err(malformed("typ is not JOSE+JSON")),
+        }
+
+        // 5. crit, the parameters it names, and the subject.
+        let listed = check_crit(header.crit.as_ref())?;
+        // Whether the subject is read from `https://payconiq.com/sub` (else from `sub`).
+        let namespaced_sub = {
+            let sub = subject(&header, &listed)?;
+            header.sub.as_ref().and_then(Param::as_text) == Some(sub)
+        };
+        critical_string(header.iss.as_ref(), CLAIM_ISS)?;
+        critical_string(header.iat.as_ref(), CLAIM_IAT)?;
+        critical_string(header.jti.as_ref(), CLAIM_JTI)?;
+        critical_string(header.path.as_ref(), CLAIM_PATH)?;
+
+        // 6. kid.
+        match &header.kid {
+            Some(Param::Text(kid)) if kid.len() > MAX_KID_LEN => {
+                return Err(malformed("kid longer than 256 bytes"));
+            }
+            Some(Param::Text(_)) => {}
+            Some(_) => return Err(malformed("kid is not a string")),
+            None => return Err(malformed("no kid")),
+        }
+
+        // Every value checked above is a string: move them out rather than copy them.
+        let JoseHeader {
+            kid,
+            x5t_s256,
+            sub,
+            sub_plain,
+            iss,
+            iat,
+            jti,
+            path,
+            ..
+        } = header;
+        Ok(CheckedHeader {
+            sub: take_text(if namespaced_sub { sub } else { sub_plain }),
+            iss: take_text(iss),
+            iat: take_text(iat),
+            jti: take_text(jti),
+            path: take_text(path),
+            kid: take_text(kid),
+            x5t_s256,
+        })
+    }
 }
 
 /// Which of the [`UNDERSTOOD`] names `crit` lists.
@@ -842,17 +948,17 @@ impl Listed {
     }
 }
 
-fn check_crit(crit: Option<&Value>) -> Result<Listed, WebhookRejection> {
+fn check_crit(crit: Option<&Param<'_>>) -> Result<Listed, WebhookRejection> {
     let critical = |reason: String| WebhookRejection::CriticalHeaders(reason);
     let Some(crit) = crit else {
         return Err(critical("no crit".into()));
     };
-    let Value::Array(names) = crit else {
+    let Param::List(names) = crit else {
         return Err(critical("crit is not an array".into()));
     };
     let mut seen = [false; UNDERSTOOD.len()];
     for name in names {
-        let Value::String(name) = name else {
+        let Param::Text(name) = name else {
             return Err(critical("crit lists a non-string".into()));
         };
         let Some(slot) = UNDERSTOOD
@@ -882,15 +988,15 @@ fn check_crit(crit: Option<&Value>) -> Result<Listed, WebhookRejection> {
 
 /// The subject: `https://payconiq.com/sub` or `sub`, equal when both are present. A name listed
 /// in `crit` must be present.
-fn subject<'h>(header: &'h JoseHeader, listed: &Listed) -> Result<&'h str, WebhookRejection> {
+fn subject<'h>(header: &'h JoseHeader<'_>, listed: &Listed) -> Result<&'h str, WebhookRejection> {
     let read =
-        |value: Option<&'h Value>, name: &str| -> Result<Option<&'h str>, WebhookRejection> {
+        |value: Option<&'h Param<'_>>, name: &str| -> Result<Option<&'h str>, WebhookRejection> {
             if listed.contains(name) {
                 return critical_string(value, name).map(Some);
             }
             match value {
                 None => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(Param::Text(s)) => Ok(Some(s)),
                 Some(_) => Err(malformed(&format!("{name} is not a string"))),
             }
         };
@@ -907,17 +1013,20 @@ fn subject<'h>(header: &'h JoseHeader, listed: &Listed) -> Result<&'h str, Webho
     }
 }
 
-/// The string in a header field already checked to hold one (empty otherwise).
-fn take_string(value: &mut Option<Value>) -> String {
-    match value.take() {
-        Some(Value::String(s)) => s,
-        _ => String::new(),
+/// The string in a header parameter already checked to hold one (empty otherwise).
+fn take_text(value: Option<Param<'_>>) -> Cow<'_, str> {
+    match value {
+        Some(Param::Text(text)) => text,
+        _ => Cow::Borrowed(""),
     }
 }
 
-fn critical_string<'h>(value: Option<&'h Value>, name: &str) -> Result<&'h str, WebhookRejection> {
+fn critical_string<'h>(
+    value: Option<&'h Param<'_>>,
+    name: &str,
+) -> Result<&'h str, WebhookRejection> {
     match value {
-        Some(Value::String(s)) => Ok(s.as_str()),
+        Some(Param::Text(s)) => Ok(s),
         Some(_) => Err(WebhookRejection::CriticalHeaders(format!(
             "{name:?} is not a string"
         ))),
