@@ -143,6 +143,48 @@ pub(crate) fn test_executables(
         .collect()
 }
 
+/// The example executables in `cargo build --message-format=json` output, keyed by (package
+/// id, example name).
+pub(crate) fn example_executables(
+    messages: &str,
+) -> std::collections::HashMap<(String, String), String> {
+    messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m.get("reason").and_then(Value::as_str) == Some("compiler-artifact"))
+        .filter_map(|m| {
+            let target = m.get("target")?;
+            let is_example = target
+                .get("kind")
+                .and_then(Value::as_array)
+                .is_some_and(|kinds| kinds.iter().any(|kind| kind.as_str() == Some("example")));
+            is_example.then_some(())?;
+            Some((
+                (
+                    m.get("package_id")?.as_str()?.to_owned(),
+                    target.get("name")?.as_str()?.to_owned(),
+                ),
+                m.get("executable")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// Whether a package id names the package `name`: `path+file:///...#payments-core@0.1.0`,
+/// `path+file:///.../ledger#0.1.0` (the directory is the name) or the older
+/// `payments-core 0.1.0 (path+file:///...)`.
+pub(crate) fn is_package(id: &str, name: &str) -> bool {
+    match id.split_once('#') {
+        Some((url, fragment)) => match fragment.split_once('@') {
+            Some((package, _)) => package == name,
+            None => url.rsplit('/').next() == Some(name),
+        },
+        None => id
+            .split_once(' ')
+            .is_some_and(|(package, _)| package == name),
+    }
+}
+
 /// Returns the target's name if it is a contract test target.
 fn contract_target_name(target: &Value) -> Option<&str> {
     let is_test = target
@@ -250,6 +292,27 @@ not json"#;
             found.get(&key).map(String::as_str),
             Some("/ws/target/debug/deps/contract_http-1")
         );
+    }
+
+    #[test]
+    fn example_executables_come_from_artifact_messages() {
+        let messages = r#"{"reason":"compiler-artifact","package_id":"path+file:///ws/crates/bench#payments-bench@0.1.0","target":{"name":"verify","kind":["example"]},"executable":"/ws/target/debug/examples/verify"}
+{"reason":"compiler-artifact","package_id":"path+file:///ws/crates/core#payments-core@0.1.0","target":{"name":"contract_http","kind":["test"]},"executable":"/ws/target/debug/deps/contract_http-1"}
+{"reason":"compiler-artifact","package_id":"path+file:///ws/crates/bench#payments-bench@0.1.0","target":{"name":"payments_bench","kind":["lib"]},"executable":null}"#;
+        let found = example_executables(messages);
+        assert_eq!(found.len(), 1);
+        let ((id, name), executable) = found.into_iter().next().unwrap();
+        assert!(is_package(&id, "payments-bench"));
+        assert!(!is_package(&id, "payments"));
+        assert_eq!(
+            (name.as_str(), executable.as_str()),
+            ("verify", "/ws/target/debug/examples/verify")
+        );
+        assert!(is_package(
+            "payments-ledger 0.1.0 (path+file:///ws/crates/ledger)",
+            "payments-ledger"
+        ));
+        assert!(is_package("path+file:///ws/crates/ledger#0.1.0", "ledger"));
     }
 
     #[test]

@@ -176,7 +176,8 @@ fn parse_bench<'a>(args: impl Iterator<Item = &'a str>) -> Result<Cli, String> {
     Ok(Cli::Bench { names, quick })
 }
 
-/// Runs each selected benchmark: a release build of its example (a debug one for `--quick`).
+/// Runs each selected benchmark: a release build of its example (for `--quick`, the debug build
+/// `cargo test --workspace` already made), then the example's executable.
 fn bench(names: &[String], quick: bool) -> ExitCode {
     let root = match runner::cargo_metadata().and_then(|json| discovery::discover(&json)) {
         Ok(workspace) => workspace.root,
@@ -190,27 +191,53 @@ fn bench(names: &[String], quick: bool) -> ExitCode {
         eprintln!("error: creating {}: {e}", out.display());
         return ExitCode::FAILURE;
     }
-    for (name, package, example, features) in BENCHES {
-        if !names.is_empty() && !names.iter().any(|n| n == name) {
-            continue;
+    let selected: Vec<_> = BENCHES
+        .iter()
+        .filter(|(name, ..)| names.is_empty() || names.iter().any(|n| n == name))
+        .collect();
+    // A smoke run checks the harness, not the figures. The workspace's examples with its
+    // features unified, as `cargo test --workspace` builds them: after it (as in CI) nothing is
+    // compiled again, where `cargo run -p` would rebuild the crates its own features select.
+    let quick_build = if quick {
+        match runner::build_examples(&root, &["--workspace", "--examples"]) {
+            Ok(executables) => Some(executables),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::FAILURE;
+            }
         }
+    } else {
+        None
+    };
+    for (name, package, example, features) in selected {
+        let executables = match &quick_build {
+            Some(executables) => Ok(executables.clone()),
+            None => {
+                let mut args = vec!["--release", "-p", package, "--example", example];
+                if !features.is_empty() {
+                    args.extend(["--features", features]);
+                }
+                runner::build_examples(&root, &args)
+            }
+        };
+        let executable = match executables.map(|found| {
+            found
+                .into_iter()
+                .find(|((id, target), _)| *target == *example && discovery::is_package(id, package))
+        }) {
+            Ok(Some((_, executable))) => executable,
+            Ok(None) => {
+                eprintln!("error: cargo built no example `{example}` of {package}");
+                return ExitCode::FAILURE;
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::FAILURE;
+            }
+        };
         let json = out.join(format!("{name}.json"));
-        let mut command = std::process::Command::new(runner::cargo_program());
-        command
-            .current_dir(&root)
-            .args(["run", "--quiet", "-p", package]);
-        // A smoke run checks the harness, not the figures: the debug build `cargo test` already
-        // made serves, so CI compiles no release tree for it.
-        if !quick {
-            command.arg("--release");
-        }
-        if !features.is_empty() {
-            command.args(["--features", features]);
-        }
-        command
-            .args(["--example", example, "--"])
-            .arg("--json")
-            .arg(&json);
+        let mut command = std::process::Command::new(&executable);
+        command.current_dir(&root).arg("--json").arg(&json);
         if quick {
             command.arg("--quick");
         }
@@ -222,7 +249,7 @@ fn bench(names: &[String], quick: bool) -> ExitCode {
                 return ExitCode::FAILURE;
             }
             Err(e) => {
-                eprintln!("error: running cargo: {e}");
+                eprintln!("error: running {executable}: {e}");
                 return ExitCode::FAILURE;
             }
         }

@@ -97,6 +97,33 @@ pub(crate) fn build_contract_tests(
     ))
 }
 
+/// `cargo build <args> --message-format=json` and the example executables it built (or found
+/// fresh), keyed by (package id, example name).
+pub(crate) fn build_examples(
+    root: &str,
+    args: &[&str],
+) -> Result<std::collections::HashMap<(String, String), String>, String> {
+    let output = Command::new(cargo_program())
+        .current_dir(root)
+        .arg("build")
+        .args(args)
+        .arg("--message-format=json-render-diagnostics")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|err| format!("cannot run `cargo build`: {err}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo build {}` failed ({})",
+            args.join(" "),
+            output.status
+        ));
+    }
+    Ok(crate::discovery::example_executables(
+        &String::from_utf8_lossy(&output.stdout),
+    ))
+}
+
 /// Runs one contract test binary as `cargo test` would (from the package's directory, with
 /// `CARGO_MANIFEST_DIR` set), and interprets its output.
 fn run_target(dir: &str, executable: &str) -> Result<TargetOutcome, String> {
