@@ -180,16 +180,34 @@ impl SignatureHeader {
         })
     }
 
-    /// The header value, in Fintecture's parameter order.
+    /// The header value, in Fintecture's parameter order. Each value is a quoted string: a `"`
+    /// or `\` in it is escaped with a backslash, so [`SignatureHeader::parse`] reads back the
+    /// same values.
     pub fn to_header_value(&self) -> String {
         format!(
             "keyId=\"{}\",algorithm=\"{}\",headers=\"{}\",signature=\"{}\"",
-            self.key_id,
-            self.algorithm,
-            self.headers.join(" "),
-            self.signature
+            quoted(&self.key_id),
+            quoted(&self.algorithm),
+            quoted(&self.headers.join(" ")),
+            quoted(&self.signature)
         )
     }
+}
+
+/// `value` with `"` and `\` escaped for a quoted string (borrowed when there is nothing to escape,
+/// as for every value Fintecture sends).
+fn quoted(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains(['"', '\\']) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The signing string of an API request, and the names of the headers it covers (in order).
@@ -350,6 +368,17 @@ mod tests {
         assert_eq!(h.key_id, "k\"1");
         assert_eq!(h.signature, "a,b");
         assert_eq!(h.algorithm, "rsa-sha256");
+        // Written back, the quote is escaped again: the value reads back the same.
+        let written = h.to_header_value();
+        assert!(written.contains(r#"keyId="k\"1""#), "{written}");
+        assert_eq!(SignatureHeader::parse(&written), Ok(h));
+        let odd = SignatureHeader {
+            key_id: r#"a\"b\"#.into(),
+            algorithm: "rsa-sha256".into(),
+            headers: vec!["date".into()],
+            signature: "s".into(),
+        };
+        assert_eq!(SignatureHeader::parse(&odd.to_header_value()), Ok(odd));
     }
 
     #[test]

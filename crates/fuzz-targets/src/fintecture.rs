@@ -54,8 +54,8 @@ fn fixture() -> Option<&'static Fixture> {
 ///
 /// - `0`: the `Signature` header value
 ///   ([`SignatureHeader::parse`](payments_fintecture::signing::SignatureHeader::parse)): a header
-///   that parses, written back, parses to the same (when no value holds a `"` or `\`, which the
-///   writer does not escape); then the whole verifier with it, which must refuse it.
+///   that parses, written back, parses to the same (quotes and backslashes escaped again); then
+///   the whole verifier with it, which must refuse it.
 /// - `1`: a webhook body as form fields and as JSON fields
 ///   ([`parse_form`](payments_fintecture::webhook::parse_form),
 ///   [`parse_json_fields`](payments_fintecture::webhook::parse_json_fields)): form fields that
@@ -112,18 +112,12 @@ fn request<'a>(
 fn signature_header(input: &[u8]) {
     let value = text(input);
     if let Ok(parsed) = SignatureHeader::parse(&value) {
-        let plain = [&parsed.key_id, &parsed.algorithm, &parsed.signature]
-            .into_iter()
-            .chain(&parsed.headers)
-            .all(|v| !v.contains(['"', '\\']));
-        if plain {
-            let written = parsed.to_header_value();
-            assert_eq!(
-                SignatureHeader::parse(&written).as_ref(),
-                Ok(&parsed),
-                "Signature round trip: {written:?}"
-            );
-        }
+        let written = parsed.to_header_value();
+        assert_eq!(
+            SignatureHeader::parse(&written).as_ref(),
+            Ok(&parsed),
+            "Signature round trip: {written:?}"
+        );
     }
     let Some(fixture) = fixture() else { return };
     let headers = delivery_headers(BODY);
