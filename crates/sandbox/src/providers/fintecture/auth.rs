@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine as _;
@@ -39,8 +40,31 @@ fn request_target(uri: &Uri) -> String {
     }
 }
 
+/// A `/pis/v2` call that passed [`authenticate`]: its URI and raw body. As a handler's last
+/// argument it refuses the call (401 in Fintecture's error format, or the body extractor's own
+/// refusal) before the handler runs.
+pub(super) struct Signed {
+    pub(super) uri: Uri,
+    pub(super) body: Bytes,
+}
+
+impl FromRequest<App> for Signed {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &App) -> Result<Self, Response> {
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        authenticate(app, &method, &uri, &headers, &body).map_err(IntoResponse::into_response)?;
+        Ok(Signed { uri, body })
+    }
+}
+
 /// Bearer token, then request signature, as Fintecture checks an API call.
-pub(super) fn authenticate(
+fn authenticate(
     app: &App,
     method: &Method,
     uri: &Uri,

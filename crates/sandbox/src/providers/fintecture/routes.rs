@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,7 +13,7 @@ use payments_core::{Currency, Money};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::auth::{self, authenticate};
+use super::auth::{self, Signed};
 use super::model::{
     ORDER_CREATED, RefundRefusal, Session, attributes, hex_id, payment_json, settlement_json, today,
 };
@@ -89,16 +88,7 @@ fn opt_str<'a>(v: &'a Value, key: &str) -> Result<Option<&'a str>, ErrorAnswer> 
     }
 }
 
-async fn connect(
-    State(app): State<App>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(refused) = authenticate(&app, &method, &uri, &headers, &body) {
-        return refused.into_response();
-    }
+async fn connect(State(app): State<App>, Signed { uri, body }: Signed) -> Response {
     match create_session(&app, &uri, &body) {
         Ok(answer) => Json(answer).into_response(),
         Err(refused) => refused.into_response(),
@@ -236,17 +226,7 @@ fn create_session(app: &App, uri: &Uri, body: &[u8]) -> Result<Value, ErrorAnswe
     Ok(json!({"meta": {"session_id": id, "url": url}}))
 }
 
-async fn get_payment(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(refused) = authenticate(&app, &method, &uri, &headers, &body) {
-        return refused.into_response();
-    }
+async fn get_payment(State(app): State<App>, Path(id): Path<String>, _: Signed) -> Response {
     let store = lock(&app.fintecture.store);
     match store.session(&id) {
         Some(s) => Json(payment_json(s, store.settled(&s.id))).into_response(),
@@ -328,16 +308,7 @@ fn page(
     })
 }
 
-async fn list_payments(
-    State(app): State<App>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(refused) = authenticate(&app, &method, &uri, &headers, &body) {
-        return refused.into_response();
-    }
+async fn list_payments(State(app): State<App>, Signed { uri, .. }: Signed) -> Response {
     let run = || -> Result<Value, ErrorAnswer> {
         let query = query_map(&uri)?;
         let (number, size) = paging(&query)?;
@@ -370,12 +341,8 @@ async fn list_payments(
 async fn patch_payment(
     State(app): State<App>,
     Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Signed { body, .. }: Signed,
 ) -> Result<Json<Value>, ErrorAnswer> {
-    authenticate(&app, &method, &uri, &headers, &body)?;
     let wanted = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("meta")?.get("status")?.as_str().map(str::to_owned));
@@ -413,16 +380,7 @@ async fn patch_payment(
     Ok(Json(json!({"meta": {"status": "payment_cancelled"}})))
 }
 
-async fn refund(
-    State(app): State<App>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(refused) = authenticate(&app, &method, &uri, &headers, &body) {
-        return refused.into_response();
-    }
+async fn refund(State(app): State<App>, Signed { uri, body }: Signed) -> Response {
     match create_refund(&app, &uri, &body) {
         Ok(v) => Json(v).into_response(),
         Err(refused) => refused.into_response(),
@@ -470,16 +428,7 @@ fn create_refund(app: &App, uri: &Uri, body: &[u8]) -> Result<Value, ErrorAnswer
     Ok(json!({"meta": {"session_id": id, "status": "refund_waiting"}}))
 }
 
-async fn list_settlements(
-    State(app): State<App>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(refused) = authenticate(&app, &method, &uri, &headers, &body) {
-        return refused.into_response();
-    }
+async fn list_settlements(State(app): State<App>, Signed { uri, .. }: Signed) -> Response {
     let run = || -> Result<Value, ErrorAnswer> {
         let query = query_map(&uri)?;
         let (number, size) = paging(&query)?;
@@ -508,17 +457,7 @@ async fn list_settlements(
     }
 }
 
-async fn get_settlement(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(refused) = authenticate(&app, &method, &uri, &headers, &body) {
-        return refused.into_response();
-    }
+async fn get_settlement(State(app): State<App>, Path(id): Path<String>, _: Signed) -> Response {
     let store = lock(&app.fintecture.store);
     match store.settlements.iter().find(|r| r.id == id) {
         Some(r) => Json(json!({"data": settlement_json(r)})).into_response(),
