@@ -307,6 +307,11 @@ where
     (start.elapsed(), cpu_time().unwrap() - cpu)
 }
 
+/// Calls per chunk of a round: 50 one after another, or eight times the calls in flight.
+fn chunk_size(in_flight: usize) -> usize {
+    if in_flight == 1 { 50 } else { 8 * in_flight }
+}
+
 /// One operation: the SDK's call and the baseline's replay of it.
 struct Operation {
     name: &'static str,
@@ -333,15 +338,21 @@ async fn compare(op: &Operation, in_flight: usize, rounds: usize, n: usize) -> [
     // Warm-up: connections opened, lazy state built.
     run(n / 4 + 1, in_flight, |_| (op.sdk)()).await;
     run(n / 4 + 1, in_flight, |_| (op.raw)()).await;
+    // Each round: chunks of calls, SDK and raw alternating (the order flipping every pair), so
+    // a machine that slows down for a while slows both sides alike.
+    let chunk = chunk_size(in_flight).min(n);
     for round in 0..rounds {
-        let sdk_first = round % 2 == 0;
         let mut sdk = (Duration::ZERO, Duration::ZERO);
         let mut raw = sdk;
-        for side in 0..2 {
-            if (side == 0) == sdk_first {
-                sdk = run(n, in_flight, |_| (op.sdk)()).await;
-            } else {
-                raw = run(n, in_flight, |_| (op.raw)()).await;
+        for pair in 0..n.div_ceil(chunk) {
+            for side in 0..2 {
+                let (total, call) = if (side == 0) == (round + pair).is_multiple_of(2) {
+                    (&mut sdk, &op.sdk)
+                } else {
+                    (&mut raw, &op.raw)
+                };
+                let (wall, cpu) = run(chunk, in_flight, |_| call()).await;
+                *total = (total.0 + wall, total.1 + cpu);
             }
         }
         eprintln!(
@@ -591,8 +602,11 @@ fn main() {
 
         let mut report = Report::new("http", args.quick, figures);
         report.note(format!(
-            "{rounds} rounds, alternating SDK and raw; {n_seq} sequential calls, {n_par} calls with 64 in \
-             flight per side and round; CPU is the client process's (the server is another process)."
+            "{rounds} rounds; {n_seq} sequential calls, {n_par} calls with 64 in flight per side and \
+             round, in alternating chunks of {} and {} calls; CPU is the client process's (the \
+             server is another process).",
+            chunk_size(1),
+            chunk_size(64)
         ));
         report.finish(&args).unwrap();
     });

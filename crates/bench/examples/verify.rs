@@ -52,21 +52,49 @@ const HUB2_URL: &str = "https://shop.example/hub2/webhook";
 const HUB2_SECRET: &str = "whsec_bench_0123456789abcdef0123456789";
 const HUB2_BODY: &[u8] = include_bytes!("../../hub2/tests/fixtures/event_intent_succeeded.json");
 
-/// Runs `work` until `budget` has passed; returns operations per second.
-fn rate(budget: Duration, mut work: impl FnMut()) -> f64 {
+/// Runs `work` in batches of 16 until `slice` has passed; returns the operations and the time.
+fn run_for(slice: Duration, mut work: impl FnMut()) -> (u64, Duration) {
     let start = Instant::now();
     let mut n = 0u64;
-    while start.elapsed() < budget {
+    while start.elapsed() < slice {
         for _ in 0..16 {
             work();
         }
         n += 16;
     }
-    n as f64 / start.elapsed().as_secs_f64()
+    (n, start.elapsed())
 }
 
-/// One figure: `rounds` rounds, each timing the SDK and the baseline for `budget`, the order
-/// flipping every round.
+/// How long each side runs before the other takes over.
+const SLICE: Duration = Duration::from_millis(5);
+
+/// One round: the SDK and the baseline in alternating slices of [`SLICE`] (the order flipping
+/// every pair: SDK, baseline, baseline, SDK, ...) until each has run for `budget`; returns each
+/// side's operations per second. A machine that slows down for a while slows both sides alike.
+fn interleaved(budget: Duration, mut sdk: impl FnMut(), mut baseline: impl FnMut()) -> (f64, f64) {
+    let (mut sdk_ops, mut sdk_time) = (0u64, Duration::ZERO);
+    let (mut base_ops, mut base_time) = (0u64, Duration::ZERO);
+    let mut pair = 0usize;
+    while sdk_time < budget || base_time < budget {
+        for side in 0..2 {
+            if (side == 0) == pair.is_multiple_of(2) {
+                let (n, t) = run_for(SLICE, &mut sdk);
+                (sdk_ops, sdk_time) = (sdk_ops + n, sdk_time + t);
+            } else {
+                let (n, t) = run_for(SLICE, &mut baseline);
+                (base_ops, base_time) = (base_ops + n, base_time + t);
+            }
+        }
+        pair += 1;
+    }
+    (
+        sdk_ops as f64 / sdk_time.as_secs_f64(),
+        base_ops as f64 / base_time.as_secs_f64(),
+    )
+}
+
+/// One figure: `rounds` rounds, each running the SDK and the baseline for `budget` in
+/// interleaved slices.
 fn compare(
     name: &str,
     target: Target,
@@ -91,16 +119,9 @@ fn compare(
         return figure;
     }
     // Warm up both (caches, lazy statics).
-    rate(budget / 4, &mut sdk);
-    rate(budget / 4, &mut baseline);
+    interleaved(budget / 4, &mut sdk, &mut baseline);
     for round in 0..rounds {
-        let (s, b) = if round % 2 == 0 {
-            let s = rate(budget, &mut sdk);
-            (s, rate(budget, &mut baseline))
-        } else {
-            let b = rate(budget, &mut baseline);
-            (rate(budget, &mut sdk), b)
-        };
+        let (s, b) = interleaved(budget, &mut sdk, &mut baseline);
         eprintln!("{name}, round {round}: SDK {s:.0}/s, baseline {b:.0}/s");
         figure.push(s, b);
     }
@@ -315,8 +336,9 @@ fn main() {
     figures.extend(hub2(rounds, budget, args.pick(10_000, 1_000_000)));
     let mut report = Report::new("verify", args.quick, figures);
     report.note(format!(
-        "{rounds} rounds of {} ms per side, alternating; ratio = SDK ops/s ÷ baseline ops/s.",
-        budget.as_millis()
+        "{rounds} rounds of {} ms per side, in alternating slices of {} ms; ratio = SDK ops/s ÷ baseline ops/s.",
+        budget.as_millis(),
+        SLICE.as_millis()
     ));
     report.finish(&args).unwrap();
 }
