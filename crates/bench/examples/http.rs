@@ -10,7 +10,8 @@
 //!
 //! Figures, each a per-round ratio SDK ÷ raw: wall time and CPU time of N calls made one after
 //! another, and of N calls with 64 in flight, for Payconiq create and get and HUB2 create and
-//! get. Then the token cache: 1 000 concurrent requests for an expired OAuth token, and how many
+//! get; first against a bare `reqwest::Client`, then against one with the SDK's whole-request
+//! timeout (30 s by default, which a bare client does not set). Then the token cache: 1 000 concurrent requests for an expired OAuth token, and how many
 //! token requests reached the server (the cache's single flight holds when it is 1). Last, the
 //! resident memory over 100 000 Payconiq get calls, at nine checkpoints.
 //!
@@ -314,7 +315,7 @@ fn chunk_size(in_flight: usize) -> usize {
 
 /// One operation: the SDK's call and the baseline's replay of it.
 struct Operation {
-    name: &'static str,
+    name: String,
     sdk: Call,
     raw: Call,
 }
@@ -404,45 +405,62 @@ fn operations(server: &Server, raw_calls: BTreeMap<String, RawCall>) -> Vec<Oper
     use payments_payconiq::PayconiqPayment;
     use std::hint::black_box;
     let (payconiq, hub2) = (payconiq_client(server), hub2_client(server));
-    let (raw, calls) = (reqwest::Client::new(), Arc::new(raw_calls));
-    vec![
-        Operation {
-            name: "Payconiq create",
-            sdk: sdk_call(payconiq.clone(), |c| {
-                Box::pin(async move {
-                    black_box(c.create_payment(&payconiq_create()).await.unwrap());
-                })
-            }),
-            raw: raw_call::<PayconiqPayment>(&raw, &calls, "payconiq.create"),
-        },
-        Operation {
-            name: "Payconiq get",
-            sdk: sdk_call(payconiq, |c| {
-                Box::pin(async move {
-                    black_box(c.get_payment("5bdaf066b93d1c000bde9683").await.unwrap());
-                })
-            }),
-            raw: raw_call::<PayconiqPayment>(&raw, &calls, "payconiq.get"),
-        },
-        Operation {
-            name: "HUB2 create",
-            sdk: sdk_call(hub2.clone(), |c| {
-                Box::pin(async move {
-                    black_box(c.create_intent(&hub2_create()).await.unwrap());
-                })
-            }),
-            raw: raw_call::<PaymentIntent>(&raw, &calls, "hub2.create"),
-        },
-        Operation {
-            name: "HUB2 get",
-            sdk: sdk_call(hub2, |c| {
-                Box::pin(async move {
-                    black_box(c.get_intent("pi_tffiDaXyWQu203rIXhujW").await.unwrap());
-                })
-            }),
-            raw: raw_call::<PaymentIntent>(&raw, &calls, "hub2.get"),
-        },
-    ]
+    let calls = Arc::new(raw_calls);
+    // The baseline is a bare `reqwest::Client`. The SDK sets a whole-request timeout (30 s by
+    // default) on every call, which a bare client does not: each call then registers a timer,
+    // and registering one on an idle timer wheel wakes the runtime's driver thread. The second
+    // set of figures compares with a raw client that sets the same timeout.
+    let timeout = HttpConfig::default().request_timeout;
+    let bare = reqwest::Client::new();
+    let timed = reqwest::Client::builder().timeout(timeout).build().unwrap();
+    let mut operations = Vec::new();
+    for (raw, suffix) in [
+        (&bare, String::new()),
+        (
+            &timed,
+            format!(" (raw with a {} s timeout)", timeout.as_secs()),
+        ),
+    ] {
+        operations.extend([
+            Operation {
+                name: format!("Payconiq create{suffix}"),
+                sdk: sdk_call(payconiq.clone(), |c| {
+                    Box::pin(async move {
+                        black_box(c.create_payment(&payconiq_create()).await.unwrap());
+                    })
+                }),
+                raw: raw_call::<PayconiqPayment>(raw, &calls, "payconiq.create"),
+            },
+            Operation {
+                name: format!("Payconiq get{suffix}"),
+                sdk: sdk_call(payconiq.clone(), |c| {
+                    Box::pin(async move {
+                        black_box(c.get_payment("5bdaf066b93d1c000bde9683").await.unwrap());
+                    })
+                }),
+                raw: raw_call::<PayconiqPayment>(raw, &calls, "payconiq.get"),
+            },
+            Operation {
+                name: format!("HUB2 create{suffix}"),
+                sdk: sdk_call(hub2.clone(), |c| {
+                    Box::pin(async move {
+                        black_box(c.create_intent(&hub2_create()).await.unwrap());
+                    })
+                }),
+                raw: raw_call::<PaymentIntent>(raw, &calls, "hub2.create"),
+            },
+            Operation {
+                name: format!("HUB2 get{suffix}"),
+                sdk: sdk_call(hub2.clone(), |c| {
+                    Box::pin(async move {
+                        black_box(c.get_intent("pi_tffiDaXyWQu203rIXhujW").await.unwrap());
+                    })
+                }),
+                raw: raw_call::<PaymentIntent>(raw, &calls, "hub2.get"),
+            },
+        ]);
+    }
+    operations
 }
 
 fn payconiq_client(server: &Server) -> payments_payconiq::PayconiqClient {
@@ -545,7 +563,7 @@ fn main() {
             let n: usize = n.parse().unwrap();
             let op = operations(&server, calls)
                 .into_iter()
-                .find(|op| op.name == name)
+                .find(|op| op.name == *name)
                 .expect("an operation of that name");
             // Connections and lazy state first, as in the timed rounds.
             for _ in 0..10 {
