@@ -129,12 +129,31 @@ fn package_provider(package: &Value) -> Result<Option<Provider>, String> {
 pub(crate) fn test_executables(
     messages: &str,
 ) -> std::collections::HashMap<(String, String), String> {
+    executables(messages, contract_target_name)
+}
+
+/// The example executables in `cargo build --message-format=json` output, keyed by (package
+/// id, example name).
+pub(crate) fn example_executables(
+    messages: &str,
+) -> std::collections::HashMap<(String, String), String> {
+    executables(messages, |target| {
+        target_of_kind(target, "example").then_some(target.get("name")?.as_str()?)
+    })
+}
+
+/// The executables of the `compiler-artifact` messages whose target `select` names, keyed by
+/// (package id, that name).
+fn executables(
+    messages: &str,
+    select: impl Fn(&Value) -> Option<&str>,
+) -> std::collections::HashMap<(String, String), String> {
     messages
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|m| m.get("reason").and_then(Value::as_str) == Some("compiler-artifact"))
         .filter_map(|m| {
-            let name = contract_target_name(m.get("target")?)?;
+            let name = select(m.get("target")?)?;
             Some((
                 (m.get("package_id")?.as_str()?.to_owned(), name.to_owned()),
                 m.get("executable")?.as_str()?.to_owned(),
@@ -143,31 +162,12 @@ pub(crate) fn test_executables(
         .collect()
 }
 
-/// The example executables in `cargo build --message-format=json` output, keyed by (package
-/// id, example name).
-pub(crate) fn example_executables(
-    messages: &str,
-) -> std::collections::HashMap<(String, String), String> {
-    messages
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|m| m.get("reason").and_then(Value::as_str) == Some("compiler-artifact"))
-        .filter_map(|m| {
-            let target = m.get("target")?;
-            let is_example = target
-                .get("kind")
-                .and_then(Value::as_array)
-                .is_some_and(|kinds| kinds.iter().any(|kind| kind.as_str() == Some("example")));
-            is_example.then_some(())?;
-            Some((
-                (
-                    m.get("package_id")?.as_str()?.to_owned(),
-                    target.get("name")?.as_str()?.to_owned(),
-                ),
-                m.get("executable")?.as_str()?.to_owned(),
-            ))
-        })
-        .collect()
+/// Whether a build message's target is of `kind` (`test`, `example`, ...).
+fn target_of_kind(target: &Value, kind: &str) -> bool {
+    target
+        .get("kind")
+        .and_then(Value::as_array)
+        .is_some_and(|kinds| kinds.iter().any(|k| k.as_str() == Some(kind)))
 }
 
 /// Whether a package id names the package `name`: `path+file:///...#payments-core@0.1.0`,
@@ -187,12 +187,8 @@ pub(crate) fn is_package(id: &str, name: &str) -> bool {
 
 /// Returns the target's name if it is a contract test target.
 fn contract_target_name(target: &Value) -> Option<&str> {
-    let is_test = target
-        .get("kind")
-        .and_then(Value::as_array)
-        .is_some_and(|kinds| kinds.iter().any(|kind| kind.as_str() == Some("test")));
     let name = target.get("name").and_then(Value::as_str)?;
-    (is_test && name.starts_with(CONTRACT_PREFIX)).then_some(name)
+    (target_of_kind(target, "test") && name.starts_with(CONTRACT_PREFIX)).then_some(name)
 }
 
 /// Keeps only the provider called `wanted`, or all of them if `None`.

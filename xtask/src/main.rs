@@ -179,62 +179,52 @@ fn parse_bench<'a>(args: impl Iterator<Item = &'a str>) -> Result<Cli, String> {
 /// Runs each selected benchmark: a release build of its example (for `--quick`, the debug build
 /// `cargo test --workspace` already made), then the example's executable.
 fn bench(names: &[String], quick: bool) -> ExitCode {
-    let root = match runner::cargo_metadata().and_then(|json| discovery::discover(&json)) {
-        Ok(workspace) => workspace.root,
+    match run_benches(names, quick) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    let out = std::path::Path::new(&root).join("target").join("bench");
-    if let Err(e) = std::fs::create_dir_all(&out) {
-        eprintln!("error: creating {}: {e}", out.display());
-        return ExitCode::FAILURE;
     }
-    let selected: Vec<_> = BENCHES
-        .iter()
-        .filter(|(name, ..)| names.is_empty() || names.iter().any(|n| n == name))
-        .collect();
+}
+
+fn run_benches(names: &[String], quick: bool) -> Result<(), String> {
+    let root = runner::cargo_metadata()
+        .and_then(|json| discovery::discover(&json))?
+        .root;
+    let out = std::path::Path::new(&root).join("target").join("bench");
+    std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
     // A smoke run checks the harness, not the figures. The workspace's examples with its
     // features unified, as `cargo test --workspace` builds them: after it (as in CI) nothing is
-    // compiled again, where `cargo run -p` would rebuild the crates its own features select.
+    // compiled again, where `cargo run -p` would rebuild the crates its own feature selection
+    // changes.
     let quick_build = if quick {
-        match runner::build_examples(&root, &["--workspace", "--examples"]) {
-            Ok(executables) => Some(executables),
-            Err(message) => {
-                eprintln!("error: {message}");
-                return ExitCode::FAILURE;
-            }
-        }
+        Some(runner::build_examples(
+            &root,
+            &["--workspace", "--examples"],
+        )?)
     } else {
         None
     };
+    let selected = BENCHES
+        .iter()
+        .filter(|(name, ..)| names.is_empty() || names.iter().any(|n| n == name));
     for (name, package, example, features) in selected {
         let executables = match &quick_build {
-            Some(executables) => Ok(executables.clone()),
+            Some(executables) => executables.clone(),
             None => {
                 let mut args = vec!["--release", "-p", package, "--example", example];
                 if !features.is_empty() {
                     args.extend(["--features", features]);
                 }
-                runner::build_examples(&root, &args)
+                runner::build_examples(&root, &args)?
             }
         };
-        let executable = match executables.map(|found| {
-            found
-                .into_iter()
-                .find(|((id, target), _)| *target == *example && discovery::is_package(id, package))
-        }) {
-            Ok(Some((_, executable))) => executable,
-            Ok(None) => {
-                eprintln!("error: cargo built no example `{example}` of {package}");
-                return ExitCode::FAILURE;
-            }
-            Err(message) => {
-                eprintln!("error: {message}");
-                return ExitCode::FAILURE;
-            }
-        };
+        let executable = executables
+            .into_iter()
+            .find(|((id, target), _)| target == example && discovery::is_package(id, package))
+            .map(|(_, executable)| executable)
+            .ok_or_else(|| format!("cargo built no example `{example}` of {package}"))?;
         let json = out.join(format!("{name}.json"));
         let mut command = std::process::Command::new(&executable);
         command.current_dir(&root).arg("--json").arg(&json);
@@ -242,19 +232,14 @@ fn bench(names: &[String], quick: bool) -> ExitCode {
             command.arg("--quick");
         }
         eprintln!("== bench {name}{}", if quick { " (quick)" } else { "" });
-        match command.status() {
-            Ok(status) if status.success() => {}
-            Ok(status) => {
-                eprintln!("error: bench {name} failed ({status})");
-                return ExitCode::FAILURE;
-            }
-            Err(e) => {
-                eprintln!("error: running {executable}: {e}");
-                return ExitCode::FAILURE;
-            }
+        let status = command
+            .status()
+            .map_err(|e| format!("running {executable}: {e}"))?;
+        if !status.success() {
+            return Err(format!("bench {name} failed ({status})"));
         }
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// Runs `test-contracts`: discover, filter, run, print, and decide the

@@ -74,27 +74,8 @@ fn run_captured(mut command: Command) -> Result<(bool, String), String> {
 pub(crate) fn build_contract_tests(
     root: &str,
 ) -> Result<std::collections::HashMap<(String, String), String>, String> {
-    let output = Command::new(cargo_program())
-        .current_dir(root)
-        .args([
-            "test",
-            "--workspace",
-            "--no-run",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|err| format!("cannot run `cargo test --no-run`: {err}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "`cargo test --workspace --no-run` failed ({})",
-            output.status
-        ));
-    }
-    Ok(crate::discovery::test_executables(
-        &String::from_utf8_lossy(&output.stdout),
-    ))
+    cargo_messages(root, &["test", "--workspace", "--no-run"])
+        .map(|messages| crate::discovery::test_executables(&messages))
 }
 
 /// `cargo build <args> --message-format=json` and the example executables it built (or found
@@ -103,25 +84,31 @@ pub(crate) fn build_examples(
     root: &str,
     args: &[&str],
 ) -> Result<std::collections::HashMap<(String, String), String>, String> {
+    let command: Vec<&str> = std::iter::once("build")
+        .chain(args.iter().copied())
+        .collect();
+    cargo_messages(root, &command).map(|messages| crate::discovery::example_executables(&messages))
+}
+
+/// Runs `cargo <args> --message-format=json-render-diagnostics` in `root` (diagnostics go to
+/// stderr as usual) and returns the JSON messages it printed.
+fn cargo_messages(root: &str, args: &[&str]) -> Result<String, String> {
     let output = Command::new(cargo_program())
         .current_dir(root)
-        .arg("build")
         .args(args)
         .arg("--message-format=json-render-diagnostics")
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|err| format!("cannot run `cargo build`: {err}"))?;
+        .map_err(|err| format!("cannot run `cargo {}`: {err}", args.join(" ")))?;
     if !output.status.success() {
         return Err(format!(
-            "`cargo build {}` failed ({})",
+            "`cargo {}` failed ({})",
             args.join(" "),
             output.status
         ));
     }
-    Ok(crate::discovery::example_executables(
-        &String::from_utf8_lossy(&output.stdout),
-    ))
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Runs one contract test binary as `cargo test` would (from the package's directory, with
