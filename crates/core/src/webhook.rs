@@ -109,9 +109,10 @@ impl<'a> WebhookRequest<'a> {
         self.body
     }
 
-    /// The value of a header sent at most once, as UTF-8 text, with leading and trailing
-    /// whitespace removed (HTTP's optional whitespace around a field value is not part of it;
-    /// frameworks differ in whether they strip it).
+    /// The value of a header sent at most once, as UTF-8 text, with leading and trailing spaces
+    /// and tabs removed (HTTP's optional whitespace around a field value, RFC 9110 section 5.5,
+    /// is not part of it; frameworks differ in whether they strip it). Other characters, even
+    /// other whitespace, are left in: they are part of the value.
     ///
     /// `Ok(None)` when absent; [`WebhookRejection::DuplicateHeader`] when sent more than once;
     /// [`WebhookRejection::MalformedHeader`] when not UTF-8.
@@ -127,7 +128,7 @@ impl<'a> WebhookRequest<'a> {
             return Err(WebhookRejection::DuplicateHeader(name.to_string()));
         }
         std::str::from_utf8(value)
-            .map(|v| Some(v.trim()))
+            .map(|v| Some(v.trim_matches([' ', '\t'])))
             .map_err(|_| WebhookRejection::MalformedHeader {
                 header: name.to_string(),
                 reason: "not UTF-8".into(),
@@ -782,6 +783,23 @@ impl DedupStore for InMemoryDedupStore {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn only_http_optional_whitespace_is_trimmed_from_a_header_value() {
+        // RFC 9110, section 5.5: the whitespace around a field value is OWS, spaces and tabs.
+        // Anything else (a form feed, a vertical tab, a NUL) is part of the value, so a
+        // verifier and a parser handed the same text read the same items.
+        let req = WebhookRequest::new("POST", "https://x/cb", b"{}")
+            .header("A", " \t s1=abc \t")
+            .header("B", "\u{c}\u{c}s1=abc\u{b}")
+            .header("C", "\u{85}x\u{a0}");
+        assert_eq!(req.header_value("A").unwrap(), Some("s1=abc"));
+        assert_eq!(
+            req.header_value("B").unwrap(),
+            Some("\u{c}\u{c}s1=abc\u{b}")
+        );
+        assert_eq!(req.header_value("C").unwrap(), Some("\u{85}x\u{a0}"));
+    }
 
     #[test]
     fn headers_are_case_insensitive_unique_and_utf8() {

@@ -482,6 +482,8 @@ fn typed_data(event_type: &EventType, raw: &str) -> Result<EventData, WebhookRej
 ///
 /// One pass over the body in HUB2's field order (`type` before `data`); a second only for a
 /// body in another order, or when an undocumented type's `data` is not its family's whole object.
+/// A body that is not UTF-8 is malformed (JSON is UTF-8: RFC 8259, section 8.1), wherever the
+/// stray byte is.
 pub fn parse_event(body: &[u8]) -> Result<Hub2Event, WebhookRejection> {
     // JSON is UTF-8 (RFC 8259): checked once for the whole body, so the parser need not check
     // each string again.

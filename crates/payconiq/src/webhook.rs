@@ -55,7 +55,8 @@
 //! 10. `iat` is inside the window: at most [`WebhookSettings::max_age`] old
 //!     ([`WebhookRejection::TooOld`]) and at most [`WebhookSettings::max_future_skew`] ahead
 //!     ([`WebhookRejection::FromTheFuture`]);
-//! 11. only then is the body parsed into a [`PayconiqEvent`] ([`WebhookRejection::MalformedPayload`]).
+//! 11. only then is the body parsed into a [`PayconiqEvent`] ([`WebhookRejection::MalformedPayload`],
+//!     also for a body that is not UTF-8, as JSON must be: RFC 8259, section 8.1).
 //!
 //! Header parameters that name where to get a key (`jku`, `jwk`, `x5u`, `x5c`) are ignored: keys
 //! come only from the [`JwkSet`] the merchant configured (or fetched from Payconiq's JWKS URL).
@@ -615,7 +616,8 @@ impl WebhookSettings {
         let not_a_callback = |reason: &str| {
             WebhookRejection::MalformedPayload(format!("not a Payconiq callback: {reason}"))
         };
-        let text = std::str::from_utf8(body).map_err(|_| not_a_callback("not UTF-8"))?;
+        let text = std::str::from_utf8(body)
+            .map_err(|e| not_a_callback(&format!("not UTF-8 (at byte {})", e.valid_up_to())))?;
         let callback: PayconiqEvent =
             serde_json::from_str(text).map_err(|e| not_a_callback(&describe_json_error(&e)))?;
 

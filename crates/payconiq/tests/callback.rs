@@ -410,6 +410,23 @@ fn unknown_body_fields_and_header_parameters_are_tolerated() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
+fn a_body_that_is_not_utf8_is_refused_even_in_a_field_nobody_reads() {
+    // JSON is UTF-8 (RFC 8259): a signed body with a stray byte is malformed and says where,
+    // even when the byte sits in a field the event type ignores.
+    let f = fixture();
+    let mut body = b"{\"ignored\":\"\xc1\xc0\",".to_vec();
+    body.extend_from_slice(&BODY[1..]);
+    let at = body.iter().position(|&b| b == 0xc1).unwrap();
+    let signature = sign(&f.signer, &header(), &body);
+    assert_eq!(
+        f.check(&signature, &body),
+        Err(WebhookRejection::MalformedPayload(format!(
+            "not a Payconiq callback: not UTF-8 (at byte {at})"
+        )))
+    );
+}
+
+#[test]
 fn a_body_changed_by_one_byte_is_rejected() {
     let f = fixture();
     let signature = sign(&f.signer, &header(), BODY);
