@@ -37,7 +37,9 @@ use payments_core::{Error, Result};
 use tokio::sync::Notify;
 
 use crate::config::Environment;
-use crate::webhook::{JwkSet, PayconiqEvent, WebhookSettings};
+use crate::webhook::{
+    CheckedHeader, DetachedJws, JwkSet, PayconiqEvent, WebhookSettings, decode_header,
+};
 
 /// What the fetcher knows; behind a synchronous mutex that is never held across an `.await`.
 #[derive(Default)]
@@ -347,19 +349,20 @@ impl AsyncWebhookVerifier for JwksWebhookVerifier {
         &self,
         request: &WebhookRequest<'_>,
     ) -> std::result::Result<VerifiedEvent<PayconiqEvent>, WebhookRejection> {
-        // Refuse anything malformed before touching the network.
-        crate::webhook::signing_key_id(request)?;
-        let keys = self.fetcher.keys().await.map_err(unavailable)?;
-        match self.settings.verify(&keys, request) {
-            Err(WebhookRejection::UnknownKey(kid)) => {
-                let refreshed = self
-                    .fetcher
-                    .keys_with(&kid, &keys)
-                    .await
-                    .map_err(unavailable)?;
-                self.settings.verify(&refreshed, request)
-            }
-            other => other,
+        // Refuse anything malformed before touching the network; the header is read once.
+        let jws = DetachedJws::from_request(request)?;
+        let json = decode_header(jws.header_b64)?;
+        let header = CheckedHeader::check(&json)?;
+        let mut keys = self.fetcher.keys().await.map_err(unavailable)?;
+        if !keys.contains(&header.kid) {
+            keys = self
+                .fetcher
+                .keys_with(&header.kid, &keys)
+                .await
+                .map_err(unavailable)?;
         }
+        self.settings
+            .verify_checked(&keys, request, &jws, header)
+            .map(|(event, _)| event)
     }
 }

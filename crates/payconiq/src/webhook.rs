@@ -545,6 +545,19 @@ impl WebhookSettings {
         let jws = DetachedJws::from_request(request)?;
         let json = decode_header(jws.header_b64)?;
         let header = CheckedHeader::check(&json)?;
+        self.verify_checked(keys, request, &jws, header)
+    }
+
+    /// Steps 6 (the key id's key) to 11, for a callback whose steps 1 to 5 passed: `jws` and
+    /// `header` are what [`DetachedJws::from_request`] and [`CheckedHeader::check`] made of
+    /// `request`. Lets the key-fetching verifier read the header once, before it fetches keys.
+    pub(crate) fn verify_checked(
+        &self,
+        keys: &JwkSet,
+        request: &WebhookRequest<'_>,
+        jws: &DetachedJws<'_>,
+        header: CheckedHeader<'_>,
+    ) -> Result<(VerifiedEvent<PayconiqEvent>, SignatureClaims), WebhookRejection> {
         if !keys.contains(&header.kid) {
             return Err(WebhookRejection::UnknownKey(header.kid.into_owned()));
         }
@@ -678,15 +691,15 @@ pub fn signing_key_id(request: &WebhookRequest<'_>) -> Result<String, WebhookRej
 const MAX_SIGNATURE: usize = MAX_SIGNATURE_B64 / 4 * 3;
 
 /// The parts of a detached compact JWS.
-struct DetachedJws<'a> {
-    header_b64: &'a str,
+pub(crate) struct DetachedJws<'a> {
+    pub(crate) header_b64: &'a str,
     signature: [u8; MAX_SIGNATURE],
     signature_len: usize,
 }
 
 impl<'a> DetachedJws<'a> {
     /// Steps 1 and 2: one `Signature` header, `POST`, a detached compact JWS.
-    fn from_request(request: &WebhookRequest<'a>) -> Result<Self, WebhookRejection> {
+    pub(crate) fn from_request(request: &WebhookRequest<'a>) -> Result<Self, WebhookRejection> {
         let signature_header = request.require_header(SIGNATURE_HEADER)?;
         request.require_method("POST")?;
         split_detached(signature_header)
@@ -843,7 +856,7 @@ struct JoseHeader<'a> {
 }
 
 /// The base64url-decoded JOSE header, checked to be UTF-8 (JSON is, RFC 8259).
-fn decode_header(header_b64: &str) -> Result<String, WebhookRejection> {
+pub(crate) fn decode_header(header_b64: &str) -> Result<String, WebhookRejection> {
     let json = URL_SAFE_NO_PAD
         .decode(header_b64)
         .map_err(|_| malformed("JOSE header is not base64url without padding"))?;
@@ -852,19 +865,19 @@ fn decode_header(header_b64: &str) -> Result<String, WebhookRejection> {
 
 /// The result of the checks that need no key (steps 2 to 6) on a well-formed detached ES256
 /// JWS header: the critical parameters and the subject, not yet verified.
-struct CheckedHeader<'h> {
+pub(crate) struct CheckedHeader<'h> {
     sub: Cow<'h, str>,
     iss: Cow<'h, str>,
     iat: Cow<'h, str>,
     jti: Cow<'h, str>,
     path: Cow<'h, str>,
-    kid: Cow<'h, str>,
+    pub(crate) kid: Cow<'h, str>,
     /// Checked in step 7, once the key is known.
     x5t_s256: Option<Param<'h>>,
 }
 
 impl<'h> CheckedHeader<'h> {
-    fn check(json: &'h str) -> Result<Self, WebhookRejection> {
+    pub(crate) fn check(json: &'h str) -> Result<Self, WebhookRejection> {
         let header: JoseHeader<'h> = serde_json::from_str(json).map_err(|e| {
             malformed(&format!(
                 "JOSE header is not a JSON object: {}",
