@@ -208,14 +208,21 @@ impl Auth {
     /// A secret that cannot be a header value (a line break, a control character) is an
     /// [`Error::Config`] here, before any request, and the error does not show it.
     pub fn header(name: HeaderName, secret: &SecretString) -> Result<Auth> {
-        let mut value = HeaderValue::from_str(secret.expose_secret()).map_err(|_| {
+        let value = sensitive_value(secret.expose_secret()).ok_or_else(|| {
             Error::Config(format!(
                 "the credential for the {name} header contains characters a header cannot carry"
             ))
         })?;
-        value.set_sensitive(true);
         Ok(Auth::Static(StaticCredential { name, value }))
     }
+}
+
+/// `text` as a header value marked sensitive (hyper's HPACK never indexes it); `None` when it
+/// holds characters a header cannot carry.
+fn sensitive_value(text: &str) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(text).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 impl fmt::Debug for Auth {
@@ -664,12 +671,10 @@ impl HttpClient {
                 headers.insert(credential.name.clone(), credential.value.clone());
             }
             (Auth::Token(_), Some(lease)) => {
-                let mut value =
-                    HeaderValue::from_str(&format!("Bearer {}", lease.secret().expose_secret()))
-                        .map_err(|_| {
-                            Error::Config("access token contains invalid header characters".into())
-                        })?;
-                value.set_sensitive(true);
+                let value = sensitive_value(&format!("Bearer {}", lease.secret().expose_secret()))
+                    .ok_or_else(|| {
+                        Error::Config("access token contains invalid header characters".into())
+                    })?;
                 headers.insert(AUTHORIZATION, value);
             }
             (Auth::Token(_), None) | (Auth::None, _) => {}
